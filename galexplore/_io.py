@@ -1,0 +1,155 @@
+"""Atomic writes: every artifact is either the old complete one or the new complete one.
+
+Files are written to a temporary sibling, flushed, fsynced and renamed over the target
+(``os.replace`` is atomic on POSIX). Directories (Zarr stores, whole surveys) are built in
+a temporary sibling and swapped in with two renames; a crash between them leaves the old
+directory under ``<name>.old-*``, which :func:`recover_directory` puts back.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from galexplore.errors import GalexploreError
+
+log = logging.getLogger(__name__)
+
+TMP_MARK = ".tmp-"
+OLD_MARK = ".old-"
+
+
+def _check_parent(path: Path) -> None:
+    parent = path.parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise GalexploreError(f"{parent}: cannot create output directory ({exc.strerror})") from exc
+    if not os.access(parent, os.W_OK):
+        raise GalexploreError(f"{parent}: output directory is not writable")
+
+
+def _fsync_dir(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+@contextlib.contextmanager
+def atomic_file(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path; on success it replaces ``path`` atomically.
+
+    On any exception the temporary file is removed and ``path`` is left untouched.
+
+    Examples
+    --------
+    >>> with atomic_file(out / "catalog.parquet") as tmp:  # doctest: +SKIP
+    ...     table.to_parquet(tmp)
+    """
+    path = Path(path)
+    _check_parent(path)
+    fd, tmp_name = tempfile.mkstemp(prefix=f"{path.name}{TMP_MARK}", dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+        _fsync_dir(path.parent)
+    except OSError as exc:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        raise GalexploreError(f"{path}: cannot write ({exc.strerror or exc})") from exc
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        raise
+
+
+def write_json(path: str | os.PathLike, obj: Any) -> None:
+    """Write ``obj`` as indented JSON to ``path`` atomically."""
+    with atomic_file(path) as tmp:
+        tmp.write_text(json.dumps(obj, indent=2, sort_keys=False, default=_json_default) + "\n")
+
+
+def _json_default(obj: Any) -> Any:
+    import numpy as np
+
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, np.floating):
+        return float(obj)
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, Path):
+        return str(obj)
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+@contextlib.contextmanager
+def atomic_directory(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield an empty temporary directory; on success it replaces ``path``.
+
+    The old directory, if any, is kept until the new one is in place and then removed.
+    On any exception the temporary directory is removed and ``path`` is untouched.
+    """
+    path = Path(path)
+    _check_parent(path)
+    recover_directory(path)
+    tmp = Path(tempfile.mkdtemp(prefix=f"{path.name}{TMP_MARK}", dir=path.parent))
+    try:
+        yield tmp
+        _fsync_dir(tmp)
+        if path.exists():
+            old = Path(tempfile.mkdtemp(prefix=f"{path.name}{OLD_MARK}", dir=path.parent))
+            old.rmdir()
+            os.replace(path, old)
+            os.replace(tmp, path)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, path)
+        _fsync_dir(path.parent)
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise GalexploreError(f"{path}: cannot write ({exc.strerror or exc})") from exc
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def recover_directory(path: str | os.PathLike) -> None:
+    """Finish or undo an interrupted :func:`atomic_directory` swap for ``path``.
+
+    If ``path`` is missing but ``path.old-*`` exists, the old one is put back. Leftover
+    temporary directories from killed writers are removed.
+    """
+    path = Path(path)
+    parent = path.parent
+    if not parent.is_dir():
+        return
+    olds = sorted(parent.glob(f"{path.name}{OLD_MARK}*"))
+    if olds and not path.exists():
+        log.warning("restoring %s from interrupted write %s", path, olds[-1])
+        os.replace(olds[-1], path)
+        olds = olds[:-1]
+    for stale in [*olds, *parent.glob(f"{path.name}{TMP_MARK}*")]:
+        _remove(stale)
+
+
+def _remove(p: Path) -> None:
+    if p.is_dir():
+        shutil.rmtree(p, ignore_errors=True)
+    else:
+        with contextlib.suppress(FileNotFoundError):
+            p.unlink()

@@ -1,0 +1,17 @@
+"""Survey data: the store, the standard catalog columns, the synthetic survey and readers."""
+
+from galexplore.data.columns import MAP_CHANNELS, SF_CLASSES, STANDARD_COLUMNS, sf_class
+from galexplore.data.store import ModalitySpec, Survey, SurveyWriter, open_survey, write_catalog, write_survey
+
+__all__ = [
+    "MAP_CHANNELS",
+    "SF_CLASSES",
+    "STANDARD_COLUMNS",
+    "ModalitySpec",
+    "Survey",
+    "SurveyWriter",
+    "open_survey",
+    "sf_class",
+    "write_catalog",
+    "write_survey",
+]
