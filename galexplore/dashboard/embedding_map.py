@@ -1,0 +1,199 @@
+"""The embedding map: every galaxy's projection, rasterised by Datashader.
+
+The map is never drawn as raw glyphs: the points are aggregated on the server into an
+image the size of the plot (mean of a numeric column, or counts per category) and spread
+dynamically so isolated galaxies stay visible. Hover asks the server for the galaxy under
+the cursor. Lasso and box selections arrive as polygons in data coordinates and are turned
+into catalog rows with :mod:`galexplore.dashboard.selection`.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import datashader as ds
+import holoviews as hv
+import numpy as np
+import pandas as pd
+import panel as pn
+import param
+from holoviews.operation.datashader import datashade, dynspread, rasterize
+
+from galexplore.dashboard.palettes import CONTINUOUS_CMAP, FOCUS, HIGHLIGHT, category_colors
+from galexplore.dashboard.selection import box_select, lasso_select, nearest
+from galexplore.dashboard.state import CLUSTER, ExplorerState, column_kind
+
+log = logging.getLogger(__name__)
+
+#: Dynamic spreading: grow isolated pixels up to this many pixels.
+MAX_PX = 3
+SPREAD_THRESHOLD = 0.6
+#: Fraction of the visible x-range within which a tap picks the nearest galaxy.
+TAP_TOLERANCE = 0.02
+
+
+def map_frame(state: ExplorerState, column: str) -> tuple[pd.DataFrame, str]:
+    """The columns the map needs: x, y, the colour column and hover properties.
+
+    Returns
+    -------
+    frame : DataFrame, N rows
+    kind : ``"numeric"`` or ``"categorical"``
+    """
+    data = state.data
+    kind = column_kind(data, column)
+    cols = {"x": data.xy[:, 0], "y": data.xy[:, 1], "galaxy_id": data.galaxy_ids}
+    for c in data.key_properties:
+        cols[c] = data.catalog[c].to_numpy()
+    if column == CLUSTER:
+        names = state.cluster_names()
+        values = names if names is not None else np.full(data.n, "none", dtype=object)
+    else:
+        values = data.catalog[column].to_numpy()
+    if kind == "categorical":
+        values = pd.Series(values).astype(str).fillna("none")
+        cats = sorted(values.unique(), key=_category_order)
+        values = pd.Categorical(values, categories=cats)
+    cols[column] = values
+    return pd.DataFrame(cols), kind
+
+
+def _category_order(c: str) -> tuple:
+    order = {"star-forming": 0, "green-valley": 1, "retired": 2, "noise": 1_000_000}
+    if c in order:
+        return (0, order[c], "")
+    try:
+        return (1, int(c), "")
+    except ValueError:
+        return (2, 0, c)
+
+
+def shade(points: hv.Points, column: str, kind: str, *, label: str, clim: tuple[float, float] | None = None):
+    """Rasterise ``points`` coloured by ``column`` (mean) or by its categories (counts).
+
+    Returns a dynamic HoloViews object that re-aggregates on every zoom and pan.
+    """
+    hover = [("galaxy", "galaxy_id"), *[(d.name, d.name) for d in points.vdims if d.name != "galaxy_id"]]
+    common = dict(tools=["hover", "lasso_select", "box_select", "tap"], hover_tooltips=hover,
+                  selector_in_hovertool=False)
+    if kind == "numeric":
+        img = rasterize(points, aggregator=ds.mean(column), selector=ds.first(column))
+        # "source", not the default "add": overlapping spread pixels must not sum their means
+        img = dynspread(img, threshold=SPREAD_THRESHOLD, max_px=MAX_PX, how="source")
+        return img.opts(cmap=CONTINUOUS_CMAP, colorbar=True, clabel=label, clim=clim or (np.nan, np.nan),
+                        clipping_colors={"NaN": "transparent"}, **common)
+    cats = list(points.data[column].cat.categories)
+    img = datashade(points, aggregator=ds.count_cat(column), color_key=category_colors(column, cats),
+                    selector=ds.first("x"), min_alpha=90)
+    img = dynspread(img, threshold=SPREAD_THRESHOLD, max_px=MAX_PX)
+    return img.opts(show_legend=True, legend_position="right", **common)
+
+
+def robust_limits(values: np.ndarray) -> tuple[float, float] | None:
+    """The 1st and 99th percentiles of the finite values (colour limits)."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    if v.size == 0:
+        return None
+    lo, hi = np.percentile(v, [1, 99])
+    return (float(lo), float(hi)) if hi > lo else (float(lo) - 0.5, float(hi) + 0.5)
+
+
+class EmbeddingMap(pn.viewable.Viewer):
+    """The rasterised map of the projection, with lasso/box selection and tap-to-focus.
+
+    Parameters
+    ----------
+    state : ExplorerState
+        The session state it reads (colour-by, clusters, selection, focus) and writes
+        (selection, focus).
+    """
+
+    height = param.Integer(default=560)
+
+    def __init__(self, state: ExplorerState, **params) -> None:
+        super().__init__(**params)
+        self.state = state
+        self._ranges: dict[str, tuple[float, float]] = {}
+        self._pane = pn.pane.HoloViews(self._build(), sizing_mode="stretch_width", height=self.height,
+                                       linked_axes=False, css_classes=["gx-map"])
+        state.param.watch(self._rebuild, ["color_by"])
+        state.param.watch(self._on_clusters, ["cluster_labels"])
+
+    # -- building ----------------------------------------------------------------------------
+    def _build(self):
+        state, data = self.state, self.state.data
+        column = state.color_by
+        frame, kind = map_frame(state, column)
+        points = hv.Points(frame, kdims=["x", "y"], vdims=[c for c in frame.columns if c not in ("x", "y")])
+        for stream in (hv.streams.Lasso(source=points), hv.streams.BoundsXY(source=points),
+                       hv.streams.Tap(source=points), hv.streams.RangeXY(source=points)):
+            stream.add_subscriber(getattr(self, f"_on_{type(stream).__name__.lower()}"))
+        clim = robust_limits(frame[column].to_numpy()) if kind == "numeric" else None
+        layer = shade(points, column, kind, label=data.label(column) if column != CLUSTER else "cluster", clim=clim)
+        params = hv.streams.Params(state, ["selection"])
+        selected = hv.DynamicMap(lambda selection: self._points_at(selection), streams=[params])
+        sel_layer = dynspread(rasterize(selected, aggregator=ds.count()), threshold=SPREAD_THRESHOLD, max_px=MAX_PX)
+        sel_layer = sel_layer.opts(cmap=[HIGHLIGHT], alpha=0.75, colorbar=False, tools=[])
+        focus = hv.DynamicMap(lambda focus: self._focus_marker(focus), streams=[hv.streams.Params(state, ["focus"])])
+        xlabel = ylabel = None
+        method = str(data.projection_params.get("method", "UMAP")).upper()
+        xlabel, ylabel = f"{method} 1", f"{method} 2"
+        overlay = (layer * sel_layer * focus).opts(
+            hv.opts.Overlay(responsive=True, xlabel=xlabel, ylabel=ylabel, active_tools=["lasso_select", "wheel_zoom"],
+                            title=f"{data.n:,} galaxies coloured by {column}", **self._lims()),
+        )
+        return overlay
+
+    def _lims(self) -> dict:
+        """The current view after a rebuild, else the data extent padded by 4 %."""
+        if self._ranges:
+            return {"xlim": self._ranges["x"], "ylim": self._ranges["y"]}
+        xy = self.state.data.xy
+        lo, hi = np.nanmin(xy, axis=0).astype(float), np.nanmax(xy, axis=0).astype(float)
+        pad = np.maximum((hi - lo) * 0.04, 1e-3)
+        return {"xlim": (lo[0] - pad[0], hi[0] + pad[0]), "ylim": (lo[1] - pad[1], hi[1] + pad[1])}
+
+    def _points_at(self, rows: np.ndarray) -> hv.Points:
+        xy = self.state.data.xy[np.asarray(rows, dtype=np.int64)] if len(rows) else np.empty((0, 2), np.float32)
+        return hv.Points(xy, kdims=["x", "y"])
+
+    def _focus_marker(self, focus: str) -> hv.Points:
+        row = self.state.data.position(focus) if focus else None
+        xy = self.state.data.xy[[row]] if row is not None else np.empty((0, 2), np.float32)
+        return hv.Points(xy, kdims=["x", "y"]).opts(marker="star", size=22, fill_color="white",
+                                                     line_color=FOCUS, line_width=2)
+
+    def _rebuild(self, *_events) -> None:
+        self._pane.object = self._build()
+
+    def _on_clusters(self, *_events) -> None:
+        if self.state.color_by == CLUSTER:
+            self._rebuild()
+
+    # -- stream callbacks (never raise into the server) ----------------------------------------
+    def _on_lasso(self, geometry=None, **_) -> None:
+        if geometry is None or len(geometry) < 3:
+            return
+        rows = lasso_select(self.state.data.xy, np.asarray(geometry, dtype=float))
+        self.state.select(rows, "lasso")
+
+    def _on_boundsxy(self, bounds=None, **_) -> None:
+        if bounds is None:
+            return
+        self.state.select(box_select(self.state.data.xy, bounds), "box")
+
+    def _on_tap(self, x=None, y=None, **_) -> None:
+        if x is None or y is None:
+            return
+        xr = self._ranges.get("x") or (float(self.state.data.xy[:, 0].min()), float(self.state.data.xy[:, 0].max()))
+        row = nearest(self.state.data.xy, (x, y), TAP_TOLERANCE * (xr[1] - xr[0]))
+        if row is not None:
+            self.state.focus = str(self.state.data.galaxy_ids[row])
+
+    def _on_rangexy(self, x_range=None, y_range=None, **_) -> None:
+        if x_range is not None and y_range is not None and np.isfinite([*x_range, *y_range]).all():
+            self._ranges = {"x": tuple(x_range), "y": tuple(y_range)}
+
+    def __panel__(self):
+        return self._pane
