@@ -62,6 +62,17 @@ def test_per_spaxel_hdf5(lay, tmp_path):
     assert m.properties["ra"] == pytest.approx(200.0, abs=1e-4)
 
 
+def test_plane_wording_variants():
+    from galexplore.data.readers import fits_utils as fu
+    from galexplore.data.readers.pipe3d import SSP_PLANES
+
+    labels = {0: "Stellar Mass density per pixel with dust correction", 1: "Stellar Mass density per pixel without dust correction",
+              2: "error in stellar mass density", 3: "Luminosity weighted log10 age", 4: "stellar mass density dust corrected"}  # fmt: skip
+    assert fu.find_plane(labels, *SSP_PLANES["mass"]) == 1
+    assert fu.find_plane(labels, *SSP_PLANES["age"]) == 3
+    assert fu.find_plane({0: "stellar mass density dust corrected", 1: "stellar mass density"}, *SSP_PLANES["mass"]) == 1
+
+
 def test_catalog_distance_rescales_sigma_star_only(lay, tmp_path):
     m = read_pipe3d(lay.write_pipe3d_hdf5(tmp_path / "g.hdf5"))
     d_old = m.properties["distance_mpc_da"]
@@ -82,6 +93,9 @@ def test_wrong_unit_and_bad_files(lay, tmp_path):
     bad = lay.truncate(lay.write_ssp_cube(tmp_path / "T.SSP.cube.fits"), tmp_path / "T2.SSP.cube.fits")
     with pytest.raises(InputFileError, match="T2.SSP.cube.fits"):
         read_pipe3d(bad)
+    short = lay.truncate(lay.write_pipe3d_hdf5(tmp_path / "full.hdf5"), tmp_path / "short.hdf5", keep=0.3)
+    with pytest.raises(InputFileError, match="short.hdf5"):
+        read_pipe3d(short)
 
 
 def test_to_grid_matches_synthetic_default(lay, tmp_path):

@@ -47,10 +47,10 @@ class IngestReport:
     def skip(self, item: object, exc: BaseException | str) -> None:
         if isinstance(exc, InputFileError):
             reason = exc.reason
-        elif isinstance(exc, BaseException):
-            reason = f"{type(exc).__name__}: {' '.join(str(exc).split())}" if not isinstance(exc, GalexploreError) else str(exc)
+        elif isinstance(exc, GalexploreError) or not isinstance(exc, BaseException):
+            reason = " ".join(str(exc).split())
         else:
-            reason = exc
+            reason = f"{type(exc).__name__}: {' '.join(str(exc).split())}"
         self.skipped.append({"file": str(item), "reason": reason})
         log.info("skipped %s: %s", item, reason)
 

@@ -59,7 +59,7 @@ def flux_unit(header) -> str:
     if bunit:
         return bunit
     survey = str(header.get("SURVEY", "")).upper()
-    if "DECALS" in survey or "LEGACY" in survey or "DES" == survey:
+    if "DECALS" in survey or "LEGACY" in survey or survey == "DES":
         return "nanomaggy"
     return "unknown"
 

@@ -51,9 +51,11 @@ DEFAULT_PIXEL_ARCSEC = 1.0
 
 # (include, exclude) regexes on the plane labels of each SSP quantity.
 SSP_PLANES = {
-    "age": (r"luminosity[ -]?weighted (log )?age", r"error|mass[ -]weighted"),
+    "age": (r"luminosity[ -]?weighted (log(10)? )?age", r"error|mass[ -]weighted"),
     "zh": (r"luminosity[ -]?weighted metal", r"error|mass[ -]weighted"),
-    "mass": (r"stellar mass density", r"dust|error"),
+    # not the dust-corrected one, however it is worded ("… density dust corrected",
+    # "… per pixel with dust correction"); "… without dust correction" is the one wanted
+    "mass": (r"stellar mass density", r"error|\bwith dust|density dust"),
     "flux": (r"median intensity flux", r"stddev|error"),
     "vel": (r"velocity of the stellar population", r"error|dispersion"),
 }
