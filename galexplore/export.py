@@ -185,28 +185,34 @@ def _write_votable(table, prov: Mapping[str, str], path: Path) -> None:
 
 def read_export(path: str | os.PathLike, format: str | None = None):
     """Read an exported table back: ``(astropy.table.Table, provenance dict)``."""
-    from astropy.table import Table
+    from astropy.units import UnitsWarning
 
     fmt = infer_format(path, format)
     path = Path(path)
     if not path.is_file():
         raise InputFileError(path, "no such file")
     try:
-        if fmt == "fits":
-            table = Table.read(path, format="fits")
-            prov = {_FROM_FITS[k]: str(v) for k, v in table.meta.items() if k in _FROM_FITS}
-        elif fmt == "votable":
-            from astropy.io.votable import parse
-
-            vot = parse(str(path))
-            table = vot.get_first_table().to_table()
-            prov = {info.name: str(info.value) for info in vot.resources[0].infos}
-        else:
-            table = Table.read(path, format="ascii.ecsv")
-            prov = dict(table.meta.get("galexplore", {}))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UnitsWarning)  # VOUnit calls Angstrom deprecated
+            table, prov = _read(path, fmt)
     except (OSError, ValueError) as exc:
         raise InputFileError(path, f"cannot read as {fmt} ({type(exc).__name__}: {exc})") from exc
     return table, prov
+
+
+def _read(path: Path, fmt: str):
+    from astropy.table import Table
+
+    if fmt == "fits":
+        table = Table.read(path, format="fits")
+        return table, {_FROM_FITS[k]: str(v) for k, v in table.meta.items() if k in _FROM_FITS}
+    if fmt == "votable":
+        from astropy.io.votable import parse
+
+        vot = parse(str(path))
+        return vot.get_first_table().to_table(), {info.name: str(info.value) for info in vot.resources[0].infos}
+    table = Table.read(path, format="ascii.ecsv")
+    return table, dict(table.meta.get("galexplore", {}))
 
 
 def selection_rows(

@@ -17,7 +17,7 @@ from galexplore import __version__
 from galexplore.errors import GalexploreError
 
 #: Verb modules under ``galexplore.cli``, in the order ``--help`` lists them.
-VERBS: tuple[str, ...] = ("synth",)
+VERBS: tuple[str, ...] = ("synth", "project", "cluster", "search", "export")
 
 EPILOG = """\
 Typical session:
