@@ -26,8 +26,26 @@ TMP_MARK = ".tmp-"
 OLD_MARK = ".old-"
 
 
+def check_writable(path: str | os.PathLike) -> Path:
+    """Fail early, with one line naming the directory, if ``path`` cannot be written.
+
+    Creates the parent directory if needed. Call it before long work so that a bad
+    ``--out`` is reported at once rather than after minutes of computing.
+    """
+    path = Path(path)
+    _check_parent(path)
+    if path.exists() and not os.access(path, os.W_OK):
+        raise GalexploreError(f"{path}: not writable")
+    return path
+
+
 def _check_parent(path: Path) -> None:
     parent = path.parent
+    for p in (parent, *parent.parents):
+        if p.exists():
+            if not p.is_dir():
+                raise GalexploreError(f"{p}: is not a directory, cannot write {path}")
+            break
     try:
         parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

@@ -31,8 +31,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from galexplore._io import check_writable
     from galexplore.data.synthetic import synthesize
 
+    check_writable(args.out)
     with progress_bar(args, unit="gal") as progress:
         survey = synthesize(args.n, args.out, seed=args.seed, progress=progress)
     counts = survey.catalog["sf_class"].value_counts()

@@ -185,6 +185,7 @@ class SurveyWriter:
     def add_modality(self, spec: ModalitySpec, *, chunk: int | None = None) -> None:
         """Create the chunked array of one modality, filled with NaN."""
         import zarr
+        from zarr.codecs import BloscCodec
 
         assert self._tmp is not None, "use SurveyWriter as a context manager"
         group = zarr.open_group(self._tmp / f"{spec.name}.zarr", mode="w")
@@ -195,6 +196,7 @@ class SurveyWriter:
             chunks=(min(c, max(self.n_galaxies, 1)), *spec.shape),
             dtype=spec.dtype,
             fill_value=np.nan,
+            compressors=[BloscCodec(cname="lz4", clevel=5, shuffle="shuffle")],
         )
         arr.attrs.update(spec.to_json())
         self._specs[spec.name] = spec

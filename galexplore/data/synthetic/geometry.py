@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from galexplore.profiles import disc_frame, pixel_coords
+
 
 @dataclass(frozen=True)
 class Grid:
@@ -39,11 +41,9 @@ class Grid:
         return self.size + 2 * self.pad
 
     def coords(self, padded: bool = True) -> tuple[np.ndarray, np.ndarray]:
-        """Pixel-centre coordinates (x, y) in Rₑ, each of shape (P, P); y increases upwards."""
+        """Pixel-centre coordinates (x, y) in Rₑ, each of shape (P, P); +x west, +y north."""
         n = self.padded if padded else self.size
-        c = (np.arange(n, dtype=np.float32) - (n - 1) / 2.0) * self.pixel
-        x, y = np.meshgrid(c, c[::-1], indexing="xy")
-        return x, y
+        return pixel_coords(n, self.extent * n / self.size)
 
     def crop(self, field: np.ndarray) -> np.ndarray:
         """The output window of a padded field (..., P, P) → (..., size, size)."""
@@ -63,15 +63,10 @@ class Projected:
 
 
 def project(grid: Grid, pa_deg: np.ndarray, axis_ratio: np.ndarray) -> Projected:
-    """Deproject the grid for discs of position angle ``pa_deg`` (deg) and axis ratio b/a."""
+    """Deproject the grid for discs of astronomical position angle ``pa_deg`` and axis ratio b/a."""
     x, y = grid.coords()
-    pa = np.deg2rad(pa_deg).astype(np.float32)[:, None, None]
-    q = axis_ratio.astype(np.float32)[:, None, None]
-    c, s = np.cos(pa), np.sin(pa)
-    xd = x * c + y * s
-    yd_sky = -x * s + y * c
-    yd = yd_sky / q
-    q_b = 0.75 + 0.25 * q
+    xd, yd_sky, yd = disc_frame(x, y, pa_deg, axis_ratio)
+    q_b = 0.75 + 0.25 * axis_ratio.astype(np.float32)[:, None, None]
     return Projected(
         x_disc=xd,
         y_disc=yd,
@@ -119,7 +114,23 @@ def field_of_view(grid: Grid, rng: np.random.Generator, n: int) -> tuple[np.ndar
         hexagon_mask(grid, size, rot),
         ellipse_mask(grid, size * 0.95, ell_q, ell_pa),
     )
-    return mask, {"fov_shape": np.where(hexagonal, "hexagon", "ellipse"), "fov_radius_re": size}
+    info = {
+        "fov_shape": np.where(hexagonal, "hexagon", "ellipse"),
+        "fov_radius_re": size,
+        "fov_angle_deg": np.where(hexagonal, rot, ell_pa),
+        "fov_axis_ratio": np.where(hexagonal, 1.0, ell_q),
+    }
+    return mask, info
+
+
+def fov_mask_from_catalog(grid: Grid, shape: np.ndarray, radius: np.ndarray, angle: np.ndarray, axis_ratio: np.ndarray) -> np.ndarray:
+    """Rebuild the field-of-view mask (B, P, P) from the catalog's ``fov_*`` columns."""
+    hexagonal = np.asarray(shape) == "hexagon"
+    return np.where(
+        hexagonal[:, None, None],
+        hexagon_mask(grid, radius, angle),
+        ellipse_mask(grid, radius * 0.95, axis_ratio, angle),
+    )
 
 
 def draw_stars(rng: np.random.Generator, n: int, max_stars: int = 2) -> dict[str, np.ndarray]:

@@ -38,7 +38,7 @@ def log_mass_to_light(age: np.ndarray, zh: np.ndarray) -> np.ndarray:
 
 def colours(age: np.ndarray, zh: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """AB colours g−r and r−i of a population of log age [yr] and [Z/H] [dex]."""
-    g_r = np.clip(0.25 + 0.38 * (age - 9.0) + 0.25 * zh, 0.05, 1.0)
+    g_r = np.clip(0.45 + 0.33 * (age - 9.0) + 0.2 * zh, 0.1, 1.05)
     r_i = np.clip(0.12 + 0.13 * (age - 9.0) + 0.1 * zh, 0.0, 0.5)
     return g_r, r_i
 
