@@ -182,10 +182,8 @@ class SimilaritySearch:
         for start in range(0, len(self.vectors_), BLOCK_ROWS):
             stop = start + BLOCK_ROWS
             np.dot(self.vectors_[start:stop], q, out=sims[start:stop])
-        if k < len(sims):
-            part = np.argpartition(-sims, k - 1)[:k]
-        else:
-            part = np.arange(len(sims))
+        n = len(sims)
+        part = np.argpartition(sims, n - k)[n - k :] if k < n else np.arange(n)
         # Sort by similarity, ties broken by row order so results are deterministic.
         order = np.lexsort((part, -sims[part]))
         idx = part[order]

@@ -105,3 +105,13 @@ def test_cluster_summary_keeps_noise_row():
     assert summary.loc[-1, "median_ew_ha"] == 5.0
     with pytest.raises(GalexploreError, match="3 cluster labels"):
         cluster_summary(cat, [0, 1, 2])
+
+
+def test_large_n_kmeans_path_recovers_classes(make_blobs, monkeypatch):
+    """The subsample-seeded k-means used above 10⁵ rows finds the same partition."""
+    import galexplore.clustering as clustering
+
+    monkeypatch.setattr(clustering, "KMEANS_SEED_ROWS", 100)
+    X, labels, _ = make_blobs(n_per_class=200, n_classes=5, seed=9)
+    model = Clusterer("kmeans", 5, random_state=0).fit(X)
+    assert adjusted_rand_score(labels, model.labels_) > 0.95
