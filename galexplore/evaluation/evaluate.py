@@ -1,0 +1,272 @@
+"""``evaluate(survey, run)``: how much physics did the encoder learn? Writes ``metrics.json`` + ``report/``.
+
+The checks of the seed papers, on one held-out split (DESIGN §2 keys first):
+
+- ``knn_r2``: AstroCLIP's protocol, distance-weighted k-NN regression on standardised
+  embeddings, per standard property and per structural truth; ``linear_probe_r2`` likewise;
+- ``baselines``: the same scores from ``pixel_pca``, ``random_init`` (the same encoder,
+  untrained) and ``radial_profile`` features, on the same split;
+- ``knn_accuracy`` / ``knn_f1_weighted`` for label columns (``sf_class``, ``morph_type``,
+  ``has_bar``, …) and ``baselines_accuracy``;
+- ``photo_z``: σ_MAD and outlier fraction of k-NN redshifts (Hayat et al.) when ``z`` exists;
+- ``label_efficiency``: R² against the fraction of labels, embedding vs a supervised baseline;
+- ``correlation_ranking``: properties by distance correlation with the embedding (method named);
+- ``clusters``: k → adjusted Rand index of k-means clusters against ``sf_class`` (k = 2
+  leaves the green valley out), with each cluster's class mix in ``cluster_details``;
+- ``n_train``, ``n_test``, ``seed``.
+
+The probes and the baseline features come from :mod:`galexplore.evaluation.probes` and
+:mod:`galexplore.evaluation.baselines`.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from galexplore._io import write_json
+from galexplore.data.columns import STANDARD_PROPERTIES
+from galexplore.data.store import Survey
+from galexplore.errors import GalexploreError
+from galexplore.progress import ProgressCallback, report
+from galexplore.runs import RunPaths, read_embeddings
+
+log = logging.getLogger(__name__)
+
+BASELINES = ("pixel_pca", "random_init", "radial_profile")
+LABEL_COLUMNS = ("sf_class", "morph_type", "has_bar")
+#: Properties of the label-efficiency curve (the eCALIFA map properties), when present.
+LABEL_EFFICIENCY_PROPERTIES = ("ew_ha", "log_age_lw", "zh_lw", "log_sigma_star")
+STAGES = ("embedding probes", "baselines", "photo-z", "label efficiency", "correlation ranking", "clusters", "report")
+
+
+def _structural_truths() -> tuple[str, ...]:
+    from galexplore.data.synthetic import STRUCTURAL_TRUTHS
+
+    return STRUCTURAL_TRUTHS
+
+
+def _scorable(catalog: pd.DataFrame, col: str) -> bool:
+    if col not in catalog or pd.api.types.is_bool_dtype(catalog[col]) or not pd.api.types.is_numeric_dtype(catalog[col]):
+        return False
+    v = catalog[col].to_numpy(float)
+    return np.isfinite(v).sum() >= 10 and np.nanstd(v) > 0
+
+
+def default_targets(catalog: pd.DataFrame) -> dict[str, list[str]]:
+    """Regression targets present in the catalog: standard properties and structural truths."""
+    return {"standard": [c for c in STANDARD_PROPERTIES if _scorable(catalog, c)],
+            "structural": [c for c in _structural_truths() if _scorable(catalog, c)]}
+
+
+def default_labels(catalog: pd.DataFrame) -> list[str]:
+    """Label columns present with at least two classes."""
+    return [c for c in LABEL_COLUMNS if c in catalog and catalog[c].nunique(dropna=True) >= 2]
+
+
+def _aligned_catalog(survey: Survey, galaxy_ids: np.ndarray) -> tuple[pd.DataFrame, np.ndarray]:
+    rows = survey.positions(list(galaxy_ids))
+    return survey.catalog.iloc[rows].reset_index(drop=True), rows
+
+
+def _labels_array(values: pd.Series) -> np.ndarray:
+    return np.asarray(values.astype("string").fillna("").to_numpy(dtype=str))
+
+
+def _score_features(X, catalog, targets, labels, train_idx, test_idx, k) -> tuple[dict, dict, dict]:
+    from galexplore.evaluation.probes import knn_accuracy, knn_r2
+
+    r2 = {p: knn_r2(X, catalog[p].to_numpy(float), train_idx, test_idx, k=k) for p in targets}
+    acc, f1 = {}, {}
+    for col in labels:
+        res = knn_accuracy(X, _labels_array(catalog[col]), train_idx, test_idx, k=k)
+        acc[col], f1[col] = res["accuracy"], res["f1_weighted"]
+    return r2, acc, f1
+
+
+def _baseline_features(name: str, survey: Survey, run: Path, modality: str, seed: int) -> np.ndarray:
+    from galexplore.evaluation import baselines
+
+    if name == "pixel_pca":
+        return baselines.pixel_pca_features(survey, modality=modality, random_state=seed)
+    if name == "radial_profile":
+        return baselines.radial_profile_features(survey, modality=modality)
+    if name == "random_init":
+        return baselines.random_init_features(survey, run, modality=modality, random_state=seed)
+    raise GalexploreError(f"unknown baseline {name!r} (choose from {', '.join(BASELINES)})")
+
+
+def _clean(obj: Any) -> Any:
+    """JSON-safe copy: NaN/inf → None, numpy scalars → Python, arrays dropped to lists."""
+    if isinstance(obj, dict):
+        return {str(k): _clean(v) for k, v in obj.items() if not isinstance(v, np.ndarray) or v.ndim == 0}
+    if isinstance(obj, list | tuple):
+        return [_clean(v) for v in obj]
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float):
+        return round(obj, 5) if math.isfinite(obj) else None
+    return obj
+
+
+def evaluate(
+    survey: Survey | str | os.PathLike,
+    run: str | os.PathLike,
+    *,
+    modality: str | None = None,
+    seed: int = 0,
+    k: int = 16,
+    test_fraction: float = 0.2,
+    labels: Sequence[str] | None = None,
+    baselines: Sequence[str] = BASELINES,
+    label_fractions: Sequence[float] | None = None,
+    write_report: bool = True,
+    progress: ProgressCallback | None = None,
+) -> dict[str, Any]:
+    """Evaluate a run's embeddings against the survey's truths; write ``metrics.json`` and ``report/``.
+
+    Parameters
+    ----------
+    survey : Survey or path-like
+        The survey the run was embedded from (its catalog holds the truths).
+    run : path-like
+        Run directory with ``embeddings.parquet`` (and ``encoder.pt`` for ``random_init``).
+    modality : str, optional
+        Which embedding of a multi-modal run (required when there are several).
+    seed : int
+        Seed of the split, the baselines and the clusterings.
+    k : int
+        Neighbours of the k-NN probes.
+    test_fraction : float
+        Share of galaxies held out for testing.
+    labels : sequence of str, optional
+        Categorical columns for k-NN accuracy (default: ``sf_class``, ``morph_type``,
+        ``has_bar`` where present); any catalog column may be named, e.g. Galaxy Zoo classes.
+    baselines : sequence of str
+        Baselines to score; one that cannot be computed is listed in ``baselines_skipped``.
+    label_fractions : sequence of float, optional
+        Fractions of the label-efficiency curve (default: 2 % … 100 %).
+    write_report : bool
+        Also write ``RUN/report/`` (markdown and PNG figures).
+
+    Returns
+    -------
+    dict
+        The metrics, as written to ``RUN/metrics.json``.
+    """
+    from galexplore.data import open_survey
+    from galexplore.evaluation.probes import linear_probe_r2, split_indices
+
+    survey = survey if isinstance(survey, Survey) else open_survey(survey)
+    run = Path(run)
+    emb = read_embeddings(run)
+    name = modality if modality is not None else (emb.modalities[0] if len(emb.modalities) == 1 else None)
+    X = emb.get(name)
+    catalog, rows = _aligned_catalog(survey, emb.galaxy_ids)
+    targets = default_targets(catalog)
+    props = targets["standard"] + targets["structural"]
+    unknown = [c for c in (labels or []) if c not in catalog]
+    if unknown:
+        raise GalexploreError(f"{survey.path}: catalog has no label column {unknown[0]!r}")
+    label_cols = list(labels) if labels is not None else default_labels(catalog)
+    train_idx, test_idx = split_indices(len(X), test_fraction=test_fraction, random_state=seed)
+    step = iter(range(1, len(STAGES) + 1))
+    report(progress, 0, len(STAGES), "evaluate")
+
+    metrics: dict[str, Any] = {"run": str(run), "survey": str(survey.path), "modality": name,
+                               "created": datetime.now(UTC).isoformat(timespec="seconds"),
+                               "encoder_fingerprint": emb.metadata.get("encoder_fingerprint"),
+                               "properties": targets, "labels": label_cols}
+    metrics["knn_r2"], metrics["knn_accuracy"], metrics["knn_f1_weighted"] = _score_features(
+        X, catalog, props, label_cols, train_idx, test_idx, k)
+    metrics["linear_probe_r2"] = {p: linear_probe_r2(X, catalog[p].to_numpy(float), train_idx, test_idx) for p in props}
+    report(progress, next(step), len(STAGES), "evaluate")
+
+    metrics["baselines"], metrics["baselines_accuracy"], skipped, features = {}, {}, {}, {}
+    for b in baselines:
+        try:
+            features[b] = np.asarray(_baseline_features(b, survey, run, name, seed))[rows]
+        except GalexploreError as exc:
+            log.warning("baseline %s skipped: %s", b, exc)
+            skipped[b] = str(exc)
+            continue
+        metrics["baselines"][b], metrics["baselines_accuracy"][b], _ = _score_features(
+            features[b], catalog, props, label_cols, train_idx, test_idx, k)
+    if skipped:
+        metrics["baselines_skipped"] = skipped
+    report(progress, next(step), len(STAGES), "evaluate")
+
+    if "z" in props:
+        metrics["photo_z"] = _photo_z(X, catalog["z"].to_numpy(float), train_idx, test_idx, k)
+    report(progress, next(step), len(STAGES), "evaluate")
+
+    le_props = [p for p in LABEL_EFFICIENCY_PROPERTIES if p in props]
+    if le_props and "pixel_pca" in features:
+        from galexplore.evaluation.label_efficiency import FRACTIONS, label_efficiency
+
+        metrics["label_efficiency"] = label_efficiency(
+            X, features["pixel_pca"], {p: catalog[p].to_numpy(float) for p in le_props}, train_idx, test_idx,
+            fractions=label_fractions or FRACTIONS, k=k, random_state=seed)
+    report(progress, next(step), len(STAGES), "evaluate")
+
+    from galexplore.evaluation.ranking import correlation_ranking
+
+    metrics["correlation_ranking"] = correlation_ranking(X, {p: catalog[p].to_numpy(float) for p in props}, random_state=seed)
+    report(progress, next(step), len(STAGES), "evaluate")
+
+    labels_by_k = {}
+    if "sf_class" in catalog:
+        from galexplore.evaluation.clusters import cluster_agreement
+
+        details = cluster_agreement(X, catalog["sf_class"].to_numpy(object), (2, 3), random_state=seed)
+        labels_by_k = {kk: d.pop("labels") for kk, d in details.items()}
+        metrics["clusters"] = {kk: d["ari"] for kk, d in details.items()}
+        metrics["cluster_details"] = details
+    report(progress, next(step), len(STAGES), "evaluate")
+
+    metrics.update({"n_train": int(len(train_idx)), "n_test": int(len(test_idx)), "seed": seed, "k": k,
+                    "protocol": "k-NN: distance-weighted, on embeddings standardised on the training split; "
+                                "NaN targets left out of each property's score."})
+    metrics = _clean(metrics)
+    if write_report:
+        metrics["projection"] = _write_report(run, metrics, catalog, emb.galaxy_ids, name, labels_by_k, seed)
+    write_json(RunPaths.of(run).metrics, metrics)
+    report(progress, len(STAGES), len(STAGES), "evaluate")
+    return metrics
+
+
+def _photo_z(X: np.ndarray, z: np.ndarray, train_idx: np.ndarray, test_idx: np.ndarray, k: int) -> dict:
+    from galexplore.evaluation.photoz import knn_predict, photoz_metrics
+
+    z_pred = knn_predict(X, z, train_idx, test_idx, k=k)
+    return photoz_metrics(z[test_idx], z_pred)
+
+
+def _write_report(run: Path, metrics: dict, catalog: pd.DataFrame, ids: np.ndarray, modality: str | None,
+                  labels_by_k: dict, seed: int) -> dict:
+    from galexplore.evaluation.report import write_report
+    from galexplore.projection import project_run
+    from galexplore.runs import read_projection
+
+    paths = RunPaths.of(run)
+    proj = None
+    if paths.projection.is_file():
+        df, params = read_projection(run)
+        if params.get("modality") in (None, modality) and set(df["galaxy_id"]) >= set(ids):
+            proj = df.set_index("galaxy_id").loc[list(ids), ["x", "y"]].to_numpy()
+    if proj is None:
+        project_run(run, modality=modality, random_state=seed)
+        df, params = read_projection(run)
+        proj = df.set_index("galaxy_id").loc[list(ids), ["x", "y"]].to_numpy()
+    columns = [c for c in STANDARD_PROPERTIES if c in metrics["properties"]["standard"]]
+    write_report(run, metrics, catalog, proj, labels_by_k, map_columns=columns,
+                 projection_method=str(params.get("method", "umap")).upper())
+    return {k: params.get(k) for k in ("method", "n_neighbors", "min_dist", "metric", "random_state")}

@@ -1,0 +1,107 @@
+"""Augmentations of IFU property maps (eCALIFA style), batched on the device."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from galexplore.models.augment import ops
+
+
+LOG10_E = math.log10(math.e)
+
+
+def is_log_channel(name: str, unit: str = "") -> bool:
+    """Whether a map channel holds a logarithm (its noise is additive in dex)."""
+    u = unit.lower()
+    return name.startswith("log_") or name in {"zh_lw", "zh_mw", "age_lw"} or "dex" in u or u.startswith("log")
+
+
+class MapAugment(nn.Module):
+    """Random views of IFU maps: geometry, PSF, noise, star masks and resolution loss.
+
+    Operates on physical values (B, C, H, W) with NaN where there is no data, and returns the
+    same; every sample draws its own parameters. In order:
+
+    1. rotation by 0–360°, a flip and a translation (one ``grid_sample``);
+    2. resolution loss ("redshifting"): with probability ``p_block``, average blocks of 2×2 or
+       4×4 pixels;
+    3. extra PSF blur with σ ~ U(0, ``max_blur_px``);
+    4. multiplicative noise at an S/N ~ U(``sn_range``), drawn per sample and applied per
+       pixel (log-normal, ``x·exp(ε/SN)``; additive in dex for logarithmic channels), with
+       probability ``p_noise``;
+    5. up to ``max_stars`` foreground-star masks.
+
+    Parameters
+    ----------
+    log_channels : sequence of bool
+        Per channel: True if it holds a logarithm (dex), see :func:`is_log_channel`.
+    """
+
+    def __init__(
+        self,
+        log_channels: Sequence[bool],
+        *,
+        rotate: bool = True,
+        flip: bool = True,
+        max_shift: float = 0.08,
+        p_block: float = 0.3,
+        block_choices: tuple[int, ...] = (2, 4),
+        max_blur_px: float = 1.5,
+        sn_range: tuple[float, float] = (1.0, 10.0),
+        p_noise: float = 0.5,
+        max_stars: int = 2,
+        p_star: float = 0.25,
+        star_radius_px: tuple[float, float] = (2.0, 5.0),
+    ) -> None:
+        super().__init__()
+        self.register_buffer("log_channels", torch.as_tensor(list(log_channels), dtype=torch.bool), persistent=False)
+        self.rotate, self.flip, self.max_shift = rotate, flip, max_shift
+        self.p_block, self.block_choices = p_block, tuple(block_choices)
+        self.max_blur_px = max_blur_px
+        self.sn_range, self.p_noise = sn_range, p_noise
+        self.max_stars, self.p_star, self.star_radius_px = max_stars, p_star, star_radius_px
+
+    @torch.no_grad()
+    def forward(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        b, _, h, w = x.shape
+        dev = x.device
+        kw = {"generator": generator, "device": dev}
+        theta = ops.affine_matrices(b, rotate=self.rotate, flip=self.flip, max_shift=self.max_shift, **kw)
+        x = ops.warp(x, theta)
+        if self.p_block > 0 and self.block_choices:
+            pick = torch.randint(len(self.block_choices), (b,), **kw)
+            factors = torch.as_tensor(self.block_choices, device=dev)[pick]
+            factors = torch.where(torch.rand(b, **kw) < self.p_block, factors, torch.ones_like(factors))
+            x = ops.block_average(x, factors, (1, *self.block_choices))
+        if self.max_blur_px > 0:
+            x = ops.blur(x, ops.uniform(b, 0.0, self.max_blur_px, **kw), radius=int(math.ceil(3 * self.max_blur_px)))
+        if self.p_noise > 0:
+            x = self._noise(x, generator)
+        if self.max_stars > 0 and self.p_star > 0:
+            hide = ops.star_masks((b, h, w), max_stars=self.max_stars, radius_px=self.star_radius_px, p_star=self.p_star, **kw)
+            x = x.masked_fill(hide, float("nan"))
+        return x
+
+    def _noise(self, x: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+        """Log-normal multiplicative noise: ``x·exp(ε/SN)`` (median factor 1, so the level of a
+        map is not biased), i.e. ``+ log10(e)·ε/SN`` dex in logarithmic channels."""
+        b = x.shape[0]
+        kw = {"generator": generator, "device": x.device}
+        sn = ops.uniform(b, *self.sn_range, **kw)
+        on = (torch.rand(b, **kw) < self.p_noise).to(x.dtype)
+        rel = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype) * (on / sn)[:, None, None, None]
+        logc = self.log_channels[None, :, None, None]
+        return torch.where(logc, x + LOG10_E * rel, x * torch.exp(rel))
+
+    def extra_repr(self) -> str:
+        return (
+            f"max_shift={self.max_shift}, p_block={self.p_block}, max_blur_px={self.max_blur_px}, "
+            f"sn_range={self.sn_range}, p_noise={self.p_noise}, max_stars={self.max_stars}"
+        )
+
+
+__all__ = ["MapAugment", "is_log_channel"]

@@ -1,0 +1,166 @@
+"""Batched tensor operations behind the augmentations.
+
+Every function acts on a whole batch at once with per-sample random parameters, on whatever
+device the batch lives on; none loops over samples in Python. Missing data travels as NaN:
+geometric operations and blurs use normalised convolution (the data weighted by its validity
+mask, divided by the blurred mask), so a pixel next to a hole is never polluted by a fill
+value, and a pixel is valid afterwards where more than half of its weight came from data.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch.nn import functional as F
+
+#: A resampled pixel is kept when at least this fraction of its weight came from valid data.
+VALID_FRACTION = 0.5
+
+
+def split_valid(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(B, C, H, W) with NaN → zero-filled values and the (B, 1, H, W) validity mask."""
+    mask = torch.isfinite(x).all(dim=1, keepdim=True).to(x.dtype)
+    return torch.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0) * mask, mask
+
+
+def join_valid(values: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """Inverse of :func:`split_valid` after resampling: divide by the weight, NaN where it is low."""
+    out = values / weight.clamp_min(1e-6)
+    return out.masked_fill(weight < VALID_FRACTION, float("nan"))
+
+
+def affine_matrices(
+    n: int,
+    *,
+    generator: torch.Generator | None,
+    device: torch.device,
+    rotate: bool = True,
+    flip: bool = True,
+    max_shift: float = 0.0,
+    scale_range: tuple[float, float] = (1.0, 1.0),
+) -> torch.Tensor:
+    """Random output→input affine matrices (n, 2, 3) in ``affine_grid``'s normalised coordinates.
+
+    ``rotate`` draws an angle in [0, 2π); ``flip`` mirrors half of the samples; ``max_shift``
+    is the largest translation as a fraction of the half-width; ``scale_range`` zooms
+    (values < 1 zoom in, i.e. crop).
+    """
+    kw = {"generator": generator, "device": device}
+    angle = torch.rand(n, **kw) * (2 * math.pi) if rotate else torch.zeros(n, device=device)
+    sign = torch.where(torch.rand(n, **kw) < 0.5, -1.0, 1.0) if flip else torch.ones(n, device=device)
+    lo, hi = scale_range
+    scale = lo + (hi - lo) * torch.rand(n, **kw)
+    shift = (2 * torch.rand(n, 2, **kw) - 1) * max_shift
+    c, s = torch.cos(angle) * scale, torch.sin(angle) * scale
+    theta = torch.stack(
+        [torch.stack([c * sign, -s, shift[:, 0]], dim=1), torch.stack([s * sign, c, shift[:, 1]], dim=1)], dim=1
+    )
+    return theta
+
+
+def warp(x: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
+    """Resample (B, C, H, W) with NaN through affine matrices (B, 2, 3); NaN outside the data."""
+    values, mask = split_valid(x)
+    grid = F.affine_grid(theta.to(x.dtype), list(x.shape), align_corners=False)
+    out = F.grid_sample(torch.cat([values, mask], dim=1), grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+    return join_valid(out[:, :-1], out[:, -1:])
+
+
+def gaussian_kernels(sigma: torch.Tensor, radius: int) -> torch.Tensor:
+    """Normalised 1-D Gaussian kernels (B, 2·radius + 1) for per-sample σ (B,) in pixels.
+
+    σ = 0 gives the identity kernel.
+    """
+    x = torch.arange(-radius, radius + 1, device=sigma.device, dtype=sigma.dtype)
+    s = sigma.clamp_min(1e-3)[:, None]
+    k = torch.exp(-0.5 * (x[None] / s) ** 2)
+    return k / k.sum(dim=1, keepdim=True)
+
+
+def blur(x: torch.Tensor, sigma: torch.Tensor, *, radius: int | None = None) -> torch.Tensor:
+    """Separable Gaussian blur of (B, C, H, W) with σ (B,) pixels per sample; NaN-aware.
+
+    The whole batch is one grouped convolution per axis (each sample × channel is a group).
+    """
+    b, c, h, w = x.shape
+    radius = radius if radius is not None else max(1, int(math.ceil(3 * float(sigma.max()))))
+    k = gaussian_kernels(sigma.to(x.dtype), radius)  # (B, K)
+    values, mask = split_valid(x)
+    y = torch.cat([values, mask], dim=1).reshape(1, b * (c + 1), h, w)
+    kk = k.repeat_interleave(c + 1, dim=0)  # (B·(C+1), K)
+    y = F.conv2d(F.pad(y, (0, 0, radius, radius), mode="replicate"), kk[:, None, :, None], groups=b * (c + 1))
+    y = F.conv2d(F.pad(y, (radius, radius, 0, 0), mode="replicate"), kk[:, None, None, :], groups=b * (c + 1))
+    y = y.reshape(b, c + 1, h, w)
+    return join_valid(y[:, :-1], y[:, -1:])
+
+
+def block_average(x: torch.Tensor, factors: torch.Tensor, choices: tuple[int, ...]) -> torch.Tensor:
+    """Lose resolution by averaging f×f blocks (then repeating them), f per sample.
+
+    Parameters
+    ----------
+    x : Tensor (B, C, H, W) with NaN
+    factors : Tensor (B,) of int
+        The block size of each sample, one of ``choices`` (1 leaves a sample unchanged).
+    choices : tuple of int
+        The distinct block sizes; each must divide H and W.
+    """
+    out = x
+    for f in choices:
+        if f == 1:
+            continue
+        sel = factors == f
+        if not bool(sel.any()):
+            continue
+        values, mask = split_valid(x[sel])
+        v = F.avg_pool2d(torch.cat([values, mask], dim=1), f)
+        v = F.interpolate(v, scale_factor=f, mode="nearest")
+        out = out.clone() if out is x else out
+        out[sel] = join_valid(v[:, :-1], v[:, -1:])
+    return out
+
+
+def star_masks(
+    shape: tuple[int, int, int],
+    *,
+    max_stars: int,
+    radius_px: tuple[float, float],
+    p_star: float,
+    generator: torch.Generator | None,
+    device: torch.device,
+) -> torch.Tensor:
+    """Random circular foreground-star masks (B, 1, H, W) bool, True where a star hides data.
+
+    Each sample gets up to ``max_stars`` stars, each present with probability ``p_star``,
+    at a uniform position with a radius in ``radius_px``.
+    """
+    b, h, w = shape
+    kw = {"generator": generator, "device": device}
+    cy = torch.rand(b, max_stars, **kw) * h
+    cx = torch.rand(b, max_stars, **kw) * w
+    r = radius_px[0] + (radius_px[1] - radius_px[0]) * torch.rand(b, max_stars, **kw)
+    present = torch.rand(b, max_stars, **kw) < p_star
+    yy = torch.arange(h, device=device, dtype=torch.float32)[None, None, :, None] + 0.5
+    xx = torch.arange(w, device=device, dtype=torch.float32)[None, None, None, :] + 0.5
+    d2 = (yy - cy[..., None, None]) ** 2 + (xx - cx[..., None, None]) ** 2
+    hit = (d2 < (r * r)[..., None, None]) & present[..., None, None]
+    return hit.any(dim=1, keepdim=True)
+
+
+def uniform(n: int, lo: float, hi: float, *, generator: torch.Generator | None, device: torch.device) -> torch.Tensor:
+    """n draws from U(lo, hi)."""
+    return lo + (hi - lo) * torch.rand(n, generator=generator, device=device)
+
+
+__all__ = [
+    "affine_matrices",
+    "block_average",
+    "blur",
+    "gaussian_kernels",
+    "join_valid",
+    "split_valid",
+    "star_masks",
+    "uniform",
+    "warp",
+]
