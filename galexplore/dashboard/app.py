@@ -15,10 +15,16 @@ import holoviews as hv
 import panel as pn
 import param
 
+from galexplore.dashboard import url_state
+from galexplore.dashboard.clusters import ClusterControls, compute_clusters
 from galexplore.dashboard.data import ExplorerData
+from galexplore.dashboard.distributions import Distributions
 from galexplore.dashboard.embedding_map import EmbeddingMap
+from galexplore.dashboard.export import Export
+from galexplore.dashboard.galaxy_maps import GalaxyFocus
 from galexplore.dashboard.gallery import Gallery
 from galexplore.dashboard.main_sequence import MainSequence
+from galexplore.dashboard.profiles import RadialProfiles, cached_reference
 from galexplore.dashboard.state import ExplorerState
 from galexplore.errors import GalexploreError
 from galexplore.runs import RunPaths
@@ -54,38 +60,63 @@ class Explorer(pn.viewable.Viewer):
     ----------
     data : ExplorerData
         Shared, read-only data (see :func:`load_data`).
+    sync_url : bool
+        Restore the view from the page URL and keep the URL up to date (served apps).
     """
 
-    def __init__(self, data: ExplorerData, **params) -> None:
+    def __init__(self, data: ExplorerData, *, sync_url: bool = False, **params) -> None:
         super().__init__(**params)
         self.data = data
         self.state = ExplorerState(data)
         self.map = EmbeddingMap(self.state)
         self.gallery = Gallery(self.state)
         self.main_sequence = MainSequence(self.state)
-        self._color = pn.widgets.Select.from_param(self.state.param.color_by, name="Colour by", width=220,
-                                                   css_classes=["gx-color-by"])
+        self.focus = GalaxyFocus(self.state)
+        self.profiles = RadialProfiles(self.state)
+        self.distributions = Distributions(self.state)
+        self.clusters = ClusterControls(self.state)
+        self.export = Export(self.state)
+        self._color = pn.widgets.Select.from_param(self.state.param.color_by, name="Colour by",
+                                                   css_classes=["gx-color-by"], sizing_mode="stretch_width")
+        self._message = pn.pane.Alert("", alert_type="warning", visible=False, css_classes=["gx-message"])
+        self.state.param.watch(self._on_message, ["message"])
+        if sync_url:
+            url_state.sync_url(self.state)
+        self.clusters.ensure_clusters()
+
+    def _on_message(self, event) -> None:
+        self._message.object = event.new
+        self._message.visible = bool(event.new)
 
     def controls(self) -> pn.viewable.Viewable:
-        return pn.Column(self._color, sizing_mode="stretch_width")
+        return pn.Column(
+            self._color, self._message,
+            "### Clusters", self.clusters,
+            "### Export", self.export,
+            sizing_mode="stretch_width",
+        )  # fmt: skip
 
     def main(self) -> pn.viewable.Viewable:
+        card = dict(sizing_mode="stretch_width", collapsible=False, margin=(5, 5))
         return pn.Column(
-            pn.Row(pn.Column(self.map, sizing_mode="stretch_width"),
-                   pn.Column(self.main_sequence, sizing_mode="stretch_width"), sizing_mode="stretch_width"),
-            pn.Column("## Selection", self.gallery, sizing_mode="stretch_width"),
+            pn.Row(pn.Card(self.map, title="Embedding map", **card),
+                   pn.Card(self.main_sequence, title="Star-forming main sequence", **card), sizing_mode="stretch_width"),
+            pn.Row(pn.Card(self.gallery, title="Selection", **card),
+                   pn.Card(self.focus, title="Galaxy in focus", **card), sizing_mode="stretch_width"),
+            pn.Card(self.profiles, title="Stacked radial profiles: selection vs the rest", **card),
+            pn.Card(self.distributions, title="Properties: selection vs survey", **card),
             sizing_mode="stretch_width",
-        )
+        )  # fmt: skip
 
     def __panel__(self):
-        return pn.Column(self.controls(), self.main(), sizing_mode="stretch_width")
+        return pn.Row(pn.Column(self.controls(), width=300), self.main(), sizing_mode="stretch_width")
 
     def template(self) -> pn.template.BaseTemplate:
         """The explorer in a page template with the controls in the sidebar (for serving)."""
         # Bootstrap: no web fonts fetched from the internet (the page works offline)
         return pn.template.BootstrapTemplate(
             title=f"galexplore · {self.data.title}", sidebar=[self.controls()], main=[self.main()],
-            sidebar_width=300, header_background="#1f4e79",
+            sidebar_width=320, header_background="#1f4e79",
         )
 
 
@@ -97,7 +128,7 @@ def create_app(survey: str | os.PathLike, run: str | os.PathLike) -> pn.viewable
     """
     pn.extension(*EXTENSIONS, sizing_mode="stretch_width")
     try:
-        return Explorer(load_data(survey, run)).template()
+        return Explorer(load_data(survey, run), sync_url=True).template()
     except GalexploreError as exc:
         log.error("cannot open the explorer: %s", exc)
         return pn.Column(pn.pane.Alert(f"**galexplore cannot open this survey/run:** {exc}", alert_type="danger"))
@@ -112,3 +143,6 @@ def warm_up(data: ExplorerData) -> None:
         objects.append(EmbeddingMap(state)._build())
     for obj in objects:
         obj[()] if isinstance(obj, hv.DynamicMap) else [layer[()] for layer in obj if isinstance(layer, hv.DynamicMap)]
+    if data.has_modality("maps"):
+        cached_reference(data)
+    compute_clusters(data, state.cluster_method, state.n_clusters)

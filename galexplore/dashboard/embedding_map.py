@@ -22,6 +22,7 @@ from holoviews.operation.datashader import datashade, dynspread, rasterize
 from galexplore.dashboard.palettes import CONTINUOUS_CMAP, FOCUS, HIGHLIGHT, category_colors
 from galexplore.dashboard.selection import box_select, lasso_select, nearest
 from galexplore.dashboard.state import CLUSTER, ExplorerState, column_kind
+from galexplore.dashboard.url_state import format_polygon
 
 log = logging.getLogger(__name__)
 
@@ -175,8 +176,9 @@ class EmbeddingMap(pn.viewable.Viewer):
     def _on_lasso(self, geometry=None, **_) -> None:
         if geometry is None or len(geometry) < 3:
             return
-        rows = lasso_select(self.state.data.xy, np.asarray(geometry, dtype=float))
-        self.state.select(rows, "lasso")
+        polygon = np.asarray(geometry, dtype=float)
+        rows = lasso_select(self.state.data.xy, polygon)
+        self.state.select(rows, "lasso", lasso=format_polygon(polygon))
 
     def _on_boundsxy(self, bounds=None, **_) -> None:
         if bounds is None:

@@ -63,6 +63,8 @@ class Gallery(pn.viewable.Viewer):
         self._header = pn.pane.Markdown("", css_classes=["gx-gallery-header"], margin=(0, 10), width=320)
         self._prev = pn.widgets.Button(name="◀", width=40, disabled=True)
         self._next = pn.widgets.Button(name="▶", width=40, disabled=True)
+        self._clear = pn.widgets.Button(name="Clear", width=70, disabled=True, css_classes=["gx-clear"])
+        self._clear.on_click(lambda _: self.state.clear_selection())
         self._prev.on_click(lambda _: self._turn(-1))
         self._next.on_click(lambda _: self._turn(+1))
         self._grid.param.watch(self._on_click, ["clicked"])
@@ -112,6 +114,7 @@ class Gallery(pn.viewable.Viewer):
                                else "**0 selected**")
         self._prev.disabled = self.page <= 0
         self._next.disabled = self.page >= self.n_pages - 1
+        self._clear.disabled = n == 0
 
     def _title(self, row: int) -> str:
         cat = self.state.data.catalog
@@ -122,5 +125,5 @@ class Gallery(pn.viewable.Viewer):
         return "\n".join(parts)
 
     def __panel__(self):
-        return pn.Column(pn.Row(self._prev, self._next, self._header, align="center"), self._grid,
+        return pn.Column(pn.Row(self._prev, self._next, self._header, self._clear, align="center"), self._grid,
                          sizing_mode="stretch_width")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import threading
 from collections.abc import Callable
 
 from galexplore.errors import GalexploreError
@@ -93,10 +92,11 @@ def serve(
         websocket_origin=websocket_origins(address, port, allow_origins),
         verbose=False,
     )
-    if warm_up:
-        threading.Thread(target=_warm_up, args=(survey, run), daemon=True, name="galexplore-warm-up").start()
     if on_ready is not None:
         server.io_loop.add_callback(on_ready, url)
+    if warm_up:
+        # on the server's own thread (HoloViews is not thread-safe); a page requested meanwhile waits
+        server.io_loop.add_callback(_warm_up, survey, run)
     if show:
         server.io_loop.add_callback(server.show, f"/{APP_PATH}")
     try:

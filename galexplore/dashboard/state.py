@@ -60,8 +60,9 @@ class ExplorerState(param.Parameterized):
     """
 
     color_by = param.Selector(default=None, objects=[], doc="Catalog column (or 'cluster') that colours the map.")
-    selection = param.Array(default=EMPTY, doc="Selected galaxies: sorted unique catalog rows (int64).")
+    selection = param.Array(default=EMPTY, doc="Selected galaxies: unique catalog rows (int64), sorted unless ranked.")
     selection_label = param.String(default="", doc="How the selection was made, e.g. 'lasso' or 'similar to X'.")
+    lasso = param.String(default="", doc="Lasso polygon behind the selection, 'x,y;x,y;…' ('' if none).")
     focus = param.String(default="", doc="galaxy_id of the galaxy in focus ('' for none).")
     cluster_method = param.Selector(default="kmeans", objects=list(CLUSTER_METHODS), doc="Clustering algorithm.")
     n_clusters = param.Integer(default=5, bounds=(2, 30), doc="Number of clusters (k-means, GMM).")
@@ -84,11 +85,21 @@ class ExplorerState(param.Parameterized):
         return self._data
 
     # -- selection -------------------------------------------------------------------------
-    def select(self, rows: npt.ArrayLike, label: str) -> None:
-        """Replace the selection by catalog rows ``rows`` (any order, duplicates allowed)."""
-        rows = np.unique(np.asarray(rows, dtype=np.int64))
+    def select(self, rows: npt.ArrayLike, label: str, *, lasso: str = "", ordered: bool = False) -> None:
+        """Replace the selection by catalog rows ``rows`` (duplicates and out-of-range rows dropped).
+
+        ``ordered=True`` keeps the given order (e.g. most similar first); otherwise rows are
+        sorted. ``lasso`` is the polygon that made the selection (see
+        :func:`galexplore.dashboard.url_state.format_polygon`), kept so that the URL can restore it.
+        """
+        rows = np.asarray(rows, dtype=np.int64).ravel()
         rows = rows[(rows >= 0) & (rows < self._data.n)]
-        self.param.update(selection=rows, selection_label=label if rows.size else "")
+        if ordered:
+            _, first = np.unique(rows, return_index=True)
+            rows = rows[np.sort(first)]
+        else:
+            rows = np.unique(rows)
+        self.param.update(selection=rows, selection_label=label if rows.size else "", lasso=lasso)
 
     def select_ids(self, galaxy_ids: Sequence[str], label: str) -> None:
         """Select galaxies by id; unknown ids are ignored."""
@@ -96,7 +107,7 @@ class ExplorerState(param.Parameterized):
         self.select(pos[pos >= 0], label)
 
     def clear_selection(self) -> None:
-        self.param.update(selection=EMPTY, selection_label="")
+        self.param.update(selection=EMPTY, selection_label="", lasso="")
 
     @property
     def n_selected(self) -> int:

@@ -39,7 +39,10 @@ DEEP_TEXT_JS = """el => {
   function text(n) {
     let t = '';
     if (n.shadowRoot) t += text(n.shadowRoot);
-    for (const c of n.childNodes) t += c.nodeType === 3 ? c.textContent : text(c);
+    for (const c of n.childNodes) {
+      if (c.nodeName === 'STYLE' || c.nodeName === 'SCRIPT') continue;
+      t += c.nodeType === 3 ? c.textContent : text(c);
+    }
     return t;
   }
   return text(el);
@@ -50,13 +53,13 @@ IGNORED_CONSOLE = ("WebGL", "GPU stall", "favicon")
 class Dashboard:
     """A page of the dashboard with helpers to find plots and draw on them."""
 
-    def __init__(self, page, url: str) -> None:
+    def __init__(self, page, url: str, *, expect_selection: bool = False) -> None:
         self.page = page
         self.errors: list[str] = []
         page.on("console", self._on_console)
         page.on("pageerror", lambda exc: self.errors.append(f"pageerror: {exc}"))
         page.goto(url, timeout=180_000)
-        self.wait_text(".gx-gallery-header", r"\b0 selected", timeout=120)
+        self.wait_text(".gx-gallery-header", r"\b\d[\d,]* selected" if expect_selection else r"\b0 selected", timeout=120)
         self.map_plot()  # plots laid out
 
     def _on_console(self, msg) -> None:
@@ -143,13 +146,15 @@ def expected_counts(xy: np.ndarray, plot: dict, pixels) -> tuple[int, int]:
     return out[0], out[1]
 
 
-@pytest.fixture
-def dash(browser, dashboard_server, request):
+@pytest.fixture(scope="module")
+def dash(browser, dashboard_server):
+    """One page shared by the tests of this module, in order (a session a user would have)."""
     context = browser.new_context(viewport={"width": 1500, "height": 1300}, accept_downloads=True)
     page = context.new_page()
     try:
         d = Dashboard(page, dashboard_server.url)
     except Exception:
+        ARTIFACTS_DIR.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(ARTIFACTS_DIR / "dashboard_load_failure.png"), full_page=True)
         print(dashboard_server.log())
         raise
@@ -163,23 +168,116 @@ def projection_xy(browser_run) -> np.ndarray:
     return proj[["x", "y"]].to_numpy(np.float64)
 
 
-def test_page_loads_and_lasso_selects_the_right_galaxies(dash, projection_xy, artifacts, dashboard_server):
+@pytest.fixture(autouse=True)
+def _server_log_on_failure(request, dashboard_server):
+    yield
+    rep = getattr(request.node, "rep_call", None)
+    if rep is not None and rep.failed:
+        print(dashboard_server.log())
+
+
+def lasso_middle(dash: Dashboard, frac: float = 0.3) -> tuple[int, list, dict]:
+    """Lasso the middle of the map; returns the count shown, the pixels and the plot geometry."""
+    if not re.search(r"\b0 selected", dash.read(".gx-gallery-header")):
+        dash.page.locator(".gx-clear button").click()
+        dash.wait_text(".gx-gallery-header", r"\b0 selected")
     plot = dash.map_plot()
-    pixels = polygon_pixels(plot)
+    pixels = polygon_pixels(plot, frac)
     dash.lasso(pixels)
+    m = dash.wait_text(".gx-gallery-header", r"([\d,]+) selected \(lasso\)")
+    return int(m.group(1).replace(",", "")), pixels, plot
+
+
+def test_page_loads_and_lasso_selects_the_right_galaxies(dash, projection_xy, artifacts, dashboard_server):
+    n_gallery, pixels, plot = lasso_middle(dash)
     lo, hi = expected_counts(projection_xy, plot, pixels)
     assert hi > 20, "the test polygon should enclose a fair number of galaxies"
-    n_gallery = int(dash.wait_text(".gx-gallery-header", r"([\d,]+) selected \(lasso\)").group(1).replace(",", ""))
     assert lo <= n_gallery <= hi, (n_gallery, lo, hi)
     # every synthetic galaxy has a mass and an SFR, so all of them are highlighted on the main sequence
     dash.wait_text(".gx-ms-count", rf"^{n_gallery:,} selected on the main sequence")
     assert dash.page.locator(".gx-tile").count() == min(n_gallery, 12)
+    dash.wait_text(".gx-export", rf"Download {n_gallery:,} galaxies")
+    dash.wait_text(".gx-summary", rf"{n_gallery:,}\s+of 400 galaxies selected")
+    dash.wait_text(".gx-profiles-note", rf"{n_gallery:,} selected")
     dash.page.screenshot(path=str(artifacts / "dashboard_lasso.png"), full_page=True)
     assert not dash.errors, dash.errors
     assert "Traceback" not in dashboard_server.log()
 
 
+def test_clicking_a_cutout_shows_its_maps(dash, artifacts):
+    tile = dash.page.locator(".gx-tile").nth(1)
+    gid = tile.get_attribute("data-galaxy")
+    tile.click()
+    dash.wait_text(".gx-focus-title", re.escape(gid))
+    titles = {p["title"] for p in [dash.plot(t) for t in ("log EW(Hα)", "log age (LW)", "[Z/H] (LW)", "log Σ*")]}
+    assert len(titles) == 4
+    dash.wait_text(".gx-focus-table", re.escape(gid))
+    assert "gx-focus" in (dash.page.locator(f'.gx-tile[data-galaxy="{gid}"]').get_attribute("class") or "")
+    dash.page.screenshot(path=str(artifacts / "dashboard_focus.png"), full_page=True)
+    assert not dash.errors, dash.errors
+
+
+def test_find_similar_selects_the_nearest_neighbours(dash, browser_run):
+    from galexplore.runs import read_embeddings
+
+    gid = dash.page.locator(".gx-tile.gx-focus").get_attribute("data-galaxy")  # in focus since the last test
+    dash.page.locator(".gx-find-similar button").click()
+    dash.wait_text(".gx-gallery-header", rf"24 selected \(24 most similar to {re.escape(gid)}\)")
+    emb = read_embeddings(browser_run)
+    z = emb.get() / np.linalg.norm(emb.get(), axis=1, keepdims=True)
+    sims = z @ z[list(emb.galaxy_ids).index(gid)]
+    expected = [str(g) for g in emb.galaxy_ids[np.argsort(-sims, kind="stable")[:12]]]
+    shown = [dash.page.locator(".gx-tile").nth(i).get_attribute("data-galaxy") for i in range(12)]
+    assert shown[0] == gid
+    assert set(shown) == set(expected)
+
+
+def test_recompute_clusters_with_another_k_and_select_one(dash, artifacts):
+    dash.wait_text(".gx-cluster-status", r"\d+ clusters", timeout=120)
+    k_input = dash.page.locator(".gx-cluster-k input")
+    k_input.fill("3")
+    k_input.press("Enter")
+    dash.page.locator(".gx-cluster-recompute button").click()
+    dash.wait_text(".gx-cluster-status", r"3 clusters \(kmeans k=3\)", timeout=120)
+    rows = dash.page.locator(".gx-cluster-table .tabulator-row")
+    assert rows.count() == 3
+    n_first = int(rows.nth(0).locator('.tabulator-cell[tabulator-field="n"]').inner_text())
+    rows.nth(0).locator('.tabulator-cell[tabulator-field="cluster"]').click()
+    dash.wait_text(".gx-gallery-header", rf"{n_first:,} selected \(cluster 0 of kmeans k=3\)")
+    dash.page.locator(".gx-color-by-cluster button").click()
+    dash.plot("coloured by cluster")
+    dash.page.screenshot(path=str(artifacts / "dashboard_clusters.png"), full_page=True)
+    assert not dash.errors, dash.errors
+
+
+@pytest.mark.parametrize("fmt, suffix", [("fits", "fits"), ("csv", "csv")])
+def test_export_downloads_the_selection_with_provenance(dash, projection_xy, browser_run, tmp_path, fmt, suffix):
+    from galexplore.export import read_export
+
+    n, _, _ = lasso_middle(dash, 0.25 if fmt == "fits" else 0.35)
+    dash.page.locator(".gx-export-format button", has_text=fmt).click()
+    dash.wait_text(".gx-export", rf"Download {n:,} galaxies")
+    with dash.page.expect_download(timeout=60_000) as info:
+        dash.page.locator(".gx-export button").click()
+    path = tmp_path / f"selection.{suffix}"
+    info.value.save_as(path)
+    table, prov = read_export(path)
+    assert len(table) == n
+    assert "lasso" in prov["selection"] and f"{n} galaxies" in prov["selection"]
+    assert prov["survey_fingerprint"] and prov["embedding_fingerprint"]
+    # the exported galaxies are exactly those inside the lasso polygon recorded in the provenance
+    text = prov["selection"].split("lasso polygon (projection x,y) ")[1].split(";")
+    poly = np.array([[float(v) for v in p.split(",")] for p in text if p.count(",") == 1 and " " not in p.strip()])
+    proj, _ = read_projection(browser_run)
+    expected = set(proj["galaxy_id"].to_numpy()[lasso_select(projection_xy, poly)])
+    assert set(np.asarray(table["galaxy_id"]).astype(str)) == expected
+    assert {"log_mstar", "sf_class", "x", "y", "cluster"} <= set(table.colnames)
+
+
 def test_colour_by_changes_the_rendered_map(dash, artifacts):
+    dash.page.locator(".gx-color-by select").select_option("log_mstar")
+    dash.plot("coloured by log_mstar")
+    time.sleep(1.0)
     before = dash.screenshot_of(".gx-map")
     dash.page.locator(".gx-color-by select").select_option("sf_class")
     dash.plot("coloured by sf_class")
@@ -198,15 +296,42 @@ def test_colour_by_changes_the_rendered_map(dash, artifacts):
     assert (np.abs(after.astype(int) - [214, 39, 40]).sum(axis=-1) < 40).sum() > 20
 
 
-def test_two_sessions_do_not_share_a_selection(browser, dashboard_server):
-    ctx1 = browser.new_context(viewport={"width": 1500, "height": 1300})
-    ctx2 = browser.new_context(viewport={"width": 1500, "height": 1300})
+def test_reopening_the_url_restores_the_view(dash, browser, dashboard_server, artifacts):
+    # the shared page now shows: colour sf_class, k-means k=3, a galaxy in focus, a lasso selection
+    n, _, _ = lasso_middle(dash)
+    tile = dash.page.locator(".gx-tile").nth(2)
+    gid = tile.get_attribute("data-galaxy")
+    tile.click()
+    dash.wait_text(".gx-focus-title", re.escape(gid))
+    deadline = time.monotonic() + 20
+    while f"galaxy={gid}" not in dash.page.url and time.monotonic() < deadline:
+        time.sleep(0.25)
+    url = dash.page.url
+    assert "color=sf_class" in url and "k=3" in url and "lasso=" in url and f"galaxy={gid}" in url, url
+
+    ctx = browser.new_context(viewport={"width": 1500, "height": 1300})
     try:
-        one, two = Dashboard(ctx1.new_page(), dashboard_server.url), Dashboard(ctx2.new_page(), dashboard_server.url)
-        one.lasso(polygon_pixels(one.map_plot()))
-        one.wait_text(".gx-gallery-header", r"[1-9][\d,]* selected \(lasso\)")
-        time.sleep(1.0)
-        assert re.search(r"\b0 selected", two.read(".gx-gallery-header"))
+        two = Dashboard(ctx.new_page(), url, expect_selection=True)
+        assert two.page.locator(".gx-color-by select").input_value() == "sf_class"
+        assert two.page.locator(".gx-cluster-k input").input_value() == "3"
+        two.wait_text(".gx-cluster-status", r"3 clusters \(kmeans k=3\)", timeout=120)
+        two.wait_text(".gx-focus-title", re.escape(gid))
+        two.wait_text(".gx-gallery-header", rf"^{n:,} selected \(lasso\)")
+        two.plot("coloured by sf_class")
+        two.page.screenshot(path=str(artifacts / "dashboard_reopened.png"), full_page=True)
     finally:
-        ctx1.close()
-        ctx2.close()
+        ctx.close()
+
+
+def test_bad_url_is_ignored_and_sessions_do_not_share_state(dash, browser, dashboard_server):
+    assert dash.read(".gx-gallery-header").strip().startswith(tuple("123456789"))  # the shared page has a selection
+    ctx = browser.new_context(viewport={"width": 1500, "height": 1300})
+    try:
+        bad = dashboard_server.url + "?color=__import__('os')&k=999&galaxy=nope&lasso=1,2;x"
+        other = Dashboard(ctx.new_page(), bad)  # waits for "0 selected": no selection leaked in
+        other.wait_text(".gx-message", r"Ignored URL parameters")
+        assert other.page.locator(".gx-color-by select").input_value() == "log_ssfr"
+        assert "Traceback" not in dashboard_server.log()
+        assert "galaxy in focus" in other.read(".gx-focus-title").lower()
+    finally:
+        ctx.close()
