@@ -79,10 +79,17 @@ class Explorer(pn.viewable.Viewer):
         self._color = pn.widgets.Select.from_param(self.state.param.color_by, name="Colour by",
                                                    css_classes=["gx-color-by"], sizing_mode="stretch_width")
         self._message = pn.pane.Alert("", alert_type="warning", visible=False, css_classes=["gx-message"])
+        self._share = pn.widgets.TextInput(name="Link to this view", value="", disabled=False,
+                                           css_classes=["gx-share"], sizing_mode="stretch_width")
+        self.state.param.watch(self._update_share, list(url_state.URL_PARAMS))
         self.state.param.watch(self._on_message, ["message"])
         if sync_url:
             url_state.sync_url(self.state)
+        self._update_share()
         self.clusters.ensure_clusters()
+
+    def _update_share(self, *_events) -> None:
+        self._share.value = url_state.share_link(self.state)
 
     def _on_message(self, event) -> None:
         self._message.object = event.new
@@ -93,6 +100,7 @@ class Explorer(pn.viewable.Viewer):
             self._color, self._message,
             "### Clusters", self.clusters,
             "### Export", self.export,
+            "### Share", self._share,
             sizing_mode="stretch_width",
         )  # fmt: skip
 

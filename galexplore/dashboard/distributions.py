@@ -56,7 +56,11 @@ def class_table(catalog: pd.DataFrame, rows: np.ndarray) -> pd.DataFrame:
 
 
 class Distributions(pn.viewable.Viewer):
-    """Histograms of chosen columns for the selection over the survey, and the sf_class mix."""
+    """Histograms of chosen columns for the selection over the survey, and the sf_class mix.
+
+    The plots are built once per choice of columns; a new selection only sends new bin
+    heights to the existing plots (a HoloViews stream), which is far cheaper than new plots.
+    """
 
     columns = param.ListSelector(default=[], objects=[], doc="Catalog columns to compare.")
 
@@ -71,32 +75,35 @@ class Distributions(pn.viewable.Viewer):
         self._classes = pn.widgets.Tabulator(pd.DataFrame(), show_index=False, disabled=True, height=140,
                                              css_classes=["gx-class-table"], layout="fit_data_table")
         self._plot = pn.pane.HoloViews(None, sizing_mode="stretch_width", css_classes=["gx-distributions"])
-        state.param.watch(self._render, ["selection"])
-        self.param.watch(self._render, ["columns"])
-        self._render()
+        self._stream = hv.streams.Params(state, ["selection"])
+        state.param.watch(self._update_text, ["selection"])
+        self.param.watch(lambda _: self._build(), ["columns"])
+        self._update_text()
+        self._build()
 
-    def _render(self, *_events) -> None:
+    def _update_text(self, *_events) -> None:
         data, rows = self.state.data, self.state.selection
         n = len(rows)
         self._summary.object = (f"**{n:,}** of {data.n:,} galaxies selected ({100 * n / max(data.n, 1):.1f} %)"
                                 if n else f"No selection: the survey's {data.n:,} galaxies are shown in grey.")
         if "sf_class" in data.catalog.columns:
             self._classes.value = class_table(data.catalog, rows)
-        self._plot.object = self.plots(rows)
 
-    def plots(self, rows: np.ndarray) -> hv.Layout | None:
-        panels = []
-        for col in self.columns:
-            edges, all_d, sel_d = histogram_pair(self.state.data.catalog[col].to_numpy(float), rows)
-            dim = hv.Dimension(col, label=self.state.data.label(col))
-            layers = [hv.Histogram((edges, all_d), kdims=[dim], vdims=["density"], label="survey").opts(
-                color="#bbbbbb", line_color=None, alpha=0.9)]
-            if len(rows):
-                layers.append(hv.Histogram((edges, sel_d), kdims=[dim], vdims=["density"], label="selection").opts(
-                    color=HIGHLIGHT, line_color=None, alpha=0.55))
-            panels.append(hv.Overlay(layers).opts(width=270, height=200, show_legend=not panels,
-                                                  legend_position="top_right", toolbar=None))
-        return hv.Layout(panels).cols(3).opts(shared_axes=False) if panels else None
+    def _build(self) -> None:
+        panels = [hv.DynamicMap(lambda selection, col=col: self.panel(col, selection), streams=[self._stream])
+                  for col in self.columns]
+        self._plot.object = hv.Layout(panels).cols(3).opts(shared_axes=False) if panels else None
+
+    def panel(self, column: str, rows: np.ndarray) -> hv.Overlay:
+        """Survey (grey) and selection (highlight) density histograms of one column."""
+        edges, all_d, sel_d = histogram_pair(self.state.data.catalog[column].to_numpy(float), rows)
+        dim = hv.Dimension(column, label=self.state.data.label(column))
+        survey = hv.Histogram((edges, all_d), kdims=[dim], vdims=["density"], label="survey").opts(
+            color="#bbbbbb", line_color=None, alpha=0.9)
+        selection = hv.Histogram((edges, sel_d), kdims=[dim], vdims=["density"], label="selection").opts(
+            color=HIGHLIGHT, line_color=None, alpha=0.55)
+        return (survey * selection).opts(width=270, height=200, show_legend=column == self.columns[0],
+                                         legend_position="top_right", toolbar=None, framewise=True)
 
     def controls(self) -> pn.viewable.Viewable:
         return pn.widgets.MultiChoice.from_param(self.param.columns, name="Properties", sizing_mode="stretch_width")

@@ -7,6 +7,7 @@ and each page is cached across sessions.
 from __future__ import annotations
 
 import logging
+from functools import partial
 
 import numpy as np
 import panel as pn
@@ -92,8 +93,13 @@ class Gallery(pn.viewable.Viewer):
             self._render()
 
     def _on_click(self, event) -> None:
+        # a fresh tick, not inside the component's message handler: the URL (Location) then
+        # updates at once instead of with the next event
+        pn.state.execute(partial(self._focus, event.new), schedule=True)
+
+    def _focus(self, galaxy_id: str) -> None:
         try:
-            self.state.set_focus(event.new)
+            self.state.set_focus(galaxy_id)
         except GalexploreError as exc:
             self.state.message = str(exc)
 

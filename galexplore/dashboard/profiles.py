@@ -14,6 +14,7 @@ import holoviews as hv
 import numpy as np
 import panel as pn
 
+from galexplore.dashboard._setup import batched
 from galexplore.dashboard.data import ExplorerData
 from galexplore.dashboard.palettes import HIGHLIGHT
 from galexplore.dashboard.profile_stack import StackedProfiles, reference_profiles, stack, stack_rest
@@ -39,18 +40,20 @@ def cached_reference(data: ExplorerData) -> tuple[np.ndarray, np.ndarray]:
     return rows, prof
 
 
-def profile_plots(selection: StackedProfiles | None, rest: StackedProfiles) -> hv.Layout:
-    """One panel per channel: the rest in grey, the selection in the highlight colour."""
-    panels = []
-    for k, ch in enumerate(rest.channels):
-        unit = MAP_CHANNELS.get(ch, "")
-        ylabel = f"{TITLES.get(ch, ch)} [{unit}]" if unit else TITLES.get(ch, ch)
-        layers = _band(rest, k, REST_COLOR, f"rest ({rest.n_group:,})", ylabel)
-        if selection is not None and selection.n_galaxies:
-            layers = layers * _band(selection, k, HIGHLIGHT, f"selection ({selection.n_group:,})", ylabel)
-        panels.append(layers.opts(title=TITLES.get(ch, ch), width=300, height=240, legend_position="bottom_left",
-                                  show_legend=k == 0, toolbar=None))
-    return hv.Layout(panels).cols(4).opts(shared_axes=False)
+def profile_panel(channel: str, selection: StackedProfiles | None, rest: StackedProfiles) -> hv.Overlay:
+    """One channel: the rest in grey, the selection in the highlight colour (empty when none)."""
+    k = rest.channels.index(channel)
+    unit = MAP_CHANNELS.get(channel, "")
+    title = TITLES.get(channel, channel)
+    ylabel = f"{title} [{unit}]" if unit else title
+    sel = selection if selection is not None and selection.n_galaxies else _empty_like(rest)
+    layers = _band(rest, k, REST_COLOR, "rest of survey", ylabel) * _band(sel, k, HIGHLIGHT, "selection", ylabel)
+    return layers.opts(title=title, width=300, height=240, legend_position="bottom_left",
+                       show_legend=k == 0, toolbar=None, framewise=True)
+
+
+def _empty_like(s: StackedProfiles) -> StackedProfiles:
+    return StackedProfiles(s.radius, s.channels, np.full_like(s.quantiles, np.nan), 0, 0)
 
 
 def _band(s: StackedProfiles, k: int, color: str, label: str, ylabel: str) -> hv.Overlay:
@@ -76,7 +79,12 @@ class RadialProfiles(pn.viewable.Viewer):
             self._note.object = "*This survey has no maps: no radial profiles.*"
             return
         state.param.watch(self._on_selection, ["selection"])
-        self._show(*self.compute(np.empty(0, np.int64)))
+        sel, rest = self.compute(np.empty(0, np.int64))
+        self._pipe = hv.streams.Pipe(data=(sel, rest))
+        panels = [hv.DynamicMap(lambda data, ch=ch: profile_panel(ch, *data), streams=[self._pipe])
+                  for ch in rest.channels]
+        self._plot.object = hv.Layout(panels).cols(4).opts(shared_axes=False)
+        self._note.object = self._describe(sel, rest)
 
     def compute(self, rows: np.ndarray) -> tuple[StackedProfiles | None, StackedProfiles]:
         """Stacked profiles of the selected catalog ``rows`` and of the rest (numpy only, thread-safe)."""
@@ -85,8 +93,10 @@ class RadialProfiles(pn.viewable.Viewer):
         return (stack(data, rows) if len(rows) else None), rest
 
     def _show(self, sel: StackedProfiles | None, rest: StackedProfiles) -> None:
-        # HoloViews objects are built here, on the server's thread: HoloViews is not thread-safe
-        self._plot.object, self._note.object = profile_plots(sel, rest), self._describe(sel, rest)
+        # on the server's thread: HoloViews is not thread-safe; the plots only get new data
+        with batched():
+            self._pipe.send((sel, rest))
+            self._note.object = self._describe(sel, rest)
 
     @staticmethod
     def _describe(sel: StackedProfiles | None, rest: StackedProfiles) -> str:

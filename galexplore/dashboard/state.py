@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 import param
 
-from galexplore.dashboard._setup import ensure_bokeh
+from galexplore.dashboard._setup import batched, ensure_bokeh
 from galexplore.dashboard.data import ExplorerData
 from galexplore.errors import GalexploreError
 
@@ -99,7 +99,8 @@ class ExplorerState(param.Parameterized):
             rows = rows[np.sort(first)]
         else:
             rows = np.unique(rows)
-        self.param.update(selection=rows, selection_label=label if rows.size else "", lasso=lasso)
+        with batched():
+            self.param.update(selection=rows, selection_label=label if rows.size else "", lasso=lasso)
 
     def select_ids(self, galaxy_ids: Sequence[str], label: str) -> None:
         """Select galaxies by id; unknown ids are ignored."""
@@ -107,7 +108,8 @@ class ExplorerState(param.Parameterized):
         self.select(pos[pos >= 0], label)
 
     def clear_selection(self) -> None:
-        self.param.update(selection=EMPTY, selection_label="", lasso="")
+        with batched():
+            self.param.update(selection=EMPTY, selection_label="", lasso="")
 
     @property
     def n_selected(self) -> int:
@@ -130,7 +132,8 @@ class ExplorerState(param.Parameterized):
         labels = np.asarray(labels)
         if labels.shape != (self._data.n,):
             raise GalexploreError(f"cluster labels have shape {labels.shape}, expected ({self._data.n},)")
-        self.param.update(cluster_labels=labels.astype(np.int64), cluster_key=key)
+        with batched():
+            self.param.update(cluster_labels=labels.astype(np.int64), cluster_key=key)
 
     def cluster_names(self) -> np.ndarray | None:
         """Cluster label of each galaxy as a string (``"noise"`` for -1), or None."""

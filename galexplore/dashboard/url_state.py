@@ -137,6 +137,29 @@ def sync_url(state: ExplorerState, location=None) -> dict[str, str]:
     return rejected
 
 
+def view_query(state: ExplorerState) -> dict[str, str]:
+    """The URL query parameters that reopen the current view (empty values left out)."""
+    query = {}
+    for name, key in URL_PARAMS.items():
+        value = _serialise(state, name)
+        if value:
+            query[key] = value
+    return query
+
+
+def share_link(state: ExplorerState, location=None) -> str:
+    """The full URL of the current view (page address plus :func:`view_query`)."""
+    from urllib.parse import urlencode
+
+    import panel as pn
+
+    location = location if location is not None else pn.state.location
+    base = ""
+    if location is not None and location.href:
+        base = location.href.split("?")[0].split("#")[0]
+    return f"{base}?{urlencode(view_query(state))}"
+
+
 def _serialise(state: ExplorerState, name: str) -> str:
     value = getattr(state, name)
     return "" if value is None else str(value)

@@ -304,10 +304,14 @@ def test_reopening_the_url_restores_the_view(dash, browser, dashboard_server, ar
     tile.click()
     dash.wait_text(".gx-focus-title", re.escape(gid))
     deadline = time.monotonic() + 20
-    while f"galaxy={gid}" not in dash.page.url and time.monotonic() < deadline:
+    url = ""
+    while f"galaxy={gid}" not in url and time.monotonic() < deadline:
+        url = dash.page.locator(".gx-share input").input_value()
         time.sleep(0.25)
-    url = dash.page.url
+    assert url.startswith(dashboard_server.url + "?"), url
     assert "color=sf_class" in url and "k=3" in url and "lasso=" in url and f"galaxy={gid}" in url, url
+    # the address bar follows too (Panel pushes it once the page is idle)
+    assert "lasso=" in dash.page.evaluate("() => window.location.search")
 
     ctx = browser.new_context(viewport={"width": 1500, "height": 1300})
     try:
