@@ -17,7 +17,7 @@ from galexplore import __version__
 from galexplore.errors import GalexploreError
 
 #: Verb modules under ``galexplore.cli``, in the order ``--help`` lists them.
-VERBS: tuple[str, ...] = ("synth", "ingest", "train", "embed", "project", "cluster", "search", "export", "serve")
+VERBS: tuple[str, ...] = ("demo", "synth", "ingest", "train", "embed", "project", "cluster", "search", "export", "serve")
 
 EPILOG = """\
 Typical session:

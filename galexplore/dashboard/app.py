@@ -76,10 +76,10 @@ class Explorer(pn.viewable.Viewer):
         self.distributions = Distributions(self.state)
         self.clusters = ClusterControls(self.state)
         self.export = Export(self.state)
-        self._color = pn.widgets.Select.from_param(self.state.param.color_by, name="Colour by",
+        self._color = pn.widgets.Select.from_param(self.state.param.color_by, label="Colour by",
                                                    css_classes=["gx-color-by"], sizing_mode="stretch_width")
         self._message = pn.pane.Alert("", alert_type="warning", visible=False, css_classes=["gx-message"])
-        self._share = pn.widgets.TextInput(name="Link to this view", value="", disabled=False,
+        self._share = pn.widgets.TextInput(label="Link to this view", value="", disabled=False,
                                            css_classes=["gx-share"], sizing_mode="stretch_width")
         self.state.param.watch(self._update_share, list(url_state.URL_PARAMS))
         self.state.param.watch(self._on_message, ["message"])
@@ -134,7 +134,7 @@ def create_app(survey: str | os.PathLike, run: str | os.PathLike) -> pn.viewable
     A survey or run that cannot be read gives a page with the one-line reason, not a
     blank page and a traceback.
     """
-    pn.extension(*EXTENSIONS, sizing_mode="stretch_width")
+    pn.extension(*EXTENSIONS)
     try:
         return Explorer(load_data(survey, run), sync_url=True).template()
     except GalexploreError as exc:

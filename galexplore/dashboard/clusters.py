@@ -95,20 +95,20 @@ class ClusterControls(pn.viewable.Viewer):
     def __init__(self, state: ExplorerState, **params) -> None:
         super().__init__(**params)
         self.state = state
-        self._method = pn.widgets.Select.from_param(state.param.cluster_method, name="Method",
+        self._method = pn.widgets.Select.from_param(state.param.cluster_method, label="Method",
                                                     options={"k-means": "kmeans", "Gaussian mixture": "gmm",
                                                              "HDBSCAN": "hdbscan"}, css_classes=["gx-cluster-method"])
-        self._k = pn.widgets.IntInput.from_param(state.param.n_clusters, name="k", width=80,
+        self._k = pn.widgets.IntInput.from_param(state.param.n_clusters, label="k", width=80,
                                                  css_classes=["gx-cluster-k"])
-        self._button = pn.widgets.Button(name="Recompute clusters", button_type="primary",
+        self._button = pn.widgets.Button(label="Recompute clusters", color="primary",
                                          css_classes=["gx-cluster-recompute"])
         self._button.on_click(self.recompute)
-        self._spinner = pn.indicators.LoadingSpinner(value=False, size=22, name="", css_classes=["gx-cluster-busy"])
+        self._spinner = pn.indicators.LoadingSpinner(value=False, size=22, label="", css_classes=["gx-cluster-busy"])
         self._status = pn.pane.Markdown("", css_classes=["gx-cluster-status"])
         self._table = pn.widgets.Tabulator(pd.DataFrame(), show_index=False, disabled=True, selectable=1,
                                            height=220, layout="fit_data_table", css_classes=["gx-cluster-table"])
         self._table.param.watch(self._on_table, ["selection"])
-        self._color = pn.widgets.Button(name="Colour map by cluster", css_classes=["gx-color-by-cluster"])
+        self._color = pn.widgets.Button(label="Colour map by cluster", css_classes=["gx-color-by-cluster"])
         self._color.on_click(lambda _: setattr(self.state, "color_by", CLUSTER))
         state.param.watch(self._on_labels, ["cluster_labels"])
         state.param.watch(self._on_busy, ["busy"])
@@ -148,7 +148,7 @@ class ClusterControls(pn.viewable.Viewer):
     def _on_busy(self, event) -> None:
         self._spinner.value = event.new
         self._button.disabled = event.new
-        self._button.name = "Clustering…" if event.new else "Recompute clusters"
+        self._button.label = "Clustering…" if event.new else "Recompute clusters"
 
     def _on_labels(self, *_events) -> None:
         labels = self.state.cluster_labels

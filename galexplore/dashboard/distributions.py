@@ -74,7 +74,8 @@ class Distributions(pn.viewable.Viewer):
         self._summary = pn.pane.Markdown("", css_classes=["gx-summary"])
         self._classes = pn.widgets.Tabulator(pd.DataFrame(), show_index=False, disabled=True, height=140,
                                              css_classes=["gx-class-table"], layout="fit_data_table")
-        self._plot = pn.pane.HoloViews(None, sizing_mode="stretch_width", css_classes=["gx-distributions"])
+        self._plot = pn.pane.HoloViews(None, sizing_mode="stretch_width", css_classes=["gx-distributions"],
+                                       linked_axes=False)
         self._stream = hv.streams.Params(state, ["selection"])
         state.param.watch(self._update_text, ["selection"])
         self.param.watch(lambda _: self._build(), ["columns"])
@@ -106,7 +107,7 @@ class Distributions(pn.viewable.Viewer):
                                          legend_position="top_right", toolbar=None, framewise=True)
 
     def controls(self) -> pn.viewable.Viewable:
-        return pn.widgets.MultiChoice.from_param(self.param.columns, name="Properties", sizing_mode="stretch_width")
+        return pn.widgets.MultiChoice.from_param(self.param.columns, label="Properties", sizing_mode="stretch_width")
 
     def __panel__(self):
         return pn.Column(self._summary, self._classes, self.controls(), self._plot, sizing_mode="stretch_width")

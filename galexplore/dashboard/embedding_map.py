@@ -27,8 +27,8 @@ from galexplore.dashboard.url_state import format_polygon
 log = logging.getLogger(__name__)
 
 #: Dynamic spreading: grow isolated pixels up to this many pixels.
-MAX_PX = 3
-SPREAD_THRESHOLD = 0.6
+MAX_PX = 4
+SPREAD_THRESHOLD = 0.8
 #: Fraction of the visible x-range within which a tap picks the nearest galaxy.
 TAP_TOLERANCE = 0.02
 

@@ -71,7 +71,7 @@ class Export(pn.viewable.Viewer):
         super().__init__(**params)
         self.state = state
         self._download = pn.widgets.FileDownload(callback=self._callback, filename=self._filename(),
-                                                 label="Download selection", button_type="success",
+                                                 label="Download selection", color="success",
                                                  disabled=True, css_classes=["gx-export"])
         self.param.watch(lambda _: setattr(self._download, "filename", self._filename()), ["format"])
         state.param.watch(self._on_selection, ["selection"])
@@ -93,7 +93,7 @@ class Export(pn.viewable.Viewer):
 
     def __panel__(self):
         return pn.Column(
-            pn.widgets.RadioButtonGroup.from_param(self.param.format, name="Format", button_type="light",
+            pn.widgets.RadioButtonGroup.from_param(self.param.format, label="Format", color="light",
                                                    css_classes=["gx-export-format"]),
             self._download, sizing_mode="stretch_width",
         )

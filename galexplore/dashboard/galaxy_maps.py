@@ -29,7 +29,7 @@ FOCUS_CHANNELS = {
     "zh_lw": ("[Z/H] (LW)", "viridis"),
     "log_sigma_star": ("log Σ*", "cividis"),
 }
-MAP_SIZE = 260
+MAP_SIZE = 170
 
 
 def map_images(maps: np.ndarray, channels: list[str], units: list[str], extent: float) -> list[hv.Image]:
@@ -55,9 +55,9 @@ def map_images(maps: np.ndarray, channels: list[str], units: list[str], extent: 
         clim = tuple(np.percentile(finite, [2, 98])) if finite.size else (0.0, 1.0)
         out.append(hv.Image(img, bounds=(-extent, -extent, extent, extent), kdims=["x / Rₑ", "y / Rₑ"],
                             vdims=[hv.Dimension(name, label=title, unit=unit)], label=title).opts(
-            cmap=cmap, colorbar=True, clabel=f"{title} [{unit}]" if unit else title, clim=clim,
-            clipping_colors={"NaN": "transparent"}, width=MAP_SIZE, height=MAP_SIZE - 30,
-            title=title, tools=["hover"], data_aspect=1, toolbar=None,
+            cmap=cmap, colorbar=True, clabel=f"[{unit}]" if unit else "", clim=clim,
+            clipping_colors={"NaN": "transparent"}, frame_width=MAP_SIZE, frame_height=MAP_SIZE,
+            title=title, tools=["hover"], toolbar=None, colorbar_opts={"width": 10},
         ))  # fmt: skip
     return out
 
@@ -80,8 +80,10 @@ class GalaxyFocus(pn.viewable.Viewer):
     """Everything about the galaxy in focus, and the similarity search that starts from it."""
 
     n_similar = param.Integer(default=24, bounds=(2, 500), doc="Neighbours put into the selection.")
-    query_modality = param.Selector(default=None, objects=[], doc="Embedding of the galaxy in focus.")
-    target_modality = param.Selector(default=None, objects=[], doc="Embedding searched.")
+    query_modality = param.Selector(default=None, objects=[], check_on_set=True, allow_None=True,
+                                    doc="Embedding of the galaxy in focus.")
+    target_modality = param.Selector(default=None, objects=[], check_on_set=True, allow_None=True,
+                                     doc="Embedding searched.")
 
     def __init__(self, state: ExplorerState, **params) -> None:
         super().__init__(**params)
@@ -91,13 +93,12 @@ class GalaxyFocus(pn.viewable.Viewer):
         self.param.query_modality.objects = self.param.target_modality.objects = mods
         if mods:
             self.param.update(query_modality=mods[0], target_modality=mods[0])
-        self._title = pn.pane.Markdown("", css_classes=["gx-focus-title"])
-        self._maps = pn.pane.HoloViews(None, css_classes=["gx-focus-maps"], sizing_mode="stretch_width",
-                                       min_height=MAP_SIZE)
-        self._cutout = pn.pane.HoloViews(None, width=220, height=220)
+        self._title = pn.pane.Markdown("", css_classes=["gx-focus-title"], width=300)
+        self._maps = pn.GridBox(ncols=2, css_classes=["gx-focus-maps"])
+        self._cutout = pn.pane.HoloViews(None, linked_axes=False)
         self._table = pn.pane.HTML("", height=220, width=340, css_classes=["gx-focus-table"],
                                    styles={"overflow-y": "auto", "font-size": "12px"})
-        self._similar = pn.widgets.Button(name="Find similar", button_type="primary", disabled=not mods,
+        self._similar = pn.widgets.Button(label="Find similar", color="primary", disabled=not mods,
                                           css_classes=["gx-find-similar"])
         self._similar.on_click(self._find_similar)
         state.param.watch(self._render, ["focus"])
@@ -106,32 +107,33 @@ class GalaxyFocus(pn.viewable.Viewer):
     def _render(self, *_events) -> None:
         row = self.state.focus_row
         if row is None:
-            self._title.object = "#### Galaxy in focus\nClick a cutout in the gallery (or a galaxy on the map)."
-            self._maps.object, self._cutout.object, self._table.object = None, None, ""
+            self._title.object = "**No galaxy in focus.** Click a cutout in the gallery (or a galaxy on the map)."
+            self._maps.objects, self._cutout.object, self._table.object = [], None, ""
             self._similar.disabled = True
             return
         data = self.state.data
         gid = data.galaxy_ids[row]
-        self._title.object = f"#### Galaxy in focus: `{gid}`"
+        self._title.object = f"**Galaxy in focus:** `{gid}`"
         self._table.object = catalog_row(self.state, row).to_html(index=False, header=False, border=0)
         self._similar.disabled = data.embeddings is None
         try:
-            self._maps.object = self._maps_of(row)
+            images = self._maps_of(row)
             self._cutout.object = self._cutout_of(row)
         except Exception as exc:  # a bad file must not break the page
             log.exception("cannot read galaxy %s", gid)
             self.state.message = f"cannot read the maps of {gid}: {exc}"
-            self._maps.object = self._cutout.object = None
+            images, self._cutout.object = [], None
+        self._maps.objects = [pn.pane.HoloViews(img, linked_axes=False,
+                                                css_classes=["gx-focus-map"]) for img in images]
 
-    def _maps_of(self, row: int):
+    def _maps_of(self, row: int) -> list[hv.Image]:
         data = self.state.data
         if not data.has_modality("maps"):
-            return None
+            return []
         spec = data.survey.spec("maps")
         maps = data.survey.read("maps", [int(data.rows[row])])[0]
         extent = float(spec.grid.get("extent_re", 1.0))
-        images = map_images(maps, spec.channels, spec.units, extent)
-        return hv.Layout(images).cols(4).opts(shared_axes=False) if images else None
+        return map_images(maps, spec.channels, spec.units, extent)
 
     def _cutout_of(self, row: int):
         data = self.state.data
@@ -142,7 +144,7 @@ class GalaxyFocus(pn.viewable.Viewer):
         extent = float(spec.grid.get("extent_re", 1.0))
         rgb = lupton_rgb(cube, spec.channels)
         return hv.RGB(rgb, bounds=(-extent, -extent, extent, extent), kdims=["x / Rₑ", "y / Rₑ"]).opts(
-            width=220, height=220, title="g r i (Lupton)", toolbar=None, data_aspect=1)
+            frame_width=170, frame_height=170, title="g r i (Lupton)", toolbar=None)
 
     def _find_similar(self, _event=None) -> None:
         focus = self.state.focus
@@ -160,12 +162,12 @@ class GalaxyFocus(pn.viewable.Viewer):
         self.state.select(rows, how, ordered=True)
 
     def controls(self) -> pn.viewable.Viewable:
-        widgets = [pn.widgets.IntInput.from_param(self.param.n_similar, name="neighbours", width=90), self._similar]
+        widgets = [pn.widgets.IntInput.from_param(self.param.n_similar, label="neighbours", width=90), self._similar]
         if len(self.param.query_modality.objects) > 1:
-            widgets[1:1] = [pn.widgets.Select.from_param(self.param.query_modality, name="query in", width=110),
-                            pn.widgets.Select.from_param(self.param.target_modality, name="search in", width=110)]
+            widgets[1:1] = [pn.widgets.Select.from_param(self.param.query_modality, label="query in", width=110),
+                            pn.widgets.Select.from_param(self.param.target_modality, label="search in", width=110)]
         return pn.Row(*widgets, align="end")
 
     def __panel__(self):
-        return pn.Column(self._title, pn.Row(self._cutout, self._table, self.controls()), self._maps,
+        return pn.Column(pn.Row(self._title, self.controls()), pn.Row(self._cutout, self._table), self._maps,
                          sizing_mode="stretch_width")

@@ -62,9 +62,9 @@ class Gallery(pn.viewable.Viewer):
         self._grid = CutoutGrid(placeholder="Draw a lasso or a box on the map to select galaxies.",
                                 sizing_mode="stretch_width")
         self._header = pn.pane.Markdown("", css_classes=["gx-gallery-header"], margin=(0, 10), width=320)
-        self._prev = pn.widgets.Button(name="◀", width=40, disabled=True)
-        self._next = pn.widgets.Button(name="▶", width=40, disabled=True)
-        self._clear = pn.widgets.Button(name="Clear", width=70, disabled=True, css_classes=["gx-clear"])
+        self._prev = pn.widgets.Button(label="◀", width=40, disabled=True)
+        self._next = pn.widgets.Button(label="▶", width=40, disabled=True)
+        self._clear = pn.widgets.Button(label="Clear", width=70, disabled=True, css_classes=["gx-clear"])
         self._clear.on_click(lambda _: self.state.clear_selection())
         self._prev.on_click(lambda _: self._turn(-1))
         self._next.on_click(lambda _: self._turn(+1))

@@ -53,7 +53,7 @@ class MainSequence(pn.viewable.Viewer):
             self.colour = CLUSTER
         self._caption = pn.pane.HTML("", css_classes=["gx-ms-caption"], sizing_mode="stretch_width")
         self._plot = pn.pane.HoloViews(None, sizing_mode="stretch_width", height=self.height,
-                                       css_classes=["gx-main-sequence"])
+                                       css_classes=["gx-main-sequence"], linked_axes=False)
         if self.available:
             xy = data.catalog[[X, Y]].to_numpy(float)
             self._ok = np.isfinite(xy).all(axis=1)
@@ -140,7 +140,7 @@ class MainSequence(pn.viewable.Viewer):
         colors = category_colors(self.colour, self.categories())
         mix = class_mix(frame[CLASS].astype(str).to_numpy(), self.categories())
         swatches = " ".join(
-            f'<span class="gx-swatch" style="color:{colors[c]}">●</span> {c}: <b>{n}</b>' for c, n in mix.items()
+            f'<span class="gx-swatch" style="color:{colors[c]}">●</span> {c}: <b>{n:,}</b>' for c, n in mix.items()
         )
         dropped = len(rows) - len(frame)
         extra = f" ({dropped} without mass or SFR)" if dropped else ""
@@ -148,5 +148,5 @@ class MainSequence(pn.viewable.Viewer):
                                 f"{extra}</span> · {swatches}")
 
     def __panel__(self):
-        return pn.Column(pn.Row(pn.widgets.RadioButtonGroup.from_param(self.param.colour, button_type="light"),
+        return pn.Column(pn.Row(pn.widgets.RadioButtonGroup.from_param(self.param.colour, color="light"),
                                 self._caption), self._plot, sizing_mode="stretch_width")

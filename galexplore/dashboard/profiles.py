@@ -72,7 +72,7 @@ class RadialProfiles(pn.viewable.Viewer):
         self.state = state
         self.available = state.data.has_modality("maps")
         self._note = pn.pane.Markdown("", css_classes=["gx-profiles-note"])
-        self._plot = pn.pane.HoloViews(None, sizing_mode="stretch_width", min_height=260,
+        self._plot = pn.pane.HoloViews(None, sizing_mode="stretch_width", min_height=260, linked_axes=False,
                                        css_classes=["gx-profiles"])
         self._generation = 0
         if not self.available:

@@ -59,7 +59,8 @@ class ExplorerState(param.Parameterized):
         The shared, read-only data; only used to validate values and set choices.
     """
 
-    color_by = param.Selector(default=None, objects=[], doc="Catalog column (or 'cluster') that colours the map.")
+    color_by = param.Selector(default=None, objects=[], check_on_set=True, allow_None=True,
+                              doc="Catalog column (or 'cluster') that colours the map.")
     selection = param.Array(default=EMPTY, doc="Selected galaxies: unique catalog rows (int64), sorted unless ranked.")
     selection_label = param.String(default="", doc="How the selection was made, e.g. 'lasso' or 'similar to X'.")
     lasso = param.String(default="", doc="Lasso polygon behind the selection, 'x,y;x,y;…' ('' if none).")
@@ -79,6 +80,7 @@ class ExplorerState(param.Parameterized):
         self.param.color_by.objects = choices
         if self.color_by is None:
             self.color_by = next((c for c in DEFAULT_COLOR_BY if c in choices), choices[0])
+        self.param.color_by.allow_None = False
 
     @property
     def data(self) -> ExplorerData:
