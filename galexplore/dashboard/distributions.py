@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import holoviews as hv
 import numpy as np
 import pandas as pd
 import panel as pn
@@ -16,16 +15,24 @@ DEFAULT_COLUMNS = ("log_mstar", "log_ssfr", "ew_ha", "log_age_lw", "zh_lw", "log
 N_BINS = 30
 
 
-def histogram_pair(values: np.ndarray, selected: np.ndarray, bins: int = N_BINS) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def histogram_pair(
+    values: np.ndarray, selected: np.ndarray, bins: int = N_BINS, *, edges: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Density histograms of all finite ``values`` and of ``values[selected]`` on shared bins.
 
-    Bins span the 0.5–99.5 percentiles of the survey (outliers fall outside).
+    Bins span the 0.5–99.5 percentiles of the survey (outliers fall outside), unless ``edges``
+    are given (then the survey histogram is not recomputed and comes back empty).
 
     Returns
     -------
     edges (bins + 1,), survey density (bins,), selection density (bins,)
     """
     v = np.asarray(values, dtype=float)
+    if edges is not None:
+        s = v[np.asarray(selected, dtype=np.int64)]
+        s = s[np.isfinite(s)]
+        sel_d = np.histogram(s, bins=edges, density=True)[0] if s.size else np.zeros(len(edges) - 1)
+        return edges, np.empty(0), sel_d
     finite = np.isfinite(v)
     if not finite.any():
         edges = np.linspace(0, 1, bins + 1)
@@ -41,25 +48,33 @@ def histogram_pair(values: np.ndarray, selected: np.ndarray, bins: int = N_BINS)
     return edges, all_d, sel_d
 
 
-def class_table(catalog: pd.DataFrame, rows: np.ndarray) -> pd.DataFrame:
-    """Counts and fractions of each ``sf_class`` in the selection and in the survey."""
-    survey = catalog["sf_class"].astype(str).value_counts()
-    sel = catalog["sf_class"].astype(str).iloc[rows].value_counts()
-    n_sel, n_all = max(len(rows), 1), len(catalog)
-    classes = [c for c in SF_CLASSES if c in survey.index] + [c for c in survey.index if c not in SF_CLASSES]
+def class_codes(catalog: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
+    """``sf_class`` of every galaxy as a code (N,) int16 and the class names, standard order first."""
+    values = catalog["sf_class"].astype(str)
+    present = list(pd.unique(values))
+    classes = [c for c in SF_CLASSES if c in present] + sorted(c for c in present if c not in SF_CLASSES)
+    return pd.Categorical(values, categories=classes).codes.astype(np.int16), classes
+
+
+def class_table(codes: np.ndarray, classes: list[str], rows: np.ndarray) -> pd.DataFrame:
+    """Counts and fractions of each class in the selection (``rows``) and in the survey."""
+    survey = np.bincount(codes[codes >= 0], minlength=len(classes))
+    sel_codes = codes[np.asarray(rows, dtype=np.int64)]
+    sel = np.bincount(sel_codes[sel_codes >= 0], minlength=len(classes))
+    n_sel, n_all = max(len(rows), 1), len(codes)
     return pd.DataFrame({
         "class": classes,
-        "selected": [int(sel.get(c, 0)) for c in classes],
-        "selected %": [round(100 * sel.get(c, 0) / n_sel, 1) for c in classes],
-        "survey %": [round(100 * survey.get(c, 0) / n_all, 1) for c in classes],
+        "selected": sel.astype(int),
+        "selected %": np.round(100 * sel / n_sel, 1),
+        "survey %": np.round(100 * survey / n_all, 1),
     })  # fmt: skip
 
 
 class Distributions(pn.viewable.Viewer):
     """Histograms of chosen columns for the selection over the survey, and the sf_class mix.
 
-    The plots are built once per choice of columns; a new selection only sends new bin
-    heights to the existing plots (a HoloViews stream), which is far cheaper than new plots.
+    Plain Bokeh figures, one per column, built once per choice of columns: a new selection only
+    replaces the bin heights in their data sources (no new plots, no HoloViews round trip).
     """
 
     columns = param.ListSelector(default=[], objects=[], doc="Catalog columns to compare.")
@@ -74,40 +89,59 @@ class Distributions(pn.viewable.Viewer):
         self._summary = pn.pane.Markdown("", css_classes=["gx-summary"])
         self._classes = pn.widgets.Tabulator(pd.DataFrame(), show_index=False, disabled=True, height=140,
                                              css_classes=["gx-class-table"], layout="fit_data_table")
-        self._plot = pn.pane.HoloViews(None, sizing_mode="stretch_width", css_classes=["gx-distributions"],
-                                       linked_axes=False)
-        self._stream = hv.streams.Params(state, ["selection"])
-        state.param.watch(self._update_text, ["selection"])
+        self._grid = pn.GridBox(ncols=3, css_classes=["gx-distributions"])
+        self._sources: dict[str, tuple] = {}
+        self._codes = class_codes(state.data.catalog) if "sf_class" in state.data.catalog.columns else None
+        state.param.watch(self._on_selection, ["selection"])
         self.param.watch(lambda _: self._build(), ["columns"])
         self._update_text()
         self._build()
 
-    def _update_text(self, *_events) -> None:
+    def _on_selection(self, *_events) -> None:
+        self._update_text()
+        rows = self.state.selection
+        for col, (edges, sel_src) in self._sources.items():
+            _, _, sel_d = histogram_pair(self.state.data.catalog[col].to_numpy(float), rows, edges=edges)
+            sel_src.data = {"left": edges[:-1], "right": edges[1:], "top": sel_d}
+
+    def _update_text(self) -> None:
         data, rows = self.state.data, self.state.selection
         n = len(rows)
         self._summary.object = (f"**{n:,}** of {data.n:,} galaxies selected ({100 * n / max(data.n, 1):.1f} %)"
                                 if n else f"No selection: the survey's {data.n:,} galaxies are shown in grey.")
-        if "sf_class" in data.catalog.columns:
-            self._classes.value = class_table(data.catalog, rows)
+        if self._codes is not None:
+            self._classes.value = class_table(*self._codes, rows)
 
     def _build(self) -> None:
-        panels = [hv.DynamicMap(lambda selection, col=col: self.panel(col, selection), streams=[self._stream])
-                  for col in self.columns]
-        self._plot.object = hv.Layout(panels).cols(3).opts(shared_axes=False) if panels else None
+        self._sources = {}
+        panes = []
+        for i, col in enumerate(self.columns):
+            fig, edges, sel_src = self.figure(col, self.state.selection, legend=i == 0)
+            self._sources[col] = (edges, sel_src)
+            panes.append(pn.pane.Bokeh(fig))
+        self._grid.objects = panes
 
-    def panel(self, column: str, rows: np.ndarray) -> hv.Overlay:
-        """Survey (grey) and selection (highlight) density histograms of one column."""
+    def figure(self, column: str, rows: np.ndarray, *, legend: bool = False):
+        """A Bokeh figure of one column: survey (grey) and selection (highlight) densities."""
+        from bokeh.models import ColumnDataSource
+        from bokeh.plotting import figure
+
         edges, all_d, sel_d = histogram_pair(self.state.data.catalog[column].to_numpy(float), rows)
-        dim = hv.Dimension(column, label=self.state.data.label(column))
-        survey = hv.Histogram((edges, all_d), kdims=[dim], vdims=["density"], label="survey").opts(
-            color="#bbbbbb", line_color=None, alpha=0.9)
-        selection = hv.Histogram((edges, sel_d), kdims=[dim], vdims=["density"], label="selection").opts(
-            color=HIGHLIGHT, line_color=None, alpha=0.55)
-        return (survey * selection).opts(width=270, height=200, show_legend=column == self.columns[0],
-                                         legend_position="top_right", toolbar=None, framewise=True)
+        fig = figure(width=280, height=200, toolbar_location=None, x_axis_label=self.state.data.label(column),
+                     y_axis_label="density", tools="")
+        all_src = ColumnDataSource({"left": edges[:-1], "right": edges[1:], "top": all_d})
+        sel_src = ColumnDataSource({"left": edges[:-1], "right": edges[1:], "top": sel_d})
+        extra = {"legend_label": "survey"} if legend else {}
+        fig.quad(left="left", right="right", bottom=0, top="top", source=all_src, color="#bbbbbb", **extra)
+        extra = {"legend_label": "selection"} if legend else {}
+        fig.quad(left="left", right="right", bottom=0, top="top", source=sel_src, color=HIGHLIGHT, alpha=0.55, **extra)
+        if legend:
+            fig.legend.location = "top_right"
+            fig.legend.label_text_font_size = "9pt"
+        return fig, edges, sel_src
 
     def controls(self) -> pn.viewable.Viewable:
         return pn.widgets.MultiChoice.from_param(self.param.columns, label="Properties", sizing_mode="stretch_width")
 
     def __panel__(self):
-        return pn.Column(self._summary, self._classes, self.controls(), self._plot, sizing_mode="stretch_width")
+        return pn.Column(self._summary, self._classes, self.controls(), self._grid, sizing_mode="stretch_width")

@@ -2,8 +2,9 @@
 
 The map is never drawn as raw glyphs: the points are aggregated on the server into an
 image the size of the plot (mean of a numeric column, or counts per category) and spread
-dynamically so isolated galaxies stay visible. Hover asks the server for the galaxy under
-the cursor. Lasso and box selections arrive as polygons in data coordinates and are turned
+dynamically so isolated galaxies stay visible. Hovering sends the cursor position to the
+server, which finds the nearest galaxy in a k-d tree and draws it as one ring with a tooltip
+(galaxy id and key properties). Lasso and box selections arrive as polygons in data coordinates and are turned
 into catalog rows with :mod:`galexplore.dashboard.selection`.
 """
 
@@ -19,6 +20,7 @@ import panel as pn
 import param
 from holoviews.operation.datashader import datashade, dynspread, rasterize
 
+from galexplore.dashboard.data import ExplorerData
 from galexplore.dashboard.palettes import CONTINUOUS_CMAP, FOCUS, HIGHLIGHT, category_colors
 from galexplore.dashboard.selection import box_select, lasso_select, nearest
 from galexplore.dashboard.state import CLUSTER, ExplorerState, column_kind
@@ -31,10 +33,12 @@ MAX_PX = 4
 SPREAD_THRESHOLD = 0.8
 #: Fraction of the visible x-range within which a tap picks the nearest galaxy.
 TAP_TOLERANCE = 0.02
+#: Fraction of the visible x-range within which the cursor shows a galaxy's tooltip.
+HOVER_TOLERANCE = 0.015
 
 
 def map_frame(state: ExplorerState, column: str) -> tuple[pd.DataFrame, str]:
-    """The columns the map needs: x, y, the colour column and hover properties.
+    """The columns the map aggregates: x, y and the colour column.
 
     Returns
     -------
@@ -43,9 +47,7 @@ def map_frame(state: ExplorerState, column: str) -> tuple[pd.DataFrame, str]:
     """
     data = state.data
     kind = column_kind(data, column)
-    cols = {"x": data.xy[:, 0], "y": data.xy[:, 1], "galaxy_id": data.galaxy_ids}
-    for c in data.key_properties:
-        cols[c] = data.catalog[c].to_numpy()
+    cols = {"x": data.xy[:, 0], "y": data.xy[:, 1]}
     if column == CLUSTER:
         names = state.cluster_names()
         values = names if names is not None else np.full(data.n, "none", dtype=object)
@@ -57,6 +59,24 @@ def map_frame(state: ExplorerState, column: str) -> tuple[pd.DataFrame, str]:
         values = pd.Categorical(values, categories=cats)
     cols[column] = values
     return pd.DataFrame(cols), kind
+
+
+def with_dtype(img: hv.Image, dtype, clip: float | None = None) -> hv.Image:
+    """``img`` with its value array cast to ``dtype`` (halves or quarters what is sent to the browser)."""
+    left, bottom, right, top = img.bounds.lbrt()
+    if not (right > left and top > bottom):  # an empty layer (nothing selected): one transparent pixel
+        return hv.Image(np.full((1, 1), np.nan, np.float32), bounds=(0, 0, 1, 1), kdims=img.kdims, vdims=img.vdims)
+    data = img.data.copy()
+    vdim = img.vdims[0]
+    values = data[vdim.name]
+    if clip is not None:
+        values = values.clip(max=clip)
+    data[vdim.name] = values.astype(dtype)
+    if np.issubdtype(dtype, np.integer):
+        # no "nodata" marker: HoloViews would turn the integers back into float64 to put NaN there;
+        # the plot's colour limits make zero transparent instead
+        vdim = vdim.clone(nodata=None)
+    return img.clone(data, vdims=[vdim])
 
 
 def _category_order(c: str) -> tuple:
@@ -74,20 +94,30 @@ def shade(points: hv.Points, column: str, kind: str, *, label: str, clim: tuple[
 
     Returns a dynamic HoloViews object that re-aggregates on every zoom and pan.
     """
-    hover = [("galaxy", "galaxy_id"), *[(d.name, d.name) for d in points.vdims if d.name != "galaxy_id"]]
-    common = dict(tools=["hover", "lasso_select", "box_select", "tap"], hover_tooltips=hover,
-                  selector_in_hovertool=False)
+    tools = ["lasso_select", "box_select", "tap"]
     if kind == "numeric":
-        img = rasterize(points, aggregator=ds.mean(column), selector=ds.first(column))
+        img = rasterize(points, aggregator=ds.mean(column))
         # "source", not the default "add": overlapping spread pixels must not sum their means
         img = dynspread(img, threshold=SPREAD_THRESHOLD, max_px=MAX_PX, how="source")
+        img = img.apply(with_dtype, dtype=np.float32)
         return img.opts(cmap=CONTINUOUS_CMAP, colorbar=True, clabel=label, clim=clim or (np.nan, np.nan),
-                        clipping_colors={"NaN": "transparent"}, **common)
+                        clipping_colors={"NaN": "transparent"}, tools=tools)
     cats = list(points.data[column].cat.categories)
-    img = datashade(points, aggregator=ds.count_cat(column), color_key=category_colors(column, cats),
-                    selector=ds.first("x"), min_alpha=90)
+    img = datashade(points, aggregator=ds.count_cat(column), color_key=category_colors(column, cats), min_alpha=90)
     img = dynspread(img, threshold=SPREAD_THRESHOLD, max_px=MAX_PX)
-    return img.opts(show_legend=True, legend_position="right", **common)
+    return img.opts(show_legend=True, legend_position="right", tools=tools)
+
+
+def _data_hash(d) -> bytes:
+    return d.token.encode()
+
+
+@pn.cache(max_items=4, hash_funcs={ExplorerData: _data_hash})
+def point_tree(data: ExplorerData):
+    """A k-d tree of the projection (nearest galaxy under the cursor), shared by all sessions."""
+    from scipy.spatial import cKDTree
+
+    return cKDTree(np.asarray(data.xy, dtype=np.float64))
 
 
 def robust_limits(values: np.ndarray) -> tuple[float, float] | None:
@@ -135,12 +165,14 @@ class EmbeddingMap(pn.viewable.Viewer):
         params = hv.streams.Params(state, ["selection"])
         selected = hv.DynamicMap(lambda selection: self._points_at(selection), streams=[params])
         sel_layer = dynspread(rasterize(selected, aggregator=ds.count()), threshold=SPREAD_THRESHOLD, max_px=MAX_PX)
-        sel_layer = sel_layer.opts(cmap=[HIGHLIGHT], alpha=0.75, colorbar=False, tools=[])
+        sel_layer = sel_layer.apply(with_dtype, dtype=np.uint8, clip=255).opts(
+            cmap=[HIGHLIGHT], alpha=0.75, colorbar=False, tools=[], clim=(0.5, 255),
+            clipping_colors={"min": "transparent", "NaN": "transparent"})
         focus = hv.DynamicMap(lambda focus: self._focus_marker(focus), streams=[hv.streams.Params(state, ["focus"])])
-        xlabel = ylabel = None
+        hover = hv.DynamicMap(self._hovered, streams=[hv.streams.PointerXY(x=np.nan, y=np.nan, source=points)])
         method = str(data.projection_params.get("method", "UMAP")).upper()
         xlabel, ylabel = f"{method} 1", f"{method} 2"
-        overlay = (layer * sel_layer * focus).opts(
+        overlay = (layer * sel_layer * focus * hover).opts(
             hv.opts.Overlay(responsive=True, xlabel=xlabel, ylabel=ylabel, active_tools=["lasso_select", "wheel_zoom"],
                             title=f"{data.n:,} galaxies coloured by {column}", **self._lims()),
         )
@@ -164,6 +196,22 @@ class EmbeddingMap(pn.viewable.Viewer):
         xy = self.state.data.xy[[row]] if row is not None else np.empty((0, 2), np.float32)
         return hv.Points(xy, kdims=["x", "y"]).opts(marker="star", size=22, fill_color="white",
                                                      line_color=FOCUS, line_width=2)
+
+    def _hovered(self, x: float, y: float) -> hv.Points:
+        """The galaxy under the cursor (within a few pixels), drawn as a ring with a tooltip."""
+        data = self.state.data
+        cols = ["galaxy_id", *data.key_properties]
+        frame = pd.DataFrame({"x": np.empty(0, np.float32), "y": np.empty(0, np.float32),
+                              **{c: data.catalog[c].iloc[:0] for c in cols}})
+        if x is not None and y is not None and np.isfinite([x, y]).all():
+            xr = self._ranges.get("x") or (float(data.xy[:, 0].min()), float(data.xy[:, 0].max()))
+            dist, row = point_tree(data).query([x, y], distance_upper_bound=HOVER_TOLERANCE * (xr[1] - xr[0]))
+            if np.isfinite(dist):
+                frame = pd.DataFrame({"x": data.xy[[row], 0], "y": data.xy[[row], 1],
+                                      **{c: data.catalog[c].iloc[[row]].to_numpy() for c in cols}})
+        tips = [("galaxy", "@galaxy_id"), *[(data.label(c), f"@{{{c}}}") for c in cols[1:]]]
+        return hv.Points(frame, ["x", "y"], cols).opts(
+            size=14, fill_alpha=0, line_color="black", line_width=1.5, tools=["hover"], hover_tooltips=tips)
 
     def _rebuild(self, *_events) -> None:
         self._pane.object = self._build()

@@ -7,6 +7,9 @@ galaxy in focus is a star; the main-sequence relation is the dashed line.
 
 from __future__ import annotations
 
+import zlib
+
+
 import datashader as ds
 import holoviews as hv
 import numpy as np
@@ -24,18 +27,15 @@ MAX_GLYPHS = 3000
 CLASS = "group"
 
 
-def selection_classes(state: ExplorerState, colour: str, rows: np.ndarray) -> np.ndarray:
-    """The class (sf_class or cluster name) of each selected row, as strings."""
-    if colour == CLUSTER:
-        names = state.cluster_names()
-        return names[rows] if names is not None else np.full(len(rows), "none", dtype=object)
-    return state.data.catalog[colour].astype(str).to_numpy(dtype=object)[rows]
+def class_codes(values: np.ndarray, categories: list[str]) -> np.ndarray:
+    """Index of each value in ``categories`` (−1 if absent), as int16."""
+    return pd.Categorical(pd.Series(values).astype(str), categories=categories).codes.astype(np.int16)
 
 
-def class_mix(classes: np.ndarray, categories: list[str]) -> pd.Series:
-    """Counts per category, in category order (zeros kept)."""
-    counts = pd.Series(classes).value_counts()
-    return pd.Series({c: int(counts.get(c, 0)) for c in categories}, dtype=int)
+def class_mix(codes: np.ndarray, categories: list[str]) -> pd.Series:
+    """Counts per category from class codes, in category order (zeros kept)."""
+    counts = np.bincount(codes[codes >= 0], minlength=len(categories))
+    return pd.Series(dict(zip(categories, counts.tolist(), strict=True)), dtype=int)
 
 
 class MainSequence(pn.viewable.Viewer):
@@ -54,8 +54,10 @@ class MainSequence(pn.viewable.Viewer):
         self._caption = pn.pane.HTML("", css_classes=["gx-ms-caption"], sizing_mode="stretch_width")
         self._plot = pn.pane.HoloViews(None, sizing_mode="stretch_width", height=self.height,
                                        css_classes=["gx-main-sequence"], linked_axes=False)
+        self._code_cache = self._frame_cache = None
         if self.available:
             xy = data.catalog[[X, Y]].to_numpy(float)
+            self._x, self._y = xy[:, 0], xy[:, 1]
             self._ok = np.isfinite(xy).all(axis=1)
             self._survey = hv.Points(pd.DataFrame(xy[self._ok], columns=[X, Y]), kdims=[X, Y])
             self._extent = [(float(v.min()), float(v.max())) for v in xy[self._ok].T] if self._ok.any() else [(0, 1)] * 2
@@ -68,20 +70,46 @@ class MainSequence(pn.viewable.Viewer):
             self._caption.object = "<i>The catalog has no log_mstar / log_sfr columns.</i>"
 
     def categories(self) -> list[str]:
-        if self.colour == CLUSTER:
-            names = self.state.cluster_names()
-            return sorted(set(names), key=lambda c: (c == "noise", len(c), c)) if names is not None else ["none"]
-        return [c for c in ("star-forming", "green-valley", "retired") if c in set(self.state.data.catalog["sf_class"].astype(str))]
+        """The classes of the current colouring, in legend order."""
+        return self._codes()[1]
+
+    def _codes(self) -> tuple[np.ndarray, list[str]]:
+        """Class code (N,) of every galaxy and the class names, computed once per colouring/clustering."""
+        key = (self.colour, self.state.cluster_key)
+        if self._code_cache is None or self._code_cache[0] != key:
+            if self.colour == CLUSTER:
+                labels = self.state.cluster_labels
+                if labels is None:
+                    codes, cats = np.zeros(self.state.data.n, np.int16), ["none"]
+                else:
+                    found = [int(c) for c in np.unique(labels) if c >= 0]
+                    cats = [str(c) for c in found] + (["noise"] if (labels < 0).any() else [])
+                    lookup = np.full(int(labels.max(initial=0)) + 2, len(cats) - 1, dtype=np.int16)
+                    lookup[found] = np.arange(len(found))
+                    codes = lookup[labels]  # −1 (noise) indexes the last entry, "noise"
+            else:
+                values = self.state.data.catalog["sf_class"].astype(str).to_numpy()
+                present = set(pd.unique(values))
+                cats = [c for c in ("star-forming", "green-valley", "retired") if c in present]
+                codes = class_codes(values, cats)
+            self._code_cache = (key, (codes, cats))
+        return self._code_cache[1]
 
     def selected_frame(self, rows: np.ndarray) -> pd.DataFrame:
-        """Selected galaxies with finite mass and SFR: log_mstar, log_sfr, class (categorical)."""
+        """Selected galaxies with finite mass and SFR: log_mstar, log_sfr, class (categorical).
+
+        The frame of the last selection is kept: the caption and both plot layers ask for it.
+        """
         rows = np.asarray(rows, dtype=np.int64)
+        key = (zlib.crc32(rows.tobytes()), len(rows), self.colour, self.state.cluster_key)
+        if self._frame_cache is not None and self._frame_cache[0] == key:
+            return self._frame_cache[1]
         rows = rows[self._ok[rows]]
-        cat = self.state.data.catalog
-        return pd.DataFrame({
-            X: cat[X].to_numpy(float)[rows], Y: cat[Y].to_numpy(float)[rows],
-            CLASS: pd.Categorical(selection_classes(self.state, self.colour, rows), categories=self.categories()),
-        })  # fmt: skip
+        codes, cats = self._codes()
+        frame = pd.DataFrame({X: self._x[rows], Y: self._y[rows],
+                              CLASS: pd.Categorical.from_codes(codes[rows], categories=cats)})
+        self._frame_cache = (key, frame)
+        return frame
 
     # -- plot ------------------------------------------------------------------------------
     def _build(self):
@@ -138,7 +166,7 @@ class MainSequence(pn.viewable.Viewer):
         rows = self.state.selection
         frame = self.selected_frame(rows)
         colors = category_colors(self.colour, self.categories())
-        mix = class_mix(frame[CLASS].astype(str).to_numpy(), self.categories())
+        mix = class_mix(np.asarray(frame[CLASS].cat.codes), self.categories())
         swatches = " ".join(
             f'<span class="gx-swatch" style="color:{colors[c]}">●</span> {c}: <b>{n:,}</b>' for c, n in mix.items()
         )

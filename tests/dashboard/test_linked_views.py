@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from galexplore.dashboard.clusters import compute_clusters, summary_table
-from galexplore.dashboard.distributions import class_table, histogram_pair
+from galexplore.dashboard.distributions import class_codes, class_table, histogram_pair
 from galexplore.dashboard.export import export_bytes
 from galexplore.dashboard.similar import find_similar
 from galexplore.dashboard.state import ExplorerState
@@ -29,9 +29,12 @@ def test_histograms_share_bins_and_are_densities():
 
 def test_class_table_counts_the_selection(tiny_data):
     rows = np.arange(20)
-    t = class_table(tiny_data.catalog, rows)
+    t = class_table(*class_codes(tiny_data.catalog), rows)
     assert t["selected"].sum() == 20
     assert abs(t["survey %"].sum() - 100) < 0.5
+    expected = tiny_data.catalog["sf_class"].iloc[rows].value_counts()
+    assert dict(zip(t["class"], t["selected"])) == {c: int(expected.get(c, 0)) for c in t["class"]}
+    assert list(t["class"][:3]) == ["star-forming", "green-valley", "retired"]
 
 
 def test_clusters_are_cached_and_summarised(tiny_data):
