@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import panel as pn
 import param
-from holoviews.operation.datashader import datashade, dynspread, rasterize
+from holoviews.operation.datashader import datashade, dynspread, rasterize, spread
 
 from galexplore.dashboard.data import ExplorerData
 from galexplore.dashboard.palettes import CONTINUOUS_CMAP, FOCUS, HIGHLIGHT, category_colors
@@ -61,22 +61,22 @@ def map_frame(state: ExplorerState, column: str) -> tuple[pd.DataFrame, str]:
     return pd.DataFrame(cols), kind
 
 
-def with_dtype(img: hv.Image, dtype, clip: float | None = None) -> hv.Image:
-    """``img`` with its value array cast to ``dtype`` (halves or quarters what is sent to the browser)."""
+def with_dtype(img: hv.Image, dtype, *, zero_is_empty: bool = False) -> hv.Image:
+    """``img`` with its value array cast to ``dtype`` (float32 halves what is sent to the browser).
+
+    ``zero_is_empty`` turns zero counts into NaN (drawn transparent).
+    """
     left, bottom, right, top = img.bounds.lbrt()
     if not (right > left and top > bottom):  # an empty layer (nothing selected): one transparent pixel
         return hv.Image(np.full((1, 1), np.nan, np.float32), bounds=(0, 0, 1, 1), kdims=img.kdims, vdims=img.vdims)
     data = img.data.copy()
     vdim = img.vdims[0]
     values = data[vdim.name]
-    if clip is not None:
-        values = values.clip(max=clip)
+    if zero_is_empty:
+        values = values.where(values > 0)
     data[vdim.name] = values.astype(dtype)
-    if np.issubdtype(dtype, np.integer):
-        # no "nodata" marker: HoloViews would turn the integers back into float64 to put NaN there;
-        # the plot's colour limits make zero transparent instead
-        vdim = vdim.clone(nodata=None)
-    return img.clone(data, vdims=[vdim])
+    # no "nodata" marker: HoloViews would turn the values into float64 to put NaN there
+    return img.clone(data, vdims=[vdim.clone(nodata=None)])
 
 
 def _category_order(c: str) -> tuple:
@@ -97,14 +97,16 @@ def shade(points: hv.Points, column: str, kind: str, *, label: str, clim: tuple[
     tools = ["lasso_select", "box_select", "tap"]
     if kind == "numeric":
         img = rasterize(points, aggregator=ds.mean(column))
-        # "source", not the default "add": overlapping spread pixels must not sum their means
-        img = dynspread(img, threshold=SPREAD_THRESHOLD, max_px=MAX_PX, how="source")
+        # "source", not the default "add": overlapping spread pixels must not sum their means.
+        # Every galaxy gets at least 3×3 pixels (UMAP packs them in tight clumps that fool
+        # dynspread's isolation test), more where the view is sparse.
+        img = dynspread(spread(img, px=1, how="source"), threshold=SPREAD_THRESHOLD, max_px=MAX_PX, how="source")
         img = img.apply(with_dtype, dtype=np.float32)
         return img.opts(cmap=CONTINUOUS_CMAP, colorbar=True, clabel=label, clim=clim or (np.nan, np.nan),
                         clipping_colors={"NaN": "transparent"}, tools=tools)
     cats = list(points.data[column].cat.categories)
-    img = datashade(points, aggregator=ds.count_cat(column), color_key=category_colors(column, cats), min_alpha=90)
-    img = dynspread(img, threshold=SPREAD_THRESHOLD, max_px=MAX_PX)
+    img = datashade(points, aggregator=ds.count_cat(column), color_key=category_colors(column, cats), min_alpha=140)
+    img = dynspread(spread(img, px=1), threshold=SPREAD_THRESHOLD, max_px=MAX_PX)
     return img.opts(show_legend=True, legend_position="right", tools=tools)
 
 
@@ -164,10 +166,10 @@ class EmbeddingMap(pn.viewable.Viewer):
         layer = shade(points, column, kind, label=data.label(column) if column != CLUSTER else "cluster", clim=clim)
         params = hv.streams.Params(state, ["selection"])
         selected = hv.DynamicMap(lambda selection: self._points_at(selection), streams=[params])
-        sel_layer = dynspread(rasterize(selected, aggregator=ds.count()), threshold=SPREAD_THRESHOLD, max_px=MAX_PX)
-        sel_layer = sel_layer.apply(with_dtype, dtype=np.uint8, clip=255).opts(
-            cmap=[HIGHLIGHT], alpha=0.75, colorbar=False, tools=[], clim=(0.5, 255),
-            clipping_colors={"min": "transparent", "NaN": "transparent"})
+        sel_layer = dynspread(spread(rasterize(selected, aggregator=ds.count()), px=1), threshold=SPREAD_THRESHOLD,
+                              max_px=MAX_PX)
+        sel_layer = sel_layer.apply(with_dtype, dtype=np.float32, zero_is_empty=True).opts(
+            cmap=[HIGHLIGHT], alpha=0.75, colorbar=False, tools=[], clipping_colors={"NaN": "transparent"})
         focus = hv.DynamicMap(lambda focus: self._focus_marker(focus), streams=[hv.streams.Params(state, ["focus"])])
         hover = hv.DynamicMap(self._hovered, streams=[hv.streams.PointerXY(x=np.nan, y=np.nan, source=points)])
         method = str(data.projection_params.get("method", "UMAP")).upper()
