@@ -89,11 +89,12 @@ def provenance_of(run: str | os.PathLike, *, selection: str, survey: Any = None)
         Adds the survey path and fingerprint.
     """
     from galexplore.projection import embedding_fingerprint
+    from galexplore.provenance import encoder_fingerprint
     from galexplore.runs import RunPaths, read_embeddings, read_projection
 
     emb = read_embeddings(run)
     prov: dict[str, str] = {"run": str(Path(run).resolve()), "selection": selection}
-    prov["encoder_fingerprint"] = str(emb.metadata.get("encoder_fingerprint") or "unknown")
+    prov["encoder_fingerprint"] = encoder_fingerprint(run, emb.metadata) or "unknown"
     vec = emb.get(emb.modalities[0]) if len(emb.modalities) == 1 else np.concatenate([emb.vectors[m] for m in emb.modalities], axis=1)
     prov["embedding_fingerprint"] = embedding_fingerprint(emb.galaxy_ids, vec)
     if RunPaths.of(run).projection.is_file():

@@ -32,6 +32,7 @@ import numpy.typing as npt
 from galexplore._io import atomic_file
 from galexplore.errors import GalexploreError
 from galexplore.progress import ProgressCallback, report
+from galexplore.provenance import encoder_fingerprint
 from galexplore.runs import RunPaths, read_embeddings, write_projection
 from galexplore.search import normalise
 
@@ -286,7 +287,7 @@ def project_run(
     fp = embedding_fingerprint(emb.galaxy_ids, X)
     cache = _cache_path(run, fp, params)
     meta: dict[str, Any] = {**params, "modality": name, "embedding_fingerprint": fp,
-                            "encoder_fingerprint": emb.metadata.get("encoder_fingerprint"), "n_galaxies": len(X)}
+                            "encoder_fingerprint": encoder_fingerprint(run, emb.metadata), "n_galaxies": len(X)}
     if use_cache and cache.is_file():
         xy = np.load(cache)
         if xy.shape == (len(X), 2):

@@ -37,6 +37,7 @@ from galexplore.data.columns import STANDARD_PROPERTIES
 from galexplore.data.store import Survey
 from galexplore.errors import GalexploreError
 from galexplore.progress import ProgressCallback, report
+from galexplore.provenance import encoder_fingerprint
 from galexplore.runs import RunPaths, read_embeddings
 
 log = logging.getLogger(__name__)
@@ -100,7 +101,9 @@ def _baseline_features(name: str, survey: Survey, run: Path, modality: str, seed
     if name == "radial_profile":
         return baselines.radial_profile_features(survey, modality=modality)
     if name == "random_init":
-        return baselines.random_init_features(survey, run, modality=modality, random_state=seed)
+        if not RunPaths.of(run).encoder.is_file():
+            raise GalexploreError(f"{RunPaths.of(run).encoder}: not found (random_init needs the run's encoder architecture)")
+        return baselines.random_init_embeddings(survey, run, seed=seed)[modality]
     raise GalexploreError(f"unknown baseline {name!r} (choose from {', '.join(BASELINES)})")
 
 
@@ -183,7 +186,7 @@ def evaluate(
 
     metrics: dict[str, Any] = {"run": str(run), "survey": str(survey.path), "modality": name,
                                "created": datetime.now(UTC).isoformat(timespec="seconds"),
-                               "encoder_fingerprint": emb.metadata.get("encoder_fingerprint"),
+                               "encoder_fingerprint": encoder_fingerprint(run, emb.metadata),
                                "properties": targets, "labels": label_cols}
     metrics["knn_r2"], metrics["knn_accuracy"], metrics["knn_f1_weighted"] = _score_features(
         X, catalog, props, label_cols, train_idx, test_idx, k)
@@ -194,7 +197,7 @@ def evaluate(
     for b in baselines:
         try:
             features[b] = np.asarray(_baseline_features(b, survey, run, name, seed))[rows]
-        except GalexploreError as exc:
+        except (GalexploreError, ValueError, KeyError) as exc:  # e.g. no radial profile of a spectrum
             log.warning("baseline %s skipped: %s", b, exc)
             skipped[b] = str(exc)
             continue

@@ -149,11 +149,13 @@ def cluster_mix(details: Mapping[str, Mapping]) -> Figure:
     axes = fig.subplots(1, len(details), squeeze=False)[0]
     for ax, (k, d) in zip(axes, details.items(), strict=True):
         clusters = list(d["mix"])
+        x = np.arange(len(clusters))
         bottom = np.zeros(len(clusters))
         for cls in SF_CLASSES:
             frac = np.array([d["mix"][c][cls] for c in clusters])
-            ax.bar(clusters, frac, bottom=bottom, color=SF_COLOURS[cls], label=cls)
+            ax.bar(x, frac, bottom=bottom, color=SF_COLOURS[cls], label=cls)
             bottom += frac
+        ax.set_xticks(x, [f"{c}\n(n={d['mix'][c]['size']})" for c in clusters])
         ax.set_xlabel("cluster")
         ax.set_ylabel("fraction of galaxies")
         ax.set_title(f"k = {k}: ARI = {d['ari']:.2f}" + (" (green valley left out)" if d["excluded"] else ""))
@@ -166,7 +168,9 @@ def correlation_ranking_bars(ranking: Mapping) -> Figure:
     rows = ranking["ranking"]
     fig = Figure(figsize=(6, 0.32 * len(rows) + 1.2), layout="constrained")
     ax = fig.subplots()
-    ax.barh([r["property"] for r in rows], [r["dcor"] for r in rows], color=BASELINE_COLOURS["embedding"])
+    y = np.arange(len(rows))
+    ax.barh(y, [r["dcor"] for r in rows], color=BASELINE_COLOURS["embedding"])
+    ax.set_yticks(y, [r["property"] for r in rows])
     ax.invert_yaxis()
     ax.set_xlim(0, 1)
     ax.set_xlabel("distance correlation with the embedding")
