@@ -66,3 +66,18 @@ def test_bad_choices_rejected_by_argparse(run_copy, capsys):
     with pytest.raises(SystemExit):
         main(["project", str(run_copy), "--min-dist", "3"])
     assert "must be in [0, 1]" in capsys.readouterr().err
+
+
+def test_evaluate_verb(run_copy, tiny_survey, capsys):
+    import json
+
+    assert main(["-q", "evaluate", str(tiny_survey.path), str(run_copy), "--no-report", "--labels", "sf_class"]) == 0
+    out, err = capsys.readouterr()
+    metrics = json.loads((run_copy / "metrics.json").read_text())
+    assert list(metrics["knn_accuracy"]) == ["sf_class"]
+    assert "random_init" in metrics["baselines_skipped"]  # the stand-in run has no encoder.pt
+    assert out.splitlines()[0].split()[:3] == ["k-NN", "R²", "embed"] and "ew_ha" in out
+    assert "k=2 clusters vs sf_class: ARI" in out and "metrics.json" in err
+    assert not (run_copy / "report").exists()
+    assert main(["evaluate", str(tiny_survey.path), str(run_copy), "--test-fraction", "1"]) == 1
+    assert "--test-fraction" in capsys.readouterr().err
