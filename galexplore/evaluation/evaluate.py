@@ -11,8 +11,10 @@ The checks of the seed papers, on one held-out split (DESIGN §2 keys first):
 - ``photo_z``: σ_MAD and outlier fraction of k-NN redshifts (Hayat et al.) when ``z`` exists;
 - ``label_efficiency``: R² against the fraction of labels, embedding vs a supervised baseline;
 - ``correlation_ranking``: properties by distance correlation with the embedding (method named);
-- ``clusters``: k → adjusted Rand index of k-means clusters against ``sf_class`` (k = 2
-  leaves the green valley out), with each cluster's class mix in ``cluster_details``;
+- ``clusters``: k → adjusted Rand index of k-means clusters (on the 2-D map by default)
+  against ``sf_class`` (k = 2 leaves the green valley out), with each cluster's class mix and
+  the ARI in the other space in ``cluster_details``;
+- ``projection``: the parameters of the 2-D map used for the clusters and the report;
 - ``n_train``, ``n_test``, ``seed``.
 
 The probes and the baseline features come from :mod:`galexplore.evaluation.probes` and
@@ -46,6 +48,7 @@ BASELINES = ("pixel_pca", "random_init", "radial_profile")
 LABEL_COLUMNS = ("sf_class", "morph_type", "has_bar")
 #: Properties of the label-efficiency curve (the eCALIFA map properties), when present.
 LABEL_EFFICIENCY_PROPERTIES = ("ew_ha", "log_age_lw", "zh_lw", "log_sigma_star")
+PROJECTION_KEYS = ("method", "n_neighbors", "min_dist", "metric", "random_state", "modality", "embedding_fingerprint")
 STAGES = ("embedding probes", "baselines", "photo-z", "label efficiency", "correlation ranking", "clusters", "report")
 
 
@@ -131,6 +134,7 @@ def evaluate(
     labels: Sequence[str] | None = None,
     baselines: Sequence[str] = BASELINES,
     label_fractions: Sequence[float] | None = None,
+    cluster_space: str = "projection",
     write_report: bool = True,
     progress: ProgressCallback | None = None,
 ) -> dict[str, Any]:
@@ -157,6 +161,9 @@ def evaluate(
         Baselines to score; one that cannot be computed is listed in ``baselines_skipped``.
     label_fractions : sequence of float, optional
         Fractions of the label-efficiency curve (default: 2 % … 100 %).
+    cluster_space : {"projection", "embedding"}
+        Where the k = 2, 3 k-means clusters scored in ``clusters`` are found (see
+        :mod:`galexplore.evaluation.clusters`); the other space's ARI is reported beside it.
     write_report : bool
         Also write ``RUN/report/`` (markdown and PNG figures).
 
@@ -225,14 +232,11 @@ def evaluate(
     metrics["correlation_ranking"] = correlation_ranking(X, {p: catalog[p].to_numpy(float) for p in props}, random_state=seed)
     report(progress, next(step), len(STAGES), "evaluate")
 
-    labels_by_k = {}
+    labels_by_k: dict[str, np.ndarray] = {}
+    xy, proj_params = _projection(run, emb.galaxy_ids, name, seed)
+    metrics["projection"] = {k: proj_params.get(k) for k in PROJECTION_KEYS}
     if "sf_class" in catalog:
-        from galexplore.evaluation.clusters import cluster_agreement
-
-        details = cluster_agreement(X, catalog["sf_class"].to_numpy(object), (2, 3), random_state=seed)
-        labels_by_k = {kk: d.pop("labels") for kk, d in details.items()}
-        metrics["clusters"] = {kk: d["ari"] for kk, d in details.items()}
-        metrics["cluster_details"] = details
+        labels_by_k = _clusters(metrics, X, xy, catalog["sf_class"].to_numpy(object), cluster_space, seed)
     report(progress, next(step), len(STAGES), "evaluate")
 
     metrics.update({"n_train": int(len(train_idx)), "n_test": int(len(test_idx)), "seed": seed, "k": k,
@@ -240,7 +244,11 @@ def evaluate(
                                 "NaN targets left out of each property's score."})
     metrics = _clean(metrics)
     if write_report:
-        metrics["projection"] = _write_report(run, metrics, catalog, emb.galaxy_ids, name, labels_by_k, seed)
+        from galexplore.evaluation.report import write_report as _write
+
+        columns = [c for c in STANDARD_PROPERTIES if c in targets["standard"]]
+        _write(run, metrics, catalog, xy, labels_by_k, map_columns=columns,
+               projection_method=str(proj_params.get("method", "umap")).upper())
     write_json(RunPaths.of(run).metrics, metrics)
     report(progress, len(STAGES), len(STAGES), "evaluate")
     return metrics
@@ -253,23 +261,35 @@ def _photo_z(X: np.ndarray, z: np.ndarray, train_idx: np.ndarray, test_idx: np.n
     return photoz_metrics(z[test_idx], z_pred)
 
 
-def _write_report(run: Path, metrics: dict, catalog: pd.DataFrame, ids: np.ndarray, modality: str | None,
-                  labels_by_k: dict, seed: int) -> dict:
-    from galexplore.evaluation.report import write_report
+def _projection(run: Path, ids: np.ndarray, modality: str | None, seed: int) -> tuple[np.ndarray, dict]:
+    """The run's 2-D map for ``ids``: ``projection.parquet`` if it fits, else a (cached) UMAP."""
     from galexplore.projection import project_run
     from galexplore.runs import read_projection
 
-    paths = RunPaths.of(run)
-    proj = None
-    if paths.projection.is_file():
+    if RunPaths.of(run).projection.is_file():
         df, params = read_projection(run)
         if params.get("modality") in (None, modality) and set(df["galaxy_id"]) >= set(ids):
-            proj = df.set_index("galaxy_id").loc[list(ids), ["x", "y"]].to_numpy()
-    if proj is None:
-        project_run(run, modality=modality, random_state=seed)
-        df, params = read_projection(run)
-        proj = df.set_index("galaxy_id").loc[list(ids), ["x", "y"]].to_numpy()
-    columns = [c for c in STANDARD_PROPERTIES if c in metrics["properties"]["standard"]]
-    write_report(run, metrics, catalog, proj, labels_by_k, map_columns=columns,
-                 projection_method=str(params.get("method", "umap")).upper())
-    return {k: params.get(k) for k in ("method", "n_neighbors", "min_dist", "metric", "random_state")}
+            return df.set_index("galaxy_id").loc[list(ids), ["x", "y"]].to_numpy(), params
+    project_run(run, modality=modality, random_state=seed)
+    df, params = read_projection(run)
+    return df.set_index("galaxy_id").loc[list(ids), ["x", "y"]].to_numpy(), params
+
+
+def _clusters(metrics: dict, X: np.ndarray, xy: np.ndarray, sf: np.ndarray, space: str, seed: int) -> dict:
+    """k = 2, 3 cluster agreement in ``space`` (the contract's ``clusters``) and in the other space."""
+    from galexplore.evaluation.clusters import cluster_agreement
+
+    if space not in ("projection", "embedding"):
+        raise GalexploreError(f"unknown cluster space {space!r} (choose projection or embedding)")
+    other = "embedding" if space == "projection" else "projection"
+    data = {"projection": xy, "embedding": X}
+    names = {"projection": f"2-D {str(metrics['projection'].get('method', 'umap')).upper()} map", "embedding": None}
+    details = cluster_agreement(data[space], sf, (2, 3), space=space, where=names[space], random_state=seed)
+    alt = cluster_agreement(data[other], sf, (2, 3), space=other, where=names[other], random_state=seed)
+    labels_by_k = {k: d.pop("labels") for k, d in details.items()}
+    for k, d in details.items():
+        d["space"] = space
+        d[f"ari_{other}"] = alt[k]["ari"]
+    metrics["clusters"] = {k: d["ari"] for k, d in details.items()}
+    metrics["cluster_details"] = details
+    return labels_by_k

@@ -68,7 +68,7 @@ def umap_properties(xy: np.ndarray, catalog: pd.DataFrame, columns: Sequence[str
     return fig
 
 
-def main_sequence_clusters(catalog: pd.DataFrame, labels_by_k: Mapping[str, np.ndarray]) -> Figure:
+def main_sequence_clusters(catalog: pd.DataFrame, labels_by_k: Mapping[str, np.ndarray], *, where: str = "embedding") -> Figure:
     """log SFR against log M*, coloured by the clusters of each k, with the main sequence fitted to star-forming galaxies."""
     fig = Figure(figsize=(5.5 * len(labels_by_k), 4.6), layout="constrained")
     axes = fig.subplots(1, len(labels_by_k), squeeze=False)[0]
@@ -88,7 +88,7 @@ def main_sequence_clusters(catalog: pd.DataFrame, labels_by_k: Mapping[str, np.n
                     label=f"main sequence fit: {fit[0]:.2f} log M* {fit[1]:+.2f}")
         ax.set_xlabel(axis_label("log_mstar"))
         ax.set_ylabel(axis_label("log_sfr"))
-        ax.set_title(f"k = {k} clusters of the embedding")
+        ax.set_title(f"k = {k} clusters of the {where}")
         ax.legend(fontsize=8, loc="lower right")
     return fig
 

@@ -20,7 +20,7 @@ from galexplore.runs import RunPaths
 
 FIGURES = {
     "umap_properties.png": "The 2-D map coloured by each standard property and by EW(Hα) class",
-    "main_sequence_clusters.png": "The main sequence coloured by the k = 2 and k = 3 clusters of the embedding",
+    "main_sequence_clusters.png": "The main sequence coloured by the k = 2 and k = 3 clusters",
     "r2_baselines.png": "Held-out k-NN R² of the embedding against the baselines",
     "label_efficiency.png": "R² against the number of labels: embedding vs a supervised baseline",
     "cluster_mix.png": "EW(Hα) class mix of each cluster",
@@ -62,7 +62,9 @@ def write_report(
     with atomic_directory(path) as tmp:
         _save(figures.umap_properties(xy, catalog, map_columns, method=projection_method), tmp, "umap_properties.png")
         if {"log_mstar", "log_sfr"} <= set(catalog) and labels_by_k:
-            _save(figures.main_sequence_clusters(catalog, labels_by_k), tmp, "main_sequence_clusters.png")
+            space = next(iter(metrics.get("cluster_details", {}).values()), {}).get("space", "embedding")
+            where = f"{projection_method} map" if space == "projection" else "embedding"
+            _save(figures.main_sequence_clusters(catalog, labels_by_k, where=where), tmp, "main_sequence_clusters.png")
         groups = {"standard properties": list(metrics["properties"]["standard"]),
                   "structural truths": list(metrics["properties"]["structural"])}
         _save(figures.r2_against_baselines(metrics["knn_r2"], metrics["baselines"], groups,
@@ -126,8 +128,12 @@ def markdown(metrics: Mapping, figure_files: Sequence[str]) -> str:
         for k, d in metrics["cluster_details"].items():
             mix = "; ".join(f"{c}: " + ", ".join(f"{v:.0%} {cls}" for cls, v in m.items() if cls != "size" and v > 0)
                             for c, m in d["mix"].items())
-            rows.append([k, d["ari"], ", ".join(d["excluded"]) or "none", mix])
-        out.append(_table(["k", "ARI vs sf_class", "left out", "cluster mix"], rows))
+            other = "embedding" if d.get("space") == "projection" else "projection"
+            rows.append([k, d["ari"], d.get(f"ari_{other}"), ", ".join(d["excluded"]) or "none", mix])
+        first = next(iter(metrics["cluster_details"].values()))
+        out.append(f"Method: {first['method'].replace('(k=2) ', '')}.\n\n")
+        other = "embedding" if first.get("space") == "projection" else "projection"
+        out.append(_table(["k", "ARI vs sf_class", f"ARI, k-means on the {other}", "left out", "cluster mix"], rows))
     le = metrics.get("label_efficiency", {})
     if le.get("properties"):
         out.append("## Label efficiency\n")

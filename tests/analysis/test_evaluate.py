@@ -64,6 +64,8 @@ def test_metrics_json_has_every_key(evaluated, trained_run, tiny_survey):
     assert dcor == sorted(dcor, reverse=True) and all(0 <= d <= 1 for d in dcor)
     assert set(metrics["clusters"]) == {"2", "3"}
     assert metrics["cluster_details"]["2"]["excluded"] == ["green-valley"]
+    assert metrics["cluster_details"]["2"]["space"] == "projection"
+    assert -1 <= metrics["cluster_details"]["2"]["ari_embedding"] <= 1
     for d in metrics["cluster_details"].values():
         assert sum(m["size"] for m in d["mix"].values()) == tiny_survey.n_galaxies
     assert {"sigma_mad", "outlier_fraction"} <= set(metrics["photo_z"])
