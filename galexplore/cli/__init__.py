@@ -17,7 +17,7 @@ from galexplore import __version__
 from galexplore.errors import GalexploreError
 
 #: Verb modules under ``galexplore.cli``, in the order ``--help`` lists them.
-VERBS: tuple[str, ...] = ("synth", "train", "embed", "project", "cluster", "search", "evaluate", "export")
+VERBS: tuple[str, ...] = ("synth", "ingest", "train", "embed", "project", "cluster", "search", "evaluate", "export")
 
 EPILOG = """\
 Typical session:
