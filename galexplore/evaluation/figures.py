@@ -72,20 +72,24 @@ def main_sequence_clusters(catalog: pd.DataFrame, labels_by_k: Mapping[str, np.n
     """log SFR against log M*, coloured by the clusters of each k, with the main sequence fitted to star-forming galaxies."""
     fig = Figure(figsize=(5.5 * len(labels_by_k), 4.6), layout="constrained")
     axes = fig.subplots(1, len(labels_by_k), squeeze=False)[0]
+    from galexplore.data.main_sequence import fit_main_sequence
+
     m = catalog["log_mstar"].to_numpy(float)
     s = catalog["log_sfr"].to_numpy(float)
-    sf = (catalog["sf_class"] == "star-forming").to_numpy() & np.isfinite(m) & np.isfinite(s) if "sf_class" in catalog else None
-    fit = np.polyfit(m[sf], s[sf], 1) if sf is not None and sf.sum() > 5 else None
+    try:
+        ms = fit_main_sequence(catalog)
+    except ValueError:  # no sf_class, or too few star-forming galaxies
+        ms = None
     colours = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"]
     for ax, (k, labels) in zip(axes, labels_by_k.items(), strict=True):
         for c in range(int(labels.max()) + 1):
             sel = labels == c
             ax.scatter(m[sel], s[sel], s=_marker_size(len(m)) * 2, c=colours[c % len(colours)], lw=0,
                        label=f"cluster {c} ({sel.sum()})", alpha=0.8, rasterized=True)
-        if fit is not None:
+        if ms is not None:
             grid = np.linspace(np.nanmin(m), np.nanmax(m), 50)
-            ax.plot(grid, np.polyval(fit, grid), "k--", lw=1.2,
-                    label=f"main sequence fit: {fit[0]:.2f} log M* {fit[1]:+.2f}")
+            ax.plot(grid, ms(grid), "k--", lw=1.2,
+                    label=f"main sequence (star-forming fit): slope {ms.slope:.2f}, σ {ms.scatter:.2f} dex")
         ax.set_xlabel(axis_label("log_mstar"))
         ax.set_ylabel(axis_label("log_sfr"))
         ax.set_title(f"k = {k} clusters of the {where}")
