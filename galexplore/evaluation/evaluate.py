@@ -27,6 +27,7 @@ import logging
 import math
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -48,6 +49,8 @@ BASELINES = ("pixel_pca", "random_init", "radial_profile")
 LABEL_COLUMNS = ("sf_class", "morph_type", "has_bar")
 #: Properties of the label-efficiency curve (the eCALIFA map properties), when present.
 LABEL_EFFICIENCY_PROPERTIES = ("ew_ha", "log_age_lw", "zh_lw", "log_sigma_star")
+PROTOCOL = ("k-NN: distance-weighted, on embeddings standardised on the training split; "
+            "NaN targets left out of each property's score.")
 PROJECTION_KEYS = ("method", "n_neighbors", "min_dist", "metric", "random_state", "modality", "embedding_fingerprint")
 STAGES = ("embedding probes", "baselines", "photo-z", "label efficiency", "correlation ranking", "clusters", "report")
 
@@ -172,86 +175,122 @@ def evaluate(
     dict
         The metrics, as written to ``RUN/metrics.json``.
     """
+    if cluster_space not in ("projection", "embedding"):
+        raise GalexploreError(f"unknown cluster space {cluster_space!r} (choose projection or embedding)")
+    inp = _load(survey, run, modality, labels, test_fraction, seed, k)
+    total = len(STAGES)
+    report(progress, 0, total, "evaluate")
+    metrics = _embedding_scores(inp)
+    report(progress, 1, total, "evaluate")
+    features = _baseline_scores(inp, baselines, metrics)
+    report(progress, 2, total, "evaluate")
+    if "z" in inp.props:
+        metrics["photo_z"] = _photo_z(inp.X, inp.y("z"), inp.train, inp.test, k)
+    report(progress, 3, total, "evaluate")
+    le_props = [p for p in LABEL_EFFICIENCY_PROPERTIES if p in inp.props]
+    if le_props and "pixel_pca" in features:
+        from galexplore.evaluation.label_efficiency import FRACTIONS, label_efficiency
+
+        metrics["label_efficiency"] = label_efficiency(
+            inp.X, features["pixel_pca"], {p: inp.y(p) for p in le_props}, inp.train, inp.test,
+            fractions=label_fractions or FRACTIONS, k=k, random_state=seed)
+    report(progress, 4, total, "evaluate")
+    from galexplore.evaluation.ranking import correlation_ranking
+
+    metrics["correlation_ranking"] = correlation_ranking(inp.X, {p: inp.y(p) for p in inp.props}, random_state=seed)
+    report(progress, 5, total, "evaluate")
+    xy, proj_params = _projection(inp.run, inp.ids, inp.modality, seed)
+    metrics["projection"] = {key: proj_params.get(key) for key in PROJECTION_KEYS}
+    labels_by_k = {}
+    if "sf_class" in inp.catalog:
+        labels_by_k = _clusters(metrics, inp.X, xy, inp.catalog["sf_class"].to_numpy(object), cluster_space, seed)
+    report(progress, 6, total, "evaluate")
+    metrics.update({"n_train": int(len(inp.train)), "n_test": int(len(inp.test)), "seed": seed, "k": k, "protocol": PROTOCOL})
+    metrics = _clean(metrics)
+    if write_report:
+        from galexplore.evaluation.report import write_report as _write
+
+        _write(inp.run, metrics, inp.catalog, xy, labels_by_k, map_columns=metrics["properties"]["standard"],
+               projection_method=str(proj_params.get("method", "umap")).upper())
+    write_json(RunPaths.of(inp.run).metrics, metrics)
+    report(progress, total, total, "evaluate")
+    return metrics
+
+
+@dataclass
+class _Inputs:
+    """What every stage of :func:`evaluate` works on: embeddings, aligned catalog, the split."""
+
+    survey: Survey
+    run: Path
+    modality: str | None
+    X: np.ndarray  # (N, D) embeddings
+    ids: np.ndarray  # (N,) galaxy ids, embedding order
+    catalog: pd.DataFrame  # aligned with X
+    rows: np.ndarray  # survey row of each embedded galaxy
+    train: np.ndarray
+    test: np.ndarray
+    targets: dict[str, list[str]]
+    labels: list[str]
+    k: int
+    seed: int
+    meta: dict[str, Any]  # the embeddings' metadata
+
+    @property
+    def props(self) -> list[str]:
+        return self.targets["standard"] + self.targets["structural"]
+
+    def y(self, prop: str) -> np.ndarray:
+        return self.catalog[prop].to_numpy(float)
+
+
+def _load(survey, run, modality, labels, test_fraction, seed, k) -> _Inputs:
     from galexplore.data import open_survey
-    from galexplore.evaluation.probes import linear_probe_r2, split_indices
+    from galexplore.evaluation.probes import split_indices
 
     survey = survey if isinstance(survey, Survey) else open_survey(survey)
-    run = Path(run)
     emb = read_embeddings(run)
     name = modality if modality is not None else (emb.modalities[0] if len(emb.modalities) == 1 else None)
     X = emb.get(name)
     catalog, rows = _aligned_catalog(survey, emb.galaxy_ids)
-    targets = default_targets(catalog)
-    props = targets["standard"] + targets["structural"]
     unknown = [c for c in (labels or []) if c not in catalog]
     if unknown:
         raise GalexploreError(f"{survey.path}: catalog has no label column {unknown[0]!r}")
     label_cols = list(labels) if labels is not None else default_labels(catalog)
-    train_idx, test_idx = split_indices(len(X), test_fraction=test_fraction, random_state=seed)
-    step = iter(range(1, len(STAGES) + 1))
-    report(progress, 0, len(STAGES), "evaluate")
+    train, test = split_indices(len(X), test_fraction=test_fraction, random_state=seed)
+    return _Inputs(survey, Path(run), name, X, emb.galaxy_ids, catalog, rows, train, test,
+                   default_targets(catalog), label_cols, k, seed, emb.metadata)
 
-    metrics: dict[str, Any] = {"run": str(run), "survey": str(survey.path), "modality": name,
+
+def _embedding_scores(inp: _Inputs) -> dict[str, Any]:
+    from galexplore.evaluation.probes import linear_probe_r2
+
+    metrics: dict[str, Any] = {"run": str(inp.run), "survey": str(inp.survey.path), "modality": inp.modality,
                                "created": datetime.now(UTC).isoformat(timespec="seconds"),
-                               "encoder_fingerprint": encoder_fingerprint(run, emb.metadata),
-                               "properties": targets, "labels": label_cols}
+                               "encoder_fingerprint": encoder_fingerprint(inp.run, inp.meta),
+                               "properties": inp.targets, "labels": inp.labels}
     metrics["knn_r2"], metrics["knn_accuracy"], metrics["knn_f1_weighted"] = _score_features(
-        X, catalog, props, label_cols, train_idx, test_idx, k)
-    metrics["linear_probe_r2"] = {p: linear_probe_r2(X, catalog[p].to_numpy(float), train_idx, test_idx) for p in props}
-    report(progress, next(step), len(STAGES), "evaluate")
+        inp.X, inp.catalog, inp.props, inp.labels, inp.train, inp.test, inp.k)
+    metrics["linear_probe_r2"] = {p: linear_probe_r2(inp.X, inp.y(p), inp.train, inp.test) for p in inp.props}
+    return metrics
 
-    metrics["baselines"], metrics["baselines_accuracy"], skipped, features = {}, {}, {}, {}
+
+def _baseline_scores(inp: _Inputs, baselines: Sequence[str], metrics: dict) -> dict[str, np.ndarray]:
+    """Score each baseline on the same split into ``metrics``; returns the features computed."""
+    metrics["baselines"], metrics["baselines_accuracy"] = {}, {}
+    skipped, features = {}, {}
     for b in baselines:
         try:
-            features[b] = np.asarray(_baseline_features(b, survey, run, name, seed))[rows]
+            features[b] = np.asarray(_baseline_features(b, inp.survey, inp.run, inp.modality, inp.seed))[inp.rows]
         except (GalexploreError, ValueError, KeyError) as exc:  # e.g. no radial profile of a spectrum
             log.warning("baseline %s skipped: %s", b, exc)
             skipped[b] = str(exc)
             continue
         metrics["baselines"][b], metrics["baselines_accuracy"][b], _ = _score_features(
-            features[b], catalog, props, label_cols, train_idx, test_idx, k)
+            features[b], inp.catalog, inp.props, inp.labels, inp.train, inp.test, inp.k)
     if skipped:
         metrics["baselines_skipped"] = skipped
-    report(progress, next(step), len(STAGES), "evaluate")
-
-    if "z" in props:
-        metrics["photo_z"] = _photo_z(X, catalog["z"].to_numpy(float), train_idx, test_idx, k)
-    report(progress, next(step), len(STAGES), "evaluate")
-
-    le_props = [p for p in LABEL_EFFICIENCY_PROPERTIES if p in props]
-    if le_props and "pixel_pca" in features:
-        from galexplore.evaluation.label_efficiency import FRACTIONS, label_efficiency
-
-        metrics["label_efficiency"] = label_efficiency(
-            X, features["pixel_pca"], {p: catalog[p].to_numpy(float) for p in le_props}, train_idx, test_idx,
-            fractions=label_fractions or FRACTIONS, k=k, random_state=seed)
-    report(progress, next(step), len(STAGES), "evaluate")
-
-    from galexplore.evaluation.ranking import correlation_ranking
-
-    metrics["correlation_ranking"] = correlation_ranking(X, {p: catalog[p].to_numpy(float) for p in props}, random_state=seed)
-    report(progress, next(step), len(STAGES), "evaluate")
-
-    labels_by_k: dict[str, np.ndarray] = {}
-    xy, proj_params = _projection(run, emb.galaxy_ids, name, seed)
-    metrics["projection"] = {k: proj_params.get(k) for k in PROJECTION_KEYS}
-    if "sf_class" in catalog:
-        labels_by_k = _clusters(metrics, X, xy, catalog["sf_class"].to_numpy(object), cluster_space, seed)
-    report(progress, next(step), len(STAGES), "evaluate")
-
-    metrics.update({"n_train": int(len(train_idx)), "n_test": int(len(test_idx)), "seed": seed, "k": k,
-                    "protocol": "k-NN: distance-weighted, on embeddings standardised on the training split; "
-                                "NaN targets left out of each property's score."})
-    metrics = _clean(metrics)
-    if write_report:
-        from galexplore.evaluation.report import write_report as _write
-
-        columns = [c for c in STANDARD_PROPERTIES if c in targets["standard"]]
-        _write(run, metrics, catalog, xy, labels_by_k, map_columns=columns,
-               projection_method=str(proj_params.get("method", "umap")).upper())
-    write_json(RunPaths.of(run).metrics, metrics)
-    report(progress, len(STAGES), len(STAGES), "evaluate")
-    return metrics
+    return features
 
 
 def _photo_z(X: np.ndarray, z: np.ndarray, train_idx: np.ndarray, test_idx: np.ndarray, k: int) -> dict:
@@ -279,8 +318,6 @@ def _clusters(metrics: dict, X: np.ndarray, xy: np.ndarray, sf: np.ndarray, spac
     """k = 2, 3 cluster agreement in ``space`` (the contract's ``clusters``) and in the other space."""
     from galexplore.evaluation.clusters import cluster_agreement
 
-    if space not in ("projection", "embedding"):
-        raise GalexploreError(f"unknown cluster space {space!r} (choose projection or embedding)")
     other = "embedding" if space == "projection" else "projection"
     data = {"projection": xy, "embedding": X}
     names = {"projection": f"2-D {str(metrics['projection'].get('method', 'umap')).upper()} map", "embedding": None}
