@@ -69,9 +69,10 @@ def summary(m: dict) -> str:
         return "  –  " if v is None else f"{v:5.2f}"
 
     base = list(m["baselines"])
-    lines = [f"{'k-NN R²':<16} {'embed':>5} " + " ".join(f"{b[:12]:>12}" for b in base)]
+    w = max([14, *map(len, base)])
+    lines = [f"{'k-NN R²':<16} {'embed':>5} " + " ".join(f"{b:>{w}}" for b in base)]
     for p in m["properties"]["standard"] + m["properties"]["structural"]:
-        lines.append(f"{p:<16} {f(m['knn_r2'].get(p))} " + " ".join(f"{f(m['baselines'][b].get(p)):>12}" for b in base))
+        lines.append(f"{p:<16} {f(m['knn_r2'].get(p))} " + " ".join(f"{f(m['baselines'][b].get(p)):>{w}}" for b in base))
     for col, acc in m.get("knn_accuracy", {}).items():
         lines.append(f"accuracy {col}: {f(acc).strip()} (weighted F1 {f(m['knn_f1_weighted'][col]).strip()})")
     if m.get("photo_z"):

@@ -134,9 +134,11 @@ def label_efficiency_curves(curves: Mapping) -> Figure:
     for ax, p in zip(axes, props, strict=False):
         c = {m: _num(v) for m, v in curves["properties"][p].items()}
         ax.plot(n, c["embedding"], "o-", color=BASELINE_COLOURS["embedding"], label="embedding k-NN")
+        if "embedding_linear" in c:
+            ax.plot(n, c["embedding_linear"], "^-", color=BASELINE_COLOURS["linear_probe"], label="embedding ridge")
         ax.plot(n, c["supervised"], "s--", color=BASELINE_COLOURS["pixel_pca"], label="supervised (ridge, pixels)")
         ax.set_xscale("log")
-        ax.set_ylim(min(-0.1, np.nanmin([*c["embedding"], *c["supervised"], 0])), 1)
+        ax.set_ylim(max(-1.0, min(-0.1, np.nanmin(np.concatenate([*c.values(), [0.0]])))), 1)
         ax.set_xlabel("training labels used")
         ax.set_ylabel("held-out R²")
         ax.set_title(axis_label(p))

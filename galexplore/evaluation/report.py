@@ -120,7 +120,7 @@ def markdown(metrics: Mapping, figure_files: Sequence[str]) -> str:
     ranking = metrics.get("correlation_ranking", {})
     if ranking.get("ranking"):
         out.append("## What the embedding encodes most\n")
-        out.append(f"Method: {ranking['method']}.\n\n")
+        out.append(f"Method: {ranking['method']}.\n")
         out.append(" > ".join(f"{r['property']} ({r['dcor']:.2f})" for r in ranking["ranking"]) + "\n")
     if metrics.get("cluster_details"):
         out.append("## Clusters against EW(Hα) classes\n")
@@ -131,15 +131,15 @@ def markdown(metrics: Mapping, figure_files: Sequence[str]) -> str:
             other = "embedding" if d.get("space") == "projection" else "projection"
             rows.append([k, d["ari"], d.get(f"ari_{other}"), ", ".join(d["excluded"]) or "none", mix])
         first = next(iter(metrics["cluster_details"].values()))
-        out.append(f"Method: {first['method'].replace('(k=2) ', '')}.\n\n")
+        out.append(f"Method: {first['method'].replace('(k=2) ', '')}.\n")
         other = "embedding" if first.get("space") == "projection" else "projection"
         out.append(_table(["k", "ARI vs sf_class", f"ARI, k-means on the {other}", "left out", "cluster mix"], rows))
     le = metrics.get("label_efficiency", {})
     if le.get("properties"):
         out.append("## Label efficiency\n")
-        out.append(f"Embedding: {le['embedding_probe']}; supervised baseline: {le['supervised']}.\n\n")
+        out.append(f"Embedding: {le['embedding_probe']}. Supervised baseline: {le['supervised']}.\n")
         header = ["property", "model", *[f"{n} labels" for n in le["n_labels"]]]
-        rows = [[p, m, *c[m]] for p, c in le["properties"].items() for m in ("embedding", "supervised")]
+        rows = [[p, m.replace("_", " "), *c[m]] for p, c in le["properties"].items() for m in c]
         out.append(_table(header, rows))
     if metrics.get("baselines_skipped"):
         out.append("## Baselines not computed\n")
