@@ -91,7 +91,7 @@ def main(argv=None) -> int:
     ap.add_argument("--n", type=int, default=2000)
     ap.add_argument("--steps", type=int, default=10, help="steps per block")
     ap.add_argument("--rounds", type=int, default=3, help="alternating blocks of full / model-only")
-    ap.add_argument("--batch-size", type=int, default=128)
+    ap.add_argument("--batch-size", type=int, default=64, help="default: TrainConfig().batch_size")
     ap.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     ap.add_argument("--out", default=str(HERE / "results" / "train.json"))
     args = ap.parse_args(argv)

@@ -77,25 +77,27 @@ class MapAugment(nn.Module):
 
     @torch.no_grad()
     def forward(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        b, _, h, w = x.shape
+        b, c, h, w = x.shape
         dev = x.device
         kw = {"generator": generator, "device": dev}
-        theta = ops.affine_matrices(b, rotate=self.rotate, flip=self.flip, max_shift=self.max_shift, **kw)
-        x = ops.warp(x, theta)
+        # Work on the weighted stack [values × weight, weight] and divide once at the end.
+        t = ops.warp_weighted(ops.to_weighted(x), ops.affine_matrices(b, rotate=self.rotate, flip=self.flip, max_shift=self.max_shift, **kw))
         if self.p_block > 0 and self.block_choices:
             pick = torch.randint(len(self.block_choices), (b,), **kw)
             factors = torch.as_tensor(self.block_choices, device=dev)[pick]
             factors = torch.where(torch.rand(b, **kw) < self.p_block, factors, torch.ones_like(factors))
-            x = ops.block_average(x, factors, (1, *self.block_choices))
+            t = ops.block_average_weighted(t, factors, self.block_choices)
         if self.max_blur_px > 0:
-            x = ops.blur(x, ops.uniform(b, 0.0, self.max_blur_px, **kw), radius=int(math.ceil(3 * self.max_blur_px)))
+            t = ops.blur_weighted(t, ops.uniform(b, 0.0, self.max_blur_px, **kw), radius=int(math.ceil(3 * self.max_blur_px)))
+        keep = torch.ones((b, 1, h, w), dtype=torch.bool, device=dev)
+        if self.max_stars > 0 and self.p_star > 0:
+            keep &= ~ops.star_masks((b, h, w), max_stars=self.max_stars, radius_px=self.star_radius_px, p_star=self.p_star, **kw)
+        if self.p_aperture > 0:
+            keep &= ~self._aperture(b, h, w, generator, dev)
+        t = t * keep.to(t.dtype)
+        x = ops.from_weighted(t)
         if self.p_noise > 0:
             x = self._noise(x, generator)
-        if self.max_stars > 0 and self.p_star > 0:
-            hide = ops.star_masks((b, h, w), max_stars=self.max_stars, radius_px=self.star_radius_px, p_star=self.p_star, **kw)
-            x = x.masked_fill(hide, float("nan"))
-        if self.p_aperture > 0:
-            x = x.masked_fill(self._aperture(b, h, w, generator, dev), float("nan"))
         return x
 
     def _aperture(self, b: int, h: int, w: int, generator: torch.Generator | None, dev: torch.device) -> torch.Tensor:
