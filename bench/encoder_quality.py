@@ -37,7 +37,7 @@ def score(X, cat, tr, te) -> dict[str, float]:
     return out
 
 
-def maps_table(survey, work: Path, seeds, epochs: int, tr, te, log) -> dict:
+def maps_table(survey, work: Path, seeds, epochs: int, tr, te, log, partial=None) -> dict:
     from galexplore.embed import embed
     from galexplore.evaluation.baselines import pixel_pca_features, radial_profile_features, random_init_embeddings
     from galexplore.runs import read_embeddings
@@ -48,12 +48,14 @@ def maps_table(survey, work: Path, seeds, epochs: int, tr, te, log) -> dict:
     for seed in seeds:
         run = work / f"maps_seed{seed}"
         t0 = time.perf_counter()
-        train(survey, run, TrainConfig(seed=seed, epochs=epochs))
-        minutes.append((time.perf_counter() - t0) / 60)
+        res = train(survey, run, TrainConfig(seed=seed, epochs=epochs), resume=True)  # --work runs resume
+        minutes.append(sum(h["seconds"] for h in res.history) / 60)
         embed(survey, run)
         trained.append(score(read_embeddings(run).get("maps"), cat, tr, te))
         random.append(score(random_init_embeddings(survey, run, seed=seed)["maps"], cat, tr, te))
         log(f"seed {seed}: trained in {minutes[-1]:.1f} min: {json.dumps({k: round(v, 3) for k, v in trained[-1].items()})}")
+        if partial is not None:
+            partial({"seeds_done": seeds[: len(trained)], "trained": trained, "random_init": random, "train_minutes": minutes})
     pca = score(pixel_pca_features(survey, "maps", 64), cat, tr, te)
     radial = score(radial_profile_features(survey, "maps"), cat, tr, te)
     rows = {}
@@ -90,7 +92,7 @@ def cross_modal(survey, work: Path, epochs: int, tr, te, log) -> dict:
     out = {}
     run = work / "clip"
     t0 = time.perf_counter()
-    train(survey, run, TrainConfig(modality="images+spectra", epochs=epochs), rows=tr)
+    train(survey, run, TrainConfig(modality="images+spectra", epochs=epochs), rows=tr, resume=True)
     embed(survey, run)
     emb = read_embeddings(run)
     ret = retrieval_accuracy(emb.get("spectra")[te], emb.get("images")[te])
@@ -98,7 +100,7 @@ def cross_modal(survey, work: Path, epochs: int, tr, te, log) -> dict:
     log(f"CLIP retrieval on {ret['n']} held-out pairs: {ret}")
     run = work / "images"
     t0 = time.perf_counter()
-    train(survey, run, TrainConfig(modality="images", epochs=epochs))
+    train(survey, run, TrainConfig(modality="images", epochs=epochs), resume=True)
     embed(survey, run)
     out["images"] = {"knn": score(read_embeddings(run).get("images"), survey.catalog, tr, te), "train_minutes": (time.perf_counter() - t0) / 60}
     log(f"images SimCLR: {json.dumps({k: round(v, 3) for k, v in out['images']['knn'].items()})}")
@@ -145,7 +147,7 @@ def main(argv=None) -> int:
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--split-seed", type=int, default=0)
     ap.add_argument("--no-cross-modal", action="store_true")
-    ap.add_argument("--work", help="directory for the runs (default: a temporary one)")
+    ap.add_argument("--work", help="directory for the runs (default: a temporary one); runs there are resumed")
     ap.add_argument("--out", default=str(HERE / "results" / "encoder_quality"))
     args = ap.parse_args(argv)
 
@@ -162,10 +164,19 @@ def main(argv=None) -> int:
     tr, te = split_indices(survey.n_galaxies, 0.2, args.split_seed)
     result = {"survey": {"path": str(survey.path), "n_galaxies": survey.n_galaxies, "fingerprint": survey.fingerprint},
               "protocol": {"k": 16, "test_fraction": 0.2, "split_seed": args.split_seed, "standardised": True}}  # fmt: skip
-    result["maps"] = maps_table(survey, work, args.seeds, args.epochs, tr, te, log)
+    out = Path(args.out)
+
+    def partial(maps_so_far):
+        write_json(out.with_suffix(".json"), {**result, "status": "partial", "maps_partial": maps_so_far})
+
+    result["maps"] = maps_table(survey, work, args.seeds, args.epochs, tr, te, log, partial)
+    result["status"] = "maps done"
+    write_json(out.with_suffix(".json"), result)
+    with atomic_file(out.with_suffix(".md")) as tmp:
+        tmp.write_text(markdown(result))
     if not args.no_cross_modal:
         result["cross_modal"] = cross_modal(survey, work, args.epochs, tr, te, log)
-    out = Path(args.out)
+    result["status"] = "complete"
     write_json(out.with_suffix(".json"), result)
     with atomic_file(out.with_suffix(".md")) as tmp:
         tmp.write_text(markdown(result))
