@@ -39,7 +39,11 @@ def score(X, cat, tr, te) -> dict[str, float]:
 
 def maps_table(survey, work: Path, seeds, epochs: int, tr, te, log, partial=None) -> dict:
     from galexplore.embed import embed
-    from galexplore.evaluation.baselines import pixel_pca_features, radial_profile_features, random_init_embeddings
+    from galexplore.evaluation.baselines import (
+        pixel_pca_features,
+        radial_profile_features,
+        random_init_embeddings,
+    )
     from galexplore.runs import read_embeddings
     from galexplore.training import TrainConfig, train
 
@@ -47,7 +51,6 @@ def maps_table(survey, work: Path, seeds, epochs: int, tr, te, log, partial=None
     trained, random, minutes = [], [], []
     for seed in seeds:
         run = work / f"maps_seed{seed}"
-        t0 = time.perf_counter()
         res = train(survey, run, TrainConfig(seed=seed, epochs=epochs), resume=True)  # --work runs resume
         minutes.append(sum(h["seconds"] for h in res.history) / 60)
         embed(survey, run)

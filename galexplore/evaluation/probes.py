@@ -92,10 +92,9 @@ def knn_accuracy(
     dict
         ``{"accuracy": …, "f1_weighted": …}``.
     """
+    import pandas as pd
     from sklearn.metrics import accuracy_score, f1_score
     from sklearn.neighbors import KNeighborsClassifier
-
-    import pandas as pd
 
     lab = pd.Series(np.asarray(labels, dtype=object))
     ok = lab.notna().to_numpy()
@@ -130,9 +129,8 @@ def linear_probe_accuracy(
     X: npt.ArrayLike, labels: npt.ArrayLike, train_idx: npt.ArrayLike, test_idx: npt.ArrayLike, *, C: float = 1.0
 ) -> float:
     """Held-out accuracy of a logistic-regression probe on standardised features."""
-    from sklearn.linear_model import LogisticRegression
-
     import pandas as pd
+    from sklearn.linear_model import LogisticRegression
 
     lab = pd.Series(np.asarray(labels, dtype=object))
     ok = lab.notna().to_numpy()

@@ -22,7 +22,13 @@ from typing import Any
 
 from torch import nn
 
-from galexplore.models.augment import ImageAugment, MapAugment, SpectrumAugment, extinction_coefficients, is_log_channel
+from galexplore.models.augment import (
+    ImageAugment,
+    MapAugment,
+    SpectrumAugment,
+    extinction_coefficients,
+    is_log_channel,
+)
 from galexplore.models.contrastive import CLIPModel, ContrastiveModel, MoCoModel
 from galexplore.models.encoders import ConvEncoder
 from galexplore.models.heads import IdentityHead, ProjectionHead

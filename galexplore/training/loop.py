@@ -19,17 +19,27 @@ from typing import Any, Callable
 
 import numpy as np
 import torch
-from torch import nn
 
 from galexplore.data.store import Survey, open_survey
 from galexplore.errors import GalexploreError, StoreError
 from galexplore.models.factory import build_model
 from galexplore.progress import ProgressCallback, report
 from galexplore.runs import RunPaths
-from galexplore.training.checkpoint import load_checkpoint, save_checkpoint, write_train_log
+from galexplore.training.checkpoint import (
+    load_checkpoint,
+    save_checkpoint,
+    write_train_log,
+)
 from galexplore.training.config import TrainConfig
 from galexplore.training.data import SurveyArrays, split_rows, to_device
-from galexplore.training.setup import ViewMaker, fit_normalisation, input_pooling, model_config_for, resolve_device, seed_everything
+from galexplore.training.setup import (
+    ViewMaker,
+    fit_normalisation,
+    input_pooling,
+    model_config_for,
+    resolve_device,
+    seed_everything,
+)
 
 log = logging.getLogger(__name__)
 

@@ -5,8 +5,18 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from galexplore.evaluation.baselines import pixel_pca_features, radial_profile_features, random_init_embeddings
-from galexplore.evaluation.probes import knn_accuracy, knn_r2, linear_probe_accuracy, linear_probe_r2, split_indices
+from galexplore.evaluation.baselines import (
+    pixel_pca_features,
+    radial_profile_features,
+    random_init_embeddings,
+)
+from galexplore.evaluation.probes import (
+    knn_accuracy,
+    knn_r2,
+    linear_probe_accuracy,
+    linear_probe_r2,
+    split_indices,
+)
 
 
 def test_split_indices():

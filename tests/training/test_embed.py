@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import shutil
-import warnings
-
 import numpy as np
 import pytest
 
-from galexplore.data import open_survey, write_survey
+from galexplore.data import write_survey
 from galexplore.embed import SurveyMismatchWarning, embed
 from galexplore.errors import StoreError
 from galexplore.runs import read_embeddings

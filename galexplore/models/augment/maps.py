@@ -10,7 +10,6 @@ from torch import nn
 
 from galexplore.models.augment import ops
 
-
 LOG10_E = math.log10(math.e)
 
 
