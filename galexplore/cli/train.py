@@ -46,7 +46,7 @@ def _positive_float(text: str) -> float:
 #: Kept literal so that ``galexplore --help`` does not import torch (tests check they agree).
 MODALITIES = ("maps", "images", "maps+images", "images+spectra")
 DEVICES = ("auto", "cpu", "cuda")
-DEFAULTS = argparse.Namespace(modality="maps", epochs=12, batch_size=128, lr=2e-3, seed=0, val_fraction=0.1, device="auto")
+DEFAULTS = argparse.Namespace(modality="maps", epochs=12, batch_size=64, lr=3e-3, seed=0, val_fraction=0.1, device="auto")
 
 
 def register(sub: argparse._SubParsersAction) -> None:

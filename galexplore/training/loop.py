@@ -19,17 +19,27 @@ from typing import Any, Callable
 
 import numpy as np
 import torch
-from torch import nn
 
 from galexplore.data.store import Survey, open_survey
 from galexplore.errors import GalexploreError, StoreError
 from galexplore.models.factory import build_model
 from galexplore.progress import ProgressCallback, report
 from galexplore.runs import RunPaths
-from galexplore.training.checkpoint import load_checkpoint, save_checkpoint, write_train_log
+from galexplore.training.checkpoint import (
+    load_checkpoint,
+    save_checkpoint,
+    write_train_log,
+)
 from galexplore.training.config import TrainConfig
 from galexplore.training.data import SurveyArrays, split_rows, to_device
-from galexplore.training.setup import ViewMaker, fit_normalisation, input_pooling, model_config_for, resolve_device, seed_everything
+from galexplore.training.setup import (
+    ViewMaker,
+    fit_normalisation,
+    input_pooling,
+    model_config_for,
+    resolve_device,
+    seed_everything,
+)
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +83,9 @@ def make_scheduler(opt: torch.optim.Optimizer, steps_per_epoch: int, config: Tra
 class _Trainer:
     """State of one training run; :func:`train` is its public face."""
 
-    def __init__(self, survey: Survey, run: Path, config: TrainConfig, progress: ProgressCallback | None) -> None:
+    def __init__(
+        self, survey: Survey, run: Path, config: TrainConfig, progress: ProgressCallback | None, rows: np.ndarray | None = None
+    ) -> None:
         self.survey, self.run, self.config, self.progress = survey, run, config, progress
         if config.threads:
             torch.set_num_threads(int(config.threads))
@@ -85,7 +97,12 @@ class _Trainer:
         self.data = SurveyArrays(
             survey, self.modalities, max_cache_bytes=config.max_cache_bytes, pool=input_pooling(self.model_config), progress=progress
         )
-        self.train_rows, self.val_rows = split_rows(survey.n_galaxies, config.val_fraction, config.seed)
+        if rows is None:
+            self.train_rows, self.val_rows = split_rows(survey.n_galaxies, config.val_fraction, config.seed)
+        else:
+            rows = np.sort(np.asarray(rows, dtype=np.int64))
+            tr_i, va_i = split_rows(len(rows), config.val_fraction, config.seed)
+            self.train_rows, self.val_rows = rows[tr_i], rows[va_i]
         if len(self.train_rows) < 2:
             raise GalexploreError(f"{survey.path}: {survey.n_galaxies} galaxies are too few to train on (need ≥ 2)")
         self.batch_size = min(config.batch_size, len(self.train_rows))
@@ -210,6 +227,7 @@ def train(
     resume: bool = False,
     progress: ProgressCallback | None = None,
     on_epoch: Callable[[dict[str, Any]], None] | None = None,
+    rows: np.ndarray | None = None,
 ) -> TrainResult:
     """Train a contrastive encoder on a survey and write ``RUN/encoder.pt`` and ``train_log.csv``.
 
@@ -228,6 +246,9 @@ def train(
         ``progress(galaxies_done, galaxies_total, "training")`` after every step.
     on_epoch : callable, optional
         Called with each epoch's log row.
+    rows : array of int, optional
+        Train (and validate) on these galaxies only, e.g. the training split of a held-out
+        evaluation; default: all.
 
     Returns
     -------
@@ -249,7 +270,7 @@ def train(
         config = _resume_config(ckpt, config, run)
     elif resume:
         log.info("%s: nothing to resume, starting afresh", run)
-    tr = _Trainer(survey, run, config, progress)
+    tr = _Trainer(survey, run, config, progress, rows)
     if ckpt is not None:
         tr.model_config = ckpt["model_config"]
         tr.build(ckpt["normalisation"])
