@@ -9,6 +9,8 @@ The checks of the seed papers, on one held-out split (DESIGN §2 keys first):
 - ``knn_accuracy`` / ``knn_f1_weighted`` for label columns (``sf_class``, ``morph_type``,
   ``has_bar``, …) and ``baselines_accuracy``;
 - ``photo_z``: σ_MAD and outlier fraction of k-NN redshifts (Hayat et al.) when ``z`` exists;
+- ``cross_modal_retrieval``: for a multi-modal run, top-1 / top-10 retrieval of each test
+  galaxy's other modality among the test galaxies (AstroCLIP), with the chance rates;
 - ``label_efficiency``: R² against the fraction of labels, embedding vs a supervised baseline;
 - ``correlation_ranking``: properties by distance correlation with the embedding (method named);
 - ``clusters``: k → adjusted Rand index of k-means clusters (on the 2-D map by default)
@@ -235,6 +237,7 @@ class _Inputs:
     k: int
     seed: int
     meta: dict[str, Any]  # the embeddings' metadata
+    vectors: dict[str, np.ndarray]  # every embedded modality (cross-modal retrieval)
 
     @property
     def props(self) -> list[str]:
@@ -259,7 +262,7 @@ def _load(survey, run, modality, labels, test_fraction, seed, k) -> _Inputs:
     label_cols = list(labels) if labels is not None else default_labels(catalog)
     train, test = split_indices(len(X), test_fraction=test_fraction, random_state=seed)
     return _Inputs(survey, Path(run), name, X, emb.galaxy_ids, catalog, rows, train, test,
-                   default_targets(catalog), label_cols, k, seed, emb.metadata)
+                   default_targets(catalog), label_cols, k, seed, emb.metadata, emb.vectors)
 
 
 def _embedding_scores(inp: _Inputs) -> dict[str, Any]:
@@ -272,7 +275,21 @@ def _embedding_scores(inp: _Inputs) -> dict[str, Any]:
     metrics["knn_r2"], metrics["knn_accuracy"], metrics["knn_f1_weighted"] = _score_features(
         inp.X, inp.catalog, inp.props, inp.labels, inp.train, inp.test, inp.k)
     metrics["linear_probe_r2"] = {p: linear_probe_r2(inp.X, inp.y(p), inp.train, inp.test) for p in inp.props}
+    if len(inp.vectors) > 1:
+        metrics["cross_modal_retrieval"] = _retrieval(inp)
     return metrics
+
+
+def _retrieval(inp: _Inputs) -> dict[str, dict]:
+    """AstroCLIP's check: does modality A of a test galaxy find its own modality B (top-1, top-10)?"""
+    from galexplore.evaluation.probes import retrieval_accuracy
+
+    out = {}
+    for a, va in inp.vectors.items():
+        for b, vb in inp.vectors.items():
+            if a != b and va.shape[1] == vb.shape[1]:
+                out[f"{a}->{b}"] = retrieval_accuracy(va[inp.test], vb[inp.test])
+    return out
 
 
 def _baseline_scores(inp: _Inputs, baselines: Sequence[str], metrics: dict) -> dict[str, np.ndarray]:

@@ -117,6 +117,11 @@ def markdown(metrics: Mapping, figure_files: Sequence[str]) -> str:
         out.append(f"σ_MAD(Δz/(1+z)) = {pz['sigma_mad']:.4f}, outlier fraction (|Δz|/(1+z) > 0.05) = "
                    f"{pz['outlier_fraction']:.3f}, bias = {pz['bias']:+.4f}, R² = {_fmt(metrics['knn_r2'].get('z'))} "
                    f"on {pz['n']} test galaxies.\n")
+    if metrics.get("cross_modal_retrieval"):
+        out.append("## Cross-modal retrieval (test galaxies)\n")
+        rows = [[pair, r["top1"], r["chance_top1"], r["top10"], r["chance_top10"]]
+                for pair, r in metrics["cross_modal_retrieval"].items()]
+        out.append(_table(["query -> gallery", "top-1", "chance", "top-10", "chance"], rows))
     ranking = metrics.get("correlation_ranking", {})
     if ranking.get("ranking"):
         out.append("## What the embedding encodes most\n")

@@ -145,3 +145,20 @@ def test_bad_inputs(survey_400, tiny_survey, feature_run, tmp_path):
     shutil.copytree(feature_run, run)
     with pytest.raises(GalexploreError, match="no label column 'zoo'"):
         evaluate(tiny_survey, run, labels=["zoo"], write_report=False)
+
+
+def test_cross_modal_retrieval(survey_400, tmp_path):
+    """Aligned modalities (two noisy views of the same latent) retrieve their partner far above chance."""
+    from galexplore.evaluation.evaluate import evaluate
+    from galexplore.evaluation.report import markdown
+
+    cat = survey_400.catalog
+    rng = np.random.default_rng(0)
+    latent = rng.normal(size=(len(cat), 16))
+    views = {m: (latent + 0.1 * rng.normal(size=latent.shape)).astype(np.float32) for m in ("images", "spectra")}
+    write_embeddings(tmp_path, cat["galaxy_id"], views)
+    m = evaluate(survey_400, tmp_path, modality="images", baselines=(), write_report=False)
+    r = m["cross_modal_retrieval"]
+    assert set(r) == {"images->spectra", "spectra->images"}
+    assert r["images->spectra"]["top1"] > 0.9 and r["images->spectra"]["chance_top1"] == 1 / m["n_test"]
+    assert "Cross-modal retrieval" in markdown(m, [])
