@@ -151,7 +151,7 @@ def label_efficiency_curves(curves: Mapping) -> Figure:
 
 def cluster_mix(details: Mapping[str, Mapping]) -> Figure:
     """Stacked bars of each cluster's ``sf_class`` mix, one panel per k."""
-    fig = Figure(figsize=(4 * len(details), 3.6), layout="constrained")
+    fig = Figure(figsize=(4 * len(details) + 1.5, 3.6), layout="constrained")
     axes = fig.subplots(1, len(details), squeeze=False)[0]
     for ax, (k, d) in zip(axes, details.items(), strict=True):
         clusters = list(d["mix"])
@@ -165,7 +165,8 @@ def cluster_mix(details: Mapping[str, Mapping]) -> Figure:
         ax.set_xlabel("cluster")
         ax.set_ylabel("fraction of galaxies")
         ax.set_title(f"k = {k}: ARI = {d['ari']:.2f}" + (" (green valley left out)" if d["excluded"] else ""))
-    axes[-1].legend(fontsize=8, loc="upper right", bbox_to_anchor=(1.0, 1.0))
+    handles, names = axes[-1].get_legend_handles_labels()
+    fig.legend(handles, names, fontsize=8, loc="outside right upper", title=axis_label("sf_class"))
     return fig
 
 
