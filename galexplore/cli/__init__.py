@@ -17,11 +17,13 @@ from galexplore import __version__
 from galexplore.errors import GalexploreError
 
 #: Verb modules under ``galexplore.cli``, in the order ``--help`` lists them.
-VERBS: tuple[str, ...] = ("synth", "ingest")
+VERBS: tuple[str, ...] = ("synth", "ingest", "train", "embed")
 
 EPILOG = """\
 Typical session:
   galexplore synth --n 2000 --out survey/          # built-in eCALIFA-like survey
+  galexplore train survey/ --out run/              # contrastive encoder (maps by default)
+  galexplore embed survey/ run/                    # run/embeddings.parquet
   galexplore --help / galexplore <verb> --help     # what each verb does
 
 Add --debug before the verb to see full tracebacks.

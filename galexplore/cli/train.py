@@ -1,0 +1,93 @@
+"""``galexplore train``: train a contrastive encoder on a survey."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from galexplore.cli._common import non_negative_int, positive_int, progress_bar
+
+DESCRIPTION = """\
+Train a contrastive encoder on SURVEY and write RUN/encoder.pt (weights, model config,
+normalisation statistics, survey fingerprint) and RUN/train_log.csv (one row per epoch).
+
+  maps            IFU property maps, eCALIFA style: InfoNCE without the positive in the
+                  denominator, τ = 0.5, the 64-d encoder output is the embedding
+  images          multi-band images, SimCLR (NT-Xent) or MoCo v2 (--loss moco)
+  maps+images     maps and images of the same galaxies aligned with a CLIP loss
+  images+spectra  images and spectra aligned with a CLIP loss (AstroCLIP, logit scale 15.5)
+
+The checkpoint is written atomically after every epoch: after an interruption (even kill -9)
+`--resume` continues with the next epoch. Training is seeded. On CUDA it uses mixed
+precision and channels-last; see docs/training.md to install a CUDA build of torch.
+"""
+
+
+def _fraction(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 <= v < 1:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1), got {v}")
+    return v
+
+
+def _positive_float(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not v > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {v}")
+    return v
+
+
+#: Kept literal so that ``galexplore --help`` does not import torch (tests check they agree).
+MODALITIES = ("maps", "images", "maps+images", "images+spectra")
+DEVICES = ("auto", "cpu", "cuda")
+DEFAULTS = argparse.Namespace(modality="maps", epochs=12, batch_size=64, lr=3e-3, seed=0, val_fraction=0.1, device="auto")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    d = DEFAULTS
+    p = sub.add_parser(
+        "train", help="train a contrastive encoder", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument("survey", metavar="SURVEY", help="survey directory")
+    p.add_argument("--out", required=True, metavar="RUN", help="run directory (created)")
+    p.add_argument("--modality", choices=MODALITIES, default=d.modality, help=f"what to train on (default: {d.modality})")
+    p.add_argument("--epochs", type=positive_int, default=d.epochs, help=f"epochs (default: {d.epochs}; more improve structure)")
+    p.add_argument("--device", choices=DEVICES, default=d.device, help="auto: CUDA if available (default: auto)")
+    p.add_argument("--resume", action="store_true", help="continue from RUN/encoder.pt (--epochs may be raised)")
+    p.add_argument("--batch-size", type=positive_int, default=d.batch_size, help=f"galaxies per step (default: {d.batch_size})")
+    p.add_argument("--lr", type=_positive_float, default=d.lr, help=f"peak learning rate (default: {d.lr})")
+    p.add_argument("--seed", type=non_negative_int, default=d.seed, help="random seed (default: 0)")
+    p.add_argument("--val-fraction", type=_fraction, default=d.val_fraction, help=f"galaxies held out for the validation loss (default: {d.val_fraction})")
+    p.add_argument("--patience", type=positive_int, default=None, help="stop when the validation loss has not improved for this many epochs")
+    p.add_argument("--width", type=positive_int, default=None, help="encoder width (channels of the first stage)")
+    p.add_argument("--depth", type=positive_int, default=None, help="encoder stages")
+    p.add_argument("--loss", choices=("infonce", "ntxent", "moco"), default=None, help="loss of single-modality runs")
+    p.add_argument("--temperature", type=_positive_float, default=None, help="loss temperature τ")
+    p.add_argument("--threads", type=positive_int, default=None, help="CPU threads for torch")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from galexplore.training import TrainConfig, train
+
+    config = TrainConfig(
+        modality=args.modality, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
+        device=args.device, val_fraction=args.val_fraction, patience=args.patience, width=args.width,
+        depth=args.depth, loss=args.loss, temperature=args.temperature, threads=args.threads,
+    )  # fmt: skip
+    with progress_bar(args, unit="gal") as progress:
+        result = train(args.survey, args.out, config, resume=args.resume, progress=progress)
+    last = result.history[-1] if result.history else {}
+    how = " (stopped early)" if result.stopped_early else ""
+    print(
+        f"trained {result.epochs} epochs on {result.device}{how}: loss {last.get('loss')}, "
+        f"val_loss {last.get('val_loss')} → {result.run}/encoder.pt",
+        file=sys.stderr,
+    )
+    return 0

@@ -1,0 +1,1 @@
+"""Scoring embeddings against known truths: probes (k-NN, linear) and baseline features."""

@@ -1,0 +1,205 @@
+"""Build models and augmenters from a plain-data model config (the one stored in ``encoder.pt``).
+
+The config holds only strings, numbers, booleans, lists and dicts, so a checkpoint with it
+loads under ``torch.load(weights_only=True)``. The model classes themselves never see it:
+this module turns it into parts and passes those in.
+
+A config looks like::
+
+    {"family": "contrastive",                  # or "moco", "clip"
+     "modalities": ["maps"],                    # clip: two, e.g. ["images", "spectra"]
+     "encoders": {"maps": {"kind": "conv", "in_channels": 5, "width": 32, "depth": 3, ...}},
+     "heads": {"maps": {"kind": "identity"}},   # or {"kind": "mlp", "out_dim": 64, ...}
+     "loss": {"kind": "infonce", "temperature": 0.5},
+     "embed_from": "projection",
+     "augment": {"maps": {"kind": "maps", "log_channels": [...], ...}}}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from torch import nn
+
+from galexplore.models.augment import (
+    ImageAugment,
+    MapAugment,
+    SpectrumAugment,
+    extinction_coefficients,
+    is_log_channel,
+)
+from galexplore.models.contrastive import CLIPModel, ContrastiveModel, MoCoModel
+from galexplore.models.encoders import ConvEncoder
+from galexplore.models.heads import IdentityHead, ProjectionHead
+from galexplore.models.losses import InfoNCELoss, MoCoLoss, NTXentLoss
+from galexplore.models.preprocess import from_stats
+from galexplore.models.spectrum import SpectrumEncoder
+
+FAMILIES = ("contrastive", "moco", "clip")
+#: The ``--modality`` choices and the modalities each trains on.
+MODALITY_CHOICES: dict[str, tuple[str, ...]] = {
+    "maps": ("maps",),
+    "images": ("images",),
+    "maps+images": ("maps", "images"),
+    "images+spectra": ("images", "spectra"),
+}
+
+
+def _kwargs(d: Mapping[str, Any], drop: tuple[str, ...] = ("kind",)) -> dict[str, Any]:
+    return {k: (tuple(v) if isinstance(v, list) else v) for k, v in d.items() if k not in drop}
+
+
+def build_encoder(cfg: Mapping[str, Any]) -> nn.Module:
+    kind = cfg.get("kind", "conv")
+    if kind == "conv":
+        return ConvEncoder(**_kwargs(cfg))
+    if kind == "spectrum":
+        return SpectrumEncoder(**_kwargs(cfg))
+    raise ValueError(f"unknown encoder kind {kind!r}")
+
+
+def build_head(cfg: Mapping[str, Any] | None, in_dim: int) -> nn.Module:
+    cfg = cfg or {"kind": "identity"}
+    kind = cfg.get("kind", "identity")
+    if kind == "identity":
+        return IdentityHead(in_dim)
+    if kind == "mlp":
+        return ProjectionHead(in_dim, **_kwargs(cfg))
+    raise ValueError(f"unknown head kind {kind!r}")
+
+
+def build_augment(cfg: Mapping[str, Any]) -> nn.Module:
+    kind = cfg.get("kind")
+    if kind == "maps":
+        return MapAugment(**_kwargs(cfg))
+    if kind == "images":
+        return ImageAugment(**_kwargs(cfg))
+    if kind == "spectra":
+        return SpectrumAugment(**_kwargs(cfg))
+    if kind == "none":
+        return nn.Identity()
+    raise ValueError(f"unknown augmentation kind {kind!r}")
+
+
+def build_model(config: Mapping[str, Any], normalisation: Mapping[str, Mapping[str, Any]]) -> nn.Module:
+    """The model a config describes, with its input normalisation built from ``normalisation``.
+
+    Parameters
+    ----------
+    config : mapping
+        Model config (see the module docstring).
+    normalisation : mapping modality → stats
+        ``stats()`` of each modality's normaliser (:mod:`galexplore.models.preprocess`).
+    """
+    family = config["family"]
+    mods = list(config["modalities"])
+    loss_cfg = dict(config.get("loss", {}))
+    parts = {}
+    for m in mods:
+        enc = build_encoder(config["encoders"][m])
+        head = build_head(config.get("heads", {}).get(m), enc.out_dim)
+        parts[m] = (enc, head, from_stats(normalisation[m]))
+    if family == "clip":
+        if len(mods) != 2:
+            raise ValueError(f"a clip model needs two modalities, got {mods}")
+        (ea, ha, pa), (eb, hb, pb) = parts[mods[0]], parts[mods[1]]
+        return CLIPModel(
+            ea, eb, heads=(ha, hb), preprocess=(pa, pb), modalities=(mods[0], mods[1]),
+            logit_scale=float(loss_cfg.get("logit_scale", 15.5)), learnable_scale=bool(loss_cfg.get("learnable", False)),
+        )  # fmt: skip
+    if len(mods) != 1:
+        raise ValueError(f"a {family} model takes one modality, got {mods}")
+    (m,) = mods
+    enc, head, pre = parts[m]
+    embed_from = config.get("embed_from", "features")
+    if family == "moco":
+        out_dim = getattr(head, "out_dim", None) or enc.out_dim
+        loss = MoCoLoss(out_dim, int(loss_cfg.get("queue_size", 1024)), float(loss_cfg.get("temperature", 0.2)))
+        return MoCoModel(enc, head, loss, preprocess=pre, momentum=float(loss_cfg.get("momentum", 0.99)), modality=m, embed_from=embed_from)
+    if family == "contrastive":
+        kind = loss_cfg.get("kind", "infonce")
+        t = float(loss_cfg.get("temperature", 0.5))
+        loss = {"infonce": InfoNCELoss, "ntxent": NTXentLoss}[kind](t)
+        return ContrastiveModel(enc, head, loss, preprocess=pre, modality=m, embed_from=embed_from)
+    raise ValueError(f"unknown model family {family!r} (expected one of {FAMILIES})")
+
+
+def _input_cfg(modality: str, spec: Mapping[str, Any]) -> dict[str, Any]:
+    return {"channels": list(spec["channels"]), "shape": list(spec["shape"]), "units": list(spec.get("units", []))}
+
+
+def default_config(choice: str, specs: Mapping[str, Mapping[str, Any]], *, width: int | None = None, depth: int | None = None) -> dict[str, Any]:
+    """The default model config for a ``--modality`` choice on a survey.
+
+    Parameters
+    ----------
+    choice : {"maps", "images", "maps+images", "images+spectra"}
+    specs : mapping modality → ``ModalitySpec.to_json()``
+        The layout of the survey's modalities (channels, shape, units).
+    width, depth : int, optional
+        Override the convolutional encoders' width and number of stages.
+    """
+    if choice not in MODALITY_CHOICES:
+        raise ValueError(f"unknown modality {choice!r}; choose one of {sorted(MODALITY_CHOICES)}")
+    mods = MODALITY_CHOICES[choice]
+    encoders, heads, augment, inputs = {}, {}, {}, {}
+    for m in mods:
+        spec = specs[m]
+        inputs[m] = _input_cfg(m, spec)
+        if m == "spectra":
+            encoders[m] = {"kind": "spectrum", "in_channels": 2, "width": 16, "depth": 6, "kernel": 7}
+            augment[m] = {"kind": "spectra", "max_calib_mag": 0.1, "max_noise": 0.05}
+            continue
+        c = len(spec["channels"])
+        h = int(spec["shape"][-1])
+        # 64×64 maps and images are oversampled (PSF FWHM ≈ 3 pixels): pool 2×2 on reading,
+        # which makes augmentation and the encoder 4× cheaper for little loss.
+        pool = 2 if h >= 64 and h % 2 == 0 else 1
+        inputs[m]["pool"] = pool
+        encoders[m] = {"kind": "conv", "in_channels": c, "width": width or 16, "depth": depth or 3, "blocks": 1, "stem_stride": 1}
+        px = 1.0 / pool  # augmentation sizes below are in native (64-grid) pixels
+        if m == "maps":
+            units = list(spec.get("units", [""] * c))
+            augment[m] = {
+                "kind": "maps",
+                "log_channels": [is_log_channel(n, u) for n, u in zip(spec["channels"], units, strict=True)],
+                "max_shift": 0.08, "p_block": 0.3, "block_choices": [2], "max_blur_px": 1.5 * px,
+                "sn_range": [1.0, 10.0], "p_noise": 0.5, "max_stars": 2, "p_star": 0.25,
+                "star_radius_px": [2.0 * px, 5.0 * px], "p_aperture": 0.8, "aperture_range": [0.6, 0.95], "binning": pool,
+            }  # fmt: skip
+        else:
+            augment[m] = {
+                "kind": "images", "extinction": extinction_coefficients(spec["channels"]), "sky_noise": [1.0] * c,
+                "max_shift": 0.06, "scale_range": [0.85, 1.0], "max_blur_px": 1.0 * px, "max_ebv": 0.1, "max_noise": 2.0,
+            }  # fmt: skip
+    if len(mods) == 2:
+        for m in mods:
+            heads[m] = {"kind": "mlp", "out_dim": 128, "hidden": 256, "n_layers": 2}
+        loss = {"kind": "clip", "logit_scale": 15.5, "learnable": False}
+        family, embed_from = "clip", "projection"
+    elif mods == ("maps",):
+        # eCALIFA: InfoNCE without the positive in the denominator, τ = 0.5, and the 64-d
+        # output of the encoder used directly as the embedding.
+        encoders["maps"]["out_dim"] = 64
+        heads["maps"] = {"kind": "identity"}
+        loss = {"kind": "infonce", "temperature": 0.5}
+        family, embed_from = "contrastive", "projection"
+    else:
+        heads[mods[0]] = {"kind": "mlp", "out_dim": 64, "hidden": 256, "n_layers": 2}
+        loss = {"kind": "ntxent", "temperature": 0.2}
+        family, embed_from = "contrastive", "features"
+    return {
+        "family": family,
+        "modality": choice,
+        "modalities": list(mods),
+        "encoders": encoders,
+        "heads": heads,
+        "loss": loss,
+        "embed_from": embed_from,
+        "augment": augment,
+        "inputs": inputs,
+    }
+
+
+__all__ = ["FAMILIES", "MODALITY_CHOICES", "build_augment", "build_encoder", "build_head", "build_model", "default_config"]

@@ -1,0 +1,101 @@
+"""From a survey and a :class:`TrainConfig` to a model config, normalisation and the view maker."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from galexplore.data.store import Survey
+from galexplore.models.factory import build_augment, default_config
+from galexplore.models.preprocess import SpectrumNorm, Standardize
+from galexplore.training.config import TrainConfig
+from galexplore.training.data import NORM_SAMPLE, SurveyArrays
+
+
+def resolve_device(device: str) -> torch.device:
+    """``auto`` → CUDA if available, else CPU; ``cuda`` without a GPU is a clear error."""
+    from galexplore.errors import GalexploreError
+
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise GalexploreError(
+            "--device cuda: this torch build sees no CUDA GPU "
+            f"(torch {torch.__version__}; see docs/training.md to install a CUDA build)"
+        )
+    return torch.device(device)
+
+
+def model_config_for(survey: Survey, config: TrainConfig) -> dict[str, Any]:
+    """The default model config for ``config.modality`` on this survey, with overrides applied."""
+    from galexplore.models.factory import MODALITY_CHOICES
+
+    for m in MODALITY_CHOICES[config.modality]:
+        survey.spec(m)  # clear error if the survey lacks it
+    specs = {m: s.to_json() for m, s in survey.modalities.items()}
+    cfg = default_config(config.modality, specs, width=config.width, depth=config.depth)
+    if cfg["family"] != "clip":
+        (m,) = cfg["modalities"]
+        if config.loss == "moco":
+            cfg["family"] = "moco"
+            cfg["loss"] = {"kind": "moco", "queue_size": 1024, "temperature": 0.2, "momentum": 0.99}
+        elif config.loss is not None:
+            cfg["loss"] = {"kind": config.loss, "temperature": cfg["loss"].get("temperature", 0.5)}
+        if config.temperature is not None:
+            cfg["loss"]["temperature"] = float(config.temperature)
+    return cfg
+
+
+def input_pooling(model_config: Mapping[str, Any]) -> dict[str, int]:
+    """modality → k of the k×k pooling applied when reading its arrays (1: none)."""
+    return {m: int(v.get("pool", 1)) for m, v in model_config.get("inputs", {}).items()}
+
+
+def fit_normalisation(data: SurveyArrays, model_config: dict[str, Any], seed: int) -> dict[str, dict[str, Any]]:
+    """Normalisation statistics of each modality, fitted on a seeded sample of galaxies.
+
+    Also fills in the image augmentation's per-band sky noise (from the same sample).
+    """
+    rows = data.sample_rows(NORM_SAMPLE, seed)
+    sample = data.read(rows)
+    out = {}
+    for m in model_config["modalities"]:
+        if m == "spectra":
+            out[m] = SpectrumNorm.fit(sample[m]).stats()
+        elif m == "images":
+            norm = Standardize.fit(sample[m], asinh=True)
+            out[m] = norm.stats()
+            model_config["augment"][m]["sky_noise"] = [s / 3 for s in norm.stats()["softening"]]
+        else:
+            out[m] = Standardize.fit(sample[m]).stats()
+    return out
+
+
+class ViewMaker(nn.Module):
+    """Makes the inputs of one training step from a raw batch: two augmented views of one
+    modality (SimCLR, MoCo) or one augmented view of each of two modalities (CLIP)."""
+
+    def __init__(self, model_config: Mapping[str, Any]) -> None:
+        super().__init__()
+        self.modalities = list(model_config["modalities"])
+        self.augment = nn.ModuleDict({m: build_augment(model_config["augment"][m]) for m in self.modalities})
+        self.paired = model_config["family"] == "clip"
+
+    @torch.no_grad()
+    def forward(self, batch: Mapping[str, torch.Tensor], generator: torch.Generator | None) -> tuple[torch.Tensor, ...]:
+        if self.paired:
+            return tuple(self.augment[m](batch[m], generator) for m in self.modalities)
+        (m,) = self.modalities
+        return self.augment[m](batch[m], generator), self.augment[m](batch[m], generator)
+
+
+def seed_everything(seed: int) -> None:
+    torch.manual_seed(seed)
+    np.random.seed(seed % 2**32)
+
+
+__all__ = ["ViewMaker", "fit_normalisation", "input_pooling", "model_config_for", "resolve_device", "seed_everything"]

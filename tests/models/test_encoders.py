@@ -1,0 +1,116 @@
+"""Encoders, heads and models: shapes, NaN handling, parts injected."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from galexplore.models import (
+    CLIPModel,
+    ContrastiveModel,
+    ConvEncoder,
+    IdentityHead,
+    InfoNCELoss,
+    MoCoLoss,
+    MoCoModel,
+    NTXentLoss,
+    ProjectionHead,
+    SpectrumEncoder,
+    masked_input,
+)
+
+
+def test_masked_input_fills_nan_and_appends_mask():
+    x = torch.ones(2, 3, 4, 4)
+    x[0, :, 0, 0] = float("nan")
+    y = masked_input(x)
+    assert y.shape == (2, 4, 4, 4)
+    assert torch.isfinite(y).all()
+    assert y[0, -1, 0, 0] == 0 and y[0, :3, 0, 0].eq(0).all()
+    assert y[1, -1].eq(1).all()
+
+
+@pytest.mark.parametrize("width,depth,stem", [(8, 2, 1), (16, 3, 2), (4, 0, 1)])
+def test_conv_encoder_configurable(width, depth, stem):
+    enc = ConvEncoder(5, width=width, depth=depth, stem_stride=stem, out_dim=64)
+    x = torch.randn(3, 5, 32, 32)
+    x[:, :, :8] = float("nan")  # missing data never propagates
+    z = enc(x)
+    assert z.shape == (3, 64) and torch.isfinite(z).all()
+    z.sum().backward()
+    assert all(torch.isfinite(p.grad).all() for p in enc.parameters() if p.grad is not None)
+
+
+def test_conv_encoder_without_out_dim_returns_pooled_features():
+    enc = ConvEncoder(3, width=8, depth=2, mask_channel=False)
+    assert enc(torch.randn(2, 3, 16, 16)).shape == (2, enc.feature_dim) == (2, 32)
+
+
+def test_encoder_ignores_values_under_the_mask():
+    enc = ConvEncoder(2, width=8, depth=2).eval()
+    x = torch.randn(1, 2, 16, 16)
+    x[..., :4, :] = float("nan")
+    y = x.clone()
+    with torch.no_grad():
+        a = enc(x)
+        y[..., :4, :] = float("inf")
+        b = enc(y)
+    assert torch.allclose(a, b)
+
+
+def test_spectrum_encoder():
+    enc = SpectrumEncoder(2, width=8, depth=3, out_dim=32)
+    x = torch.randn(4, 2, 200)
+    x[0, 0, 10] = float("nan")
+    z = enc(x)
+    assert z.shape == (4, 32) and torch.isfinite(z).all()
+    assert SpectrumEncoder(1, width=4, depth=2)(torch.randn(2, 50)).shape == (2, 32)
+
+
+def test_projection_head():
+    head = ProjectionHead(32, 16, hidden=64, n_layers=3)
+    assert head(torch.randn(5, 32)).shape == (5, 16)
+    assert ProjectionHead(8, 4, n_layers=1)(torch.randn(2, 8)).shape == (2, 4)
+
+
+def test_contrastive_model_from_parts():
+    torch.manual_seed(0)
+    model = ContrastiveModel(ConvEncoder(5, width=8, depth=2, out_dim=64), IdentityHead(64), InfoNCELoss(0.5), modality="maps")
+    v1, v2 = torch.randn(6, 5, 16, 16), torch.randn(6, 5, 16, 16)
+    loss = model(v1, v2)
+    assert loss.ndim == 0 and torch.isfinite(loss)
+    emb = model.eval().embed({"maps": v1})
+    assert emb["maps"].shape == (6, 64)
+
+
+def test_moco_model_momentum_update():
+    torch.manual_seed(0)
+    enc = ConvEncoder(3, width=4, depth=1)
+    model = MoCoModel(enc, ProjectionHead(enc.out_dim, 8), MoCoLoss(8, queue_size=16), momentum=0.5)
+    opt = torch.optim.SGD(model.parameters(), lr=0.5)
+    x = torch.randn(4, 3, 8, 8)
+    model(x, x).backward()
+    opt.step()
+    key_before = [p.clone() for p in model.key_tower.parameters()]
+    model(x, x)  # momentum update happens first in training mode
+    moved = [not torch.equal(a, b) for a, b in zip(key_before, model.key_tower.parameters(), strict=True)]
+    assert any(moved)
+    assert all(not p.requires_grad for p in model.key_tower.parameters())
+
+
+def test_clip_model_two_modalities():
+    torch.manual_seed(0)
+    img = ConvEncoder(3, width=4, depth=1)
+    spec = SpectrumEncoder(1, width=4, depth=2)
+    model = CLIPModel(img, spec, heads=(ProjectionHead(img.out_dim, 16), ProjectionHead(spec.out_dim, 16)), modalities=("images", "spectra"))
+    loss = model(torch.randn(5, 3, 8, 8), torch.randn(5, 1, 64))
+    assert torch.isfinite(loss)
+    emb = model.eval().embed({"images": torch.randn(2, 3, 8, 8), "spectra": torch.randn(2, 1, 64)})
+    assert set(emb) == {"images", "spectra"} and emb["images"].shape == emb["spectra"].shape == (2, 16)
+    assert float(model.loss.scale) == pytest.approx(15.5)
+
+
+def test_ntxent_model_embeds_features():
+    enc = ConvEncoder(2, width=4, depth=1)
+    model = ContrastiveModel(enc, ProjectionHead(enc.out_dim, 8), NTXentLoss(), embed_from="features").eval()
+    assert model.embed({"maps": torch.randn(3, 2, 8, 8)})["maps"].shape == (3, enc.out_dim)

@@ -1,0 +1,103 @@
+"""Each loss against a value computed by hand."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from galexplore.models.losses import CLIPLoss, InfoNCELoss, MoCoLoss, NTXentLoss
+
+E = math.e
+EYE = torch.eye(2)
+
+
+def test_ntxent_orthogonal_pairs():
+    # Views v0=(1,0) v1=(0,1) v2=(1,0) v3=(0,1); each view's positive has s=1, its two
+    # negatives s=0: ℓ = −log(e/(e+2)) for every view (τ = 1).
+    loss = NTXentLoss(temperature=1.0)(EYE, EYE)
+    assert float(loss) == pytest.approx(math.log(1 + 2 / E), rel=1e-6)
+
+
+def test_ntxent_asymmetric_by_hand():
+    z1 = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    z2 = torch.tensor([[0.6, 0.8], [0.0, 2.0]])  # normalised: (0.6, 0.8), (0, 1)
+    t = 0.5
+    # similarity rows (self excluded): v0: v1=0, v2=0.6(pos), v3=0; v1: v0=0, v2=0.8, v3=1(pos)
+    # v2: v0=0.6(pos), v1=0.8, v3=0.8; v3: v0=0, v1=1(pos), v2=0.8
+    def term(pos, others):
+        return -pos / t + math.log(sum(math.exp(s / t) for s in [pos, *others]))
+
+    want = (term(0.6, [0, 0]) + term(1, [0, 0.8]) + term(0.6, [0.8, 0.8]) + term(1, [0, 0.8])) / 4
+    assert float(NTXentLoss(t)(z1, z2)) == pytest.approx(want, rel=1e-5)
+
+
+def test_infonce_leaves_positive_out_of_denominator():
+    # Same orthogonal pairs: ℓ = −s_pos/τ + log(Σ_neg e^{s/τ}) = −1/0.5 + log(1 + 1).
+    loss = InfoNCELoss(temperature=0.5)(EYE, EYE)
+    assert float(loss) == pytest.approx(-2 + math.log(2), rel=1e-6)
+
+
+def test_infonce_default_temperature_is_ecalifa():
+    assert InfoNCELoss().temperature == 0.5
+
+
+def test_infonce_gradient_pulls_positives_together():
+    torch.manual_seed(0)
+    z1 = torch.randn(8, 4, requires_grad=True)
+    z2 = (z1.detach() + 0.5 * torch.randn(8, 4)).requires_grad_(True)
+    loss = InfoNCELoss()(z1, z2)
+    loss.backward()
+    step = z1 - 0.1 * z1.grad
+    before = torch.nn.functional.cosine_similarity(z1, z2).mean()
+    after = torch.nn.functional.cosine_similarity(step, z2).mean()
+    assert after > before
+
+
+def test_moco_against_queue_and_enqueue():
+    loss_fn = MoCoLoss(dim=2, queue_size=2, temperature=1.0)
+    loss_fn.queue.copy_(EYE)  # negatives (1,0), (0,1)
+    q = torch.tensor([[1.0, 0.0]])
+    k = torch.tensor([[0.0, 3.0]])  # normalised (0, 1): q·k = 0
+    loss = loss_fn(q, k)
+    # logits [0 | 1, 0] → −log(e⁰ / (e⁰ + e¹ + e⁰))
+    assert float(loss) == pytest.approx(math.log(2 + E), rel=1e-6)
+    assert torch.allclose(loss_fn.queue[0], torch.tensor([0.0, 1.0]))
+    assert int(loss_fn.ptr) == 1
+
+
+def test_moco_eval_mode_leaves_queue_alone():
+    loss_fn = MoCoLoss(dim=2, queue_size=4).eval()
+    before = loss_fn.queue.clone()
+    loss_fn(torch.randn(3, 2), torch.randn(3, 2))
+    assert torch.equal(before, loss_fn.queue)
+
+
+def test_clip_symmetric_by_hand():
+    # logits = s·I; each row and column: −log(e^s/(e^s + 1)) = log(1 + e^{−s}).
+    loss = CLIPLoss(logit_scale=1.0)(EYE, EYE)
+    assert float(loss) == pytest.approx(math.log(1 + 1 / E), rel=1e-6)
+    a = torch.tensor([[1.0, 0.0], [0.6, 0.8]])
+    b = EYE
+    s = 2.0
+    logits = [[s * 1.0, 0.0], [s * 0.6, s * 0.8]]
+    rows = [-logits[i][i] + math.log(sum(math.exp(v) for v in logits[i])) for i in range(2)]
+    cols = [-logits[j][j] + math.log(sum(math.exp(logits[i][j]) for i in range(2))) for j in range(2)]
+    assert float(CLIPLoss(s)(a, b)) == pytest.approx(0.5 * (sum(rows) / 2 + sum(cols) / 2), rel=1e-6)
+
+
+def test_clip_scale_fixed_or_learnable():
+    fixed = CLIPLoss()
+    assert float(fixed.scale) == pytest.approx(15.5)
+    assert not list(fixed.parameters())
+    learn = CLIPLoss(15.5, learnable=True)
+    (p,) = list(learn.parameters())
+    learn(torch.randn(4, 3), torch.randn(4, 3)).backward()
+    assert p.grad is not None and torch.isfinite(p.grad)
+
+
+@pytest.mark.parametrize("cls", [NTXentLoss, InfoNCELoss])
+def test_bad_temperature(cls):
+    with pytest.raises(ValueError, match="temperature"):
+        cls(temperature=0)

@@ -1,0 +1,125 @@
+"""The training loop: checkpoint contents, log, resume, early stopping, devices."""
+
+from __future__ import annotations
+
+import csv
+
+import pytest
+import torch
+
+from galexplore.errors import GalexploreError, StoreError
+from galexplore.runs import RunPaths
+from galexplore.training import TrainConfig, load_checkpoint, train
+
+from .conftest import tiny
+
+
+def _log_epochs(run):
+    with open(RunPaths.of(run).train_log) as fh:
+        return [int(r["epoch"]) for r in csv.DictReader(fh)]
+
+
+def test_train_writes_checkpoint_and_log(tiny_survey, tmp_path):
+    run = tmp_path / "run"
+    res = train(tiny_survey, run, tiny(epochs=2))
+    assert res.epochs == 2 and not res.stopped_early
+    ckpt = torch.load(run / "encoder.pt", weights_only=True)
+    for key in ("model", "model_config", "normalisation", "survey", "train_config", "history", "training"):
+        assert key in ckpt
+    assert ckpt["survey"]["fingerprint"] == tiny_survey.fingerprint
+    assert ckpt["model_config"]["loss"] == {"kind": "infonce", "temperature": 0.5}
+    assert len(ckpt["normalisation"]["maps"]["mean"]) == 5
+    with open(run / "train_log.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [r["epoch"] for r in rows] == ["1", "2"]
+    assert set(rows[0]) == {"epoch", "loss", "val_loss", "lr", "seconds", "samples_per_s"}
+    assert float(rows[0]["samples_per_s"]) > 0 and float(rows[1]["val_loss"]) > 0
+
+
+def test_training_is_seeded(tiny_survey, tmp_path):
+    a = train(tiny_survey, tmp_path / "a", tiny(epochs=1))
+    b = train(tiny_survey, tmp_path / "b", tiny(epochs=1))
+    assert a.history[0]["loss"] == b.history[0]["loss"]
+    sa, sb = load_checkpoint(tmp_path / "a")["model"], load_checkpoint(tmp_path / "b")["model"]
+    assert all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+def test_resume_continues_where_it_stopped(tiny_survey, tmp_path):
+    straight = train(tiny_survey, tmp_path / "straight", tiny(epochs=3))
+    run = tmp_path / "run"
+    with pytest.raises(_Stop):
+        train(tiny_survey, run, tiny(epochs=3), on_epoch=_stop_after(2))
+    assert _log_epochs(run) == [1, 2]
+    res = train(tiny_survey, run, tiny(epochs=3), resume=True)
+    assert res.resumed_from == 2
+    assert _log_epochs(run) == [1, 2, 3]
+    # Same RNG, optimizer and scheduler state: the resumed run matches the uninterrupted one.
+    assert res.history[-1]["loss"] == pytest.approx(straight.history[-1]["loss"], rel=1e-4)
+
+
+class _Stop(Exception):
+    pass
+
+
+def _stop_after(n):
+    def cb(row):
+        if row["epoch"] >= n:
+            raise _Stop
+
+    return cb
+
+
+def test_resume_can_extend_epochs_and_is_idempotent(tiny_survey, tmp_path):
+    run = tmp_path / "run"
+    train(tiny_survey, run, tiny(epochs=1))
+    train(tiny_survey, run, tiny(epochs=2), resume=True)
+    res = train(tiny_survey, run, tiny(epochs=2), resume=True)  # already done: nothing to do
+    assert res.epochs == 2 and _log_epochs(run) == [1, 2]
+
+
+def test_resume_refuses_another_survey(tiny_survey, survey_400, tmp_path):
+    run = tmp_path / "run"
+    train(tiny_survey, run, tiny(epochs=1))
+    with pytest.raises(StoreError, match="fingerprint"):
+        train(survey_400, run, tiny(epochs=2), resume=True)
+
+
+def test_early_stopping(tiny_survey, tmp_path):
+    res = train(tiny_survey, tmp_path / "run", tiny(epochs=10, patience=1, min_delta=1e9))
+    assert res.stopped_early and res.epochs == 2
+    assert load_checkpoint(tmp_path / "run")["stopped_early"]
+
+
+def test_cuda_without_gpu_is_a_clear_error(tiny_survey, tmp_path):
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present")
+    with pytest.raises(GalexploreError, match="CUDA"):
+        train(tiny_survey, tmp_path / "run", tiny(device="cuda"))
+
+
+@pytest.mark.parametrize("modality", ["images", "maps+images", "images+spectra"])
+def test_other_families_train(tiny_survey, tmp_path, modality):
+    res = train(tiny_survey, tmp_path / modality.replace("+", "_"), tiny(modality=modality, epochs=1))
+    assert res.history[0]["loss"] > 0
+    cfg = load_checkpoint(tmp_path / modality.replace("+", "_"))["model_config"]
+    assert cfg["family"] == ("contrastive" if modality == "images" else "clip")
+
+
+def test_moco_option(tiny_survey, tmp_path):
+    train(tiny_survey, tmp_path / "run", tiny(modality="images", loss="moco", epochs=1))
+    ckpt = load_checkpoint(tmp_path / "run")
+    assert ckpt["model_config"]["family"] == "moco"
+    assert any(k.startswith("key_tower.") for k in ckpt["model"])
+
+
+@pytest.mark.gpu
+def test_cuda_mixed_precision(tiny_survey, tmp_path):
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device")
+    res = train(tiny_survey, tmp_path / "run", TrainConfig(epochs=2, batch_size=32, device="cuda"))
+    assert res.device == "cuda" and res.epochs == 2
+
+
+def test_bad_config():
+    with pytest.raises(ValueError, match="modality"):
+        TrainConfig(modality="sound")
