@@ -33,7 +33,7 @@ from galexplore._io import atomic_file
 from galexplore.errors import GalexploreError
 from galexplore.progress import ProgressCallback, report
 from galexplore.provenance import encoder_fingerprint
-from galexplore.runs import RunPaths, read_embeddings, write_projection
+from galexplore.runs import read_embeddings, write_projection
 from galexplore.search import normalise
 
 log = logging.getLogger(__name__)

@@ -40,7 +40,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=non_negative_int, default=0, help="seed of the split, baselines and clusters (default: 0)")
     p.add_argument("--k", type=positive_int, default=16, help="neighbours of the k-NN probes (default: 16)")
     p.add_argument("--test-fraction", type=unit_float, default=0.2, help="share of galaxies held out (default: 0.2)")
-    p.add_argument("--labels", nargs="+", metavar="COLUMN", help="label columns for k-NN accuracy (default: sf_class morph_type has_bar)")
+    p.add_argument("--labels", nargs="+", metavar="COLUMN",
+                   help="label columns for k-NN accuracy (default: sf_class morph_type has_bar)")
     p.add_argument("--no-report", action="store_true", help="write metrics.json only")
     p.set_defaults(func=run)
 

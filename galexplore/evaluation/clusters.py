@@ -68,7 +68,8 @@ def cluster_agreement(
         mix = {}
         for c in range(int(labels.max()) + 1):
             member = labels == c
-            mix[str(c)] = {"size": int(member.sum()), **{cls: round(float(np.mean(classes[member] == cls)), 4) for cls in SF_CLASSES}}
+            fractions = {cls: round(float(np.mean(classes[member] == cls)), 4) for cls in SF_CLASSES}
+            mix[str(c)] = {"size": int(member.sum()), **fractions}
         out[str(k)] = {
             "ari": round(float(ari), 4),
             "n_scored": int(scored.sum()),

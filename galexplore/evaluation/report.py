@@ -103,7 +103,8 @@ def markdown(metrics: Mapping, figure_files: Sequence[str]) -> str:
         props = metrics["properties"][key]
         if props:
             out.append(f"## {title}: held-out R²\n")
-            rows = [[axis_label(p), metrics["knn_r2"].get(p), probe.get(p), *[metrics["baselines"][b].get(p) for b in base]] for p in props]
+            rows = [[axis_label(p), metrics["knn_r2"].get(p), probe.get(p), *[metrics["baselines"][b].get(p) for b in base]]
+                    for p in props]
             out.append(_table(["property", "embedding k-NN", "embedding linear", *base], rows))
     if metrics.get("knn_accuracy"):
         out.append("## Labels: k-NN accuracy (weighted F1)\n")

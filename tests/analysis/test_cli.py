@@ -30,7 +30,8 @@ def test_project_cluster_search_export(run_copy, tiny_survey, tmp_path, capsys):
     assert lines[1].split(",")[1] == gid and len(lines) == 5
 
     out_file = tmp_path / "c0.vot"
-    assert main(["-q", "export", str(run_copy), "--cluster", "0", "--clustering", "kmeans_k2_embedding", "--out", str(out_file)]) == 0
+    argv = ["-q", "export", str(run_copy), "--cluster", "0", "--clustering", "kmeans_k2_embedding", "--out", str(out_file)]
+    assert main(argv) == 0
     table, prov = read_export(out_file)
     assert len(table) == int(prov["n_rows"]) > 0 and "kmeans_k2_embedding" in prov["selection"]
 

@@ -108,7 +108,8 @@ def test_scores_separate_an_oracle_from_noise(survey_400, tmp_path):
     from galexplore.evaluation.evaluate import evaluate
 
     good = evaluate(survey_400, _oracle_run(survey_400, tmp_path / "oracle", 0.05), baselines=(), write_report=False)
-    bad = evaluate(survey_400, _oracle_run(survey_400, tmp_path / "shuffled", 0.05, shuffle=True), baselines=(), write_report=False)
+    shuffled = _oracle_run(survey_400, tmp_path / "shuffled", 0.05, shuffle=True)
+    bad = evaluate(survey_400, shuffled, baselines=(), write_report=False)
     for prop in ("log_age_lw", "zh_lw", "log_sigma_star", "log_mstar"):
         assert good["knn_r2"][prop] > 0.8 and bad["knn_r2"][prop] < 0.1
     assert good["knn_accuracy"]["sf_class"] > 0.85 and bad["knn_accuracy"]["sf_class"] < 0.75
@@ -121,9 +122,10 @@ def test_scores_separate_an_oracle_from_noise(survey_400, tmp_path):
 
 
 def test_photo_z_predictions_follow_the_probe_protocol(survey_400):
+    from sklearn.metrics import r2_score
+
     from galexplore.evaluation.photoz import knn_predict, photoz_metrics
     from galexplore.evaluation.probes import knn_r2, split_indices
-    from sklearn.metrics import r2_score
 
     cat = survey_400.catalog
     X = cat[["z", "log_mstar"]].to_numpy(np.float32) + np.random.default_rng(1).normal(0, 0.002, (len(cat), 2)).astype(np.float32)
