@@ -83,7 +83,7 @@ def atomic_file(path: str | os.PathLike) -> Iterator[Path]:
         yield tmp
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        _swap_in(tmp, path)
         _fsync_dir(path.parent)
     except OSError as exc:
         with contextlib.suppress(FileNotFoundError):
@@ -129,14 +129,7 @@ def atomic_directory(path: str | os.PathLike) -> Iterator[Path]:
     try:
         yield tmp
         _fsync_dir(tmp)
-        if path.exists():
-            old = Path(tempfile.mkdtemp(prefix=f"{path.name}{OLD_MARK}", dir=path.parent))
-            old.rmdir()
-            os.replace(path, old)
-            os.replace(tmp, path)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, path)
+        _swap_in(tmp, path)
         _fsync_dir(path.parent)
     except OSError as exc:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -144,6 +137,19 @@ def atomic_directory(path: str | os.PathLike) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def _swap_in(new: Path, path: Path) -> None:
+    """Put ``new`` at ``path``: one atomic rename, or two when a directory (or a file replaced
+    by a directory) must move aside first; the old one is removed only once ``new`` is in place."""
+    if path.is_dir() or (path.exists() and new.is_dir()):
+        old = Path(tempfile.mkdtemp(prefix=f"{path.name}{OLD_MARK}", dir=path.parent))
+        old.rmdir()
+        os.replace(path, old)
+        os.replace(new, path)
+        _remove(old)
+    else:
+        os.replace(new, path)
 
 
 def recover_directory(path: str | os.PathLike) -> None:
