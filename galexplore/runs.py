@@ -217,6 +217,14 @@ def read_embeddings(run: str | os.PathLike) -> Embeddings:
     return Embeddings(ids, vectors, meta)
 
 
+def read_embeddings_metadata(run: str | os.PathLike) -> dict[str, Any]:
+    """The metadata of ``embeddings.parquet`` without reading its vectors."""
+    import pyarrow.parquet as pq
+
+    raw = (pq.read_schema(parquet_parts(RunPaths.of(run).embeddings)[0]).metadata or {}).get(META_KEY)
+    return json.loads(raw) if raw else {}
+
+
 def write_projection(
     run: str | os.PathLike,
     galaxy_ids: Sequence[str],

@@ -108,6 +108,7 @@ def project_with_dask(
     random_state: int | None = 0,
     max_fit_samples: int = 100_000,
     batch_size: int = 50_000,
+    n_epochs: int | None = None,
     progress: ProgressCallback | None = None,
 ) -> Path:
     """UMAP-project a run's embeddings with the transform spread over ``client``'s workers.
@@ -126,7 +127,7 @@ def project_with_dask(
     source = EmbeddingParts(run, modality)
     n = source.n
     projector = UMAPProjector(n_neighbors, min_dist, metric, random_state=random_state,
-                              max_fit_samples=max_fit_samples, batch_size=batch_size)  # fmt: skip
+                              max_fit_samples=max_fit_samples, batch_size=batch_size, n_epochs=n_epochs)  # fmt: skip
     fit_rows = np.arange(n)
     if n > max_fit_samples:
         fit_rows = np.sort(np.random.default_rng(random_state).choice(n, int(max_fit_samples), replace=False))

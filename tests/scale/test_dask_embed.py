@@ -73,3 +73,22 @@ def test_failed_partition_leaves_old_embeddings(tiny_survey_copy, trained_run, c
         embed_with_dask(tiny_survey_copy, trained_run, client, rows_per_partition=32, batch_size=16)
     assert RunPaths.of(trained_run).embeddings.read_bytes() == before
     assert not list(trained_run.glob("embeddings.parquet.tmp-*"))
+
+
+def test_dask_projection_matches_single_process(tiny_survey, trained_run, client):
+    from galexplore.embed import embed
+    from galexplore.projection import UMAPProjector, embedding_fingerprint
+    from galexplore.runs import read_projection
+    from galexplore.scale.dask_embed import embed_with_dask
+    from galexplore.scale.dask_project import project_with_dask
+
+    embed_with_dask(tiny_survey, trained_run, client, rows_per_partition=32, batch_size=16)  # 3 parts
+    X = read_embeddings(trained_run).get("maps")
+    # Fit on 60 of 96 rows, place the other 36 in batches of 16, as the single-process path does.
+    single = UMAPProjector(n_neighbors=8, random_state=0, max_fit_samples=60, batch_size=16, n_epochs=50).fit(X)
+    project_with_dask(trained_run, client, n_neighbors=8, random_state=0, max_fit_samples=60, batch_size=16, n_epochs=50)
+    proj, meta = read_projection(trained_run)
+    assert len(list(RunPaths.of(trained_run).projection.glob("part-*.parquet"))) == 3
+    assert proj["galaxy_id"].tolist() == tiny_survey.catalog["galaxy_id"].tolist()
+    np.testing.assert_array_equal(proj[["x", "y"]].to_numpy(), single.embedding_)
+    assert meta["n_fit"] == 60 and meta["embedding_fingerprint"] == embedding_fingerprint(tiny_survey.catalog["galaxy_id"], X)
