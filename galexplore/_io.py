@@ -14,6 +14,7 @@ import logging
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -132,11 +133,25 @@ def atomic_directory(path: str | os.PathLike) -> Iterator[Path]:
         _swap_in(tmp, path)
         _fsync_dir(path.parent)
     except OSError as exc:
-        shutil.rmtree(tmp, ignore_errors=True)
+        _discard(tmp)
         raise GalexploreError(f"{path}: cannot write ({exc.strerror or exc})") from exc
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        _discard(tmp)
         raise
+
+
+def _discard(tmp: Path, *, settle: float = 0.05, tries: int = 20) -> None:
+    """Remove a failed writer's temporary directory for good.
+
+    Chunked stores (zarr) write chunks concurrently; when one write fails the others may still
+    land for a few milliseconds and recreate folders under ``tmp``, so remove until it stays gone.
+    """
+    for _ in range(tries):
+        shutil.rmtree(tmp, ignore_errors=True)
+        time.sleep(settle)
+        if not tmp.exists():
+            return
+    log.warning("%s: could not remove a temporary directory; the next write removes it", tmp)
 
 
 def _swap_in(new: Path, path: Path) -> None:
