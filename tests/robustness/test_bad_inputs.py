@@ -185,6 +185,46 @@ def test_full_disk_during_embed_keeps_the_old_embeddings(tiny_survey, run):
     assert RunPaths.of(run).embeddings.read_bytes() == before
 
 
+def test_resume_from_a_checkpoint_of_another_survey(run, tmp_path):
+    from galexplore.data.synthetic import synthesize
+
+    other = synthesize(40, tmp_path / "other", seed=98, workers=1)
+    mine = tmp_path / "run"
+    shutil.copytree(run, mine)
+    before = RunPaths.of(mine).encoder.read_bytes()
+    err = assert_one_line_error(gx("train", other.path, "--out", mine, "--resume", "--epochs", "2"), str(other.path))
+    assert "fingerprint" in err
+    assert RunPaths.of(mine).encoder.read_bytes() == before
+
+
+def test_images_of_the_wrong_shape_or_kind_are_skipped_and_reported(tmp_path):
+    from astropy.table import Table
+    from PIL import Image
+
+    d = tmp_path / "imgs"
+    d.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(3):
+        Image.fromarray((rng.random((40, 40, 3)) * 255).astype(np.uint8)).save(d / f"ok{i}.png")
+    Image.fromarray((rng.random((40, 40)) * 255).astype(np.uint8)).save(d / "gray.png")  # 1 band, not 3
+    fits.PrimaryHDU(np.arange(10.0)).writeto(d / "line.fits")  # 1-D
+    fits.PrimaryHDU(np.ones((2, 3, 20, 20), dtype=np.int16)).writeto(d / "fourd.fits")  # 4-D
+    fits.HDUList([fits.PrimaryHDU(), fits.BinTableHDU(Table({"a": [1, 2]}))]).writeto(d / "table.fits")  # no image
+    bad = ["gray.png", "line.fits", "fourd.fits", "table.fits"]
+    cat = tmp_path / "cat.csv"
+    files = [f"ok{i}.png" for i in range(3)] + bad
+    cat.write_text("galaxy_id,file\n" + "".join(f"{f.split('.')[0]},{f}\n" for f in files))
+    res = gx("ingest", "images", d, "--catalog", cat, "--out", tmp_path / "s")
+    assert res.returncode == 0, res.stderr
+    skipped = [ln for ln in res.stderr.splitlines() if ln.startswith("galexplore: skipped")]
+    assert sorted(ln.split()[2].rstrip(":").split("/")[-1] for ln in skipped) == sorted(bad)
+    from galexplore.data import open_survey
+
+    s = open_survey(tmp_path / "s")
+    assert sorted(s.catalog["galaxy_id"]) == ["ok0", "ok1", "ok2"]
+    assert s.array("images").shape == (3, 3, 64, 64)
+
+
 # -- analysis verbs -------------------------------------------------------------------------------
 def test_search_for_an_unknown_galaxy(run):
     assert_one_line_error(gx("search", run, "--galaxy", "NO-SUCH-GALAXY"), "NO-SUCH-GALAXY")
