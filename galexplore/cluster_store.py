@@ -27,6 +27,7 @@ import pandas as pd
 from galexplore._io import atomic_file
 from galexplore.clustering import Clusterer
 from galexplore.errors import StoreError
+from galexplore.provenance import encoder_fingerprint
 from galexplore.runs import META_KEY, RunPaths, read_embeddings, read_projection
 
 _NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
@@ -103,7 +104,7 @@ def cluster_run(
         "modality": modality or (emb.modalities[0] if len(emb.modalities) == 1 else None),
         "random_state": random_state,
         "min_cluster_size": min_cluster_size,
-        "encoder_fingerprint": emb.metadata.get("encoder_fingerprint"),
+        "encoder_fingerprint": encoder_fingerprint(run, emb.metadata),
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     labels = pd.DataFrame({"galaxy_id": emb.galaxy_ids.astype(str), "cluster": model.labels_})

@@ -44,7 +44,8 @@ from galexplore.data.columns import STANDARD_COLUMNS, unit_of
 from galexplore.errors import GalexploreError, InputFileError
 
 FORMATS = ("csv", "fits", "votable")
-SUFFIXES = {".csv": "csv", ".ecsv": "csv", ".fits": "fits", ".fit": "fits", ".fits.gz": "fits", ".vot": "votable", ".xml": "votable", ".votable": "votable"}
+SUFFIXES = {".csv": "csv", ".ecsv": "csv", ".fits": "fits", ".fit": "fits", ".fits.gz": "fits",
+            ".vot": "votable", ".xml": "votable", ".votable": "votable"}
 #: Provenance key → FITS header keyword (8 characters at most).
 FITS_KEYS = {
     "galexplore_version": "GXVERS",
@@ -89,12 +90,13 @@ def provenance_of(run: str | os.PathLike, *, selection: str, survey: Any = None)
         Adds the survey path and fingerprint.
     """
     from galexplore.projection import embedding_fingerprint
+    from galexplore.provenance import encoder_fingerprint
     from galexplore.runs import RunPaths, read_embeddings, read_projection
 
     emb = read_embeddings(run)
     prov: dict[str, str] = {"run": str(Path(run).resolve()), "selection": selection}
-    prov["encoder_fingerprint"] = str(emb.metadata.get("encoder_fingerprint") or "unknown")
-    vec = emb.get(emb.modalities[0]) if len(emb.modalities) == 1 else np.concatenate([emb.vectors[m] for m in emb.modalities], axis=1)
+    prov["encoder_fingerprint"] = encoder_fingerprint(run, emb.metadata) or "unknown"
+    vec = np.concatenate([emb.vectors[m] for m in emb.modalities], axis=1)
     prov["embedding_fingerprint"] = embedding_fingerprint(emb.galaxy_ids, vec)
     if RunPaths.of(run).projection.is_file():
         _, params = read_projection(run)

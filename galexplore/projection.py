@@ -32,12 +32,15 @@ import numpy.typing as npt
 from galexplore._io import atomic_file
 from galexplore.errors import GalexploreError
 from galexplore.progress import ProgressCallback, report
-from galexplore.runs import RunPaths, read_embeddings, write_projection
+from galexplore.provenance import encoder_fingerprint
+from galexplore.runs import read_embeddings, write_projection
 from galexplore.search import normalise
 
 log = logging.getLogger(__name__)
 
 METHODS = ("umap", "pca")
+#: Above this many fitted rows ``init="auto"`` starts UMAP from PCA instead of the spectral layout.
+SPECTRAL_MAX_ROWS = 20_000
 CACHE_DIR = Path("cache") / "projection"
 
 
@@ -70,6 +73,10 @@ class UMAPProjector:
         Rows per ``transform`` call.
     n_epochs : int, optional
         Optimisation epochs (umap-learn's default when None).
+    init : {"auto", "spectral", "pca", "tswspectral", "random"}
+        Initial layout. ``"auto"``: umap-learn's spectral layout up to
+        :data:`SPECTRAL_MAX_ROWS` fitted rows, PCA above (the sparse eigensolver dominates the
+        fit there, while PCA gives the same trustworthiness on contrastive embeddings).
 
     Attributes
     ----------
@@ -90,6 +97,7 @@ class UMAPProjector:
         max_fit_samples: int = 100_000,
         batch_size: int = 50_000,
         n_epochs: int | None = None,
+        init: str = "auto",
     ) -> None:
         self.n_neighbors = n_neighbors
         self.min_dist = min_dist
@@ -98,6 +106,7 @@ class UMAPProjector:
         self.max_fit_samples = max_fit_samples
         self.batch_size = batch_size
         self.n_epochs = n_epochs
+        self.init = init
 
     def _model(self, n: int):
         import umap
@@ -112,6 +121,7 @@ class UMAPProjector:
             metric=self.metric,
             random_state=self.random_state,
             n_epochs=self.n_epochs,
+            init=("spectral" if n <= SPECTRAL_MAX_ROWS else "pca") if self.init == "auto" else self.init,
             n_components=2,
             low_memory=True,
         )
@@ -286,7 +296,7 @@ def project_run(
     fp = embedding_fingerprint(emb.galaxy_ids, X)
     cache = _cache_path(run, fp, params)
     meta: dict[str, Any] = {**params, "modality": name, "embedding_fingerprint": fp,
-                            "encoder_fingerprint": emb.metadata.get("encoder_fingerprint"), "n_galaxies": len(X)}
+                            "encoder_fingerprint": encoder_fingerprint(run, emb.metadata), "n_galaxies": len(X)}
     if use_cache and cache.is_file():
         xy = np.load(cache)
         if xy.shape == (len(X), 2):

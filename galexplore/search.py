@@ -170,7 +170,8 @@ class SimilaritySearch:
             keep = ~np.isin(idx, drop)
             idx, sim = idx[keep][:k_eff], sim[keep][:k_eff]
         return pd.DataFrame(
-            {"galaxy_id": self.galaxy_ids_[idx].astype(str), "similarity": sim.astype(np.float32), "rank": np.arange(1, len(idx) + 1)}
+            {"galaxy_id": self.galaxy_ids_[idx].astype(str), "similarity": sim.astype(np.float32),
+             "rank": np.arange(1, len(idx) + 1)}
         )
 
     def _top(self, q: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

@@ -74,7 +74,8 @@ def _suggest(args: argparse.Namespace) -> int:
         X = read_embeddings(args.run).get(args.modality)
     s = suggest_k(X, args.suggest_k, method=args.criterion, space=args.space, random_state=args.seed)
     scores = ", ".join(f"k={k}: {v:.4g}" for k, v in s.scores.items())
-    print(f"{args.criterion} ({'higher' if s.higher_is_better else 'lower'} is better): {scores} -> k={s.best_k}", file=sys.stderr)
+    better = "higher" if s.higher_is_better else "lower"
+    print(f"{args.criterion} ({better} is better): {scores} -> k={s.best_k}", file=sys.stderr)
     return s.best_k
 
 

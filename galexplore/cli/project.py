@@ -38,6 +38,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-fit-samples", type=positive_int, default=100_000,
                    help="fit UMAP on at most this many galaxies, transform the rest (default: 100000)")
     p.add_argument("--no-cache", action="store_true", help="recompute even if a cached projection exists")
+    p.add_argument(
+        "--dask", nargs="?", const="local", metavar="ADDRESS",
+        help="UMAP only: fit on the subsample here, transform the other galaxies over a Dask cluster "
+        "(a scheduler address, or no value for a local cluster); writes RUN/projection.parquet/part-*.parquet "
+        "aligned with partitioned embeddings (from embed --dask). Same coordinates as without --dask",
+    )  # fmt: skip
+    p.add_argument("--workers", type=positive_int, default=None, help="workers of the local Dask cluster (default: one per core)")
     p.set_defaults(func=run)
 
 
@@ -45,6 +52,8 @@ def run(args: argparse.Namespace) -> int:
     from galexplore.projection import project_run
     from galexplore.runs import read_projection
 
+    if args.dask:
+        return _run_dask(args)
     with progress_bar(args, unit="gal") as progress:
         path = project_run(
             args.run, args.method, modality=args.modality, n_neighbors=args.n_neighbors,
@@ -55,4 +64,21 @@ def run(args: argparse.Namespace) -> int:
     how = "cached" if meta.get("cached") else f"{meta.get('seconds', 0):.1f} s"
     extra = f", n_neighbors={meta['n_neighbors']}, min_dist={meta['min_dist']}" if meta["method"] == "umap" else ""
     print(f"wrote {path} ({meta['method']}{extra}, {len(df)} galaxies, {how})", file=sys.stderr)
+    return 0
+
+
+def _run_dask(args: argparse.Namespace) -> int:
+    from galexplore.errors import GalexploreError
+    from galexplore.scale.dask_embed import dask_client
+    from galexplore.scale.dask_project import project_with_dask
+
+    if args.method != "umap":
+        raise GalexploreError("--dask distributes the UMAP transform; PCA needs no cluster (drop --dask)")
+    with progress_bar(args, unit="gal") as progress, dask_client(None if args.dask == "local" else args.dask,
+                                                                 n_workers=args.workers) as client:  # fmt: skip
+        path = project_with_dask(
+            args.run, client, modality=args.modality, n_neighbors=args.n_neighbors, min_dist=args.min_dist,
+            metric=args.metric, random_state=args.seed, max_fit_samples=args.max_fit_samples, progress=progress,
+        )  # fmt: skip
+    print(f"wrote {path} (umap over Dask)", file=sys.stderr)
     return 0

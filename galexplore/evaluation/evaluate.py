@@ -9,10 +9,14 @@ The checks of the seed papers, on one held-out split (DESIGN §2 keys first):
 - ``knn_accuracy`` / ``knn_f1_weighted`` for label columns (``sf_class``, ``morph_type``,
   ``has_bar``, …) and ``baselines_accuracy``;
 - ``photo_z``: σ_MAD and outlier fraction of k-NN redshifts (Hayat et al.) when ``z`` exists;
+- ``cross_modal_retrieval``: for a multi-modal run, top-1 / top-10 retrieval of each test
+  galaxy's other modality among the test galaxies (AstroCLIP), with the chance rates;
 - ``label_efficiency``: R² against the fraction of labels, embedding vs a supervised baseline;
 - ``correlation_ranking``: properties by distance correlation with the embedding (method named);
-- ``clusters``: k → adjusted Rand index of k-means clusters against ``sf_class`` (k = 2
-  leaves the green valley out), with each cluster's class mix in ``cluster_details``;
+- ``clusters``: k → adjusted Rand index of k-means clusters (on the 2-D map by default)
+  against ``sf_class`` (k = 2 leaves the green valley out), with each cluster's class mix and
+  the ARI in the other space in ``cluster_details``;
+- ``projection``: the parameters of the 2-D map used for the clusters and the report;
 - ``n_train``, ``n_test``, ``seed``.
 
 The probes and the baseline features come from :mod:`galexplore.evaluation.probes` and
@@ -25,6 +29,7 @@ import logging
 import math
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -37,6 +42,7 @@ from galexplore.data.columns import STANDARD_PROPERTIES
 from galexplore.data.store import Survey
 from galexplore.errors import GalexploreError
 from galexplore.progress import ProgressCallback, report
+from galexplore.provenance import encoder_fingerprint
 from galexplore.runs import RunPaths, read_embeddings
 
 log = logging.getLogger(__name__)
@@ -45,6 +51,9 @@ BASELINES = ("pixel_pca", "random_init", "radial_profile")
 LABEL_COLUMNS = ("sf_class", "morph_type", "has_bar")
 #: Properties of the label-efficiency curve (the eCALIFA map properties), when present.
 LABEL_EFFICIENCY_PROPERTIES = ("ew_ha", "log_age_lw", "zh_lw", "log_sigma_star")
+PROTOCOL = ("k-NN: distance-weighted, on embeddings standardised on the training split; "
+            "NaN targets left out of each property's score.")
+PROJECTION_KEYS = ("method", "n_neighbors", "min_dist", "metric", "random_state", "modality", "embedding_fingerprint")
 STAGES = ("embedding probes", "baselines", "photo-z", "label efficiency", "correlation ranking", "clusters", "report")
 
 
@@ -100,7 +109,9 @@ def _baseline_features(name: str, survey: Survey, run: Path, modality: str, seed
     if name == "radial_profile":
         return baselines.radial_profile_features(survey, modality=modality)
     if name == "random_init":
-        return baselines.random_init_features(survey, run, modality=modality, random_state=seed)
+        if not RunPaths.of(run).encoder.is_file():
+            raise GalexploreError(f"{RunPaths.of(run).encoder}: not found (random_init needs the run's encoder architecture)")
+        return baselines.random_init_embeddings(survey, run, seed=seed)[modality]
     raise GalexploreError(f"unknown baseline {name!r} (choose from {', '.join(BASELINES)})")
 
 
@@ -128,6 +139,7 @@ def evaluate(
     labels: Sequence[str] | None = None,
     baselines: Sequence[str] = BASELINES,
     label_fractions: Sequence[float] | None = None,
+    cluster_space: str = "projection",
     write_report: bool = True,
     progress: ProgressCallback | None = None,
 ) -> dict[str, Any]:
@@ -154,6 +166,9 @@ def evaluate(
         Baselines to score; one that cannot be computed is listed in ``baselines_skipped``.
     label_fractions : sequence of float, optional
         Fractions of the label-efficiency curve (default: 2 % … 100 %).
+    cluster_space : {"projection", "embedding"}
+        Where the k = 2, 3 k-means clusters scored in ``clusters`` are found (see
+        :mod:`galexplore.evaluation.clusters`); the other space's ARI is reported beside it.
     write_report : bool
         Also write ``RUN/report/`` (markdown and PNG figures).
 
@@ -162,85 +177,137 @@ def evaluate(
     dict
         The metrics, as written to ``RUN/metrics.json``.
     """
-    from galexplore.data import open_survey
-    from galexplore.evaluation.probes import linear_probe_r2, split_indices
-
-    survey = survey if isinstance(survey, Survey) else open_survey(survey)
-    run = Path(run)
-    emb = read_embeddings(run)
-    name = modality if modality is not None else (emb.modalities[0] if len(emb.modalities) == 1 else None)
-    X = emb.get(name)
-    catalog, rows = _aligned_catalog(survey, emb.galaxy_ids)
-    targets = default_targets(catalog)
-    props = targets["standard"] + targets["structural"]
-    unknown = [c for c in (labels or []) if c not in catalog]
-    if unknown:
-        raise GalexploreError(f"{survey.path}: catalog has no label column {unknown[0]!r}")
-    label_cols = list(labels) if labels is not None else default_labels(catalog)
-    train_idx, test_idx = split_indices(len(X), test_fraction=test_fraction, random_state=seed)
-    step = iter(range(1, len(STAGES) + 1))
-    report(progress, 0, len(STAGES), "evaluate")
-
-    metrics: dict[str, Any] = {"run": str(run), "survey": str(survey.path), "modality": name,
-                               "created": datetime.now(UTC).isoformat(timespec="seconds"),
-                               "encoder_fingerprint": emb.metadata.get("encoder_fingerprint"),
-                               "properties": targets, "labels": label_cols}
-    metrics["knn_r2"], metrics["knn_accuracy"], metrics["knn_f1_weighted"] = _score_features(
-        X, catalog, props, label_cols, train_idx, test_idx, k)
-    metrics["linear_probe_r2"] = {p: linear_probe_r2(X, catalog[p].to_numpy(float), train_idx, test_idx) for p in props}
-    report(progress, next(step), len(STAGES), "evaluate")
-
-    metrics["baselines"], metrics["baselines_accuracy"], skipped, features = {}, {}, {}, {}
-    for b in baselines:
-        try:
-            features[b] = np.asarray(_baseline_features(b, survey, run, name, seed))[rows]
-        except GalexploreError as exc:
-            log.warning("baseline %s skipped: %s", b, exc)
-            skipped[b] = str(exc)
-            continue
-        metrics["baselines"][b], metrics["baselines_accuracy"][b], _ = _score_features(
-            features[b], catalog, props, label_cols, train_idx, test_idx, k)
-    if skipped:
-        metrics["baselines_skipped"] = skipped
-    report(progress, next(step), len(STAGES), "evaluate")
-
-    if "z" in props:
-        metrics["photo_z"] = _photo_z(X, catalog["z"].to_numpy(float), train_idx, test_idx, k)
-    report(progress, next(step), len(STAGES), "evaluate")
-
-    le_props = [p for p in LABEL_EFFICIENCY_PROPERTIES if p in props]
+    if cluster_space not in ("projection", "embedding"):
+        raise GalexploreError(f"unknown cluster space {cluster_space!r} (choose projection or embedding)")
+    inp = _load(survey, run, modality, labels, test_fraction, seed, k)
+    total = len(STAGES)
+    report(progress, 0, total, "evaluate")
+    metrics = _embedding_scores(inp)
+    report(progress, 1, total, "evaluate")
+    features = _baseline_scores(inp, baselines, metrics)
+    report(progress, 2, total, "evaluate")
+    if "z" in inp.props:
+        metrics["photo_z"] = _photo_z(inp.X, inp.y("z"), inp.train, inp.test, k)
+    report(progress, 3, total, "evaluate")
+    le_props = [p for p in LABEL_EFFICIENCY_PROPERTIES if p in inp.props]
     if le_props and "pixel_pca" in features:
         from galexplore.evaluation.label_efficiency import FRACTIONS, label_efficiency
 
         metrics["label_efficiency"] = label_efficiency(
-            X, features["pixel_pca"], {p: catalog[p].to_numpy(float) for p in le_props}, train_idx, test_idx,
+            inp.X, features["pixel_pca"], {p: inp.y(p) for p in le_props}, inp.train, inp.test,
             fractions=label_fractions or FRACTIONS, k=k, random_state=seed)
-    report(progress, next(step), len(STAGES), "evaluate")
-
+    report(progress, 4, total, "evaluate")
     from galexplore.evaluation.ranking import correlation_ranking
 
-    metrics["correlation_ranking"] = correlation_ranking(X, {p: catalog[p].to_numpy(float) for p in props}, random_state=seed)
-    report(progress, next(step), len(STAGES), "evaluate")
-
+    metrics["correlation_ranking"] = correlation_ranking(inp.X, {p: inp.y(p) for p in inp.props}, random_state=seed)
+    report(progress, 5, total, "evaluate")
+    xy, proj_params = _projection(inp.run, inp.ids, inp.modality, seed)
+    metrics["projection"] = {key: proj_params.get(key) for key in PROJECTION_KEYS}
     labels_by_k = {}
-    if "sf_class" in catalog:
-        from galexplore.evaluation.clusters import cluster_agreement
-
-        details = cluster_agreement(X, catalog["sf_class"].to_numpy(object), (2, 3), random_state=seed)
-        labels_by_k = {kk: d.pop("labels") for kk, d in details.items()}
-        metrics["clusters"] = {kk: d["ari"] for kk, d in details.items()}
-        metrics["cluster_details"] = details
-    report(progress, next(step), len(STAGES), "evaluate")
-
-    metrics.update({"n_train": int(len(train_idx)), "n_test": int(len(test_idx)), "seed": seed, "k": k,
-                    "protocol": "k-NN: distance-weighted, on embeddings standardised on the training split; "
-                                "NaN targets left out of each property's score."})
+    if "sf_class" in inp.catalog:
+        labels_by_k = _clusters(metrics, inp.X, xy, inp.catalog["sf_class"].to_numpy(object), cluster_space, seed)
+    report(progress, 6, total, "evaluate")
+    metrics.update({"n_train": int(len(inp.train)), "n_test": int(len(inp.test)), "seed": seed, "k": k, "protocol": PROTOCOL})
     metrics = _clean(metrics)
     if write_report:
-        metrics["projection"] = _write_report(run, metrics, catalog, emb.galaxy_ids, name, labels_by_k, seed)
-    write_json(RunPaths.of(run).metrics, metrics)
-    report(progress, len(STAGES), len(STAGES), "evaluate")
+        from galexplore.evaluation.report import write_report as _write
+
+        _write(inp.run, metrics, inp.catalog, xy, labels_by_k, map_columns=metrics["properties"]["standard"],
+               projection_method=str(proj_params.get("method", "umap")).upper())
+    write_json(RunPaths.of(inp.run).metrics, metrics)
+    report(progress, total, total, "evaluate")
     return metrics
+
+
+@dataclass
+class _Inputs:
+    """What every stage of :func:`evaluate` works on: embeddings, aligned catalog, the split."""
+
+    survey: Survey
+    run: Path
+    modality: str | None
+    X: np.ndarray  # (N, D) embeddings
+    ids: np.ndarray  # (N,) galaxy ids, embedding order
+    catalog: pd.DataFrame  # aligned with X
+    rows: np.ndarray  # survey row of each embedded galaxy
+    train: np.ndarray
+    test: np.ndarray
+    targets: dict[str, list[str]]
+    labels: list[str]
+    k: int
+    seed: int
+    meta: dict[str, Any]  # the embeddings' metadata
+    vectors: dict[str, np.ndarray]  # every embedded modality (cross-modal retrieval)
+
+    @property
+    def props(self) -> list[str]:
+        return self.targets["standard"] + self.targets["structural"]
+
+    def y(self, prop: str) -> np.ndarray:
+        return self.catalog[prop].to_numpy(float)
+
+
+def _load(survey, run, modality, labels, test_fraction, seed, k) -> _Inputs:
+    from galexplore.data import open_survey
+    from galexplore.evaluation.probes import split_indices
+
+    survey = survey if isinstance(survey, Survey) else open_survey(survey)
+    emb = read_embeddings(run)
+    name = modality if modality is not None else (emb.modalities[0] if len(emb.modalities) == 1 else None)
+    X = emb.get(name)
+    catalog, rows = _aligned_catalog(survey, emb.galaxy_ids)
+    unknown = [c for c in (labels or []) if c not in catalog]
+    if unknown:
+        raise GalexploreError(f"{survey.path}: catalog has no label column {unknown[0]!r}")
+    label_cols = list(labels) if labels is not None else default_labels(catalog)
+    train, test = split_indices(len(X), test_fraction=test_fraction, random_state=seed)
+    return _Inputs(survey, Path(run), name, X, emb.galaxy_ids, catalog, rows, train, test,
+                   default_targets(catalog), label_cols, k, seed, emb.metadata, emb.vectors)
+
+
+def _embedding_scores(inp: _Inputs) -> dict[str, Any]:
+    from galexplore.evaluation.probes import linear_probe_r2
+
+    metrics: dict[str, Any] = {"run": str(inp.run), "survey": str(inp.survey.path), "modality": inp.modality,
+                               "created": datetime.now(UTC).isoformat(timespec="seconds"),
+                               "encoder_fingerprint": encoder_fingerprint(inp.run, inp.meta),
+                               "properties": inp.targets, "labels": inp.labels}
+    metrics["knn_r2"], metrics["knn_accuracy"], metrics["knn_f1_weighted"] = _score_features(
+        inp.X, inp.catalog, inp.props, inp.labels, inp.train, inp.test, inp.k)
+    metrics["linear_probe_r2"] = {p: linear_probe_r2(inp.X, inp.y(p), inp.train, inp.test) for p in inp.props}
+    if len(inp.vectors) > 1:
+        metrics["cross_modal_retrieval"] = _retrieval(inp)
+    return metrics
+
+
+def _retrieval(inp: _Inputs) -> dict[str, dict]:
+    """AstroCLIP's check: does modality A of a test galaxy find its own modality B (top-1, top-10)?"""
+    from galexplore.evaluation.probes import retrieval_accuracy
+
+    out = {}
+    for a, va in inp.vectors.items():
+        for b, vb in inp.vectors.items():
+            if a != b and va.shape[1] == vb.shape[1]:
+                out[f"{a}->{b}"] = retrieval_accuracy(va[inp.test], vb[inp.test])
+    return out
+
+
+def _baseline_scores(inp: _Inputs, baselines: Sequence[str], metrics: dict) -> dict[str, np.ndarray]:
+    """Score each baseline on the same split into ``metrics``; returns the features computed."""
+    metrics["baselines"], metrics["baselines_accuracy"] = {}, {}
+    skipped, features = {}, {}
+    for b in baselines:
+        try:
+            features[b] = np.asarray(_baseline_features(b, inp.survey, inp.run, inp.modality, inp.seed))[inp.rows]
+        except (GalexploreError, ValueError, KeyError) as exc:  # e.g. no radial profile of a spectrum
+            log.warning("baseline %s skipped: %s", b, exc)
+            skipped[b] = str(exc)
+            continue
+        metrics["baselines"][b], metrics["baselines_accuracy"][b], _ = _score_features(
+            features[b], inp.catalog, inp.props, inp.labels, inp.train, inp.test, inp.k)
+    if skipped:
+        metrics["baselines_skipped"] = skipped
+    return features
 
 
 def _photo_z(X: np.ndarray, z: np.ndarray, train_idx: np.ndarray, test_idx: np.ndarray, k: int) -> dict:
@@ -250,23 +317,33 @@ def _photo_z(X: np.ndarray, z: np.ndarray, train_idx: np.ndarray, test_idx: np.n
     return photoz_metrics(z[test_idx], z_pred)
 
 
-def _write_report(run: Path, metrics: dict, catalog: pd.DataFrame, ids: np.ndarray, modality: str | None,
-                  labels_by_k: dict, seed: int) -> dict:
-    from galexplore.evaluation.report import write_report
+def _projection(run: Path, ids: np.ndarray, modality: str | None, seed: int) -> tuple[np.ndarray, dict]:
+    """The run's 2-D map for ``ids``: ``projection.parquet`` if it fits, else a (cached) UMAP."""
     from galexplore.projection import project_run
     from galexplore.runs import read_projection
 
-    paths = RunPaths.of(run)
-    proj = None
-    if paths.projection.is_file():
+    if RunPaths.of(run).projection.is_file():
         df, params = read_projection(run)
         if params.get("modality") in (None, modality) and set(df["galaxy_id"]) >= set(ids):
-            proj = df.set_index("galaxy_id").loc[list(ids), ["x", "y"]].to_numpy()
-    if proj is None:
-        project_run(run, modality=modality, random_state=seed)
-        df, params = read_projection(run)
-        proj = df.set_index("galaxy_id").loc[list(ids), ["x", "y"]].to_numpy()
-    columns = [c for c in STANDARD_PROPERTIES if c in metrics["properties"]["standard"]]
-    write_report(run, metrics, catalog, proj, labels_by_k, map_columns=columns,
-                 projection_method=str(params.get("method", "umap")).upper())
-    return {k: params.get(k) for k in ("method", "n_neighbors", "min_dist", "metric", "random_state")}
+            return df.set_index("galaxy_id").loc[list(ids), ["x", "y"]].to_numpy(), params
+    project_run(run, modality=modality, random_state=seed)
+    df, params = read_projection(run)
+    return df.set_index("galaxy_id").loc[list(ids), ["x", "y"]].to_numpy(), params
+
+
+def _clusters(metrics: dict, X: np.ndarray, xy: np.ndarray, sf: np.ndarray, space: str, seed: int) -> dict:
+    """k = 2, 3 cluster agreement in ``space`` (the contract's ``clusters``) and in the other space."""
+    from galexplore.evaluation.clusters import cluster_agreement
+
+    other = "embedding" if space == "projection" else "projection"
+    data = {"projection": xy, "embedding": X}
+    names = {"projection": f"2-D {str(metrics['projection'].get('method', 'umap')).upper()} map", "embedding": None}
+    details = cluster_agreement(data[space], sf, (2, 3), space=space, where=names[space], random_state=seed)
+    alt = cluster_agreement(data[other], sf, (2, 3), space=other, where=names[other], random_state=seed)
+    labels_by_k = {k: d.pop("labels") for k, d in details.items()}
+    for k, d in details.items():
+        d["space"] = space
+        d[f"ari_{other}"] = alt[k]["ari"]
+    metrics["clusters"] = {k: d["ari"] for k, d in details.items()}
+    metrics["cluster_details"] = details
+    return labels_by_k

@@ -68,27 +68,31 @@ def umap_properties(xy: np.ndarray, catalog: pd.DataFrame, columns: Sequence[str
     return fig
 
 
-def main_sequence_clusters(catalog: pd.DataFrame, labels_by_k: Mapping[str, np.ndarray]) -> Figure:
+def main_sequence_clusters(catalog: pd.DataFrame, labels_by_k: Mapping[str, np.ndarray], *, where: str = "embedding") -> Figure:
     """log SFR against log M*, coloured by the clusters of each k, with the main sequence fitted to star-forming galaxies."""
     fig = Figure(figsize=(5.5 * len(labels_by_k), 4.6), layout="constrained")
     axes = fig.subplots(1, len(labels_by_k), squeeze=False)[0]
+    from galexplore.data.main_sequence import fit_main_sequence
+
     m = catalog["log_mstar"].to_numpy(float)
     s = catalog["log_sfr"].to_numpy(float)
-    sf = (catalog["sf_class"] == "star-forming").to_numpy() & np.isfinite(m) & np.isfinite(s) if "sf_class" in catalog else None
-    fit = np.polyfit(m[sf], s[sf], 1) if sf is not None and sf.sum() > 5 else None
+    try:
+        ms = fit_main_sequence(catalog)
+    except ValueError:  # no sf_class, or too few star-forming galaxies
+        ms = None
     colours = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"]
     for ax, (k, labels) in zip(axes, labels_by_k.items(), strict=True):
         for c in range(int(labels.max()) + 1):
             sel = labels == c
             ax.scatter(m[sel], s[sel], s=_marker_size(len(m)) * 2, c=colours[c % len(colours)], lw=0,
                        label=f"cluster {c} ({sel.sum()})", alpha=0.8, rasterized=True)
-        if fit is not None:
+        if ms is not None:
             grid = np.linspace(np.nanmin(m), np.nanmax(m), 50)
-            ax.plot(grid, np.polyval(fit, grid), "k--", lw=1.2,
-                    label=f"main sequence fit: {fit[0]:.2f} log M* {fit[1]:+.2f}")
+            ax.plot(grid, ms(grid), "k--", lw=1.2,
+                    label=f"main sequence (star-forming fit): slope {ms.slope:.2f}, σ {ms.scatter:.2f} dex")
         ax.set_xlabel(axis_label("log_mstar"))
         ax.set_ylabel(axis_label("log_sfr"))
-        ax.set_title(f"k = {k} clusters of the embedding")
+        ax.set_title(f"k = {k} clusters of the {where}")
         ax.legend(fontsize=8, loc="lower right")
     return fig
 
@@ -130,9 +134,11 @@ def label_efficiency_curves(curves: Mapping) -> Figure:
     for ax, p in zip(axes, props, strict=False):
         c = {m: _num(v) for m, v in curves["properties"][p].items()}
         ax.plot(n, c["embedding"], "o-", color=BASELINE_COLOURS["embedding"], label="embedding k-NN")
+        if "embedding_linear" in c:
+            ax.plot(n, c["embedding_linear"], "^-", color=BASELINE_COLOURS["linear_probe"], label="embedding ridge")
         ax.plot(n, c["supervised"], "s--", color=BASELINE_COLOURS["pixel_pca"], label="supervised (ridge, pixels)")
         ax.set_xscale("log")
-        ax.set_ylim(min(-0.1, np.nanmin([*c["embedding"], *c["supervised"], 0])), 1)
+        ax.set_ylim(max(-1.0, min(-0.1, np.nanmin(np.concatenate([*c.values(), [0.0]])))), 1)
         ax.set_xlabel("training labels used")
         ax.set_ylabel("held-out R²")
         ax.set_title(axis_label(p))
@@ -145,19 +151,22 @@ def label_efficiency_curves(curves: Mapping) -> Figure:
 
 def cluster_mix(details: Mapping[str, Mapping]) -> Figure:
     """Stacked bars of each cluster's ``sf_class`` mix, one panel per k."""
-    fig = Figure(figsize=(4 * len(details), 3.6), layout="constrained")
+    fig = Figure(figsize=(4 * len(details) + 1.5, 3.6), layout="constrained")
     axes = fig.subplots(1, len(details), squeeze=False)[0]
     for ax, (k, d) in zip(axes, details.items(), strict=True):
         clusters = list(d["mix"])
+        x = np.arange(len(clusters))
         bottom = np.zeros(len(clusters))
         for cls in SF_CLASSES:
             frac = np.array([d["mix"][c][cls] for c in clusters])
-            ax.bar(clusters, frac, bottom=bottom, color=SF_COLOURS[cls], label=cls)
+            ax.bar(x, frac, bottom=bottom, color=SF_COLOURS[cls], label=cls)
             bottom += frac
+        ax.set_xticks(x, [f"{c}\n(n={d['mix'][c]['size']})" for c in clusters])
         ax.set_xlabel("cluster")
         ax.set_ylabel("fraction of galaxies")
         ax.set_title(f"k = {k}: ARI = {d['ari']:.2f}" + (" (green valley left out)" if d["excluded"] else ""))
-    axes[-1].legend(fontsize=8, loc="upper right", bbox_to_anchor=(1.0, 1.0))
+    handles, names = axes[-1].get_legend_handles_labels()
+    fig.legend(handles, names, fontsize=8, loc="outside right upper", title=axis_label("sf_class"))
     return fig
 
 
@@ -166,7 +175,9 @@ def correlation_ranking_bars(ranking: Mapping) -> Figure:
     rows = ranking["ranking"]
     fig = Figure(figsize=(6, 0.32 * len(rows) + 1.2), layout="constrained")
     ax = fig.subplots()
-    ax.barh([r["property"] for r in rows], [r["dcor"] for r in rows], color=BASELINE_COLOURS["embedding"])
+    y = np.arange(len(rows))
+    ax.barh(y, [r["dcor"] for r in rows], color=BASELINE_COLOURS["embedding"])
+    ax.set_yticks(y, [r["property"] for r in rows])
     ax.invert_yaxis()
     ax.set_xlim(0, 1)
     ax.set_xlabel("distance correlation with the embedding")

@@ -2,10 +2,11 @@
 
 A self-supervised embedding is worth most when labels are scarce. For each fraction f of the
 training split (the test split stays fixed), a random subset of f·n_train labelled galaxies
-trains (a) the k-NN regressor on the embedding (the probe of :mod:`.probes`) and (b) a
-supervised baseline that sees the same labels but no embedding: ridge regression on the
-pixel-PCA features of the survey, with its regularisation chosen by cross-validation on those
-labels. Each point is the mean over ``repeats`` random subsets.
+trains (a) the k-NN regressor on the embedding (the probe of :mod:`.probes`), (b) a ridge
+regression on the embedding and (c) a supervised baseline that sees the same labels but no
+embedding: the same ridge regression on the pixel-PCA features of the survey. Ridge
+regularisation is chosen by cross-validation on those labels, so (b) and (c) differ only in
+their input. Each point is the mean over ``repeats`` random subsets.
 """
 
 from __future__ import annotations
@@ -69,7 +70,7 @@ def label_efficiency(
     -------
     dict with ``fractions``, ``n_labels`` (per fraction), ``supervised`` (method text),
     ``embedding_probe`` (method text) and ``properties``: name → ``{"embedding": [R²…],
-    "supervised": [R²…]}``.
+    "embedding_linear": [R²…], "supervised": [R²…]}``.
     """
     from galexplore.evaluation.probes import knn_r2
 
@@ -84,16 +85,19 @@ def label_efficiency(
     curves: dict[str, dict[str, list[float]]] = {}
     for name, values in targets.items():
         y = np.asarray(values, dtype=float)
-        emb, sup = [], []
+        emb, lin, sup = [], [], []
         for group in subsets:
             emb.append(float(np.nanmean([knn_r2(X, y, s, test_idx, k=min(k, len(s) - 1)) for s in group])))
+            lin.append(float(np.nanmean([ridge_r2(X, y, s, test_idx) for s in group])))
             sup.append(float(np.nanmean([ridge_r2(F, y, s, test_idx) for s in group])))
-        curves[name] = {"embedding": [round(v, 4) for v in emb], "supervised": [round(v, 4) for v in sup]}
+        curves[name] = {"embedding": [round(v, 4) for v in emb], "embedding_linear": [round(v, 4) for v in lin],
+                        "supervised": [round(v, 4) for v in sup]}
     return {
         "fractions": list(fractions),
         "n_labels": sizes,
         "repeats": repeats,
-        "embedding_probe": f"distance-weighted k-NN (k ≤ {k}) on standardised embeddings",
+        "embedding_probe": f"distance-weighted k-NN (k ≤ {k}) on standardised embeddings; "
+                           "embedding_linear: the supervised baseline's ridge regression on the embeddings",
         "supervised": SUPERVISED,
         "properties": curves,
     }

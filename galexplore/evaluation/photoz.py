@@ -39,7 +39,9 @@ def photoz_metrics(z_true: npt.ArrayLike, z_pred: npt.ArrayLike, *, outlier_limi
     }
 
 
-def knn_predict(X: npt.ArrayLike, y: npt.ArrayLike, train_idx: npt.ArrayLike, test_idx: npt.ArrayLike, *, k: int = 16) -> np.ndarray:
+def knn_predict(
+    X: npt.ArrayLike, y: npt.ArrayLike, train_idx: npt.ArrayLike, test_idx: npt.ArrayLike, *, k: int = 16
+) -> np.ndarray:
     """k-NN predictions of ``y`` for ``test_idx`` under the probe protocol of :mod:`.probes`.
 
     Embeddings are standardised on the training rows and the regressor weights neighbours by

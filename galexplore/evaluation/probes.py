@@ -92,10 +92,9 @@ def knn_accuracy(
     dict
         ``{"accuracy": …, "f1_weighted": …}``.
     """
+    import pandas as pd
     from sklearn.metrics import accuracy_score, f1_score
     from sklearn.neighbors import KNeighborsClassifier
-
-    import pandas as pd
 
     lab = pd.Series(np.asarray(labels, dtype=object))
     ok = lab.notna().to_numpy()
@@ -130,9 +129,8 @@ def linear_probe_accuracy(
     X: npt.ArrayLike, labels: npt.ArrayLike, train_idx: npt.ArrayLike, test_idx: npt.ArrayLike, *, C: float = 1.0
 ) -> float:
     """Held-out accuracy of a logistic-regression probe on standardised features."""
-    from sklearn.linear_model import LogisticRegression
-
     import pandas as pd
+    from sklearn.linear_model import LogisticRegression
 
     lab = pd.Series(np.asarray(labels, dtype=object))
     ok = lab.notna().to_numpy()
@@ -146,4 +144,35 @@ def linear_probe_accuracy(
     return float((clf.predict(Xte) == y[te]).mean())
 
 
-__all__ = ["knn_accuracy", "knn_r2", "linear_probe_accuracy", "linear_probe_r2", "split_indices"]
+def retrieval_accuracy(query: npt.ArrayLike, gallery: npt.ArrayLike, ks: tuple[int, ...] = (1, 10)) -> dict[str, float]:
+    """Cross-modal retrieval: for each query row i, is gallery row i among its k nearest?
+
+    Parameters
+    ----------
+    query, gallery : arrays (N, D)
+        Paired embeddings of two modalities (row i of each is the same galaxy), e.g. spectra
+        as queries and images as the gallery; compared by cosine similarity.
+    ks : tuple of int
+
+    Returns
+    -------
+    dict
+        ``{"top1": …, "top10": …, "chance_top1": 1/N, "chance_top10": 10/N, "n": N}``.
+    """
+    q = np.asarray(query, dtype=np.float64)
+    g = np.asarray(gallery, dtype=np.float64)
+    q = q / np.linalg.norm(q, axis=1, keepdims=True).clip(1e-12)
+    g = g / np.linalg.norm(g, axis=1, keepdims=True).clip(1e-12)
+    sim = q @ g.T
+    # rank of the true partner: how many gallery items are more similar than it
+    rank = (sim > np.diag(sim)[:, None]).sum(axis=1)
+    n = len(q)
+    out: dict[str, float] = {}
+    for k in ks:
+        out[f"top{k}"] = float((rank < k).mean())
+        out[f"chance_top{k}"] = min(k, n) / n
+    out["n"] = n
+    return out
+
+
+__all__ = ["knn_accuracy", "knn_r2", "linear_probe_accuracy", "linear_probe_r2", "retrieval_accuracy", "split_indices"]

@@ -20,7 +20,7 @@ from galexplore.runs import RunPaths
 
 FIGURES = {
     "umap_properties.png": "The 2-D map coloured by each standard property and by EW(Hα) class",
-    "main_sequence_clusters.png": "The main sequence coloured by the k = 2 and k = 3 clusters of the embedding",
+    "main_sequence_clusters.png": "The main sequence coloured by the k = 2 and k = 3 clusters",
     "r2_baselines.png": "Held-out k-NN R² of the embedding against the baselines",
     "label_efficiency.png": "R² against the number of labels: embedding vs a supervised baseline",
     "cluster_mix.png": "EW(Hα) class mix of each cluster",
@@ -62,7 +62,9 @@ def write_report(
     with atomic_directory(path) as tmp:
         _save(figures.umap_properties(xy, catalog, map_columns, method=projection_method), tmp, "umap_properties.png")
         if {"log_mstar", "log_sfr"} <= set(catalog) and labels_by_k:
-            _save(figures.main_sequence_clusters(catalog, labels_by_k), tmp, "main_sequence_clusters.png")
+            space = next(iter(metrics.get("cluster_details", {}).values()), {}).get("space", "embedding")
+            where = f"{projection_method} map" if space == "projection" else "embedding"
+            _save(figures.main_sequence_clusters(catalog, labels_by_k, where=where), tmp, "main_sequence_clusters.png")
         groups = {"standard properties": list(metrics["properties"]["standard"]),
                   "structural truths": list(metrics["properties"]["structural"])}
         _save(figures.r2_against_baselines(metrics["knn_r2"], metrics["baselines"], groups,
@@ -101,7 +103,8 @@ def markdown(metrics: Mapping, figure_files: Sequence[str]) -> str:
         props = metrics["properties"][key]
         if props:
             out.append(f"## {title}: held-out R²\n")
-            rows = [[axis_label(p), metrics["knn_r2"].get(p), probe.get(p), *[metrics["baselines"][b].get(p) for b in base]] for p in props]
+            rows = [[axis_label(p), metrics["knn_r2"].get(p), probe.get(p), *[metrics["baselines"][b].get(p) for b in base]]
+                    for p in props]
             out.append(_table(["property", "embedding k-NN", "embedding linear", *base], rows))
     if metrics.get("knn_accuracy"):
         out.append("## Labels: k-NN accuracy (weighted F1)\n")
@@ -115,10 +118,15 @@ def markdown(metrics: Mapping, figure_files: Sequence[str]) -> str:
         out.append(f"σ_MAD(Δz/(1+z)) = {pz['sigma_mad']:.4f}, outlier fraction (|Δz|/(1+z) > 0.05) = "
                    f"{pz['outlier_fraction']:.3f}, bias = {pz['bias']:+.4f}, R² = {_fmt(metrics['knn_r2'].get('z'))} "
                    f"on {pz['n']} test galaxies.\n")
+    if metrics.get("cross_modal_retrieval"):
+        out.append("## Cross-modal retrieval (test galaxies)\n")
+        rows = [[pair, r["top1"], r["chance_top1"], r["top10"], r["chance_top10"]]
+                for pair, r in metrics["cross_modal_retrieval"].items()]
+        out.append(_table(["query -> gallery", "top-1", "chance", "top-10", "chance"], rows))
     ranking = metrics.get("correlation_ranking", {})
     if ranking.get("ranking"):
         out.append("## What the embedding encodes most\n")
-        out.append(f"Method: {ranking['method']}.\n\n")
+        out.append(f"Method: {ranking['method']}.\n")
         out.append(" > ".join(f"{r['property']} ({r['dcor']:.2f})" for r in ranking["ranking"]) + "\n")
     if metrics.get("cluster_details"):
         out.append("## Clusters against EW(Hα) classes\n")
@@ -126,14 +134,18 @@ def markdown(metrics: Mapping, figure_files: Sequence[str]) -> str:
         for k, d in metrics["cluster_details"].items():
             mix = "; ".join(f"{c}: " + ", ".join(f"{v:.0%} {cls}" for cls, v in m.items() if cls != "size" and v > 0)
                             for c, m in d["mix"].items())
-            rows.append([k, d["ari"], ", ".join(d["excluded"]) or "none", mix])
-        out.append(_table(["k", "ARI vs sf_class", "left out", "cluster mix"], rows))
+            other = "embedding" if d.get("space") == "projection" else "projection"
+            rows.append([k, d["ari"], d.get(f"ari_{other}"), ", ".join(d["excluded"]) or "none", mix])
+        first = next(iter(metrics["cluster_details"].values()))
+        out.append(f"Method: {first['method'].replace('(k=2) ', '')}.\n")
+        other = "embedding" if first.get("space") == "projection" else "projection"
+        out.append(_table(["k", "ARI vs sf_class", f"ARI, k-means on the {other}", "left out", "cluster mix"], rows))
     le = metrics.get("label_efficiency", {})
     if le.get("properties"):
         out.append("## Label efficiency\n")
-        out.append(f"Embedding: {le['embedding_probe']}; supervised baseline: {le['supervised']}.\n\n")
+        out.append(f"Embedding: {le['embedding_probe']}. Supervised baseline: {le['supervised']}.\n")
         header = ["property", "model", *[f"{n} labels" for n in le["n_labels"]]]
-        rows = [[p, m, *c[m]] for p, c in le["properties"].items() for m in ("embedding", "supervised")]
+        rows = [[p, m.replace("_", " "), *c[m]] for p, c in le["properties"].items() for m in c]
         out.append(_table(header, rows))
     if metrics.get("baselines_skipped"):
         out.append("## Baselines not computed\n")

@@ -6,7 +6,12 @@
 
 from galexplore.models.contrastive import CLIPModel, ContrastiveModel, MoCoModel, Tower
 from galexplore.models.encoders import ConvEncoder, masked_input
-from galexplore.models.factory import MODALITY_CHOICES, build_augment, build_model, default_config
+from galexplore.models.factory import (
+    MODALITY_CHOICES,
+    build_augment,
+    build_model,
+    default_config,
+)
 from galexplore.models.heads import IdentityHead, ProjectionHead
 from galexplore.models.losses import CLIPLoss, InfoNCELoss, MoCoLoss, NTXentLoss
 from galexplore.models.preprocess import SpectrumNorm, Standardize
@@ -22,6 +27,7 @@ __all__ = [
     "MODALITY_CHOICES",
     "MoCoLoss",
     "MoCoModel",
+    "NTXentLoss",
     "ProjectionHead",
     "SpectrumEncoder",
     "SpectrumNorm",

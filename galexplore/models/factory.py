@@ -22,7 +22,13 @@ from typing import Any
 
 from torch import nn
 
-from galexplore.models.augment import ImageAugment, MapAugment, SpectrumAugment, extinction_coefficients, is_log_channel
+from galexplore.models.augment import (
+    ImageAugment,
+    MapAugment,
+    SpectrumAugment,
+    extinction_coefficients,
+    is_log_channel,
+)
 from galexplore.models.contrastive import CLIPModel, ContrastiveModel, MoCoModel
 from galexplore.models.encoders import ConvEncoder
 from galexplore.models.heads import IdentityHead, ProjectionHead
@@ -160,7 +166,7 @@ def default_config(choice: str, specs: Mapping[str, Mapping[str, Any]], *, width
                 "log_channels": [is_log_channel(n, u) for n, u in zip(spec["channels"], units, strict=True)],
                 "max_shift": 0.08, "p_block": 0.3, "block_choices": [2], "max_blur_px": 1.5 * px,
                 "sn_range": [1.0, 10.0], "p_noise": 0.5, "max_stars": 2, "p_star": 0.25,
-                "star_radius_px": [2.0 * px, 5.0 * px],
+                "star_radius_px": [2.0 * px, 5.0 * px], "p_aperture": 0.8, "aperture_range": [0.6, 0.95], "binning": pool,
             }  # fmt: skip
         else:
             augment[m] = {

@@ -48,8 +48,8 @@ class TrainConfig:
 
     modality: str = "maps"
     epochs: int = 12
-    batch_size: int = 128
-    lr: float = 2e-3
+    batch_size: int = 64
+    lr: float = 3e-3
     weight_decay: float = 1e-4
     warmup_epochs: float = 1.0
     val_fraction: float = 0.1

@@ -30,7 +30,8 @@ def test_project_cluster_search_export(run_copy, tiny_survey, tmp_path, capsys):
     assert lines[1].split(",")[1] == gid and len(lines) == 5
 
     out_file = tmp_path / "c0.vot"
-    assert main(["-q", "export", str(run_copy), "--cluster", "0", "--clustering", "kmeans_k2_embedding", "--out", str(out_file)]) == 0
+    argv = ["-q", "export", str(run_copy), "--cluster", "0", "--clustering", "kmeans_k2_embedding", "--out", str(out_file)]
+    assert main(argv) == 0
     table, prov = read_export(out_file)
     assert len(table) == int(prov["n_rows"]) > 0 and "kmeans_k2_embedding" in prov["selection"]
 
@@ -66,3 +67,18 @@ def test_bad_choices_rejected_by_argparse(run_copy, capsys):
     with pytest.raises(SystemExit):
         main(["project", str(run_copy), "--min-dist", "3"])
     assert "must be in [0, 1]" in capsys.readouterr().err
+
+
+def test_evaluate_verb(run_copy, tiny_survey, capsys):
+    import json
+
+    assert main(["-q", "evaluate", str(tiny_survey.path), str(run_copy), "--no-report", "--labels", "sf_class"]) == 0
+    out, err = capsys.readouterr()
+    metrics = json.loads((run_copy / "metrics.json").read_text())
+    assert list(metrics["knn_accuracy"]) == ["sf_class"]
+    assert "random_init" in metrics["baselines_skipped"]  # the stand-in run has no encoder.pt
+    assert out.splitlines()[0].split()[:3] == ["k-NN", "R²", "embed"] and "ew_ha" in out
+    assert "k=2 clusters vs sf_class: ARI" in out and "metrics.json" in err
+    assert not (run_copy / "report").exists()
+    assert main(["evaluate", str(tiny_survey.path), str(run_copy), "--test-fraction", "1"]) == 1
+    assert "--test-fraction" in capsys.readouterr().err

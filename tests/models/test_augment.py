@@ -7,8 +7,14 @@ import math
 import pytest
 import torch
 
-from galexplore.models.augment import ImageAugment, MapAugment, SpectrumAugment, extinction_coefficients, is_log_channel
-from galexplore.models.augment import ops
+from galexplore.models.augment import (
+    ImageAugment,
+    MapAugment,
+    SpectrumAugment,
+    extinction_coefficients,
+    is_log_channel,
+    ops,
+)
 
 
 def _gen(seed=0):

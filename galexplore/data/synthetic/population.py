@@ -123,7 +123,8 @@ def draw_population(n: int, rng: np.random.Generator) -> pd.DataFrame:
     # Structure with its own scatter.
     bulge_frac = expit(logit(_BT_BY_TYPE[t_type]) + rng.normal(0, 0.95, n))
     has_bar = np.isin(t_type, BARRED_TYPES) & (rng.uniform(size=n) < 0.4)
-    bar_length = np.where(has_bar, rng.uniform(0.35, 0.85, n), np.nan)
+    bar_length = np.where(has_bar, rng.uniform(0.6, 1.3, n), np.nan)
+    bar_strength = np.where(has_bar, rng.uniform(0.2, 0.4, n), 0.0)
     spiral = np.isin(t_type, SPIRAL_TYPES)
     n_arms = np.where(spiral, rng.choice([2, 3, 4], size=n, p=[0.5, 0.3, 0.2]), 0)
     arm_pitch = np.where(spiral, rng.uniform(10, 35, n), np.nan)
@@ -139,7 +140,7 @@ def draw_population(n: int, rng: np.random.Generator) -> pd.DataFrame:
         _truncnorm(rng, -0.12, 0.07, -0.35, 0.02, n),
     )
     quench_radius = np.where(ret, np.nan, rng.uniform(0.35, 1.2, n))
-    quench_depth = np.where(gv, rng.uniform(0.93, 0.99, n), np.where(sf, rng.uniform(0.0, 0.6, n), np.nan))
+    quench_depth = np.where(gv, rng.uniform(0.93, 0.99, n), np.where(sf, rng.uniform(0.3, 0.8, n), np.nan))
 
     # Stellar-population zero points (disc at r = 0); mass–metallicity relation.
     age_disc0 = np.where(
@@ -166,6 +167,7 @@ def draw_population(n: int, rng: np.random.Generator) -> pd.DataFrame:
             "bulge_frac": bulge_frac,
             "has_bar": has_bar,
             "bar_length": bar_length,
+            "bar_strength": bar_strength,
             "bar_angle_deg": rng.uniform(0, 180, n),
             "n_arms": n_arms.astype(np.int64),
             "arm_pitch": arm_pitch,

@@ -27,6 +27,7 @@ SERSIC_N = 4.0
 SERSIC_B = 7.669
 _SERSIC_NORM = float(1.0 / (2 * np.pi * SERSIC_N * np.exp(SERSIC_B) * SERSIC_B ** (-2 * SERSIC_N) * gamma(2 * SERSIC_N)))
 _EXP_HALF = 1.678347  # half-mass radius of an exponential disc in scale lengths
+_BAR_X_INTEGRAL = float(2 * gamma(1.25) * 2**0.25)  # ∫exp(−x⁴/2) dx
 EW_OLD = 0.8  # Å, Hα EW of old populations (HOLMES) in bulges and bars
 EW_RETIRED_MAX = 1.8  # Å, cap on the noise-free EW of retired galaxies (noise keeps it < 3 Å)
 
@@ -129,7 +130,11 @@ def _clumps(c: dict[str, np.ndarray], x: np.ndarray, y: np.ndarray) -> np.ndarra
 
 
 def _bar(p, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Unit-mass Gaussian bar in the disc plane (per Rₑ², face-on), zero for unbarred (B, P, P)."""
+    """Unit-mass boxy bar in the disc plane (per Rₑ², face-on), zero for unbarred (B, P, P).
+
+    Profile exp(−½[(x/σx)⁴ + (y/σy)²]) along the bar angle, with σx = L/2 and σy = L/5 for a
+    bar of full length L (``bar_length``, Rₑ).
+    """
     out = np.zeros(x.shape, dtype=np.float32)
     rows = np.flatnonzero(p["has_bar"])
     if rows.size == 0:
@@ -137,10 +142,11 @@ def _bar(p, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     x, y = x[rows], y[rows]
     ang = np.deg2rad(p["bar_angle_deg"][rows]).astype(np.float32)[:, None, None]
     length = p["bar_length"][rows].astype(np.float32)[:, None, None]
-    sx, sy = 0.5 * length, 0.12 * length
+    sx, sy = 0.5 * length, 0.2 * length
     xb = (x * np.cos(ang) + y * np.sin(ang)) / sx
     yb = (-x * np.sin(ang) + y * np.cos(ang)) / sy
-    out[rows] = np.exp(-0.5 * (xb * xb + yb * yb)) / (2 * np.pi * sx * sy)
+    norm = 1.0 / (_BAR_X_INTEGRAL * sx * np.sqrt(2 * np.pi) * sy)
+    out[rows] = norm * np.exp(-0.5 * (xb * xb * xb * xb + yb * yb))
     return out
 
 
@@ -169,7 +175,7 @@ def render(p, grid: Grid, clumps: dict[str, np.ndarray], *, bands: bool = False)
     q = p["axis_ratio"].astype(f32)[:, None, None]
     q_b = 0.75 + 0.25 * q
     bt3 = bt.astype(f32)[:, None, None]
-    f_bar = np.where(p["has_bar"], 0.15, 0.0).astype(f32)[:, None, None]
+    f_bar = p["bar_strength"].astype(f32)[:, None, None]
 
     r = pr.r_disc
     arms = _arms(p, r, pr.phi_disc).astype(f32)

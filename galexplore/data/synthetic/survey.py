@@ -172,7 +172,7 @@ def _catalog(pop: pd.DataFrame, rendered: pd.DataFrame, seed: int) -> pd.DataFra
             "pa_deg": pop["pa_deg"],
         }
     )
-    structure = pop[["bulge_frac", "has_bar", "bar_length", "n_arms", "arm_pitch", "arm_strength", "grad_age", "grad_zh", "quench_radius", "quench_depth"]]
+    structure = pop[["bulge_frac", "has_bar", "bar_length", "bar_strength", "n_arms", "arm_pitch", "arm_strength", "grad_age", "grad_zh", "quench_radius", "quench_depth"]]
     rest = rendered.drop(columns=["ew_ha", "log_age_lw", "zh_lw", "log_sigma_star"])
     return pd.concat([front, structure.reset_index(drop=True), rest.reset_index(drop=True)], axis=1)
 

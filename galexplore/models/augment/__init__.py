@@ -4,7 +4,11 @@ Each augmenter is an ``nn.Module`` taking a batch in physical units (NaN where t
 data) and an optional ``torch.Generator`` for reproducibility, and returning a new batch.
 """
 
-from galexplore.models.augment.images import EXTINCTION_COEFFICIENTS, ImageAugment, extinction_coefficients
+from galexplore.models.augment.images import (
+    EXTINCTION_COEFFICIENTS,
+    ImageAugment,
+    extinction_coefficients,
+)
 from galexplore.models.augment.maps import MapAugment, is_log_channel
 from galexplore.models.augment.spectra import SpectrumAugment
 

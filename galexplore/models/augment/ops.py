@@ -59,12 +59,30 @@ def affine_matrices(
     return theta
 
 
+def to_weighted(x: torch.Tensor) -> torch.Tensor:
+    """(B, C, H, W) with NaN → (B, C + 1, H, W): values × validity, then the validity weight.
+
+    Linear operations (resampling, blurring, block averaging) act on this stack as a whole;
+    :func:`from_weighted` divides by the weight once at the end (normalised convolution).
+    """
+    values, mask = split_valid(x)
+    return torch.cat([values, mask], dim=1)
+
+
+def from_weighted(t: torch.Tensor) -> torch.Tensor:
+    """Inverse of :func:`to_weighted`: NaN where less than half the weight came from data."""
+    return join_valid(t[:, :-1], t[:, -1:])
+
+
+def warp_weighted(t: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
+    """Resample a weighted stack (see :func:`to_weighted`) through affine matrices (B, 2, 3)."""
+    grid = F.affine_grid(theta.to(t.dtype), list(t.shape), align_corners=False)
+    return F.grid_sample(t, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+
+
 def warp(x: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
     """Resample (B, C, H, W) with NaN through affine matrices (B, 2, 3); NaN outside the data."""
-    values, mask = split_valid(x)
-    grid = F.affine_grid(theta.to(x.dtype), list(x.shape), align_corners=False)
-    out = F.grid_sample(torch.cat([values, mask], dim=1), grid, mode="bilinear", padding_mode="zeros", align_corners=False)
-    return join_valid(out[:, :-1], out[:, -1:])
+    return from_weighted(warp_weighted(to_weighted(x), theta))
 
 
 def gaussian_kernels(sigma: torch.Tensor, radius: int) -> torch.Tensor:
@@ -78,21 +96,24 @@ def gaussian_kernels(sigma: torch.Tensor, radius: int) -> torch.Tensor:
     return k / k.sum(dim=1, keepdim=True)
 
 
-def blur(x: torch.Tensor, sigma: torch.Tensor, *, radius: int | None = None) -> torch.Tensor:
-    """Separable Gaussian blur of (B, C, H, W) with σ (B,) pixels per sample; NaN-aware.
+def blur_weighted(t: torch.Tensor, sigma: torch.Tensor, *, radius: int | None = None) -> torch.Tensor:
+    """Separable Gaussian blur of a (B, C, H, W) stack with σ (B,) pixels per sample.
 
     The whole batch is one grouped convolution per axis (each sample × channel is a group).
     """
-    b, c, h, w = x.shape
+    b, c, h, w = t.shape
     radius = radius if radius is not None else max(1, int(math.ceil(3 * float(sigma.max()))))
-    k = gaussian_kernels(sigma.to(x.dtype), radius)  # (B, K)
-    values, mask = split_valid(x)
-    y = torch.cat([values, mask], dim=1).reshape(1, b * (c + 1), h, w)
-    kk = k.repeat_interleave(c + 1, dim=0)  # (B·(C+1), K)
-    y = F.conv2d(F.pad(y, (0, 0, radius, radius), mode="replicate"), kk[:, None, :, None], groups=b * (c + 1))
-    y = F.conv2d(F.pad(y, (radius, radius, 0, 0), mode="replicate"), kk[:, None, None, :], groups=b * (c + 1))
-    y = y.reshape(b, c + 1, h, w)
-    return join_valid(y[:, :-1], y[:, -1:])
+    k = gaussian_kernels(sigma.to(t.dtype), radius).repeat_interleave(c, dim=0)  # (B·C, K)
+    y = t.reshape(1, b * c, h, w)
+    # Edges are replicated (zero padding would erode the weight of the outermost pixels).
+    y = F.conv2d(F.pad(y, (0, 0, radius, radius), mode="replicate"), k[:, None, :, None], groups=b * c)
+    y = F.conv2d(F.pad(y, (radius, radius, 0, 0), mode="replicate"), k[:, None, None, :], groups=b * c)
+    return y.reshape(b, c, h, w)
+
+
+def blur(x: torch.Tensor, sigma: torch.Tensor, *, radius: int | None = None) -> torch.Tensor:
+    """Separable Gaussian blur of (B, C, H, W) with σ (B,) pixels per sample; NaN-aware."""
+    return from_weighted(blur_weighted(to_weighted(x), sigma, radius=radius))
 
 
 def block_average(x: torch.Tensor, factors: torch.Tensor, choices: tuple[int, ...]) -> torch.Tensor:
@@ -106,18 +127,19 @@ def block_average(x: torch.Tensor, factors: torch.Tensor, choices: tuple[int, ..
     choices : tuple of int
         The distinct block sizes; each must divide H and W.
     """
-    out = x
+    return from_weighted(block_average_weighted(to_weighted(x), factors, choices))
+
+
+def block_average_weighted(t: torch.Tensor, factors: torch.Tensor, choices: tuple[int, ...]) -> torch.Tensor:
+    """:func:`block_average` of a weighted stack (one pooling pass per block size, no indexing)."""
+    out = t
     for f in choices:
         if f == 1:
             continue
-        sel = factors == f
-        if not bool(sel.any()):
-            continue
-        values, mask = split_valid(x[sel])
-        v = F.avg_pool2d(torch.cat([values, mask], dim=1), f)
-        v = F.interpolate(v, scale_factor=f, mode="nearest")
-        out = out.clone() if out is x else out
-        out[sel] = join_valid(v[:, :-1], v[:, -1:])
+        p = F.avg_pool2d(t, f)
+        b, c, hh, ww = p.shape
+        pooled = p[:, :, :, None, :, None].expand(b, c, hh, f, ww, f).reshape(t.shape)
+        out = torch.where((factors == f)[:, None, None, None], pooled, out)
     return out
 
 
@@ -156,7 +178,12 @@ def uniform(n: int, lo: float, hi: float, *, generator: torch.Generator | None, 
 __all__ = [
     "affine_matrices",
     "block_average",
+    "block_average_weighted",
     "blur",
+    "blur_weighted",
+    "from_weighted",
+    "to_weighted",
+    "warp_weighted",
     "gaussian_kernels",
     "join_valid",
     "split_valid",

@@ -1,0 +1,53 @@
+"""``galexplore train`` and ``galexplore embed`` from the command line."""
+
+from __future__ import annotations
+
+import pytest
+
+from galexplore.cli import main
+from galexplore.runs import read_embeddings
+
+
+def test_train_then_embed(tiny_survey, tmp_path, capsys):
+    run = tmp_path / "run"
+    rc = main(["-q", "train", str(tiny_survey.path), "--out", str(run), "--epochs", "1", "--width", "4", "--depth", "2",
+               "--batch-size", "32", "--device", "cpu"])  # fmt: skip
+    assert rc == 0
+    assert "trained 1 epochs on cpu" in capsys.readouterr().err
+    assert main(["-q", "embed", str(tiny_survey.path), str(run), "--device", "cpu"]) == 0
+    assert "embedded 96 galaxies (emb_maps 64-d)" in capsys.readouterr().err
+    assert read_embeddings(run).get().shape == (96, 64)
+
+
+def test_embed_without_run_is_one_line_error(tiny_survey, tmp_path, capsys):
+    assert main(["embed", str(tiny_survey.path), str(tmp_path / "none")]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("galexplore: error:") and "encoder.pt" in err and "\n" not in err
+
+
+def test_cuda_request_without_gpu(tiny_survey, tmp_path, capsys):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present")
+    assert main(["train", str(tiny_survey.path), "--out", str(tmp_path / "r"), "--device", "cuda"]) == 1
+    assert "CUDA" in capsys.readouterr().err
+
+
+def test_bad_modality_is_rejected(tiny_survey, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["train", str(tiny_survey.path), "--out", str(tmp_path / "r"), "--modality", "sound"])
+    assert exc.value.code == 2
+    assert "invalid choice" in capsys.readouterr().err
+
+
+def test_cli_choices_agree_with_library():
+    from galexplore.cli import train as cli_train
+    from galexplore.models.factory import MODALITY_CHOICES
+    from galexplore.training.config import DEVICES, TrainConfig
+
+    assert cli_train.MODALITIES == tuple(MODALITY_CHOICES)
+    assert cli_train.DEVICES == DEVICES
+    d = TrainConfig()
+    for k, v in vars(cli_train.DEFAULTS).items():
+        assert getattr(d, k) == v, k

@@ -1,0 +1,52 @@
+"""A small version of the encoder-quality acceptance (the full table: bench/encoder_quality.py).
+
+A short training run (4 epochs, width 8) on a 400-galaxy synthetic survey must already give
+embeddings from which held-out k-NN regression recovers the integrated properties (R² > 0.7),
+far above pixel PCA. At this size it does not reliably beat the random-init encoder; the
+full 2,000-galaxy, 3-seed comparison is bench/encoder_quality.py.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from galexplore.embed import embed
+from galexplore.evaluation.baselines import pixel_pca_features, random_init_embeddings
+from galexplore.evaluation.probes import knn_r2, split_indices
+from galexplore.runs import read_embeddings
+from galexplore.training import TrainConfig, train
+
+
+@pytest.fixture(scope="module")
+def trained(survey_400, tmp_path_factory):
+    run = tmp_path_factory.mktemp("quality") / "run"
+    train(survey_400, run, TrainConfig(epochs=4, batch_size=64, lr=3e-3, width=8, device="cpu"))
+    embed(survey_400, run, device="cpu")
+    return run
+
+
+def test_embeddings_recover_integrated_properties(survey_400, trained):
+    z = read_embeddings(trained).get("maps")
+    cat = survey_400.catalog
+    tr, te = split_indices(len(cat), 0.2, random_state=0)
+    scores = {c: knn_r2(z, cat[c], tr, te) for c in ("ew_ha", "log_age_lw", "zh_lw", "log_sigma_star")}
+    for col, r2 in scores.items():
+        assert r2 > THRESHOLDS[col], (col, scores)
+    shuffled = knn_r2(z, np.random.default_rng(0).permutation(cat["log_age_lw"].to_numpy()), tr, te)
+    assert shuffled < 0.1
+
+
+def test_trained_and_baselines_on_the_same_split(survey_400, trained):
+    cat = survey_400.catalog
+    tr, te = split_indices(len(cat), 0.2, random_state=0)
+    z = read_embeddings(trained).get("maps")
+    rnd = random_init_embeddings(survey_400, trained, seed=0)["maps"]
+    pca = pixel_pca_features(survey_400, n_components=64)
+    got = {name: knn_r2(x, cat["log_age_lw"], tr, te) for name, x in [("trained", z), ("random", rnd), ("pca", pca)]}
+    assert got["trained"] > got["pca"] + 0.3, got  # measured: 0.80 against 0.29
+    assert got["random"] > 0.5, got  # pooled CNNs see map averages even untrained (DESIGN §4)
+
+
+#: Measured with this config: 0.83, 0.80, 0.82, 0.82 (pixel PCA: 0.35, 0.29, 0.17, 0.37).
+THRESHOLDS = {"ew_ha": 0.7, "log_age_lw": 0.7, "zh_lw": 0.7, "log_sigma_star": 0.7}
