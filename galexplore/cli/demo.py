@@ -44,6 +44,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from galexplore.demo import STAGES, Demo, DemoConfig, StageResult
 
+    if not args.no_serve:  # refuse an unsafe --address before minutes of work
+        from galexplore.dashboard.server import check_exposure
+
+        check_exposure(args.address, args.allow_websocket_origin, args.basic_auth)
     config = DemoConfig(n=args.n, seed=args.seed, epochs=args.epochs, n_clusters=args.k, device=args.device)
     t0 = time.perf_counter()
 
