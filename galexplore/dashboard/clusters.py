@@ -18,7 +18,7 @@ import param
 
 from galexplore.clustering import Clusterer, cluster_summary
 from galexplore.dashboard.data import ExplorerData
-from galexplore.dashboard.state import CLUSTER, ExplorerState
+from galexplore.dashboard.state import CLUSTER, ExplorerState, reports_errors
 from galexplore.errors import GalexploreError, StoreError
 
 log = logging.getLogger(__name__)
@@ -162,6 +162,7 @@ class ClusterControls(pn.viewable.Viewer):
         self._status.object = f"**{n} clusters** ({self.state.cluster_key}{extra}). Click a row to select it."
         self._table.value = summary_table(self.state.data, labels)
 
+    @reports_errors("selecting a cluster")
     def _on_table(self, event) -> None:
         if not event.new or self.state.cluster_labels is None:
             return

@@ -11,6 +11,7 @@ into catalog rows with :mod:`galexplore.dashboard.selection`.
 from __future__ import annotations
 
 import logging
+from functools import partial
 
 import datashader as ds
 import holoviews as hv
@@ -23,7 +24,7 @@ from holoviews.operation.datashader import datashade, dynspread, rasterize, spre
 from galexplore.dashboard.data import ExplorerData
 from galexplore.dashboard.palettes import CONTINUOUS_CMAP, FOCUS, HIGHLIGHT, category_colors
 from galexplore.dashboard.selection import box_select, lasso_select, nearest
-from galexplore.dashboard.state import CLUSTER, ExplorerState, column_kind
+from galexplore.dashboard.state import CLUSTER, ExplorerState, column_kind, reports_errors
 from galexplore.dashboard.url_state import format_polygon
 
 log = logging.getLogger(__name__)
@@ -89,25 +90,41 @@ def _category_order(c: str) -> tuple:
         return (2, 0, c)
 
 
-def shade(points: hv.Points, column: str, kind: str, *, label: str, clim: tuple[float, float] | None = None):
-    """Rasterise ``points`` coloured by ``column`` (mean) or by its categories (counts).
+def shade(points: hv.Points, column: str, kind: str, *, x_range: tuple[float, float], y_range: tuple[float, float],
+          width: int, height: int) -> hv.Image | hv.RGB:
+    """Rasterise ``points`` over one view: the mean of ``column`` per pixel, or its categories.
 
-    Returns a dynamic HoloViews object that re-aggregates on every zoom and pan.
+    Returns an :class:`~holoviews.Image` of float32 means (numeric) or an
+    :class:`~holoviews.RGB` shaded by category, ``width`` × ``height`` pixels over the
+    given data ranges, spread so that every galaxy covers at least 3×3 pixels.
     """
-    tools = ["lasso_select", "box_select", "tap"]
+    kw = dict(dynamic=False, x_range=x_range, y_range=y_range, width=width, height=height)
     if kind == "numeric":
-        img = rasterize(points, aggregator=ds.mean(column))
+        img = rasterize(points, aggregator=ds.mean(column), **kw)
         # "source", not the default "add": overlapping spread pixels must not sum their means.
         # Every galaxy gets at least 3×3 pixels (UMAP packs them in tight clumps that fool
         # dynspread's isolation test), more where the view is sparse.
         img = dynspread(spread(img, px=1, how="source"), threshold=SPREAD_THRESHOLD, max_px=MAX_PX, how="source")
-        img = img.apply(with_dtype, dtype=np.float32)
-        return img.opts(cmap=CONTINUOUS_CMAP, colorbar=True, clabel=label, clim=clim or (np.nan, np.nan),
-                        clipping_colors={"NaN": "transparent"}, tools=tools)
+        return with_dtype(img, np.float32)
     cats = list(points.data[column].cat.categories)
-    img = datashade(points, aggregator=ds.count_cat(column), color_key=category_colors(column, cats), min_alpha=140)
-    img = dynspread(spread(img, px=1), threshold=SPREAD_THRESHOLD, max_px=MAX_PX)
-    return img.opts(show_legend=True, legend_position="right", tools=tools)
+    img = datashade(points, aggregator=ds.count_cat(column), color_key=category_colors(column, cats), min_alpha=140,
+                    **kw)
+    return dynspread(spread(img, px=1), threshold=SPREAD_THRESHOLD, max_px=MAX_PX)
+
+
+def view_layer(render, lims: dict, *streams: hv.streams.Stream) -> hv.DynamicMap:
+    """A layer re-rendered by ``render(x_range=, y_range=, width=, height=, **stream_values)``.
+
+    It re-renders on zoom, pan and resize and when one of ``streams`` changes, and only
+    then: the callback is memoised on those values, so an event of another layer of the
+    same overlay (the hover ring, the focus star) reuses the image and sends nothing.
+    """
+
+    def callback(x_range=None, y_range=None, width=None, height=None, scale=1.0, **values):
+        return render(x_range=tuple(x_range or lims["xlim"]), y_range=tuple(y_range or lims["ylim"]),
+                      width=int(width or 400), height=int(height or 400), **values)
+
+    return hv.DynamicMap(callback, streams=[hv.streams.RangeXY(), hv.streams.PlotSize(), *streams])
 
 
 def _data_hash(d) -> bytes:
@@ -159,24 +176,26 @@ class EmbeddingMap(pn.viewable.Viewer):
         column = state.color_by
         frame, kind = map_frame(state, column)
         points = hv.Points(frame, kdims=["x", "y"], vdims=[c for c in frame.columns if c not in ("x", "y")])
-        for stream in (hv.streams.Lasso(source=points), hv.streams.BoundsXY(source=points),
-                       hv.streams.Tap(source=points), hv.streams.RangeXY(source=points)):
+        lims = self._lims()
+        layer = view_layer(partial(shade, points, column, kind), lims)
+        tools = ["lasso_select", "box_select", "tap"]
+        if kind == "numeric":
+            clim = robust_limits(frame[column].to_numpy())
+            layer = layer.opts(cmap=CONTINUOUS_CMAP, colorbar=True, clabel=data.label(column), tools=tools,
+                               clim=clim or (np.nan, np.nan), clipping_colors={"NaN": "transparent"})
+        else:
+            layer = layer.opts(show_legend=True, legend_position="right", tools=tools)
+        for stream in (hv.streams.Lasso(source=layer), hv.streams.BoundsXY(source=layer),
+                       hv.streams.Tap(source=layer), hv.streams.RangeXY(source=layer)):
             stream.add_subscriber(getattr(self, f"_on_{type(stream).__name__.lower()}"))
-        clim = robust_limits(frame[column].to_numpy()) if kind == "numeric" else None
-        layer = shade(points, column, kind, label=data.label(column) if column != CLUSTER else "cluster", clim=clim)
-        params = hv.streams.Params(state, ["selection"])
-        selected = hv.DynamicMap(lambda selection: self._points_at(selection), streams=[params])
-        sel_layer = dynspread(spread(rasterize(selected, aggregator=ds.count()), px=1), threshold=SPREAD_THRESHOLD,
-                              max_px=MAX_PX)
-        sel_layer = sel_layer.apply(with_dtype, dtype=np.float32, zero_is_empty=True).opts(
+        sel_layer = view_layer(self._selection_image, lims, hv.streams.Params(state, ["selection"])).opts(
             cmap=[HIGHLIGHT], alpha=0.75, colorbar=False, tools=[], clipping_colors={"NaN": "transparent"})
         focus = hv.DynamicMap(lambda focus: self._focus_marker(focus), streams=[hv.streams.Params(state, ["focus"])])
-        hover = hv.DynamicMap(self._hovered, streams=[hv.streams.PointerXY(x=np.nan, y=np.nan, source=points)])
         method = str(data.projection_params.get("method", "UMAP")).upper()
         xlabel, ylabel = f"{method} 1", f"{method} 2"
-        overlay = (layer * sel_layer * focus * hover).opts(
-            hv.opts.Overlay(responsive=True, xlabel=xlabel, ylabel=ylabel, active_tools=["lasso_select", "wheel_zoom"],
-                            title=f"{data.n:,} galaxies coloured by {column}", **self._lims()),
+        overlay = (layer * sel_layer * focus).opts(
+            hv.opts.Overlay(responsive=True, hooks=[self._add_hover], xlabel=xlabel, ylabel=ylabel, active_tools=["lasso_select", "wheel_zoom"],
+                            title=f"{data.n:,} galaxies coloured by {column}", **lims),
         )
         return overlay
 
@@ -189,9 +208,15 @@ class EmbeddingMap(pn.viewable.Viewer):
         pad = np.maximum((hi - lo) * 0.04, 1e-3)
         return {"xlim": (lo[0] - pad[0], hi[0] + pad[0]), "ylim": (lo[1] - pad[1], hi[1] + pad[1])}
 
-    def _points_at(self, rows: np.ndarray) -> hv.Points:
-        xy = self.state.data.xy[np.asarray(rows, dtype=np.int64)] if len(rows) else np.empty((0, 2), np.float32)
-        return hv.Points(xy, kdims=["x", "y"])
+    def _selection_image(self, selection: np.ndarray, **view) -> hv.Image:
+        """Counts of the selected galaxies per pixel (0 drawn transparent) over one view."""
+        rows = np.asarray(selection, dtype=np.int64)
+        if not len(rows):
+            return hv.Image(np.full((1, 1), np.nan, np.float32), bounds=(0, 0, 1, 1), kdims=["x", "y"])
+        points = hv.Points(self.state.data.xy[rows], kdims=["x", "y"])
+        img = rasterize(points, aggregator=ds.count(), dynamic=False, **view)
+        img = dynspread(spread(img, px=1), threshold=SPREAD_THRESHOLD, max_px=MAX_PX)
+        return with_dtype(img, np.float32, zero_is_empty=True)
 
     def _focus_marker(self, focus: str) -> hv.Points:
         row = self.state.data.position(focus) if focus else None
@@ -199,21 +224,56 @@ class EmbeddingMap(pn.viewable.Viewer):
         return hv.Points(xy, kdims=["x", "y"]).opts(marker="star", size=22, fill_color="white",
                                                      line_color=FOCUS, line_width=2)
 
-    def _hovered(self, x: float, y: float) -> hv.Points:
-        """The galaxy under the cursor (within a few pixels), drawn as a ring with a tooltip."""
+    # -- hover: plain Bokeh, outside the HoloViews pipeline --------------------------------------
+    def _add_hover(self, plot, element) -> None:
+        """HoloViews hook: a ring on the galaxy under the cursor, with a tooltip.
+
+        The cursor position goes to the server as Bokeh ``MouseMove`` events; the nearest
+        galaxy (k-d tree) is written into one small data source. Nothing else of the page
+        is re-rendered, so hovering stays cheap at any survey size.
+        """
+        from bokeh.events import MouseLeave, MouseMove
+        from bokeh.models import ColumnDataSource, HoverTool
+
+        fig = plot.state
+        if fig.select_one({"name": "gx-hover"}) is not None:
+            return
         data = self.state.data
         cols = ["galaxy_id", *data.key_properties]
-        frame = pd.DataFrame({"x": np.empty(0, np.float32), "y": np.empty(0, np.float32),
-                              **{c: data.catalog[c].iloc[:0] for c in cols}})
-        if x is not None and y is not None and np.isfinite([x, y]).all():
-            xr = self._ranges.get("x") or (float(data.xy[:, 0].min()), float(data.xy[:, 0].max()))
-            dist, row = point_tree(data).query([x, y], distance_upper_bound=HOVER_TOLERANCE * (xr[1] - xr[0]))
-            if np.isfinite(dist):
-                frame = pd.DataFrame({"x": data.xy[[row], 0], "y": data.xy[[row], 1],
-                                      **{c: data.catalog[c].iloc[[row]].to_numpy() for c in cols}})
+        source = ColumnDataSource(self._hover_data(None), name="gx-hover-source")
+        ring = fig.scatter("x", "y", source=source, size=14, fill_alpha=0, line_color="black", line_width=1.5,
+                           name="gx-hover")
         tips = [("galaxy", "@galaxy_id"), *[(data.label(c), f"@{{{c}}}") for c in cols[1:]]]
-        return hv.Points(frame, ["x", "y"], cols).opts(
-            size=14, fill_alpha=0, line_color="black", line_width=1.5, tools=["hover"], hover_tooltips=tips)
+        fig.add_tools(HoverTool(renderers=[ring], tooltips=tips))
+        fig.on_event(MouseMove, partial(self._on_mouse_move, source))
+        fig.on_event(MouseLeave, lambda _: self._show_hover(source, None))
+
+    def hovered_row(self, x: float, y: float) -> int | None:
+        """Catalog row of the galaxy within a few pixels of data point (x, y), or None."""
+        data = self.state.data
+        if x is None or y is None or not np.isfinite([x, y]).all():
+            return None
+        xr = self._ranges.get("x") or (float(data.xy[:, 0].min()), float(data.xy[:, 0].max()))
+        dist, row = point_tree(data).query([x, y], distance_upper_bound=HOVER_TOLERANCE * (xr[1] - xr[0]))
+        return int(row) if np.isfinite(dist) else None
+
+    def _hover_data(self, row: int | None) -> dict[str, list]:
+        data = self.state.data
+        rows = [] if row is None else [row]
+        out = {"x": data.xy[rows, 0].tolist(), "y": data.xy[rows, 1].tolist()}
+        for c in ["galaxy_id", *data.key_properties]:
+            out[c] = data.catalog[c].iloc[rows].tolist()
+        return out
+
+    @reports_errors("hover")
+    def _on_mouse_move(self, source, event) -> None:
+        self._show_hover(source, self.hovered_row(event.x, event.y))
+
+    def _show_hover(self, source, row: int | None) -> None:
+        shown = source.data["galaxy_id"]
+        if (row is None and not shown) or (row is not None and shown and shown[0] == self.state.data.galaxy_ids[row]):
+            return
+        source.data = self._hover_data(row)
 
     def _rebuild(self, *_events) -> None:
         self._pane.object = self._build()
@@ -223,6 +283,7 @@ class EmbeddingMap(pn.viewable.Viewer):
             self._rebuild()
 
     # -- stream callbacks (never raise into the server) ----------------------------------------
+    @reports_errors("lasso selection")
     def _on_lasso(self, geometry=None, **_) -> None:
         if geometry is None or len(geometry) < 3:
             return
@@ -230,11 +291,13 @@ class EmbeddingMap(pn.viewable.Viewer):
         rows = lasso_select(self.state.data.xy, polygon)
         self.state.select(rows, "lasso", lasso=format_polygon(polygon))
 
+    @reports_errors("box selection")
     def _on_boundsxy(self, bounds=None, **_) -> None:
         if bounds is None:
             return
         self.state.select(box_select(self.state.data.xy, bounds), "box")
 
+    @reports_errors("tap")
     def _on_tap(self, x=None, y=None, **_) -> None:
         if x is None or y is None:
             return

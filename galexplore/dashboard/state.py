@@ -9,7 +9,9 @@ the catalog before they are stored: a bad value is refused with a one-line
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+import logging
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -19,11 +21,39 @@ from galexplore.dashboard._setup import batched, ensure_bokeh
 from galexplore.dashboard.data import ExplorerData
 from galexplore.errors import GalexploreError
 
+log = logging.getLogger(__name__)
+
 CLUSTER = "cluster"
 CLUSTER_METHODS = ("kmeans", "gmm", "hdbscan")
 #: Preferred default colourings, first present wins.
 DEFAULT_COLOR_BY = ("log_ssfr", "ew_ha", "log_mstar")
 EMPTY = np.empty(0, dtype=np.int64)
+
+
+def reports_errors(action: str) -> Callable:
+    """Decorate a view's event handler: an exception becomes a notice in the page.
+
+    The view must have a ``state`` (:class:`ExplorerState`). A
+    :class:`~galexplore.errors.GalexploreError` is shown as it is; anything else is logged
+    with its traceback on the server and shown as one line. Nothing is raised into the
+    server, so one session's bad event cannot affect another session or the server.
+    """
+
+    def decorate(method: Callable) -> Callable:
+        @functools.wraps(method)
+        def wrapper(self, *args, **kwargs):
+            try:
+                return method(self, *args, **kwargs)
+            except GalexploreError as exc:
+                self.state.message = f"{action} failed: {exc}"
+            except Exception as exc:
+                log.exception("%s failed", action)
+                self.state.message = f"{action} failed: {type(exc).__name__}: {exc}"
+            return None
+
+        return wrapper
+
+    return decorate
 
 
 def color_choices(data: ExplorerData) -> list[str]:

@@ -75,11 +75,33 @@ def test_colouring_is_mean_for_numbers_and_categories_for_classes(explorer, tiny
     assert explorer.map._pane.object[()].get(0).opts.get().kwargs.get("show_legend") is True
 
 
-def test_hover_shows_the_galaxy_id(explorer):
+def test_hover_shows_the_galaxy_id(explorer, tiny_data):
+    from types import SimpleNamespace
+
     doc = Document()
     root = explorer.map._pane.get_root(doc)
     hovers = [h for h in root.select({"type": HoverTool})]
     assert hovers, "the map has a hover tool"
+    source = root.select_one({"name": "gx-hover-source"})
+    assert source is not None and source.data["galaxy_id"] == []
+    x, y = (float(v) for v in tiny_data.xy[17])
+    explorer.map._on_mouse_move(source, SimpleNamespace(x=x + 1e-4, y=y))
+    assert source.data["galaxy_id"] == [tiny_data.galaxy_ids[17]]
+    assert source.data["log_mstar"] == [tiny_data.catalog["log_mstar"].iloc[17]]
+    far = tiny_data.xy.max(0) + 100
+    explorer.map._on_mouse_move(source, SimpleNamespace(x=float(far[0]), y=float(far[1])))
+    assert source.data["galaxy_id"] == []
+
+
+def test_a_bad_event_is_a_notice_and_stays_in_its_session(tiny_data):
+    one, two = Explorer(tiny_data), Explorer(tiny_data)
+    two.state.select([1, 2, 3], "lasso")
+    one.map._on_lasso(geometry=[["a", "b"], ["c", "d"], ["e", "f"]])  # garbage from a client
+    assert one.state.message.startswith("lasso selection failed: ValueError")
+    one.map._on_boundsxy(bounds=("x", 0, 1, 1))
+    assert one.state.message.startswith("box selection failed")
+    assert one.state.n_selected == 0 and not two.state.message and two.state.n_selected == 3
+    assert one._message.visible and "failed" in one._message.object  # shown in the page
 
 
 def test_big_surveys_are_never_sent_as_glyphs():

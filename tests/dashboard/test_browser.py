@@ -116,7 +116,7 @@ class Dashboard:
         mouse.move(*pixels[0])
         mouse.down()
         for p in [*pixels[1:], pixels[0]]:
-            mouse.move(*p, steps=10)
+            mouse.move(*p, steps=3)
         mouse.up()
         return np.array([self.to_data(plot, *p) for p in pixels])
 
