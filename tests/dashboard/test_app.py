@@ -142,3 +142,18 @@ def test_a_run_of_another_survey_is_refused_in_one_line(tiny_survey, tmp_path):
         ExplorerData.load(tiny_survey.path, run)
     page = create_app(tiny_survey.path, run)  # the server shows the reason instead of crashing
     assert "cannot open this survey/run" in page.objects[0].object
+
+
+def test_selection_highlight_covers_exactly_the_selected_galaxies():
+    from galexplore.dashboard.embedding_map import selection_mask
+
+    xy = np.array([[0.05, 0.05], [0.55, 0.95], [0.5, 0.5], [2.0, 2.0]], np.float32)
+    view = {"x_range": (0.0, 1.0), "y_range": (0.0, 1.0), "width": 20, "height": 20}
+    mask = selection_mask(xy, np.array([0, 1, 3]), view)  # galaxy 3 is out of view
+    assert mask.shape == (20, 20)
+    # sparse: each galaxy grows to 5x5 (clipped at the edges); row 0 is the bottom
+    assert mask[0, 0] and mask[3, 3] and not mask[4, 4]
+    assert mask[19, 11] and mask[17, 9] and not mask[16, 11] and not mask[19, 14]
+    assert mask.sum() == 16 + 15 and not mask[10, 10]  # galaxy 2 is not selected
+    assert selection_mask(xy, np.array([3]), view) is None
+    assert selection_mask(xy, np.array([], np.int64), view) is None
