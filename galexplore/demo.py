@@ -53,9 +53,9 @@ class DemoConfig:
     device : {"auto", "cpu", "cuda"}
     """
 
-    n: int = 2000
+    n: int = 1500
     seed: int = 0
-    epochs: int = 8
+    epochs: int = 3
     n_clusters: int = 5
     device: str = "auto"
 

@@ -23,6 +23,10 @@ The first run takes a few minutes (mostly training) and shows a progress bar per
 WORKDIR/demo.json records a fingerprint of each artifact and of what it was made from, so
 the next run checks them and reuses everything still valid: it starts serving in seconds.
 Change --n, --epochs, --seed or --k and only the affected stages run again.
+
+The server listens on 127.0.0.1 only (this machine); Ctrl-C stops it. To expose it, see
+`galexplore serve --help` (--address, --allow-websocket-origin, --basic-auth).
+Example: galexplore demo --workdir ~/galexplore-demo --port 5007
 """
 
 
@@ -30,8 +34,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="synthesise, train, embed, project, cluster and serve the built-in survey",
                        description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--workdir", default="demo_data", help="where the survey and the run are kept (default: ./demo_data)")
-    p.add_argument("--n", type=positive_int, default=2000, help="galaxies in the synthetic survey (default: 2000)")
-    p.add_argument("--epochs", type=positive_int, default=8, help="training epochs (default: 8)")
+    p.add_argument("--n", type=positive_int, default=1500, help="galaxies in the synthetic survey (default: 1500)")
+    p.add_argument("--epochs", type=positive_int, default=3, help="training epochs (default: 3; more give a slightly better encoder)")
     p.add_argument("--seed", type=non_negative_int, default=0, help="random seed of every stage (default: 0)")
     p.add_argument("--k", type=positive_int, default=5, help="k-means clusters saved with the run (default: 5)")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="training device (default: auto)")
