@@ -199,6 +199,7 @@ def main() -> None:
     from galexplore.dashboard.data import ExplorerData
 
     pn.extension("tabulator")
+    load_start = os.getloadavg()[0]
     sizes = sorted({*[s for s in SIZES if s <= args.n], args.n})
     bytes_rows = []
     data_n = None
@@ -219,7 +220,8 @@ def main() -> None:
         "benchmark": "dashboard",
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {"platform": platform.platform(), "python": platform.python_version(), "cpus": os.cpu_count(),
-                    "load_average_1min": os.getloadavg()[0]},
+                    "load_average_1min_start": round(load_start, 2),
+                    "load_average_1min_end": round(os.getloadavg()[0], 2)},
         "n_galaxies": args.n,
         "zoom_ms": {"median": round(statistics.median(zoom), 1), "all": [round(v, 1) for v in zoom], "target": 150,
                     "map_only_document_median": round(statistics.median(zoom_map_only), 1),

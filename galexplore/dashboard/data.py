@@ -110,6 +110,11 @@ class ExplorerData:
         return _readonly(self.catalog["galaxy_id"].astype(str).to_numpy(dtype=object))
 
     @cached_property
+    def x_order(self) -> np.ndarray:
+        """Rows sorted by projection x (int64, stable): the map slices a zoomed view from it."""
+        return _readonly(np.argsort(self.xy[:, 0], kind="stable").astype(np.int64))
+
+    @cached_property
     def index(self) -> pd.Index:
         """``galaxy_id`` → position in :attr:`catalog`."""
         return pd.Index(self.galaxy_ids)

@@ -90,14 +90,30 @@ def _category_order(c: str) -> tuple:
         return (2, 0, c)
 
 
-def shade(points: hv.Points, column: str, kind: str, *, x_range: tuple[float, float], y_range: tuple[float, float],
-          width: int, height: int) -> hv.Image | hv.RGB:
-    """Rasterise ``points`` over one view: the mean of ``column`` per pixel, or its categories.
+def in_view(frame: pd.DataFrame, x_range: tuple[float, float]) -> pd.DataFrame:
+    """The rows of ``frame`` (sorted by ``x``) with x inside ``x_range``: a slice, no copy.
 
-    Returns an :class:`~holoviews.Image` of float32 means (numeric) or an
-    :class:`~holoviews.RGB` shaded by category, ``width`` × ``height`` pixels over the
+    Datashader drops points outside the view anyway; slicing first makes a zoomed-in view
+    cost in proportion to what it shows rather than to the survey. An empty view keeps one
+    row from outside it (drawn nowhere): Datashader cannot shade zero rows by category.
+    """
+    x = frame["x"].to_numpy()
+    lo, hi = np.searchsorted(x, x_range[0], side="left"), np.searchsorted(x, x_range[1], side="right")
+    if hi <= lo:
+        lo = min(max(lo - 1, 0), len(frame) - 1)
+        hi = lo + 1
+    return frame.iloc[lo:hi]
+
+
+def shade(frame: pd.DataFrame, column: str, kind: str, *, x_range: tuple[float, float],
+          y_range: tuple[float, float], width: int, height: int) -> hv.Image | hv.RGB:
+    """Rasterise the galaxies of ``frame`` (x, y, ``column``; sorted by x) over one view.
+
+    Returns an :class:`~holoviews.Image` of float32 means of ``column`` per pixel (numeric)
+    or an :class:`~holoviews.RGB` shaded by category, ``width`` × ``height`` pixels over the
     given data ranges, spread so that every galaxy covers at least 3×3 pixels.
     """
+    points = hv.Points(in_view(frame, x_range), kdims=["x", "y"], vdims=[column])
     kw = dict(dynamic=False, x_range=x_range, y_range=y_range, width=width, height=height)
     if kind == "numeric":
         img = rasterize(points, aggregator=ds.mean(column), **kw)
@@ -106,7 +122,7 @@ def shade(points: hv.Points, column: str, kind: str, *, x_range: tuple[float, fl
         # dynspread's isolation test), more where the view is sparse.
         img = dynspread(spread(img, px=1, how="source"), threshold=SPREAD_THRESHOLD, max_px=MAX_PX, how="source")
         return with_dtype(img, np.float32)
-    cats = list(points.data[column].cat.categories)
+    cats = list(frame[column].cat.categories)
     img = datashade(points, aggregator=ds.count_cat(column), color_key=category_colors(column, cats), min_alpha=140,
                     **kw)
     return dynspread(spread(img, px=1), threshold=SPREAD_THRESHOLD, max_px=MAX_PX)
@@ -201,9 +217,9 @@ class EmbeddingMap(pn.viewable.Viewer):
         state, data = self.state, self.state.data
         column = state.color_by
         frame, kind = map_frame(state, column)
-        points = hv.Points(frame, kdims=["x", "y"], vdims=[c for c in frame.columns if c not in ("x", "y")])
+        frame = frame.iloc[data.x_order].reset_index(drop=True)  # sorted by x: a zoom slices it
         lims = self._lims()
-        layer = view_layer(partial(shade, points, column, kind), lims)
+        layer = view_layer(partial(shade, frame, column, kind), lims)
         tools = ["lasso_select", "box_select", "tap"]
         if kind == "numeric":
             clim = robust_limits(frame[column].to_numpy())

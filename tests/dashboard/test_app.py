@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from bokeh.document import Document
+import holoviews as hv
 from bokeh.models import ColumnDataSource, HoverTool
 
 from galexplore.dashboard.app import Explorer, create_app, load_data
@@ -157,3 +158,31 @@ def test_selection_highlight_covers_exactly_the_selected_galaxies():
     assert mask.sum() == 16 + 15 and not mask[10, 10]  # galaxy 2 is not selected
     assert selection_mask(xy, np.array([3]), view) is None
     assert selection_mask(xy, np.array([], np.int64), view) is None
+
+
+def test_a_zoomed_view_draws_the_same_as_the_whole_survey(tiny_data):
+    from galexplore.dashboard.embedding_map import in_view, map_frame, shade
+    from galexplore.dashboard.state import ExplorerState
+
+    frame, kind = map_frame(ExplorerState(tiny_data), "log_mstar")
+    ordered = frame.iloc[tiny_data.x_order].reset_index(drop=True)
+    (x0, y0), (x1, y1) = tiny_data.xy.min(0), tiny_data.xy.max(0)
+    view = {"x_range": (float(x0 + 0.3 * (x1 - x0)), float(x0 + 0.6 * (x1 - x0))),
+            "y_range": (float(y0), float(y1)), "width": 50, "height": 40}
+    inside = ordered["x"].between(*view["x_range"])
+    assert len(in_view(ordered, view["x_range"])) == inside.sum() > 0
+    import datashader as ds
+    from holoviews.operation.datashader import rasterize
+
+    def mean_image(rows):
+        points = hv.Points(rows, kdims=["x", "y"], vdims=["log_mstar"])
+        return rasterize(points, aggregator=ds.mean("log_mstar"), dynamic=False, **view).dimension_values(2)
+
+    # the slice aggregates exactly like the whole survey
+    np.testing.assert_allclose(mean_image(in_view(ordered, view["x_range"])), mean_image(ordered), equal_nan=True)
+    assert np.isfinite(shade(ordered, "log_mstar", kind, **view).dimension_values(2)).any()
+    empty = {**view, "x_range": (float(x1) + 1, float(x1) + 2)}
+    assert np.isnan(shade(ordered, "log_mstar", kind, **empty).dimension_values(2)).all()
+    cat_frame, cat_kind = map_frame(ExplorerState(tiny_data), "sf_class")
+    rgb = shade(cat_frame.iloc[tiny_data.x_order].reset_index(drop=True), "sf_class", cat_kind, **empty)
+    assert type(rgb).__name__ == "RGB"
