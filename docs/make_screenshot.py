@@ -44,7 +44,8 @@ def main() -> None:
     poly = centre + radius * np.c_[np.cos(theta), 0.8 * np.sin(theta)]
     gv = proj["galaxy_id"].to_numpy()[cat["sf_class"].to_numpy() == "green-valley"]
     focus = gv[int(np.argmin(np.hypot(*(green - centre).T)))]
-    query = urlencode({"color": "sf_class", "lasso": format_polygon(poly), "galaxy": focus})
+    # a numeric colouring: the map shows its colour bar with units
+    query = urlencode({"color": "log_ssfr", "lasso": format_polygon(poly), "galaxy": focus})
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -67,7 +68,6 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(timeout=30)
-    Image.open(args.out).convert("RGB").save(args.out.replace(".png", "-full.png"))
     img = Image.open(args.out).convert("RGB")
     img = img.resize((1200, round(img.height * 1200 / img.width)), Image.LANCZOS)
     img.quantize(colors=256, method=Image.Quantize.FASTOCTREE).save(args.out, optimize=True)
