@@ -14,6 +14,7 @@ import logging
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -83,7 +84,7 @@ def atomic_file(path: str | os.PathLike) -> Iterator[Path]:
         yield tmp
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        _swap_in(tmp, path)
         _fsync_dir(path.parent)
     except OSError as exc:
         with contextlib.suppress(FileNotFoundError):
@@ -129,21 +130,41 @@ def atomic_directory(path: str | os.PathLike) -> Iterator[Path]:
     try:
         yield tmp
         _fsync_dir(tmp)
-        if path.exists():
-            old = Path(tempfile.mkdtemp(prefix=f"{path.name}{OLD_MARK}", dir=path.parent))
-            old.rmdir()
-            os.replace(path, old)
-            os.replace(tmp, path)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, path)
+        _swap_in(tmp, path)
         _fsync_dir(path.parent)
     except OSError as exc:
-        shutil.rmtree(tmp, ignore_errors=True)
+        _discard(tmp)
         raise GalexploreError(f"{path}: cannot write ({exc.strerror or exc})") from exc
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        _discard(tmp)
         raise
+
+
+def _discard(tmp: Path, *, settle: float = 0.05, tries: int = 20) -> None:
+    """Remove a failed writer's temporary directory for good.
+
+    Chunked stores (zarr) write chunks concurrently; when one write fails the others may still
+    land for a few milliseconds and recreate folders under ``tmp``, so remove until it stays gone.
+    """
+    for _ in range(tries):
+        shutil.rmtree(tmp, ignore_errors=True)
+        time.sleep(settle)
+        if not tmp.exists():
+            return
+    log.warning("%s: could not remove a temporary directory; the next write removes it", tmp)
+
+
+def _swap_in(new: Path, path: Path) -> None:
+    """Put ``new`` at ``path``: one atomic rename, or two when a directory (or a file replaced
+    by a directory) must move aside first; the old one is removed only once ``new`` is in place."""
+    if path.is_dir() or (path.exists() and new.is_dir()):
+        old = Path(tempfile.mkdtemp(prefix=f"{path.name}{OLD_MARK}", dir=path.parent))
+        old.rmdir()
+        os.replace(path, old)
+        os.replace(new, path)
+        _remove(old)
+    else:
+        os.replace(new, path)
 
 
 def recover_directory(path: str | os.PathLike) -> None:

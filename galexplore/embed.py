@@ -120,6 +120,22 @@ def read_inputs(
     return data.read(np.arange(survey.n_galaxies))
 
 
+def embedding_metadata(survey: Survey, run: str | os.PathLike, ckpt: Mapping[str, Any], views: int) -> dict[str, Any]:
+    """What ``embeddings.parquet`` records about how it was made."""
+    mods = list(ckpt["model_config"]["modalities"])
+    return {
+        "run": str(run),
+        "survey": str(survey.path),
+        "survey_fingerprint": survey.fingerprint,
+        "trained_on": ckpt["survey"].get("fingerprint"),
+        "model_family": ckpt["model_config"]["family"],
+        "training_modality": ckpt["model_config"].get("modality", "+".join(mods)),
+        "embed_from": ckpt["model_config"].get("embed_from"),
+        "epochs": int(ckpt.get("epoch", 0)),
+        "n_views": views,
+    }
+
+
 def embed(
     survey: Survey | str | os.PathLike,
     run: str | os.PathLike,
@@ -162,20 +178,10 @@ def embed(
     arrays = read_inputs(survey, mods, progress, pool=input_pooling(ckpt["model_config"]))
     augment = ViewMaker(ckpt["model_config"]).to(next(model.parameters()).device) if views > 1 else None
     vectors = embed_arrays(model, arrays, views=views, augment=augment, batch_size=batch_size, seed=seed, progress=progress)
-    meta = {
-        "run": str(run),
-        "survey": str(survey.path),
-        "survey_fingerprint": survey.fingerprint,
-        "trained_on": ckpt["survey"].get("fingerprint"),
-        "model_family": ckpt["model_config"]["family"],
-        "training_modality": ckpt["model_config"].get("modality", "+".join(mods)),
-        "embed_from": ckpt["model_config"].get("embed_from"),
-        "epochs": int(ckpt.get("epoch", 0)),
-        "n_views": views,
-    }
+    meta = embedding_metadata(survey, run, ckpt, views)
     path = write_embeddings(run, survey.catalog["galaxy_id"].tolist(), vectors, meta)
     log.info("wrote %s (%s)", path, ", ".join(f"{m}: {v.shape[1]}-d" for m, v in vectors.items()))
     return path
 
 
-__all__ = ["SurveyMismatchWarning", "check_compatible", "embed", "embed_arrays", "load_model", "read_inputs"]
+__all__ = ["SurveyMismatchWarning", "check_compatible", "embed", "embed_arrays", "embedding_metadata", "load_model", "read_inputs"]

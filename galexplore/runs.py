@@ -75,23 +75,40 @@ class RunPaths:
         return self.root / "clusters"
 
 
+def with_metadata(table, metadata: Mapping[str, Any]):
+    """``table`` with ``metadata`` stored as JSON under the ``galexplore`` schema key."""
+    meta = dict(table.schema.metadata or {})
+    meta[META_KEY] = json.dumps(metadata, default=str).encode()
+    return table.replace_schema_metadata(meta)
+
+
 def _write_table(path: Path, table, metadata: Mapping[str, Any]) -> None:
     import pyarrow.parquet as pq
 
-    meta = dict(table.schema.metadata or {})
-    meta[META_KEY] = json.dumps(metadata, default=str).encode()
-    table = table.replace_schema_metadata(meta)
     with atomic_file(path) as tmp:
-        pq.write_table(table, tmp)
+        pq.write_table(with_metadata(table, metadata), tmp)
+
+
+def parquet_parts(path: Path) -> list[Path]:
+    """The files of a Parquet artifact: itself, or the sorted ``part-*.parquet`` of a
+    partitioned one (a directory written by the Dask path)."""
+    if path.is_dir():
+        parts = sorted(path.glob("part-*.parquet"))
+        if not parts:
+            raise StoreError(f"{path}: partitioned artifact without part-*.parquet files")
+        return parts
+    if not path.is_file():
+        raise StoreError(f"{path}: not found (run the stage that writes it first)")
+    return [path]
 
 
 def _read_table(path: Path):
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
-    if not path.is_file():
-        raise StoreError(f"{path}: not found (run the stage that writes it first)")
+    parts = parquet_parts(path)
     try:
-        table = pq.read_table(path)
+        table = pa.concat_tables([pq.read_table(p) for p in parts]) if len(parts) > 1 else pq.read_table(parts[0])
     except Exception as exc:  # pyarrow raises several types for corrupt files
         raise StoreError(f"{path}: cannot read ({type(exc).__name__}: {exc})") from exc
     raw = (table.schema.metadata or {}).get(META_KEY)
@@ -126,26 +143,37 @@ def write_embeddings(
     metadata : mapping, optional
         Stored as JSON in the file (encoder fingerprint, survey fingerprint, n_views …).
     """
+    path = RunPaths.of(run).embeddings
+    table, meta = embeddings_table(galaxy_ids, vectors, metadata, where=path)
+    _write_table(path, table, meta)
+    return path
+
+
+def embeddings_table(
+    galaxy_ids: Sequence[str],
+    vectors: Mapping[str, npt.ArrayLike],
+    metadata: Mapping[str, Any] | None = None,
+    *,
+    where: Path | str = "embeddings",
+):
+    """The Arrow table and metadata of ``embeddings.parquet`` (or of one part of it)."""
     import pyarrow as pa
 
-    path = RunPaths.of(run).embeddings
     if not vectors:
-        raise StoreError(f"{path}: no embedding vectors given")
+        raise StoreError(f"{where}: no embedding vectors given")
     first = next(iter(vectors.values()))
-    ids = _check_ids(path, galaxy_ids, len(first))
+    ids = _check_ids(Path(where), galaxy_ids, len(first))
     cols = {"galaxy_id": pa.array(ids.tolist(), type=pa.string())}
     dims = {}
     for name, arr in vectors.items():
         arr = np.ascontiguousarray(arr, dtype=np.float32)
         if arr.ndim != 2 or len(arr) != len(ids):
-            raise StoreError(f"{path}: embedding {name!r} has shape {arr.shape}, expected ({len(ids)}, D)")
+            raise StoreError(f"{where}: embedding {name!r} has shape {arr.shape}, expected ({len(ids)}, D)")
         if not np.isfinite(arr).all():
-            raise StoreError(f"{path}: embedding {name!r} contains NaN or inf")
+            raise StoreError(f"{where}: embedding {name!r} contains NaN or inf")
         dims[name] = arr.shape[1]
         cols[EMB_PREFIX + name] = pa.FixedSizeListArray.from_arrays(pa.array(arr.ravel()), arr.shape[1])
-    meta = {"modalities": list(vectors), "dims": dims, **dict(metadata or {})}
-    _write_table(path, pa.table(cols), meta)
-    return path
+    return pa.table(cols), {"modalities": list(vectors), "dims": dims, **dict(metadata or {})}
 
 
 @dataclass
@@ -187,6 +215,14 @@ def read_embeddings(run: str | os.PathLike) -> Embeddings:
         raise StoreError(f"{path}: no embedding columns (emb_*)")
     ids = np.asarray(table.column("galaxy_id").to_pylist(), dtype=object)
     return Embeddings(ids, vectors, meta)
+
+
+def read_embeddings_metadata(run: str | os.PathLike) -> dict[str, Any]:
+    """The metadata of ``embeddings.parquet`` without reading its vectors."""
+    import pyarrow.parquet as pq
+
+    raw = (pq.read_schema(parquet_parts(RunPaths.of(run).embeddings)[0]).metadata or {}).get(META_KEY)
+    return json.loads(raw) if raw else {}
 
 
 def write_projection(

@@ -17,13 +17,18 @@ from galexplore import __version__
 from galexplore.errors import GalexploreError
 
 #: Verb modules under ``galexplore.cli``, in the order ``--help`` lists them.
-VERBS: tuple[str, ...] = ("synth", "ingest", "train", "embed")
+VERBS: tuple[str, ...] = ("synth", "ingest", "train", "embed", "project", "cluster", "search", "evaluate", "export")
 
 EPILOG = """\
 Typical session:
   galexplore synth --n 2000 --out survey/          # built-in eCALIFA-like survey
   galexplore train survey/ --out run/              # contrastive encoder (maps by default)
   galexplore embed survey/ run/                    # run/embeddings.parquet
+  galexplore project run/                          # run/projection.parquet (UMAP)
+  galexplore cluster run/ --method kmeans --k 2    # run/clusters/, with a summary
+  galexplore search run/ --galaxy ID --k 10        # the most similar galaxies
+  galexplore evaluate survey/ run/                 # run/metrics.json and run/report/
+  galexplore export run/ --cluster 1 --out c1.fits # a selection, with provenance
   galexplore --help / galexplore <verb> --help     # what each verb does
 
 Add --debug before the verb to see full tracebacks.

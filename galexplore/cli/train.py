@@ -20,6 +20,14 @@ normalisation statistics, survey fingerprint) and RUN/train_log.csv (one row per
 The checkpoint is written atomically after every epoch: after an interruption (even kill -9)
 `--resume` continues with the next epoch. Training is seeded. On CUDA it uses mixed
 precision and channels-last; see docs/training.md to install a CUDA build of torch.
+
+Several GPUs (or CPU processes) train one model with torchrun and DistributedDataParallel:
+
+  torchrun --standalone --nproc-per-node 4 -m galexplore train SURVEY --out RUN --batch-size 256
+
+--batch-size is then the global batch, split evenly over the processes; negatives are
+gathered over all of them and batch norms use global statistics, so the loss is that of one
+process on the same global batch. Only rank 0 writes RUN.
 """
 
 
@@ -75,6 +83,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from galexplore.training import TrainConfig, train
+    from galexplore.training.distributed import Distributed
+
+    dist = Distributed.from_env()
+    args.quiet = getattr(args, "quiet", False) or not dist.is_main
 
     config = TrainConfig(
         modality=args.modality, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
@@ -82,7 +94,9 @@ def run(args: argparse.Namespace) -> int:
         depth=args.depth, loss=args.loss, temperature=args.temperature, threads=args.threads,
     )  # fmt: skip
     with progress_bar(args, unit="gal") as progress:
-        result = train(args.survey, args.out, config, resume=args.resume, progress=progress)
+        result = train(args.survey, args.out, config, resume=args.resume, progress=progress, distributed=dist)
+    if not dist.is_main:
+        return 0
     last = result.history[-1] if result.history else {}
     how = " (stopped early)" if result.stopped_early else ""
     print(

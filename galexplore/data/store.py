@@ -381,17 +381,28 @@ class Survey:
         return np.asarray(group[key][...])
 
     def read(self, name: str, rows: npt.ArrayLike | slice) -> np.ndarray:
-        """Read the given rows (positions or a slice) of one modality into memory."""
+        """Read the given rows (positions or a slice) of one modality into memory.
+
+        A corrupt or missing chunk raises :class:`StoreError` naming the store and the rows.
+        """
         arr = self.array(name)
-        if isinstance(rows, slice):
-            return np.asarray(arr[rows])
-        rows = np.asarray(rows, dtype=np.int64)
-        if rows.size == 0:
-            return np.empty((0, *arr.shape[1:]), dtype=arr.dtype)
-        order = np.argsort(rows)
-        out = np.empty((rows.size, *arr.shape[1:]), dtype=arr.dtype)
-        out[order] = arr.get_orthogonal_selection((rows[order],))
-        return out
+        try:
+            if isinstance(rows, slice):
+                return np.asarray(arr[rows])
+            rows = np.asarray(rows, dtype=np.int64)
+            if rows.size == 0:
+                return np.empty((0, *arr.shape[1:]), dtype=arr.dtype)
+            order = np.argsort(rows)
+            out = np.empty((rows.size, *arr.shape[1:]), dtype=arr.dtype)
+            out[order] = arr.get_orthogonal_selection((rows[order],))
+            return out
+        except (IndexError, StoreError):
+            raise
+        except Exception as exc:  # codecs and the store raise many types for damaged chunks
+            what = f"rows {rows.start}:{rows.stop}" if isinstance(rows, slice) else f"{np.size(rows)} rows"
+            raise StoreError(
+                f"{self.path / (name + '.zarr')}: cannot read {what} ({type(exc).__name__}: {exc})"
+            ) from exc
 
     def channel_index(self, name: str, channel: str) -> int:
         spec = self.spec(name)

@@ -32,6 +32,7 @@ from galexplore.training.checkpoint import (
 )
 from galexplore.training.config import TrainConfig
 from galexplore.training.data import SurveyArrays, prefetch, split_rows, to_device
+from galexplore.training.distributed import Distributed
 from galexplore.training.setup import (
     ViewMaker,
     fit_normalisation,
@@ -84,12 +85,20 @@ class _Trainer:
     """State of one training run; :func:`train` is its public face."""
 
     def __init__(
-        self, survey: Survey, run: Path, config: TrainConfig, progress: ProgressCallback | None, rows: np.ndarray | None = None
+        self,
+        survey: Survey,
+        run: Path,
+        config: TrainConfig,
+        progress: ProgressCallback | None,
+        rows: np.ndarray | None = None,
+        dist: Distributed | None = None,
     ) -> None:
+        self.dist = dist or Distributed()
+        progress = progress if self.dist.is_main else None
         self.survey, self.run, self.config, self.progress = survey, run, config, progress
         if config.threads:
             torch.set_num_threads(int(config.threads))
-        self.device = resolve_device(config.device)
+        self.device = self.dist.device(resolve_device(config.device))
         self.cuda = self.device.type == "cuda"
         seed_everything(config.seed)
         self.model_config = model_config_for(survey, config)
@@ -105,7 +114,8 @@ class _Trainer:
             self.train_rows, self.val_rows = rows[tr_i], rows[va_i]
         if len(self.train_rows) < 2:
             raise GalexploreError(f"{survey.path}: {survey.n_galaxies} galaxies are too few to train on (need ≥ 2)")
-        self.batch_size = min(config.batch_size, len(self.train_rows))
+        self.batch_size = min(config.batch_size, len(self.train_rows))  # the global batch
+        self.dist.local_batch(self.batch_size)
         self.steps_per_epoch = len(self.train_rows) // self.batch_size
 
     def build(self, normalisation: dict[str, Any]) -> None:
@@ -114,12 +124,18 @@ class _Trainer:
         self.views = ViewMaker(self.model_config).to(self.device)
         if self.cuda:
             self.model = self.model.to(memory_format=torch.channels_last)
+        self.net = self.dist.wrap(self.model, self.device)  # the model itself when not distributed
         params = [p for p in self.model.parameters() if p.requires_grad]
         self.opt = torch.optim.AdamW(params, lr=self.config.lr, weight_decay=self.config.weight_decay)
         self.sched = make_scheduler(self.opt, self.steps_per_epoch, self.config)
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.cuda)
         self.order_gen = torch.Generator().manual_seed(self.config.seed)
-        self.aug_gen = torch.Generator(device=self.device).manual_seed(self.config.seed + 1)
+        self.aug_gen = torch.Generator(device=self.device).manual_seed(self.aug_seed)
+
+    @property
+    def aug_seed(self) -> int:
+        """Seed of the augmentations; each rank of a distributed run draws its own."""
+        return self.config.seed + 1 + 7919 * self.dist.rank
 
     # -- one step / epoch ------------------------------------------------------------------
     def _inputs(self, batch: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
@@ -129,16 +145,16 @@ class _Trainer:
         return b
 
     def _views(self, batch: dict[str, np.ndarray]) -> tuple[int, tuple[torch.Tensor, ...]]:
-        """The batch size and the augmented views of one training batch."""
-        inputs = self._inputs(batch)
-        return len(next(iter(inputs.values()))), self.views(inputs, self.aug_gen)
+        """The global batch size and this process's augmented views of one training batch."""
+        inputs = self._inputs(self.dist.shard(batch))
+        return len(next(iter(inputs.values()))) * self.dist.world_size, self.views(inputs, self.aug_gen)
 
-    def loss(self, views: tuple[torch.Tensor, ...]) -> torch.Tensor:
+    def loss(self, views: tuple[torch.Tensor, ...], net: torch.nn.Module | None = None) -> torch.Tensor:
         with torch.autocast(device_type=self.device.type, dtype=torch.float16, enabled=self.cuda):
-            return self.model(*views)
+            return (net or self.model)(*views)
 
     def step(self, views: tuple[torch.Tensor, ...]) -> float:
-        loss = self.loss(views)
+        loss = self.loss(views, self.net)
         if not torch.isfinite(loss):
             raise GalexploreError(f"training diverged (loss {float(loss)}); try a lower --lr")
         self.opt.zero_grad(set_to_none=True)
@@ -155,7 +171,7 @@ class _Trainer:
         grand = self.config.epochs * self.steps_per_epoch * self.batch_size
         batches = self.data.batches(self.train_rows, self.batch_size, self.order_gen, drop_last=True)
         for bs, views in prefetch(batches, self._views, enabled=self.config.prefetch):
-            total += self.step(views) * bs
+            total += self.step(views) * bs  # the loss of the global batch
             n += bs
             report(self.progress, done0 + n, grand, "training")
         return total / max(n, 1), n, time.perf_counter() - t0
@@ -209,8 +225,10 @@ class _Trainer:
         if self.cuda and t.get("scaler"):
             self.scaler.load_state_dict(t["scaler"])
         self.order_gen.set_state(t["order_rng"])
-        if t.get("device") == self.device.type:
+        if t.get("device") == self.device.type and self.dist.is_main:
             self.aug_gen.set_state(t["aug_rng"])
+        elif not self.dist.is_main:  # rank 0's state is stored; the others draw afresh per epoch
+            self.aug_gen.manual_seed(self.aug_seed + 104729 * int(ckpt["epoch"]))
 
 
 def _resume_config(ckpt: dict[str, Any], config: TrainConfig, run: Path) -> TrainConfig:
@@ -233,6 +251,7 @@ def train(
     progress: ProgressCallback | None = None,
     on_epoch: Callable[[dict[str, Any]], None] | None = None,
     rows: np.ndarray | None = None,
+    distributed: Distributed | None = None,
 ) -> TrainResult:
     """Train a contrastive encoder on a survey and write ``RUN/encoder.pt`` and ``train_log.csv``.
 
@@ -254,6 +273,10 @@ def train(
     rows : array of int, optional
         Train (and validate) on these galaxies only, e.g. the training split of a held-out
         evaluation; default: all.
+    distributed : Distributed, optional
+        This process's place in a data-parallel job; default: read from the environment
+        ``torchrun`` sets (a plain single process without it). ``config.batch_size`` is then the
+        global batch, split evenly over the processes; only rank 0 writes the run.
 
     Returns
     -------
@@ -262,6 +285,27 @@ def train(
     survey = survey if isinstance(survey, Survey) else open_survey(survey)
     run = Path(run)
     config = config or TrainConfig()
+    dist = distributed or Distributed.from_env()
+    created = dist.init(dist.device(resolve_device(config.device)))
+    try:
+        return _train(survey, run, config, resume, progress, on_epoch, rows, dist)
+    finally:
+        if created:
+            import torch.distributed
+
+            torch.distributed.destroy_process_group()
+
+
+def _train(
+    survey: Survey,
+    run: Path,
+    config: TrainConfig,
+    resume: bool,
+    progress: ProgressCallback | None,
+    on_epoch: Callable[[dict[str, Any]], None] | None,
+    rows: np.ndarray | None,
+    dist: Distributed,
+) -> TrainResult:
     ckpt = None
     if resume and RunPaths.of(run).encoder.is_file():
         ckpt = load_checkpoint(run)
@@ -275,7 +319,7 @@ def train(
         config = _resume_config(ckpt, config, run)
     elif resume:
         log.info("%s: nothing to resume, starting afresh", run)
-    tr = _Trainer(survey, run, config, progress, rows)
+    tr = _Trainer(survey, run, config, progress, rows, dist)
     if ckpt is not None:
         tr.model_config = ckpt["model_config"]
         tr.build(ckpt["normalisation"])
@@ -285,12 +329,14 @@ def train(
         best, bad = float(ckpt["training"]["best_val"]), int(ckpt["training"]["bad_epochs"])
         if ckpt.get("stopped_early") and config.patience is not None:
             log.info("%s: training had stopped early at epoch %d", run, start)
-            write_train_log(run, history)
+            if dist.is_main:
+                write_train_log(run, history)
             return TrainResult(run, start, history, True, tr.device.type, start)
     else:
         tr.build(fit_normalisation(tr.data, tr.model_config, config.seed))
         history, start, best, bad = [], 0, math.inf, 0
-    write_train_log(run, history)  # re-syncs the log with the checkpoint after a kill
+    if dist.is_main:
+        write_train_log(run, history)  # re-syncs the log with the checkpoint after a kill
     log.info("training %s on %s (%d train / %d val galaxies) on %s from epoch %d", config.modality, survey.path, len(tr.train_rows), len(tr.val_rows), tr.device, start + 1)
     stopped = False
     for epoch in range(start + 1, config.epochs + 1):
@@ -310,8 +356,10 @@ def train(
         elif val is not None:
             best = min(best, val)
         finished = stopped or epoch == config.epochs
-        save_checkpoint(run, tr.payload(epoch, history, best, bad, finished, stopped))
-        write_train_log(run, history)
+        if dist.is_main:
+            save_checkpoint(run, tr.payload(epoch, history, best, bad, finished, stopped))
+            write_train_log(run, history)
+        dist.barrier()
         log.info("epoch %d: loss %.4f val %s (%.1f s)", epoch, loss, val, row["seconds"])
         if on_epoch is not None:
             on_epoch(row)

@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from galexplore.data.store import Survey
+from galexplore.errors import GalexploreError
 from galexplore.models.factory import build_augment, default_config
 from galexplore.models.preprocess import SpectrumNorm, Standardize
 from galexplore.training.config import TrainConfig
@@ -62,6 +63,7 @@ def fit_normalisation(data: SurveyArrays, model_config: dict[str, Any], seed: in
     """
     rows = data.sample_rows(NORM_SAMPLE, seed)
     sample = data.read(rows)
+    check_has_data(sample, data)
     out = {}
     for m in model_config["modalities"]:
         if m == "spectra":
@@ -73,6 +75,19 @@ def fit_normalisation(data: SurveyArrays, model_config: dict[str, Any], seed: in
         else:
             out[m] = Standardize.fit(sample[m]).stats()
     return out
+
+
+def check_has_data(sample: Mapping[str, np.ndarray], data: SurveyArrays) -> None:
+    """Refuse to train on a modality whose channels hold no finite value at all (all NaN)."""
+    for m, x in sample.items():
+        finite = np.isfinite(x).reshape(len(x), x.shape[1], -1).any(axis=(0, 2)) if x.ndim == 4 else [np.isfinite(x).any()]
+        if not np.all(finite):
+            spec = data.survey.spec(m)
+            empty = [c for c, ok in zip(spec.channels, finite, strict=False) if not ok]
+            raise GalexploreError(
+                f"{data.survey.path}: {m} has no valid data (all NaN) in channel(s) {', '.join(empty)} "
+                f"of {len(x)} sampled galaxies; nothing to train on"
+            )
 
 
 class ViewMaker(nn.Module):
