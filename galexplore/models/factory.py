@@ -153,15 +153,13 @@ def default_config(choice: str, specs: Mapping[str, Mapping[str, Any]], *, width
             continue
         c = len(spec["channels"])
         h = int(spec["shape"][-1])
-        # 64×64 maps and images are oversampled (PSF FWHM ≈ 3 pixels), so the network works at
-        # half resolution. Images are pooled 2×2 on reading (augmentation 4× cheaper too);
-        # maps go in at full resolution through a stride-2 stem, which costs the network the
-        # same but lets it learn the downsampling (measured: better k-NN scores, docs/training.md).
-        half = h >= 64 and h % 2 == 0
-        pool = 2 if half and m != "maps" else 1
+        # 64×64 maps and images are oversampled (PSF FWHM ≈ 3 pixels): pool 2×2 on reading,
+        # which makes augmentation and the encoder 4× cheaper for little loss. (Full-resolution
+        # maps through a stride-2 stem cost the network the same and scored a little better,
+        # but their augmentation costs as much as the optimizer step on a CPU; docs/training.md.)
+        pool = 2 if h >= 64 and h % 2 == 0 else 1
         inputs[m]["pool"] = pool
-        encoders[m] = {"kind": "conv", "in_channels": c, "width": width or 16, "depth": depth or 3, "blocks": 1,
-                       "stem_stride": 2 if half and m == "maps" else 1}  # fmt: skip
+        encoders[m] = {"kind": "conv", "in_channels": c, "width": width or 16, "depth": depth or 3, "blocks": 1, "stem_stride": 1}
         px = 1.0 / pool  # augmentation sizes below are in native (64-grid) pixels
         if m == "maps":
             # A radius channel and pooling over rings about the centre keep the radial structure
