@@ -7,7 +7,8 @@ augment two views on the device and take one optimizer step, exactly as the trai
 does (the next batch is read and augmented in a background thread while the model steps).
 *model-only*: the same optimizer step on views augmented beforehand. Both run in
 alternating blocks in one process (so a busy machine slows both alike) and are reported in
-galaxies per second, with their ratio (target on CPU: full ≥ 0.8 × model-only). The full
+galaxies per second (medians over the rounds, since other jobs on a shared machine upset
+single blocks), with their ratio (target on CPU: full ≥ 0.8 × model-only). The full
 pipeline without the background prefetch is measured alongside, for comparison.
 
 Writes ``bench/results/train.json`` (one entry per device measured).
@@ -25,6 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 
 HERE = Path(__file__).resolve().parent
@@ -64,16 +66,18 @@ def measure(survey, device: str, steps: int, rounds: int, batch_size: int) -> di
     blocks = {"full": full, "full_no_prefetch": lambda n: full(n, False), "model_only": model_only}
     for f in blocks.values():
         f(3)  # warm-up
-    seconds = dict.fromkeys(blocks, 0.0)
+    per_round = {name: [] for name in blocks}
     for _ in range(rounds):  # alternate, so that a change of machine load hits every mode alike
         for name, f in blocks.items():
             sync()
             t0 = time.perf_counter()
             f(steps)
             sync()
-            seconds[name] += time.perf_counter() - t0
-    n = rounds * steps * tr.batch_size
-    rate = {k: n / v for k, v in seconds.items()}
+            per_round[name].append(steps * tr.batch_size / (time.perf_counter() - t0))
+    # Medians over rounds: other jobs on a shared machine make single blocks unreliable.
+    rate = {k: float(np.median(v)) for k, v in per_round.items()}
+    ratios = np.array(per_round["full"]) / np.array(per_round["model_only"])
+    ratios_np = np.array(per_round["full_no_prefetch"]) / np.array(per_round["model_only"])
     return {
         "device": str(tr.device),
         "device_name": torch.cuda.get_device_name() if tr.cuda else platform.processor() or platform.machine(),
@@ -85,9 +89,11 @@ def measure(survey, device: str, steps: int, rounds: int, batch_size: int) -> di
         "model": {k: tr.model_config[k] for k in ("family", "modality", "encoders", "loss")},
         "full_pipeline_samples_per_s": round(rate["full"], 1),
         "model_only_samples_per_s": round(rate["model_only"], 1),
-        "ratio_full_over_model": round(rate["full"] / rate["model_only"], 3),
+        "ratio_full_over_model": round(float(np.median(ratios)), 3),
         "full_without_prefetch_samples_per_s": round(rate["full_no_prefetch"], 1),
-        "ratio_without_prefetch": round(rate["full_no_prefetch"] / rate["model_only"], 3),
+        "ratio_without_prefetch": round(float(np.median(ratios_np)), 3),
+        "ratio_per_round": [round(float(r), 3) for r in ratios],
+        "statistic": "medians over the rounds of per-round rates and of per-round ratios",
         "unit": "galaxies per second (each galaxy = two augmented views)",
     }
 
@@ -97,12 +103,15 @@ def main(argv=None) -> int:
     ap.add_argument("--survey", help="an existing survey (default: synthesise --n galaxies)")
     ap.add_argument("--n", type=int, default=2000)
     ap.add_argument("--steps", type=int, default=10, help="steps per block")
-    ap.add_argument("--rounds", type=int, default=3, help="alternating blocks of full / full without prefetch / model-only")
+    ap.add_argument("--rounds", type=int, default=9, help="alternating blocks of full / full without prefetch / model-only")
     ap.add_argument("--batch-size", type=int, default=64, help="default: TrainConfig().batch_size")
     ap.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    ap.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's own choice)")
     ap.add_argument("--out", default=str(HERE / "results" / "train.json"))
     args = ap.parse_args(argv)
 
+    if args.threads:
+        torch.set_num_threads(args.threads)
     from galexplore._io import write_json
     from galexplore.data import open_survey
     from galexplore.data.synthetic import synthesize
