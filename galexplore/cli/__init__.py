@@ -17,7 +17,9 @@ from galexplore import __version__
 from galexplore.errors import GalexploreError
 
 #: Verb modules under ``galexplore.cli``, in the order ``--help`` lists them.
-VERBS: tuple[str, ...] = ("synth", "ingest", "train", "embed", "project", "cluster", "search", "evaluate", "export")
+VERBS: tuple[str, ...] = (
+    "synth", "ingest", "train", "embed", "project", "cluster", "search", "evaluate", "export", "serve", "demo",
+)
 
 EPILOG = """\
 Typical session:
@@ -29,6 +31,8 @@ Typical session:
   galexplore search run/ --galaxy ID --k 10        # the most similar galaxies
   galexplore evaluate survey/ run/                 # run/metrics.json and run/report/
   galexplore export run/ --cluster 1 --out c1.fits # a selection, with provenance
+  galexplore serve survey/ run/                    # the dashboard at http://127.0.0.1:5006/explorer
+  galexplore demo                                  # all of the above on the built-in survey, then serve
   galexplore --help / galexplore <verb> --help     # what each verb does
 
 Add --debug before the verb to see full tracebacks.

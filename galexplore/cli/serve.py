@@ -1,0 +1,72 @@
+"""``galexplore serve``: the dashboard of a survey and a run in the browser."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+DESCRIPTION = """\
+Serve the galexplore dashboard for SURVEY (a survey directory) and RUN (a run directory with
+projection.parquet, and embeddings.parquet for similarity search): the datashaded embedding
+map linked to cutouts, IFU maps, stacked radial profiles, the main sequence, clusters,
+similarity search and export. Open the printed URL in a browser; Ctrl-C stops the server.
+
+Safe serving: by default only this machine can connect (127.0.0.1). To reach it from
+elsewhere prefer an SSH tunnel:  ssh -L 5006:127.0.0.1:5006 HOST  then open
+http://127.0.0.1:5006/explorer. To expose it on the network, all three are needed:
+
+  --address 0.0.0.0                       listen on every interface
+  --allow-websocket-origin HOST:PORT      the address browsers use (refused without it)
+  --basic-auth users.json                 a login page; users.json is {"user": "password"}
+                                          (a password string works too, but shows in `ps`)
+
+Without --basic-auth an exposed server prints a warning: anyone who can reach it can browse
+the survey and download exports. Widgets and URL parameters only read the survey and the run
+and are validated against the catalog; nothing typed in the page is run as code.
+"""
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"port must be in 1–65535, got {value}")
+    return value
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("serve", help="serve the dashboard of a survey and a run", description=DESCRIPTION,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("survey", metavar="SURVEY", help="survey directory")
+    p.add_argument("run", metavar="RUN", help="run directory (needs projection.parquet)")
+    add_server_options(p)
+    p.set_defaults(func=run)
+
+
+def add_server_options(p: argparse.ArgumentParser) -> None:
+    """--port, --address, --show, --allow-websocket-origin (shared with ``demo``)."""
+    p.add_argument("--port", type=_port, default=5006, help="port to listen on (default: 5006)")
+    p.add_argument("--address", default="127.0.0.1", help="address to bind (default: 127.0.0.1, this machine only)")
+    p.add_argument("--show", action="store_true", help="open the dashboard in a web browser")
+    p.add_argument("--allow-websocket-origin", action="append", default=[], metavar="HOST[:PORT]",
+                   help="origin allowed to connect, e.g. myhost.example.org:5006 (repeatable); "
+                        "required with a non-loopback --address")
+    p.add_argument("--basic-auth", default=None, metavar="FILE|PASSWORD",
+                   help='require a login: a JSON file {"user": "password", ...} or one password (Panel basic auth)')
+
+
+def start_server(args: argparse.Namespace, survey, run) -> int:
+    from galexplore.dashboard.server import serve
+
+    def ready(url: str) -> None:
+        print(f"galexplore: dashboard at {url}  (Ctrl-C to stop)", file=sys.stderr, flush=True)
+
+    serve(survey, run, port=args.port, address=args.address, show=args.show,
+          allow_origins=args.allow_websocket_origin, basic_auth=args.basic_auth, on_ready=ready)
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    return start_server(args, args.survey, args.run)

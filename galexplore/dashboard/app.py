@@ -1,0 +1,156 @@
+"""The whole explorer on one page, assembled from the components of this package.
+
+:func:`load_data` reads and aligns a survey and a run once per server (cached across
+sessions, read-only); :class:`Explorer` is created once per browser session and owns that
+session's :class:`ExplorerState`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import holoviews as hv
+import panel as pn
+
+from galexplore.dashboard import url_state
+from galexplore.dashboard.clusters import ClusterControls, compute_clusters, saved_clusters
+from galexplore.dashboard.data import ExplorerData
+from galexplore.dashboard.distributions import Distributions
+from galexplore.dashboard.embedding_map import EmbeddingMap
+from galexplore.dashboard.export import Export
+from galexplore.dashboard.galaxy_maps import GalaxyFocus
+from galexplore.dashboard.gallery import Gallery
+from galexplore.dashboard.main_sequence import MainSequence
+from galexplore.dashboard.profiles import RadialProfiles, cached_reference
+from galexplore.dashboard.state import ExplorerState
+from galexplore.errors import GalexploreError
+from galexplore.runs import RunPaths
+
+log = logging.getLogger(__name__)
+
+EXTENSIONS = ("tabulator",)
+
+
+def _mtimes(survey: Path, run: Path) -> tuple[int, ...]:
+    paths = [survey / "survey.json", survey / "catalog.parquet", RunPaths.of(run).projection, RunPaths.of(run).embeddings]
+    return tuple(p.stat().st_mtime_ns if p.is_file() else 0 for p in paths)
+
+
+@pn.cache(max_items=4)
+def _load(survey: str, run: str, mtimes: tuple[int, ...]) -> ExplorerData:
+    return ExplorerData.load(survey, run)
+
+
+def load_data(survey: str | os.PathLike, run: str | os.PathLike) -> ExplorerData:
+    """The explorer data of a survey and a run, loaded once and shared by all sessions.
+
+    Reloaded when an artifact's modification time changes.
+    """
+    survey, run = Path(survey).resolve(), Path(run).resolve()
+    return _load(str(survey), str(run), _mtimes(survey, run))
+
+
+class Explorer(pn.viewable.Viewer):
+    """One browser session's explorer: the map and every linked view.
+
+    Parameters
+    ----------
+    data : ExplorerData
+        Shared, read-only data (see :func:`load_data`).
+    sync_url : bool
+        Restore the view from the page URL and keep the URL up to date (served apps).
+    """
+
+    def __init__(self, data: ExplorerData, *, sync_url: bool = False, **params) -> None:
+        super().__init__(**params)
+        self.data = data
+        self.state = ExplorerState(data)
+        self.map = EmbeddingMap(self.state)
+        self.gallery = Gallery(self.state)
+        self.main_sequence = MainSequence(self.state)
+        self.focus = GalaxyFocus(self.state)
+        self.profiles = RadialProfiles(self.state)
+        self.distributions = Distributions(self.state)
+        self.clusters = ClusterControls(self.state)
+        self.export = Export(self.state)
+        self._color = pn.widgets.Select.from_param(self.state.param.color_by, label="Colour by",
+                                                   css_classes=["gx-color-by"], sizing_mode="stretch_width")
+        self._message = pn.pane.Alert("", alert_type="warning", visible=False, css_classes=["gx-message"])
+        self._share = pn.widgets.TextInput(label="Link to this view", value="", disabled=False,
+                                           css_classes=["gx-share"], sizing_mode="stretch_width")
+        self.state.param.watch(self._update_share, list(url_state.URL_PARAMS))
+        self.state.param.watch(self._on_message, ["message"])
+        if sync_url:
+            url_state.sync_url(self.state)
+        self._update_share()
+        self.clusters.ensure_clusters()
+
+    def _update_share(self, *_events) -> None:
+        self._share.value = url_state.share_link(self.state)
+
+    def _on_message(self, event) -> None:
+        self._message.object = event.new
+        self._message.visible = bool(event.new)
+
+    def controls(self) -> pn.viewable.Viewable:
+        return pn.Column(
+            self._color, self._message,
+            "### Clusters", self.clusters,
+            "### Export", self.export,
+            "### Share", self._share,
+            sizing_mode="stretch_width",
+        )  # fmt: skip
+
+    def main(self) -> pn.viewable.Viewable:
+        card = dict(sizing_mode="stretch_width", collapsible=False, margin=(5, 5))
+        return pn.Column(
+            pn.Row(pn.Card(self.map, title="Embedding map", **card),
+                   pn.Card(self.main_sequence, title="Star-forming main sequence", **card), sizing_mode="stretch_width"),
+            pn.Row(pn.Card(self.gallery, title="Selection", **card),
+                   pn.Card(self.focus, title="Galaxy in focus", **card), sizing_mode="stretch_width"),
+            pn.Card(self.profiles, title="Stacked radial profiles: selection vs the rest", **card),
+            pn.Card(self.distributions, title="Properties: selection vs survey", **card),
+            sizing_mode="stretch_width",
+        )  # fmt: skip
+
+    def __panel__(self):
+        return pn.Row(pn.Column(self.controls(), width=300), self.main(), sizing_mode="stretch_width")
+
+    def template(self) -> pn.template.BaseTemplate:
+        """The explorer in a page template with the controls in the sidebar (for serving)."""
+        # Bootstrap: no web fonts fetched from the internet (the page works offline)
+        return pn.template.BootstrapTemplate(
+            title=f"galexplore · {self.data.title}", sidebar=[self.controls()], main=[self.main()],
+            sidebar_width=320, header_background="#1f4e79",
+        )
+
+
+def create_app(survey: str | os.PathLike, run: str | os.PathLike) -> pn.viewable.Viewable:
+    """A fresh explorer page for one browser session (the ``panel serve`` entry point).
+
+    A survey or run that cannot be read gives a page with the one-line reason, not a
+    blank page and a traceback.
+    """
+    pn.extension(*EXTENSIONS)
+    try:
+        return Explorer(load_data(survey, run), sync_url=True).template()
+    except GalexploreError as exc:
+        log.error("cannot open the explorer: %s", exc)
+        return pn.Column(pn.pane.Alert(f"**galexplore cannot open this survey/run:** {exc}", alert_type="danger"))
+
+
+def warm_up(data: ExplorerData) -> None:
+    """Evaluate the Datashader pipelines of one session once (compiles their kernels)."""
+    state = ExplorerState(data)
+    objects = [EmbeddingMap(state)._build(), MainSequence(state)._build()]
+    if "sf_class" in data.catalog.columns:
+        state.color_by = "sf_class"
+        objects.append(EmbeddingMap(state)._build())
+    for obj in objects:
+        obj[()] if isinstance(obj, hv.DynamicMap) else [layer[()] for layer in obj if isinstance(layer, hv.DynamicMap)]
+    if data.has_modality("maps"):
+        cached_reference(data)
+    if saved_clusters(data) is None:  # a page starts from the run's saved clustering when there is one
+        compute_clusters(data, state.cluster_method, state.n_clusters)

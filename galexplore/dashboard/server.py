@@ -1,0 +1,213 @@
+"""Serve the explorer with Panel's Bokeh/Tornado server (used by ``galexplore serve`` and ``demo``)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from collections.abc import Callable
+
+from galexplore.errors import GalexploreError
+
+log = logging.getLogger(__name__)
+
+APP_PATH = "explorer"
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+def check_port(address: str, port: int) -> None:
+    """Raise :class:`GalexploreError` if ``address:port`` cannot be bound."""
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        try:
+            s.bind((address, port))
+        except OSError as exc:
+            raise GalexploreError(f"cannot listen on {address}:{port} ({exc.strerror}); choose another --port") from exc
+
+
+def is_loopback(address: str) -> bool:
+    """True for addresses only this machine can reach (127.x, ::1, localhost)."""
+    import ipaddress
+
+    if address == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(address.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_exposure(address: str, allow_origins: list[str] | None, basic_auth: str | None) -> list[str]:
+    """Refuse to expose the dashboard without explicit flags; return warnings to show.
+
+    Binding anything but the loopback interface needs at least one
+    ``--allow-websocket-origin HOST:PORT`` (the address browsers will use); without
+    ``--basic-auth`` the returned warning says that anyone who can reach it can use it.
+
+    Raises
+    ------
+    GalexploreError
+        For a network-visible address without an allowed origin, or a bad ``basic_auth``.
+    """
+    warnings = []
+    if basic_auth is not None:
+        validate_basic_auth(basic_auth)
+    if is_loopback(address):
+        return warnings
+    if not allow_origins:
+        raise GalexploreError(
+            f"--address {address} exposes the dashboard to the network: also give --allow-websocket-origin "
+            "HOST:PORT (the address browsers will use) and protect it with --basic-auth; "
+            "or keep the default 127.0.0.1 and use an SSH tunnel")
+    if basic_auth is None:
+        warnings.append(f"the dashboard listens on {address} without a password: anyone who can reach it can "
+                        "browse the survey and download exports (add --basic-auth FILE)")
+    return warnings
+
+
+def validate_basic_auth(value: str) -> None:
+    """A ``--basic-auth`` value is a JSON file of ``{"user": "password"}`` or a password (≥ 8 characters)."""
+    import json
+    from pathlib import Path
+
+    path = Path(value)
+    if path.suffix == ".json" or path.is_file():
+        try:
+            users = json.loads(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise GalexploreError(f"{path}: cannot read the basic-auth file ({exc.strerror})") from exc
+        except ValueError as exc:
+            raise GalexploreError(f"{path}: not JSON ({exc.msg} at line {exc.lineno})") from exc
+        if not isinstance(users, dict) or not users or not all(
+                isinstance(k, str) and isinstance(v, str) and v for k, v in users.items()):
+            raise GalexploreError(f'{path}: expected a JSON object {{"user": "password", ...}}')
+        return
+    if len(value) < 8:
+        raise GalexploreError("--basic-auth: a password needs at least 8 characters (or give a JSON file of users)")
+
+
+def websocket_origins(address: str, port: int, extra: list[str] | None = None) -> list[str]:
+    """Origins allowed to open the session websocket (the bound address, plus localhost)."""
+    hosts = {address}
+    if address in LOOPBACK or address in ("0.0.0.0", "::"):
+        hosts |= {"127.0.0.1", "localhost"}
+    if address in ("0.0.0.0", "::"):
+        hosts |= {socket.gethostname()}
+    return sorted({f"{h}:{port}" for h in hosts} | set(extra or []))
+
+
+class ClosedSocketFilter(logging.Filter):
+    """Drop asyncio's "Task exception was never retrieved" reports of a websocket closed by
+    the browser (a tab closed while the server was still sending): not a server error."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from tornado.iostream import StreamClosedError
+        from tornado.websocket import WebSocketClosedError
+
+        exc = record.exc_info[1] if record.exc_info else None
+        return not isinstance(exc, (WebSocketClosedError, StreamClosedError))
+
+
+def _warm_up(survey: str | os.PathLike, run: str | os.PathLike) -> None:
+    """Run the map's and the main sequence's Datashader pipelines once, so their kernels are
+    compiled before a browser asks (pure HoloViews: no Bokeh document is touched)."""
+    from galexplore.dashboard.app import load_data, warm_up
+
+    try:
+        warm_up(load_data(survey, run))
+    except Exception:  # warm-up is an optimisation only
+        log.debug("warm-up failed", exc_info=True)
+
+
+def make_server(
+    survey: str | os.PathLike,
+    run: str | os.PathLike,
+    *,
+    port: int = 5006,
+    address: str = "127.0.0.1",
+    allow_origins: list[str] | None = None,
+    basic_auth: str | None = None,
+):
+    """The Bokeh/Tornado server of the explorer, bound but not started (see :func:`serve`).
+
+    Raises :class:`GalexploreError` for an unsafe exposure, a bad survey/run or a busy port.
+    """
+    import panel as pn
+
+    from galexplore.dashboard.app import create_app, load_data
+
+    asyncio_log = logging.getLogger("asyncio")
+    if not any(isinstance(f, ClosedSocketFilter) for f in asyncio_log.filters):
+        asyncio_log.addFilter(ClosedSocketFilter())
+    for warning in check_exposure(address, allow_origins, basic_auth):
+        log.warning(warning)
+    load_data(survey, run)  # fail here, with one line, on a bad survey or run
+    check_port(address, port)
+    auth = {}
+    if basic_auth is not None:
+        import secrets
+
+        # signs the login cookie; a new one per server start (users log in again after a restart)
+        auth = {"basic_auth": basic_auth, "cookie_secret": os.environ.get("PANEL_COOKIE_SECRET")
+                or secrets.token_urlsafe(32)}
+    return pn.serve(
+        {APP_PATH: lambda: create_app(survey, run)},
+        port=port,
+        address=address,
+        show=False,
+        start=False,
+        title="galexplore",
+        websocket_origin=websocket_origins(address, port, allow_origins),
+        verbose=False,
+        **auth,
+    )
+
+
+def serve(
+    survey: str | os.PathLike,
+    run: str | os.PathLike,
+    *,
+    port: int = 5006,
+    address: str = "127.0.0.1",
+    show: bool = False,
+    allow_origins: list[str] | None = None,
+    basic_auth: str | None = None,
+    on_ready: Callable[[str], None] | None = None,
+    warm_up: bool = True,
+) -> None:
+    """Serve the explorer until interrupted.
+
+    Parameters
+    ----------
+    survey, run : path-like
+        The survey directory and the run directory (with ``projection.parquet``).
+    port, address : int, str
+        Where to listen; the default binds only the loopback interface.
+    show : bool
+        Open the page in a web browser.
+    allow_origins : list of str, optional
+        Extra ``host:port`` origins allowed to connect; required (see :func:`check_exposure`)
+        when ``address`` is not a loopback address.
+    basic_auth : str, optional
+        Panel's basic authentication: a JSON file of ``{"user": "password"}`` or one
+        password for any user name. A login page guards the dashboard.
+    on_ready : callable, optional
+        Called with the page URL once the server listens.
+    warm_up : bool
+        Render one session in the background at start so the first page opens faster.
+    """
+    server = make_server(survey, run, port=port, address=address, allow_origins=allow_origins,
+                         basic_auth=basic_auth)
+    host = f"[{address}]" if ":" in address else address
+    url = f"http://{'127.0.0.1' if address in ('0.0.0.0', '::') else host}:{port}/{APP_PATH}"
+    if on_ready is not None:
+        server.io_loop.add_callback(on_ready, url)
+    if warm_up:
+        # on the server's own thread (HoloViews is not thread-safe); a page requested meanwhile waits
+        server.io_loop.add_callback(_warm_up, survey, run)
+    if show:
+        server.io_loop.add_callback(server.show, f"/{APP_PATH}")
+    try:
+        server.io_loop.start()
+    finally:
+        server.stop()

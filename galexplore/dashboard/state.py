@@ -1,0 +1,176 @@
+"""Per-session dashboard state.
+
+One :class:`ExplorerState` is created for every browser session; every view reads from it
+and writes to it, so two sessions never share a selection, a galaxy in focus or clusters.
+Values that come from outside (URL parameters, clicks, table rows) are validated against
+the catalog before they are stored: a bad value is refused with a one-line
+:class:`~galexplore.errors.GalexploreError`, never evaluated.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import numpy.typing as npt
+import param
+
+from galexplore.dashboard._setup import batched, ensure_bokeh
+from galexplore.dashboard.data import ExplorerData
+from galexplore.errors import GalexploreError
+
+log = logging.getLogger(__name__)
+
+CLUSTER = "cluster"
+CLUSTER_METHODS = ("kmeans", "gmm", "hdbscan")
+#: Preferred default colourings, first present wins.
+DEFAULT_COLOR_BY = ("log_ssfr", "ew_ha", "log_mstar")
+EMPTY = np.empty(0, dtype=np.int64)
+
+
+def reports_errors(action: str) -> Callable:
+    """Decorate a view's event handler: an exception becomes a notice in the page.
+
+    The view must have a ``state`` (:class:`ExplorerState`). A
+    :class:`~galexplore.errors.GalexploreError` is shown as it is; anything else is logged
+    with its traceback on the server and shown as one line. Nothing is raised into the
+    server, so one session's bad event cannot affect another session or the server.
+    """
+
+    def decorate(method: Callable) -> Callable:
+        @functools.wraps(method)
+        def wrapper(self, *args, **kwargs):
+            try:
+                return method(self, *args, **kwargs)
+            except GalexploreError as exc:
+                self.state.message = f"{action} failed: {exc}"
+            except Exception as exc:
+                log.exception("%s failed", action)
+                self.state.message = f"{action} failed: {type(exc).__name__}: {exc}"
+            return None
+
+        return wrapper
+
+    return decorate
+
+
+def color_choices(data: ExplorerData) -> list[str]:
+    """Columns the map can be coloured by: numeric, categorical, and ``"cluster"``."""
+    cols = [c for c in data.numeric_columns if c not in ("ra", "dec")]
+    cols += [c for c in data.categorical_columns if c not in cols]
+    return [*cols, CLUSTER]
+
+
+def validate_color_by(data: ExplorerData, value: object) -> str:
+    """Return ``value`` if the map can be coloured by it, else raise :class:`GalexploreError`."""
+    choices = color_choices(data)
+    if not isinstance(value, str) or value not in choices:
+        raise GalexploreError(f"cannot colour by {value!r}: not a numeric or categorical catalog column")
+    return value
+
+
+def column_kind(data: ExplorerData, column: str) -> str:
+    """``"numeric"`` or ``"categorical"`` (``"cluster"`` is categorical)."""
+    if column == CLUSTER or column in data.categorical_columns:
+        return "categorical"
+    if column in data.numeric_columns:
+        return "numeric"
+    raise GalexploreError(f"unknown column {column!r}")
+
+
+class ExplorerState(param.Parameterized):
+    """What one browser session is looking at.
+
+    Parameters
+    ----------
+    data : ExplorerData
+        The shared, read-only data; only used to validate values and set choices.
+    """
+
+    color_by = param.Selector(default=None, objects=[], check_on_set=True, allow_None=True,
+                              doc="Catalog column (or 'cluster') that colours the map.")
+    selection = param.Array(default=EMPTY, doc="Selected galaxies: unique catalog rows (int64), sorted unless ranked.")
+    selection_label = param.String(default="", doc="How the selection was made, e.g. 'lasso' or 'similar to X'.")
+    lasso = param.String(default="", doc="Lasso polygon behind the selection, 'x,y;x,y;…' ('' if none).")
+    focus = param.String(default="", doc="galaxy_id of the galaxy in focus ('' for none).")
+    cluster_method = param.Selector(default="kmeans", objects=list(CLUSTER_METHODS), doc="Clustering algorithm.")
+    n_clusters = param.Integer(default=5, bounds=(2, 30), doc="Number of clusters (k-means, GMM).")
+    cluster_labels = param.Array(default=None, allow_None=True, doc="Cluster of each galaxy (int, -1 = noise).")
+    cluster_key = param.String(default="", doc="Settings that produced cluster_labels, e.g. 'kmeans k=5'.")
+    busy = param.Boolean(default=False, doc="True while clusters are being recomputed.")
+    message = param.String(default="", doc="Last user-facing notice (errors are shown, never raised).")
+
+    def __init__(self, data: ExplorerData, **params) -> None:
+        ensure_bokeh()
+        choices = color_choices(data)
+        super().__init__(**params)
+        self._data = data
+        self.param.color_by.objects = choices
+        if self.color_by is None:
+            self.color_by = next((c for c in DEFAULT_COLOR_BY if c in choices), choices[0])
+        self.param.color_by.allow_None = False
+
+    @property
+    def data(self) -> ExplorerData:
+        return self._data
+
+    # -- selection -------------------------------------------------------------------------
+    def select(self, rows: npt.ArrayLike, label: str, *, lasso: str = "", ordered: bool = False) -> None:
+        """Replace the selection by catalog rows ``rows`` (duplicates and out-of-range rows dropped).
+
+        ``ordered=True`` keeps the given order (e.g. most similar first); otherwise rows are
+        sorted. ``lasso`` is the polygon that made the selection (see
+        :func:`galexplore.dashboard.url_state.format_polygon`), kept so that the URL can restore it.
+        """
+        rows = np.asarray(rows, dtype=np.int64).ravel()
+        rows = rows[(rows >= 0) & (rows < self._data.n)]
+        if ordered:
+            _, first = np.unique(rows, return_index=True)
+            rows = rows[np.sort(first)]
+        else:
+            rows = np.unique(rows)
+        with batched():
+            self.param.update(selection=rows, selection_label=label if rows.size else "", lasso=lasso)
+
+    def select_ids(self, galaxy_ids: Sequence[str], label: str) -> None:
+        """Select galaxies by id; unknown ids are ignored."""
+        pos = self._data.index.get_indexer([str(g) for g in galaxy_ids])
+        self.select(pos[pos >= 0], label)
+
+    def clear_selection(self) -> None:
+        with batched():
+            self.param.update(selection=EMPTY, selection_label="", lasso="")
+
+    @property
+    def n_selected(self) -> int:
+        return int(len(self.selection))
+
+    # -- focus -----------------------------------------------------------------------------
+    def set_focus(self, galaxy_id: str) -> None:
+        """Put a galaxy in focus; raises :class:`GalexploreError` for an unknown id."""
+        galaxy_id = str(galaxy_id)
+        if galaxy_id and self._data.position(galaxy_id) is None:
+            raise GalexploreError(f"unknown galaxy_id {galaxy_id!r}")
+        self.focus = galaxy_id
+
+    @property
+    def focus_row(self) -> int | None:
+        return self._data.position(self.focus) if self.focus else None
+
+    # -- clusters --------------------------------------------------------------------------
+    def set_clusters(self, labels: npt.ArrayLike, key: str) -> None:
+        labels = np.asarray(labels)
+        if labels.shape != (self._data.n,):
+            raise GalexploreError(f"cluster labels have shape {labels.shape}, expected ({self._data.n},)")
+        with batched():
+            self.param.update(cluster_labels=labels.astype(np.int64), cluster_key=key)
+
+    def cluster_names(self) -> np.ndarray | None:
+        """Cluster label of each galaxy as a string (``"noise"`` for -1), or None."""
+        if self.cluster_labels is None:
+            return None
+        names = self.cluster_labels.astype(str).astype(object)
+        names[self.cluster_labels < 0] = "noise"
+        return names

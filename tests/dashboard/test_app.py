@@ -1,0 +1,188 @@
+"""The assembled explorer, driven from Python: rendering, linked updates, robustness."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from bokeh.document import Document
+import holoviews as hv
+from bokeh.models import ColumnDataSource, HoverTool
+
+from galexplore.dashboard.app import Explorer, create_app, load_data
+from galexplore.dashboard.data import ExplorerData
+from galexplore.dashboard.selection import lasso_select
+from galexplore.dashboard.url_state import parse_polygon
+from galexplore.errors import StoreError
+from galexplore.runs import write_projection
+
+
+@pytest.fixture
+def explorer(tiny_data):
+    return Explorer(tiny_data)
+
+
+def test_the_page_renders_into_a_bokeh_document(tiny_data):
+    doc = Document()
+    Explorer(tiny_data).template().server_doc(doc)
+    assert len(doc.roots) > 5
+
+
+def test_a_lasso_updates_every_linked_view(explorer, tiny_data):
+    lo, hi = tiny_data.xy.min(0), tiny_data.xy.max(0)
+    poly = np.array([lo, [hi[0], lo[1]], (lo + hi) / 2])
+    explorer.map._on_lasso(geometry=poly)
+    rows = lasso_select(tiny_data.xy, poly)
+    n = len(rows)
+    assert n > 3
+    np.testing.assert_array_equal(explorer.state.selection, rows)
+    np.testing.assert_allclose(parse_polygon(explorer.state.lasso), poly, atol=1e-4)
+    assert f"**{n} selected** (lasso)" in explorer.gallery._header.object
+    assert [t["id"] for t in explorer.gallery._grid.tiles] == list(tiny_data.galaxy_ids[rows[:12]])
+    assert all(t["src"].startswith("data:image/png;base64,") for t in explorer.gallery._grid.tiles)
+    mix = tiny_data.catalog["sf_class"].iloc[rows].value_counts()
+    caption = explorer.main_sequence._caption.object
+    assert f"<b>{n}</b> selected on the main sequence" in caption
+    for cls, count in mix.items():
+        assert f"{cls}: <b>{count:,}</b>" in caption
+    assert f"**{n}** of {tiny_data.n}" in explorer.distributions._summary.object
+    assert explorer.export._download.label == f"Download {n} galaxies"
+
+
+def test_clicking_a_tile_focuses_that_galaxy(explorer, tiny_data):
+    explorer.state.select(np.arange(5), "test")
+    explorer.gallery._focus(tiny_data.galaxy_ids[3])
+    assert explorer.state.focus == tiny_data.galaxy_ids[3]
+    assert tiny_data.galaxy_ids[3] in explorer.focus._title.object
+    titles = [p.object.label for p in explorer.focus._maps.objects]
+    assert titles == ["log EW(Hα)", "log age (LW)", "[Z/H] (LW)", "log Σ*"]
+    ew = explorer.focus._maps.objects[0].object
+    assert ew.vdims[0].unit == "log Å" and np.isnan(ew.data).any()  # NaN outside the IFU field
+    explorer.gallery._focus("not-a-galaxy")  # a bad click is reported, never raised
+    assert "unknown galaxy_id" in explorer.state.message
+
+
+def test_colouring_is_mean_for_numbers_and_categories_for_classes(explorer, tiny_data):
+    numeric = explorer.map._pane.object[()]
+    img = numeric.get(0)
+    assert type(img).__name__ == "Image"
+    vals = img.dimension_values(2)
+    vals = vals[np.isfinite(vals)]
+    col = tiny_data.catalog["log_ssfr"].to_numpy()
+    assert vals.min() >= col.min() - 1e-9 and vals.max() <= col.max() + 1e-9  # means stay within the data
+    explorer.state.color_by = "sf_class"
+    categorical = explorer.map._pane.object[()].get(0)
+    assert type(categorical).__name__ == "RGB"
+    assert explorer.map._pane.object[()].get(0).opts.get().kwargs.get("show_legend") is True
+
+
+def test_hover_shows_the_galaxy_id(explorer, tiny_data):
+    from types import SimpleNamespace
+
+    doc = Document()
+    root = explorer.map._pane.get_root(doc)
+    hovers = [h for h in root.select({"type": HoverTool})]
+    assert hovers, "the map has a hover tool"
+    source = root.select_one({"name": "gx-hover-source"})
+    assert source is not None and source.data["galaxy_id"] == []
+    x, y = (float(v) for v in tiny_data.xy[17])
+    explorer.map._on_mouse_move(source, SimpleNamespace(x=x + 1e-4, y=y))
+    assert source.data["galaxy_id"] == [tiny_data.galaxy_ids[17]]
+    assert source.data["log_mstar"] == [tiny_data.catalog["log_mstar"].iloc[17]]
+    far = tiny_data.xy.max(0) + 100
+    explorer.map._on_mouse_move(source, SimpleNamespace(x=float(far[0]), y=float(far[1])))
+    assert source.data["galaxy_id"] == []
+
+
+def test_a_bad_event_is_a_notice_and_stays_in_its_session(tiny_data):
+    one, two = Explorer(tiny_data), Explorer(tiny_data)
+    two.state.select([1, 2, 3], "lasso")
+    one.map._on_lasso(geometry=[["a", "b"], ["c", "d"], ["e", "f"]])  # garbage from a client
+    assert one.state.message.startswith("lasso selection failed: ValueError")
+    one.map._on_boundsxy(bounds=("x", 0, 1, 1))
+    assert one.state.message.startswith("box selection failed")
+    assert one.state.n_selected == 0 and not two.state.message and two.state.n_selected == 3
+    assert one._message.visible and "failed" in one._message.object  # shown in the page
+
+
+def test_big_surveys_are_never_sent_as_glyphs():
+    rng = np.random.default_rng(0)
+    n = 50_000
+    cat = pd.DataFrame({"galaxy_id": [f"G{i}" for i in range(n)], "log_mstar": rng.normal(10.5, 0.6, n),
+                        "log_sfr": rng.normal(0, 0.5, n), "sf_class": rng.choice(["star-forming", "retired"], n)})
+    cat["log_ssfr"] = cat["log_sfr"] - cat["log_mstar"]
+    data = ExplorerData(cat, rng.normal(size=(n, 2)))
+    e = Explorer(data)
+    e.state.select(np.arange(20_000), "test")
+    root = e.template().server_doc(Document())
+    lengths = [len(v) for m in root.select({"type": ColumnDataSource}) for v in m.data.values() if hasattr(v, "__len__")]
+    assert max(lengths) < 5000, "no data source carries per-galaxy columns"
+    assert "<b>20,000</b> selected" in e.main_sequence._caption.object
+    assert not e.profiles.available and e.gallery._grid.tiles[0]["src"] == ""
+
+
+def test_sessions_have_their_own_state(tiny_data):
+    one, two = Explorer(tiny_data), Explorer(tiny_data)
+    one.state.select([1, 2], "lasso")
+    one.state.color_by = "sf_class"
+    assert two.state.n_selected == 0 and two.state.color_by == "log_ssfr"
+    assert two.gallery._header.object == "**0 selected**"
+
+
+def test_data_is_shared_and_read_only(tiny_survey, tiny_run):
+    a, b = load_data(tiny_survey.path, tiny_run), load_data(tiny_survey.path, tiny_run)
+    assert a is b
+    with pytest.raises(ValueError):
+        a.xy[0, 0] = 1.0
+
+
+def test_a_run_of_another_survey_is_refused_in_one_line(tiny_survey, tmp_path):
+    run = tmp_path / "run"
+    write_projection(run, ["X1", "X2"], np.zeros((2, 2)), {"method": "pca"})
+    with pytest.raises(StoreError, match="projection.parquet.*does not match survey"):
+        ExplorerData.load(tiny_survey.path, run)
+    page = create_app(tiny_survey.path, run)  # the server shows the reason instead of crashing
+    assert "cannot open this survey/run" in page.objects[0].object
+
+
+def test_selection_highlight_covers_exactly_the_selected_galaxies():
+    from galexplore.dashboard.embedding_map import selection_mask
+
+    xy = np.array([[0.05, 0.05], [0.55, 0.95], [0.5, 0.5], [2.0, 2.0]], np.float32)
+    view = {"x_range": (0.0, 1.0), "y_range": (0.0, 1.0), "width": 20, "height": 20}
+    mask = selection_mask(xy, np.array([0, 1, 3]), view)  # galaxy 3 is out of view
+    assert mask.shape == (20, 20)
+    # sparse: each galaxy grows to 5x5 (clipped at the edges); row 0 is the bottom
+    assert mask[0, 0] and mask[3, 3] and not mask[4, 4]
+    assert mask[19, 11] and mask[17, 9] and not mask[16, 11] and not mask[19, 14]
+    assert mask.sum() == 16 + 15 and not mask[10, 10]  # galaxy 2 is not selected
+    assert selection_mask(xy, np.array([3]), view) is None
+    assert selection_mask(xy, np.array([], np.int64), view) is None
+
+
+def test_a_zoomed_view_draws_the_same_as_the_whole_survey(tiny_data):
+    from galexplore.dashboard.embedding_map import in_view, map_frame, shade
+    from galexplore.dashboard.state import ExplorerState
+
+    frame, kind = map_frame(ExplorerState(tiny_data), "log_mstar")
+    ordered = frame.iloc[tiny_data.x_order].reset_index(drop=True)
+    (x0, y0), (x1, y1) = tiny_data.xy.min(0), tiny_data.xy.max(0)
+    view = {"x_range": (float(x0 + 0.3 * (x1 - x0)), float(x0 + 0.6 * (x1 - x0))),
+            "y_range": (float(y0), float(y1)), "width": 50, "height": 40}
+    inside = ordered["x"].between(*view["x_range"])
+    assert len(in_view(ordered, view["x_range"])) == inside.sum() > 0
+    import datashader as ds
+    from holoviews.operation.datashader import rasterize
+
+    def mean_image(rows):
+        points = hv.Points(rows, kdims=["x", "y"], vdims=["log_mstar"])
+        return rasterize(points, aggregator=ds.mean("log_mstar"), dynamic=False, **view).dimension_values(2)
+
+    # the slice aggregates exactly like the whole survey
+    np.testing.assert_allclose(mean_image(in_view(ordered, view["x_range"])), mean_image(ordered), equal_nan=True)
+    assert np.isfinite(shade(ordered, "log_mstar", kind, **view).dimension_values(2)).any()
+    empty = {**view, "x_range": (float(x1) + 1, float(x1) + 2)}
+    assert np.isnan(shade(ordered, "log_mstar", kind, **empty).dimension_values(2)).all()
+    cat_frame, cat_kind = map_frame(ExplorerState(tiny_data), "sf_class")
+    rgb = shade(cat_frame.iloc[tiny_data.x_order].reset_index(drop=True), "sf_class", cat_kind, **empty)
+    assert type(rgb).__name__ == "RGB"

@@ -1,0 +1,351 @@
+"""End-to-end tests: a real ``galexplore serve`` driven by Debian's Chromium through Playwright.
+
+Text is read with Playwright locators (they pierce Panel's shadow DOM). Map coordinates are
+converted between page pixels and data units with the ranges and frame Bokeh reports, so
+the expected lasso selection is computed independently from ``projection.parquet``.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from io import BytesIO
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from galexplore.dashboard.selection import lasso_select
+from galexplore.runs import read_projection
+
+pytestmark = pytest.mark.browser
+ARTIFACTS_DIR = Path(__file__).resolve().parents[1] / "artifacts"
+
+PLOTS_JS = """() => {
+  const out = [];
+  function walk(v) {
+    if (v.model && v.model.x_range && v.frame && v.canvas_view) {
+      const f = v.frame.bbox, c = v.canvas_view.el.getBoundingClientRect();
+      out.push({title: v.model.title ? v.model.title.text : '', left: c.left + f.left, top: c.top + f.top,
+                width: f.width, height: f.height, x: [v.model.x_range.start, v.model.x_range.end],
+                y: [v.model.y_range.start, v.model.y_range.end]});
+    }
+    for (const c of (v.child_views || [])) walk(c);
+  }
+  for (const r of Bokeh.index.roots) walk(r);
+  return out;
+}"""
+DEEP_TEXT_JS = """el => {
+  function text(n) {
+    let t = '';
+    if (n.shadowRoot) t += text(n.shadowRoot);
+    for (const c of n.childNodes) {
+      if (c.nodeName === 'STYLE' || c.nodeName === 'SCRIPT') continue;
+      t += c.nodeType === 3 ? c.textContent : text(c);
+    }
+    return t;
+  }
+  return text(el);
+}"""
+IGNORED_CONSOLE = ("WebGL", "GPU stall", "favicon")
+
+
+class Dashboard:
+    """A page of the dashboard with helpers to find plots and draw on them."""
+
+    def __init__(self, page, url: str, *, expect_selection: bool = False) -> None:
+        self.page = page
+        self.errors: list[str] = []
+        page.on("console", self._on_console)
+        page.on("pageerror", lambda exc: self.errors.append(f"pageerror: {exc}"))
+        page.goto(url, timeout=180_000)
+        self.wait_text(".gx-gallery-header", r"\b\d[\d,]* selected" if expect_selection else r"\b0 selected", timeout=120)
+        self.map_plot()  # plots laid out
+
+    def _on_console(self, msg) -> None:
+        if msg.type == "error" and not any(s in msg.text for s in IGNORED_CONSOLE):
+            self.errors.append(msg.text)
+
+    def read(self, css: str) -> str:
+        """Text of the first element matching ``css``, shadow DOM included ('' if absent)."""
+        loc = self.page.locator(css)
+        return loc.first.evaluate(DEEP_TEXT_JS) if loc.count() else ""
+
+    def wait_text(self, css: str, pattern: str, timeout: float = 60.0) -> re.Match:
+        deadline = time.monotonic() + timeout
+        last = ""
+        while time.monotonic() < deadline:
+            last = self.read(css)
+            m = re.search(pattern, last)
+            if m:
+                return m
+            time.sleep(0.25)
+        raise AssertionError(f"{css}: {pattern!r} not found in {last!r} after {timeout} s")
+
+    def plots(self) -> list[dict]:
+        return self.page.evaluate(PLOTS_JS)
+
+    def plot(self, title_part: str, timeout: float = 60.0) -> dict:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for p in self.plots():
+                if title_part in p["title"] and p["width"] > 0 and np.isfinite(p["x"]).all():
+                    return p
+            time.sleep(0.25)
+        raise AssertionError(f"no plot titled *{title_part}* in {[p['title'] for p in self.plots()]}")
+
+    def map_plot(self) -> dict:
+        return self.plot("galaxies coloured by")
+
+    @staticmethod
+    def to_data(plot: dict, px: float, py: float) -> tuple[float, float]:
+        (x0, x1), (y0, y1) = plot["x"], plot["y"]
+        return (x0 + (px - plot["left"]) / plot["width"] * (x1 - x0),
+                y1 - (py - plot["top"]) / plot["height"] * (y1 - y0))
+
+    @staticmethod
+    def to_px(plot: dict, x: float, y: float) -> tuple[float, float]:
+        (x0, x1), (y0, y1) = plot["x"], plot["y"]
+        return (plot["left"] + (x - x0) / (x1 - x0) * plot["width"],
+                plot["top"] + (y1 - y) / (y1 - y0) * plot["height"])
+
+    def lasso(self, pixels: list[tuple[int, int]]) -> np.ndarray:
+        """Drag a lasso through page pixels; returns the polygon in data coordinates."""
+        plot = self.map_plot()
+        mouse = self.page.mouse
+        mouse.move(*pixels[0])
+        mouse.down()
+        for p in [*pixels[1:], pixels[0]]:
+            mouse.move(*p, steps=3)
+        mouse.up()
+        return np.array([self.to_data(plot, *p) for p in pixels])
+
+    def screenshot_of(self, css: str) -> np.ndarray:
+        from PIL import Image
+
+        return np.asarray(Image.open(BytesIO(self.page.locator(css).first.screenshot())).convert("RGB"))
+
+
+def polygon_pixels(plot: dict, frac: float = 0.3, n: int = 7) -> list[tuple[int, int]]:
+    """An irregular polygon around the centre of a plot frame, in whole page pixels."""
+    cx, cy = plot["left"] + plot["width"] / 2, plot["top"] + plot["height"] / 2
+    rx, ry = plot["width"] * frac, plot["height"] * frac
+    ang = np.linspace(0, 2 * np.pi, n, endpoint=False)
+    wobble = 1 + 0.25 * np.sin(3 * ang)
+    return [(round(cx + rx * w * np.cos(a)), round(cy + ry * w * np.sin(a))) for a, w in zip(ang, wobble)]
+
+
+def expected_counts(xy: np.ndarray, plot: dict, pixels) -> tuple[int, int]:
+    """Lasso counts for the polygon shrunk and grown by one pixel (bounds on the exact answer)."""
+    out = []
+    for grow in (-1.0, 1.0):
+        c = np.mean(pixels, axis=0)
+        scaled = [tuple(c + (np.array(p) - c) * (1 + grow / max(np.linalg.norm(np.array(p) - c), 1))) for p in pixels]
+        poly = np.array([Dashboard.to_data(plot, *p) for p in scaled])
+        out.append(len(lasso_select(xy, poly)))
+    return out[0], out[1]
+
+
+@pytest.fixture(scope="module")
+def dash(browser, dashboard_server):
+    """One page shared by the tests of this module, in order (a session a user would have)."""
+    context = browser.new_context(viewport={"width": 1500, "height": 1300}, accept_downloads=True)
+    page = context.new_page()
+    try:
+        d = Dashboard(page, dashboard_server.url)
+    except Exception:
+        ARTIFACTS_DIR.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS_DIR / "dashboard_load_failure.png"), full_page=True)
+        print(dashboard_server.log())
+        raise
+    yield d
+    context.close()
+
+
+@pytest.fixture(scope="module")
+def projection_xy(browser_run) -> np.ndarray:
+    proj, _ = read_projection(browser_run)
+    return proj[["x", "y"]].to_numpy(np.float64)
+
+
+@pytest.fixture(autouse=True)
+def _server_log_on_failure(request, dashboard_server):
+    yield
+    rep = getattr(request.node, "rep_call", None)
+    if rep is not None and rep.failed:
+        print(dashboard_server.log())
+
+
+def lasso_middle(dash: Dashboard, frac: float = 0.3) -> tuple[int, list, dict]:
+    """Lasso the middle of the map; returns the count shown, the pixels and the plot geometry."""
+    if not re.search(r"\b0 selected", dash.read(".gx-gallery-header")):
+        dash.page.locator(".gx-clear button").click()
+        dash.wait_text(".gx-gallery-header", r"\b0 selected")
+    plot = dash.map_plot()
+    pixels = polygon_pixels(plot, frac)
+    dash.lasso(pixels)
+    m = dash.wait_text(".gx-gallery-header", r"([\d,]+) selected \(lasso\)")
+    return int(m.group(1).replace(",", "")), pixels, plot
+
+
+def test_page_loads_and_lasso_selects_the_right_galaxies(dash, projection_xy, artifacts, dashboard_server):
+    n_gallery, pixels, plot = lasso_middle(dash)
+    lo, hi = expected_counts(projection_xy, plot, pixels)
+    assert hi > 20, "the test polygon should enclose a fair number of galaxies"
+    assert lo <= n_gallery <= hi, (n_gallery, lo, hi)
+    # every synthetic galaxy has a mass and an SFR, so all of them are highlighted on the main sequence
+    dash.wait_text(".gx-ms-count", rf"^{n_gallery:,} selected on the main sequence")
+    assert dash.page.locator(".gx-tile").count() == min(n_gallery, 12)
+    dash.wait_text(".gx-export", rf"Download {n_gallery:,} galaxies")
+    dash.wait_text(".gx-summary", rf"{n_gallery:,}\s+of 400 galaxies selected")
+    dash.wait_text(".gx-profiles-note", rf"{n_gallery:,} selected")
+    dash.page.screenshot(path=str(artifacts / "dashboard_lasso.png"), full_page=True)
+    assert not dash.errors, dash.errors
+    assert "Traceback" not in dashboard_server.log()
+
+
+def test_clicking_a_cutout_shows_its_maps(dash, artifacts):
+    tile = dash.page.locator(".gx-tile").nth(1)
+    gid = tile.get_attribute("data-galaxy")
+    tile.click()
+    dash.wait_text(".gx-focus-title", re.escape(gid))
+    titles = {p["title"] for p in [dash.plot(t) for t in ("log EW(Hα)", "log age (LW)", "[Z/H] (LW)", "log Σ*")]}
+    assert len(titles) == 4
+    dash.wait_text(".gx-focus-table", re.escape(gid))
+    assert "gx-focus" in (dash.page.locator(f'.gx-tile[data-galaxy="{gid}"]').get_attribute("class") or "")
+    dash.page.screenshot(path=str(artifacts / "dashboard_focus.png"), full_page=True)
+    assert not dash.errors, dash.errors
+
+
+def test_find_similar_selects_the_nearest_neighbours(dash, browser_run):
+    from galexplore.runs import read_embeddings
+
+    gid = dash.page.locator(".gx-tile.gx-focus").get_attribute("data-galaxy")  # in focus since the last test
+    dash.page.locator(".gx-find-similar button").click()
+    dash.wait_text(".gx-gallery-header", rf"24 selected \(24 most similar to {re.escape(gid)}\)")
+    emb = read_embeddings(browser_run)
+    z = emb.get() / np.linalg.norm(emb.get(), axis=1, keepdims=True)
+    sims = z @ z[list(emb.galaxy_ids).index(gid)]
+    expected = [str(g) for g in emb.galaxy_ids[np.argsort(-sims, kind="stable")[:12]]]
+    shown = [dash.page.locator(".gx-tile").nth(i).get_attribute("data-galaxy") for i in range(12)]
+    assert shown[0] == gid
+    assert set(shown) == set(expected)
+
+
+def test_recompute_clusters_with_another_k_and_select_one(dash, artifacts):
+    dash.wait_text(".gx-cluster-status", r"\d+ clusters", timeout=120)
+    k_input = dash.page.locator(".gx-cluster-k input")
+    k_input.fill("3")
+    k_input.press("Enter")
+    dash.page.locator(".gx-cluster-recompute button").click()
+    dash.wait_text(".gx-cluster-status", r"3 clusters \(kmeans k=3\)", timeout=120)
+    rows = dash.page.locator(".gx-cluster-table .tabulator-row")
+    assert rows.count() == 3
+    n_first = int(rows.nth(0).locator('.tabulator-cell[tabulator-field="n"]').inner_text())
+    rows.nth(0).locator('.tabulator-cell[tabulator-field="cluster"]').click()
+    dash.wait_text(".gx-gallery-header", rf"{n_first:,} selected \(cluster 0 of kmeans k=3\)")
+    dash.page.locator(".gx-color-by-cluster button").click()
+    dash.plot("coloured by cluster")
+    dash.page.screenshot(path=str(artifacts / "dashboard_clusters.png"), full_page=True)
+    assert not dash.errors, dash.errors
+
+
+@pytest.mark.parametrize("fmt, suffix", [("fits", "fits"), ("csv", "csv")])
+def test_export_downloads_the_selection_with_provenance(dash, projection_xy, browser_run, tmp_path, fmt, suffix):
+    from galexplore.export import read_export
+
+    n, _, _ = lasso_middle(dash, 0.25 if fmt == "fits" else 0.35)
+    dash.page.locator(".gx-export-format button", has_text=fmt).click()
+    dash.wait_text(".gx-export", rf"Download {n:,} galaxies")
+    with dash.page.expect_download(timeout=60_000) as info:
+        dash.page.locator(".gx-export button").click()
+    path = tmp_path / f"selection.{suffix}"
+    info.value.save_as(path)
+    table, prov = read_export(path)
+    assert len(table) == n
+    assert "lasso" in prov["selection"] and f"{n} galaxies" in prov["selection"]
+    assert prov["survey_fingerprint"] and prov["embedding_fingerprint"]
+    # the exported galaxies are exactly those inside the lasso polygon recorded in the provenance
+    text = prov["selection"].split("lasso polygon (projection x,y) ")[1].split(";")
+    poly = np.array([[float(v) for v in p.split(",")] for p in text if p.count(",") == 1 and " " not in p.strip()])
+    proj, _ = read_projection(browser_run)
+    expected = set(proj["galaxy_id"].to_numpy()[lasso_select(projection_xy, poly)])
+    assert set(np.asarray(table["galaxy_id"]).astype(str)) == expected
+    assert {"log_mstar", "sf_class", "x", "y", "cluster"} <= set(table.colnames)
+
+
+def test_colour_by_changes_the_rendered_map(dash, artifacts):
+    dash.page.locator(".gx-color-by select").select_option("log_mstar")
+    dash.plot("coloured by log_mstar")
+    time.sleep(1.0)
+    before = dash.screenshot_of(".gx-map")
+    dash.page.locator(".gx-color-by select").select_option("sf_class")
+    dash.plot("coloured by sf_class")
+    deadline, changed, blue, red = time.monotonic() + 60, 0.0, 0, 0
+    while time.monotonic() < deadline:  # until the new image is drawn (not just the old one gone)
+        after = dash.screenshot_of(".gx-map")
+        if after.shape == before.shape:
+            changed = float(np.mean(np.any(after != before, axis=-1)))
+            # the categorical colouring uses the EW-class colours (blue star-forming, red retired),
+            # drawn with a count-dependent alpha over the white background
+            blue, red = tinted(after, (31, 119, 180)), tinted(after, (214, 39, 40))
+            if changed > 0.02 and blue > 20 and red > 20:
+                break
+        time.sleep(0.5)
+    dash.page.screenshot(path=str(artifacts / "dashboard_colour_by.png"), full_page=True)
+    assert changed > 0.02, f"only {changed:.1%} of the map's pixels changed"
+    assert blue > 20 and red > 20, (blue, red)
+
+
+def tinted(img: np.ndarray, colour: tuple[int, int, int], min_alpha: float = 0.4) -> int:
+    """Pixels of ``img`` that are ``colour`` drawn with alpha ≥ ``min_alpha`` over white."""
+    c = 255.0 - np.asarray(colour, float)
+    p = 255.0 - img.astype(float)
+    alpha = (p @ c) / (c @ c)
+    residual = np.linalg.norm(p - alpha[..., None] * c, axis=-1)
+    return int(((alpha >= min_alpha) & (alpha <= 1.05) & (residual < 12)).sum())
+
+
+def test_reopening_the_url_restores_the_view(dash, browser, dashboard_server, artifacts):
+    # the shared page now shows: colour sf_class, k-means k=3, a galaxy in focus, a lasso selection
+    n, _, _ = lasso_middle(dash)
+    tile = dash.page.locator(".gx-tile").nth(2)
+    gid = tile.get_attribute("data-galaxy")
+    tile.click()
+    dash.wait_text(".gx-focus-title", re.escape(gid))
+    deadline = time.monotonic() + 20
+    url = ""
+    while f"galaxy={gid}" not in url and time.monotonic() < deadline:
+        url = dash.page.locator(".gx-share input").input_value()
+        time.sleep(0.25)
+    assert url.startswith(dashboard_server.url + "?"), url
+    assert "color=sf_class" in url and "k=3" in url and "lasso=" in url and f"galaxy={gid}" in url, url
+    # the address bar follows too (Panel pushes it once the page is idle)
+    assert "lasso=" in dash.page.evaluate("() => window.location.search")
+
+    ctx = browser.new_context(viewport={"width": 1500, "height": 1300})
+    try:
+        two = Dashboard(ctx.new_page(), url, expect_selection=True)
+        assert two.page.locator(".gx-color-by select").input_value() == "sf_class"
+        assert two.page.locator(".gx-cluster-k input").input_value() == "3"
+        two.wait_text(".gx-cluster-status", r"3 clusters \(kmeans k=3\)", timeout=120)
+        two.wait_text(".gx-focus-title", re.escape(gid))
+        two.wait_text(".gx-gallery-header", rf"^{n:,} selected \(lasso\)")
+        two.plot("coloured by sf_class")
+        two.page.screenshot(path=str(artifacts / "dashboard_reopened.png"), full_page=True)
+    finally:
+        ctx.close()
+
+
+def test_bad_url_is_ignored_and_sessions_do_not_share_state(dash, browser, dashboard_server):
+    assert dash.read(".gx-gallery-header").strip().startswith(tuple("123456789"))  # the shared page has a selection
+    ctx = browser.new_context(viewport={"width": 1500, "height": 1300})
+    try:
+        bad = dashboard_server.url + "?color=__import__('os')&k=999&galaxy=nope&lasso=1,2;x"
+        other = Dashboard(ctx.new_page(), bad)  # waits for "0 selected": no selection leaked in
+        other.wait_text(".gx-message", r"Ignored URL parameters")
+        assert other.page.locator(".gx-color-by select").input_value() == "log_ssfr"
+        assert "Traceback" not in dashboard_server.log()
+        assert "galaxy in focus" in other.read(".gx-focus-title").lower()
+    finally:
+        ctx.close()
