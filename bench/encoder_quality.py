@@ -137,9 +137,25 @@ def markdown(result: dict) -> str:
             f"{cm['n']} held-out pairs: top-1 {cm['top1']:.3f} (chance {cm['chance_top1']:.4f}), "
             f"top-10 {cm['top10']:.3f} (chance {cm['chance_top10']:.4f}).",
         ]
+        if "carried_over" in result["cross_modal"]:
+            lines += ["", f"(Cross-modal and image results {result['cross_modal']['carried_over']}.)"]
         im = result["cross_modal"]["images"]["knn"]
         lines += ["", "Image encoder (SimCLR) k-NN: " + ", ".join(f"{k} {v:.3f}" for k, v in im.items()) + "."]
     return "\n".join(lines) + "\n"
+
+
+def _previous_cross_modal(path: Path) -> dict | None:
+    """The cross-modal section of an earlier result, marked as carried over (None if absent)."""
+    if not path.is_file():
+        return None
+    prev = json.loads(path.read_text())
+    if "cross_modal" not in prev:
+        return None
+    note = prev["cross_modal"].get("carried_over") or (
+        f"carried over from an earlier run of this script (survey fingerprint {prev['survey']['fingerprint']}); "
+        "not re-measured in this run"
+    )
+    return {**prev["cross_modal"], "carried_over": note}
 
 
 def main(argv=None) -> int:
@@ -150,6 +166,10 @@ def main(argv=None) -> int:
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--split-seed", type=int, default=0)
     ap.add_argument("--no-cross-modal", action="store_true")
+    ap.add_argument(
+        "--keep-cross-modal", action="store_true",
+        help="with --no-cross-modal: carry the cross-modal results of the existing --out JSON over, marked as such",
+    )  # fmt: skip
     ap.add_argument("--work", help="directory for the runs (default: a temporary one); runs there are resumed")
     ap.add_argument("--out", default=str(HERE / "results" / "encoder_quality"))
     args = ap.parse_args(argv)
@@ -168,6 +188,7 @@ def main(argv=None) -> int:
     result = {"survey": {"path": str(survey.path), "n_galaxies": survey.n_galaxies, "fingerprint": survey.fingerprint},
               "protocol": {"k": 16, "test_fraction": 0.2, "split_seed": args.split_seed, "standardised": True}}  # fmt: skip
     out = Path(args.out)
+    kept = _previous_cross_modal(out.with_suffix(".json")) if args.no_cross_modal and args.keep_cross_modal else None
 
     def partial(maps_so_far):
         write_json(out.with_suffix(".json"), {**result, "status": "partial", "maps_partial": maps_so_far})
@@ -179,6 +200,8 @@ def main(argv=None) -> int:
         tmp.write_text(markdown(result))
     if not args.no_cross_modal:
         result["cross_modal"] = cross_modal(survey, work, args.epochs, tr, te, log)
+    elif kept is not None:
+        result["cross_modal"] = kept
     result["status"] = "complete"
     write_json(out.with_suffix(".json"), result)
     with atomic_file(out.with_suffix(".md")) as tmp:

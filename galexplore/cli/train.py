@@ -12,7 +12,8 @@ Train a contrastive encoder on SURVEY and write RUN/encoder.pt (weights, model c
 normalisation statistics, survey fingerprint) and RUN/train_log.csv (one row per epoch).
 
   maps            IFU property maps, eCALIFA style: InfoNCE without the positive in the
-                  denominator, τ = 0.5, the 64-d encoder output is the embedding
+                  denominator (τ = 0.2; eCALIFA's is 0.5: --temperature 0.5), the 64-d
+                  encoder output is the embedding
   images          multi-band images, SimCLR (NT-Xent) or MoCo v2 (--loss moco)
   maps+images     maps and images of the same galaxies aligned with a CLIP loss
   images+spectra  images and spectra aligned with a CLIP loss (AstroCLIP, logit scale 15.5)
@@ -76,7 +77,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--width", type=positive_int, default=None, help="encoder width (channels of the first stage)")
     p.add_argument("--depth", type=positive_int, default=None, help="encoder stages")
     p.add_argument("--loss", choices=("infonce", "ntxent", "moco"), default=None, help="loss of single-modality runs")
-    p.add_argument("--temperature", type=_positive_float, default=None, help="loss temperature τ")
+    p.add_argument("--temperature", type=_positive_float, default=None, help="loss temperature τ of single-modality runs (default: 0.2)")
     p.add_argument("--threads", type=positive_int, default=None, help="CPU threads for torch")
     p.set_defaults(func=run)
 

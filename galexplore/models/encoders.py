@@ -2,9 +2,10 @@
 
 Both modalities share one architecture, :class:`ConvEncoder`: a small ResNet (pre-activation
 basic blocks with batch norm) with configurable width, depth and input channels, ending in
-global average pooling. Maps carry NaN where there is no data; an encoder never sees a NaN:
-:func:`masked_input` fills them with zero and appends a validity-mask channel, so the network
-can tell "no data" from "zero".
+global pooling (the mean, or means over rings about the galaxy centre). Maps carry NaN where
+there is no data; an encoder never sees a NaN: :func:`masked_input` fills them with zero and
+appends a validity-mask channel, so the network can tell "no data" from "zero". An optional
+radius channel (CoordConv) tells it how far each pixel is from the centre.
 """
 
 from __future__ import annotations
@@ -12,6 +13,28 @@ from __future__ import annotations
 import torch
 from torch import nn
 from torch.nn import functional as F
+
+
+def radius_grid(h: int, w: int, *, device: torch.device | None = None, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """Distance of every pixel centre from the centre of an H×W grid, (H, W), in half-widths.
+
+    1 is the middle of an edge of a square grid (for maps over ±2.5 Rₑ, r = 1 is 2.5 Rₑ).
+    """
+    yy = torch.arange(h, device=device, dtype=dtype)[:, None] - (h - 1) / 2
+    xx = torch.arange(w, device=device, dtype=dtype)[None, :] - (w - 1) / 2
+    return torch.sqrt(yy * yy + xx * xx) / (min(h, w) / 2)
+
+
+def ring_weights(r: torch.Tensor, n_rings: int) -> torch.Tensor:
+    """Soft annuli over a radius grid (H, W) → (n_rings, H, W), each summing to 1.
+
+    Triangular weights about ``n_rings`` centres evenly spaced over r ∈ [0, 1] (the corners
+    beyond r = 1 belong to the outer ring), so ring means vary smoothly with the radius.
+    """
+    centres = torch.linspace(0.0, 1.0, n_rings, device=r.device, dtype=r.dtype)
+    step = 1.0 / max(n_rings - 1, 1)
+    w = (1 - (r.clamp(max=1.0)[None] - centres[:, None, None]).abs() / step).clamp_min(0)
+    return w / w.sum(dim=(1, 2), keepdim=True).clamp_min(1e-6)
 
 
 def masked_input(x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
@@ -32,6 +55,10 @@ def masked_input(x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Ten
         mask = torch.isfinite(x).all(dim=1, keepdim=True).to(x.dtype)
     x = torch.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0) * mask
     return torch.cat([x, mask], dim=1)
+
+
+#: Global pooling choices of :class:`ConvEncoder`.
+POOLS = ("mean", "rings")
 
 
 class BasicBlock(nn.Module):
@@ -76,6 +103,18 @@ class ConvEncoder(nn.Module):
         (``width · 2^depth`` capped at ``8 · width``).
     mask_channel : bool
         Append a validity-mask channel (see :func:`masked_input`). Inputs may then contain NaN.
+    radius_channel : bool
+        Append the distance from the centre of the grid (:func:`radius_grid`) as an input
+        channel (CoordConv). Maps and images are centred on the galaxy and scaled to its
+        Rₑ, so this rotation-invariant channel lets the network relate values to radius
+        (gradients, quenching radii) before pooling.
+    pool : {"mean", "rings"}
+        Global pooling of the last feature map: the mean over the grid, or the means over
+        ``n_rings`` soft annuli about the centre (:func:`ring_weights`), which keeps where the
+        features lie radially (gradients, bulge, quenching radius) while staying
+        rotation-invariant, and multiplies the pooled features by ``n_rings``.
+    n_rings : int
+        Number of annuli for ``pool="rings"`` (≥ 2).
     """
 
     def __init__(
@@ -88,13 +127,21 @@ class ConvEncoder(nn.Module):
         stem_stride: int = 2,
         out_dim: int | None = None,
         mask_channel: bool = True,
+        radius_channel: bool = False,
+        pool: str = "mean",
+        n_rings: int = 3,
     ) -> None:
         super().__init__()
         if in_channels < 1 or width < 1 or depth < 0 or blocks < 1:
             raise ValueError("in_channels, width and blocks must be ≥ 1 and depth ≥ 0")
+        if pool not in POOLS:
+            raise ValueError(f"pool must be one of {POOLS}, got {pool!r}")
+        if pool == "rings" and n_rings < 2:
+            raise ValueError(f"pool='rings' needs n_rings ≥ 2, got {n_rings}")
         self.in_channels = in_channels
-        self.mask_channel = mask_channel
-        c0 = in_channels + int(mask_channel)
+        self.mask_channel, self.radius_channel = mask_channel, radius_channel
+        self.pool, self.n_rings = pool, int(n_rings)
+        c0 = in_channels + int(mask_channel) + int(radius_channel)
         self.stem = nn.Conv2d(c0, width, 3, stride=stem_stride, padding=1, bias=False)
         layers: list[nn.Module] = []
         c = width
@@ -105,17 +152,32 @@ class ConvEncoder(nn.Module):
             c = c_next
         self.stages = nn.Sequential(*layers)
         self.norm = nn.BatchNorm2d(c)
-        self.feature_dim = c
-        self.fc = nn.Linear(c, out_dim) if out_dim else None
-        self.out_dim = out_dim or c
+        self.feature_dim = c * (self.n_rings if pool == "rings" else 1)
+        self.fc = nn.Linear(self.feature_dim, out_dim) if out_dim else None
+        self.out_dim = out_dim or self.feature_dim
+
+    def _inputs(self, x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+        """The network's input stack: values, then the mask and radius channels as configured."""
+        if self.mask_channel:
+            x = masked_input(x, mask)
+        return torch.cat([x, self._radius(x)], dim=1) if self.radius_channel else x
+
+    @staticmethod
+    def _radius(x: torch.Tensor) -> torch.Tensor:
+        h, w = x.shape[-2:]
+        return radius_grid(h, w, device=x.device, dtype=x.dtype).expand(x.shape[0], 1, h, w)
+
+    def _pool(self, h: torch.Tensor) -> torch.Tensor:
+        if self.pool == "mean":
+            return h.mean(dim=(2, 3))
+        r = radius_grid(*h.shape[-2:], device=h.device, dtype=h.dtype)
+        return torch.einsum("bchw,khw->bck", h, ring_weights(r, self.n_rings)).flatten(1)  # (B, C·n_rings)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         """Encode ``x`` (B, C, H, W); NaN allowed when ``mask_channel`` is on."""
-        if self.mask_channel:
-            x = masked_input(x, mask)
-        h = self.stages(self.stem(x))
-        h = F.relu(self.norm(h)).mean(dim=(2, 3))
+        h = self.stages(self.stem(self._inputs(x, mask)))
+        h = self._pool(F.relu(self.norm(h)))
         return self.fc(h) if self.fc is not None else h
 
 
-__all__ = ["BasicBlock", "ConvEncoder", "masked_input"]
+__all__ = ["POOLS", "BasicBlock", "ConvEncoder", "masked_input", "radius_grid", "ring_weights"]

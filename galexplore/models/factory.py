@@ -10,7 +10,7 @@ A config looks like::
      "modalities": ["maps"],                    # clip: two, e.g. ["images", "spectra"]
      "encoders": {"maps": {"kind": "conv", "in_channels": 5, "width": 32, "depth": 3, ...}},
      "heads": {"maps": {"kind": "identity"}},   # or {"kind": "mlp", "out_dim": 64, ...}
-     "loss": {"kind": "infonce", "temperature": 0.5},
+     "loss": {"kind": "infonce", "temperature": 0.2},
      "embed_from": "projection",
      "augment": {"maps": {"kind": "maps", "log_channels": [...], ...}}}
 """
@@ -154,12 +154,17 @@ def default_config(choice: str, specs: Mapping[str, Mapping[str, Any]], *, width
         c = len(spec["channels"])
         h = int(spec["shape"][-1])
         # 64×64 maps and images are oversampled (PSF FWHM ≈ 3 pixels): pool 2×2 on reading,
-        # which makes augmentation and the encoder 4× cheaper for little loss.
+        # which makes augmentation and the encoder 4× cheaper for little loss. (Full-resolution
+        # maps through a stride-2 stem cost the network the same and scored a little better,
+        # but their augmentation costs as much as the optimizer step on a CPU; docs/training.md.)
         pool = 2 if h >= 64 and h % 2 == 0 else 1
         inputs[m]["pool"] = pool
         encoders[m] = {"kind": "conv", "in_channels": c, "width": width or 16, "depth": depth or 3, "blocks": 1, "stem_stride": 1}
         px = 1.0 / pool  # augmentation sizes below are in native (64-grid) pixels
         if m == "maps":
+            # A radius channel and pooling over rings about the centre keep the radial structure
+            # (gradients, bulge, quenching radius) that a plain global mean washes out.
+            encoders[m].update(radius_channel=True, pool="rings", n_rings=3)
             units = list(spec.get("units", [""] * c))
             augment[m] = {
                 "kind": "maps",
@@ -179,11 +184,12 @@ def default_config(choice: str, specs: Mapping[str, Mapping[str, Any]], *, width
         loss = {"kind": "clip", "logit_scale": 15.5, "learnable": False}
         family, embed_from = "clip", "projection"
     elif mods == ("maps",):
-        # eCALIFA: InfoNCE without the positive in the denominator, τ = 0.5, and the 64-d
-        # output of the encoder used directly as the embedding.
+        # eCALIFA: InfoNCE without the positive in the denominator and the 64-d output of
+        # the encoder used directly as the embedding. eCALIFA's τ = 0.5 (``--temperature
+        # 0.5``) gave lower k-NN scores here than τ = 0.2 (docs/training.md).
         encoders["maps"]["out_dim"] = 64
         heads["maps"] = {"kind": "identity"}
-        loss = {"kind": "infonce", "temperature": 0.5}
+        loss = {"kind": "infonce", "temperature": 0.2}
         family, embed_from = "contrastive", "projection"
     else:
         heads[mods[0]] = {"kind": "mlp", "out_dim": 64, "hidden": 256, "n_layers": 2}

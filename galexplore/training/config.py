@@ -44,6 +44,8 @@ class TrainConfig:
         single-modality runs.
     threads : int or None
         CPU threads for torch (None: torch's default).
+    prefetch : bool
+        Read and augment the next batch in a background thread while the model steps.
     """
 
     modality: str = "maps"
@@ -63,6 +65,7 @@ class TrainConfig:
     temperature: float | None = None
     threads: int | None = None
     max_cache_bytes: int = 4 * 1024**3
+    prefetch: bool = True
 
     def __post_init__(self) -> None:
         if self.modality not in MODALITY_CHOICES:

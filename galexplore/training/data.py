@@ -9,7 +9,9 @@ chunks so that every read is a contiguous chunk of 32 galaxies.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 import numpy as np
 import torch
@@ -145,6 +147,47 @@ def to_device(batch: dict[str, np.ndarray], device: torch.device, *, pin: bool =
     return out
 
 
+T = TypeVar("T")
+U = TypeVar("U")
+_END = object()
+
+
+def prefetch(items: Iterable[T], make: Callable[[T], U], *, enabled: bool = True) -> Iterator[U]:
+    """``make(item)`` for each item, the next one prepared in a background thread.
+
+    While the caller works on one result (an optimizer step), a worker thread draws the next
+    item and runs ``make`` on it (reading a batch and augmenting its views): torch releases
+    the GIL inside its operations, so the two overlap. Items are drawn and made strictly in
+    order, one at a time, so random generators used by ``items`` or ``make`` advance exactly
+    as without prefetching, and nothing is drawn beyond the end of ``items``.
+
+    Parameters
+    ----------
+    items : iterable
+        Consumed in the worker thread.
+    make : callable
+        Applied to each item in the worker thread.
+    enabled : bool
+        False: plain ``make(item) for item in items`` in the calling thread.
+    """
+    if not enabled:
+        for item in items:
+            yield make(item)
+        return
+    it = iter(items)
+
+    def produce() -> object:
+        for item in it:
+            return make(item)
+        return _END
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="galexplore-prefetch") as pool:
+        future = pool.submit(produce)
+        while (out := future.result()) is not _END:
+            future = pool.submit(produce)
+            yield out  # type: ignore[misc]
+
+
 def split_rows(n: int, val_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Seeded train / validation split of ``n`` rows (validation may be empty)."""
     rng = np.random.default_rng(np.random.SeedSequence([seed, 17]))
@@ -154,4 +197,4 @@ def split_rows(n: int, val_fraction: float, seed: int) -> tuple[np.ndarray, np.n
     return np.sort(perm[n_val:]), np.sort(perm[:n_val])
 
 
-__all__ = ["DEFAULT_MAX_CACHE_BYTES", "NORM_SAMPLE", "SurveyArrays", "split_rows", "to_device"]
+__all__ = ["DEFAULT_MAX_CACHE_BYTES", "NORM_SAMPLE", "SurveyArrays", "prefetch", "split_rows", "to_device"]

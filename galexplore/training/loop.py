@@ -31,7 +31,7 @@ from galexplore.training.checkpoint import (
     write_train_log,
 )
 from galexplore.training.config import TrainConfig
-from galexplore.training.data import SurveyArrays, split_rows, to_device
+from galexplore.training.data import SurveyArrays, prefetch, split_rows, to_device
 from galexplore.training.distributed import Distributed
 from galexplore.training.setup import (
     ViewMaker,
@@ -144,6 +144,11 @@ class _Trainer:
             b = {m: t.contiguous(memory_format=torch.channels_last) if t.ndim == 4 else t for m, t in b.items()}
         return b
 
+    def _views(self, batch: dict[str, np.ndarray]) -> tuple[int, tuple[torch.Tensor, ...]]:
+        """The global batch size and this process's augmented views of one training batch."""
+        inputs = self._inputs(self.dist.shard(batch))
+        return len(next(iter(inputs.values()))) * self.dist.world_size, self.views(inputs, self.aug_gen)
+
     def loss(self, views: tuple[torch.Tensor, ...], net: torch.nn.Module | None = None) -> torch.Tensor:
         with torch.autocast(device_type=self.device.type, dtype=torch.float16, enabled=self.cuda):
             return (net or self.model)(*views)
@@ -164,10 +169,9 @@ class _Trainer:
         total, n, t0 = 0.0, 0, time.perf_counter()
         done0 = (epoch - 1) * self.steps_per_epoch * self.batch_size
         grand = self.config.epochs * self.steps_per_epoch * self.batch_size
-        for batch in self.data.batches(self.train_rows, self.batch_size, self.order_gen, drop_last=True):
-            inputs = self._inputs(self.dist.shard(batch))
-            bs = len(next(iter(inputs.values()))) * self.dist.world_size
-            total += self.step(self.views(inputs, self.aug_gen)) * bs  # the loss of the global batch
+        batches = self.data.batches(self.train_rows, self.batch_size, self.order_gen, drop_last=True)
+        for bs, views in prefetch(batches, self._views, enabled=self.config.prefetch):
+            total += self.step(views) * bs  # the loss of the global batch
             n += bs
             report(self.progress, done0 + n, grand, "training")
         return total / max(n, 1), n, time.perf_counter() - t0
@@ -230,9 +234,10 @@ class _Trainer:
 def _resume_config(ckpt: dict[str, Any], config: TrainConfig, run: Path) -> TrainConfig:
     stored = TrainConfig.from_dict(ckpt["train_config"])
     changed = {k: (v, getattr(config, k)) for k, v in stored.to_dict().items() if getattr(config, k) != v}
-    for k in changed.keys() - {"epochs", "device", "threads", "patience", "min_delta"}:
+    for k in changed.keys() - {"epochs", "device", "threads", "patience", "min_delta", "prefetch"}:
         log.warning("--resume %s: keeping %s=%r from the checkpoint (ignoring %r)", run, k, *changed[k])
     stored.epochs, stored.device, stored.threads = config.epochs, config.device, config.threads
+    stored.prefetch = config.prefetch
     stored.patience, stored.min_delta = config.patience, config.min_delta
     return stored
 

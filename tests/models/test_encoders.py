@@ -18,6 +18,7 @@ from galexplore.models import (
     SpectrumEncoder,
     masked_input,
 )
+from galexplore.models.encoders import radius_grid, ring_weights
 
 
 def test_masked_input_fills_nan_and_appends_mask():
@@ -114,3 +115,48 @@ def test_ntxent_model_embeds_features():
     enc = ConvEncoder(2, width=4, depth=1)
     model = ContrastiveModel(enc, ProjectionHead(enc.out_dim, 8), NTXentLoss(), embed_from="features").eval()
     assert model.embed({"maps": torch.randn(3, 2, 8, 8)})["maps"].shape == (3, enc.out_dim)
+
+
+def test_radius_grid_is_distance_from_the_centre_in_half_widths():
+    r = radius_grid(8, 8)
+    assert r.shape == (8, 8)
+    assert torch.allclose(r, r.flip(0)) and torch.allclose(r, r.T)
+    assert r.min() == pytest.approx(0.5 * 2**0.5 / 4)  # the four central pixels
+    assert r[3, 0] == pytest.approx((3.5**2 + 0.5**2) ** 0.5 / 4)  # middle of an edge ≈ 1
+
+
+def test_ring_weights_are_annuli_that_sum_to_one():
+    r = radius_grid(16, 16)
+    w = ring_weights(r, 4)
+    assert w.shape == (4, 16, 16) and (w >= 0).all()
+    assert torch.allclose(w.sum(dim=(1, 2)), torch.ones(4))
+    mean_r = (w * r).sum(dim=(1, 2))
+    assert (mean_r.diff() > 0.15).all()  # each ring lies further out than the previous one
+    assert torch.allclose(w, w.rot90(1, (1, 2)))  # rotation-invariant on a square grid
+
+
+def test_ring_pooling_sees_radial_structure_that_mean_pooling_cannot():
+    """Two feature maps with the same mean, one bright in the centre, one in the outskirts."""
+    enc = ConvEncoder(1, width=4, depth=0, pool="rings", n_rings=3)
+    r = radius_grid(16, 16)
+    centre, outskirts = (r < 0.5).float(), (r >= 0.5).float()
+    outskirts = outskirts * centre.mean() / outskirts.mean()
+    h = torch.stack([centre, outskirts])[:, None]
+    assert torch.allclose(h.mean(dim=(2, 3)), h.mean(dim=(2, 3))[[1, 0]])
+    rings = enc._pool(h)
+    assert rings.shape == (2, 3)
+    assert rings[0, 0] > rings[1, 0] and rings[0, 2] < rings[1, 2]
+    assert torch.allclose(enc._pool(h.rot90(1, (2, 3))), rings, atol=1e-6)
+
+
+def test_radius_channel_and_ring_pooling_encoder():
+    enc = ConvEncoder(5, width=8, depth=2, stem_stride=1, out_dim=16, radius_channel=True, pool="rings", n_rings=3)
+    assert enc.feature_dim == 3 * 32 and enc.stem.in_channels == 5 + 2  # values, mask, radius
+    x = torch.randn(2, 5, 32, 32)
+    x[0, :, :4] = float("nan")
+    stack = enc._inputs(x, None)
+    assert torch.equal(stack[1, -1], radius_grid(32, 32)) and stack[0, -2, :4].eq(0).all()
+    z = enc(x)
+    assert z.shape == (2, 16) and torch.isfinite(z).all()
+    with pytest.raises(ValueError, match="pool"):
+        ConvEncoder(5, pool="max")

@@ -27,7 +27,7 @@ def test_train_writes_checkpoint_and_log(tiny_survey, tmp_path):
     for key in ("model", "model_config", "normalisation", "survey", "train_config", "history", "training"):
         assert key in ckpt
     assert ckpt["survey"]["fingerprint"] == tiny_survey.fingerprint
-    assert ckpt["model_config"]["loss"] == {"kind": "infonce", "temperature": 0.5}
+    assert ckpt["model_config"]["loss"] == {"kind": "infonce", "temperature": 0.2}
     assert len(ckpt["normalisation"]["maps"]["mean"]) == 5
     with open(run / "train_log.csv") as fh:
         rows = list(csv.DictReader(fh))
