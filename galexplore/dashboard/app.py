@@ -16,7 +16,7 @@ import panel as pn
 import param
 
 from galexplore.dashboard import url_state
-from galexplore.dashboard.clusters import ClusterControls, compute_clusters
+from galexplore.dashboard.clusters import ClusterControls, compute_clusters, saved_clusters
 from galexplore.dashboard.data import ExplorerData
 from galexplore.dashboard.distributions import Distributions
 from galexplore.dashboard.embedding_map import EmbeddingMap
@@ -153,4 +153,5 @@ def warm_up(data: ExplorerData) -> None:
         obj[()] if isinstance(obj, hv.DynamicMap) else [layer[()] for layer in obj if isinstance(layer, hv.DynamicMap)]
     if data.has_modality("maps"):
         cached_reference(data)
-    compute_clusters(data, state.cluster_method, state.n_clusters)
+    if saved_clusters(data) is None:  # a page starts from the run's saved clustering when there is one
+        compute_clusters(data, state.cluster_method, state.n_clusters)

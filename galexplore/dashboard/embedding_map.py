@@ -19,11 +19,12 @@ import numpy as np
 import pandas as pd
 import panel as pn
 import param
-from holoviews.operation.datashader import datashade, dynspread, rasterize, spread
+from holoviews.operation.datashader import datashade, rasterize
 
 from galexplore.dashboard.data import ExplorerData
 from galexplore.dashboard.palettes import CONTINUOUS_CMAP, FOCUS, HIGHLIGHT, category_colors
 from galexplore.dashboard.selection import box_select, lasso_select, nearest
+from galexplore.dashboard.spreading import dynspread_radius, dynspread_values, spread_nearest, spread_rgba
 from galexplore.dashboard.state import CLUSTER, ExplorerState, column_kind, reports_errors
 from galexplore.dashboard.url_state import format_polygon
 
@@ -80,6 +81,18 @@ def with_dtype(img: hv.Image, dtype, *, zero_is_empty: bool = False) -> hv.Image
     return img.clone(data, vdims=[vdim.clone(nodata=None)])
 
 
+def with_values(img: hv.Image, fn) -> hv.Image:
+    """``img`` with its values replaced by ``fn(values)`` (same shape) as float32."""
+    left, bottom, right, top = img.bounds.lbrt()
+    if not (right > left and top > bottom):
+        return with_dtype(img, np.float32)
+    data = img.data.copy()
+    vdim = img.vdims[0]
+    data[vdim.name] = data[vdim.name].copy(data=fn(data[vdim.name].values).astype(np.float32))
+    # no "nodata" marker: HoloViews would turn the values into float64 to put NaN there
+    return img.clone(data, vdims=[vdim.clone(nodata=None)])
+
+
 def _category_order(c: str) -> tuple:
     order = {"star-forming": 0, "green-valley": 1, "retired": 2, "noise": 1_000_000}
     if c in order:
@@ -117,15 +130,26 @@ def shade(frame: pd.DataFrame, column: str, kind: str, *, x_range: tuple[float, 
     kw = dict(dynamic=False, x_range=x_range, y_range=y_range, width=width, height=height)
     if kind == "numeric":
         img = rasterize(points, aggregator=ds.mean(column), **kw)
-        # "source", not the default "add": overlapping spread pixels must not sum their means.
-        # Every galaxy gets at least 3×3 pixels (UMAP packs them in tight clumps that fool
-        # dynspread's isolation test), more where the view is sparse.
-        img = dynspread(spread(img, px=1, how="source"), threshold=SPREAD_THRESHOLD, max_px=MAX_PX, how="source")
-        return with_dtype(img, np.float32)
+        # every galaxy gets at least 3×3 pixels (UMAP packs them in tight clumps that fool the
+        # isolation test), more where the view is sparse; filled pixels keep their own mean
+        return with_values(img, lambda v: dynspread_values(spread_nearest(v, 1), SPREAD_THRESHOLD, MAX_PX))
     cats = list(frame[column].cat.categories)
     img = datashade(points, aggregator=ds.count_cat(column), color_key=category_colors(column, cats), min_alpha=140,
                     **kw)
-    return dynspread(spread(img, px=1), threshold=SPREAD_THRESHOLD, max_px=MAX_PX)
+    return spread_rgb(img)
+
+
+def spread_rgb(img: hv.RGB) -> hv.RGB:
+    """Spread a shaded RGB image as the numeric map: 3×3 pixels per galaxy, more where sparse."""
+    data = img.data
+    if hasattr(data, "dims") and "band" in data.dims:  # Datashader's xarray: (y, x, band) uint8 RGBA
+        rgba = np.moveaxis(np.asarray(data.transpose(..., "band").values), -1, 0)
+    else:
+        return img
+    channels = spread_rgba(list(rgba), 1)
+    px = dynspread_radius(channels[-1] > 0, SPREAD_THRESHOLD, MAX_PX)
+    channels = spread_rgba(channels, px)
+    return img.clone(data.transpose(..., "band").copy(data=np.stack(channels, axis=-1)))
 
 
 def selection_mask(xy: np.ndarray, rows: np.ndarray, view: dict) -> np.ndarray | None:
