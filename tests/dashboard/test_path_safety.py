@@ -219,6 +219,7 @@ REVIEWED_FILES = {
     ("app.py", "Path"): "the SURVEY and RUN given to `galexplore serve`",
     ("server.py", "Path"): "the --basic-auth file named on the command line",
     ("server.py", "read_text"): "the --basic-auth file named on the command line",
+    ("selection.py", "Path"): "matplotlib.path.Path: the lasso polygon, not a file",
 }
 
 
