@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 POLL_MS = 100
+METHOD_LABELS = {"kmeans": "k-means", "gmm": "Gaussian mixture", "hdbscan": "HDBSCAN"}
 IGNORED_CONSOLE = ("WebGL", "GPU stall", "favicon")
 
 #: Deep text of the first element matching a CSS selector, shadow roots included (cached).
@@ -105,6 +106,7 @@ class LoadSession:
     timings: list[Timing] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     done: dict = field(default_factory=dict)  # what this session did last: colour, k, lasso count
+    coloured: list = field(default_factory=list)  # every colour-by this session asked for
 
     def watch_errors(self) -> None:
         self.page.on("console", self._on_console)
@@ -159,6 +161,7 @@ class LoadSession:
         await self.timed("colour_by", lambda: select.select_option(column),
                          lambda: self.map_plot(f"coloured by {column}"), column)
         self.done["colour"] = column
+        self.coloured.append(column)
 
     async def clear(self) -> None:
         async def click():
@@ -189,8 +192,9 @@ class LoadSession:
 
     async def recompute(self, method: str, k: int, timeout_s: float = 240.0) -> None:
         """Set method and k, press Recompute, wait for the status line to name them."""
-        if await self.page.locator(".gx-cluster-method select").input_value() != method:
-            await self.page.locator(".gx-cluster-method select").select_option(method)
+        if self.done.get("method", "kmeans") != method:  # the Select shows labels, not the values
+            await self.page.locator(".gx-cluster-method select").select_option(label=METHOD_LABELS[method])
+            self.done["method"] = method
         if method != "hdbscan":
             k_input = self.page.locator(".gx-cluster-k input")
             await k_input.fill(str(k))

@@ -133,14 +133,17 @@ def plan(i: int, rounds: int, colours: list[str]) -> list[tuple[str, float, int]
 
 async def steady(s: LoadSession, script, xy: np.ndarray, bounds: list) -> None:
     s.phase = "steady"
-    for colour, frac, k in script:
-        await s.colour_by(colour)
-        await s.clear()
-        n, pixels, plot = await s.lasso(frac)
-        lo, hi = expected_counts(xy, plot, pixels)
-        bounds.append({"session": s.index, "frac": frac, "shown": n, "expected_lo": lo, "expected_hi": hi,
-                       "ok": lo <= n <= hi})
-        await s.recompute("kmeans", k)
+    try:
+        for colour, frac, k in script:
+            await s.colour_by(colour)
+            await s.clear()
+            n, pixels, plot = await s.lasso(frac)
+            lo, hi = expected_counts(xy, plot, pixels)
+            bounds.append({"session": s.index, "frac": frac, "shown": n, "expected_lo": lo, "expected_hi": hi,
+                           "ok": lo <= n <= hi})
+            await s.recompute("kmeans", k)
+    except Exception as exc:  # outside a timed wait: record it, let the other sessions go on
+        s.errors.append(f"script: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
 
 
 async def leak_check(s: LoadSession) -> dict:
@@ -154,18 +157,47 @@ async def leak_check(s: LoadSession) -> dict:
     }
     m = re.search(r"([\d,]+) selected \(lasso\)", shown["header"])
     count = int(m[1].replace(",", "")) if m else None
-    k_expected = s.done["cluster"].split("k=")[-1]
-    ok = (shown["colour"] == s.done["colour"] and shown["k"] == k_expected
-          and f"({s.done['cluster']})" in shown["cluster_status"] and count == s.done["lasso"])
+    did = {"colour": None, "cluster": "?", "lasso": None, **s.done}
+    ok = (shown["colour"] == did["colour"] and shown["k"] == did["cluster"].split("k=")[-1]
+          and f"({did['cluster']})" in shown["cluster_status"] and count == did["lasso"])
     return {"session": s.index, "did": dict(s.done), "shows": shown, "ok": ok}
 
 
-async def long_phase(sessions: list[LoadSession], method: str, k: int, colours: list[str]) -> dict:
+async def ping(url: str, seconds: float | None = None, until: asyncio.Task | None = None) -> list[float]:
+    """HTTP round trips (ms) to the server every 0.2 s: Tornado answers them on the same event
+    loop as the sessions' websockets, so a blocked loop shows here directly."""
+    import urllib.error
+    import urllib.request
+
+    def once() -> float:
+        t = time.perf_counter()
+        try:
+            urllib.request.urlopen(url, timeout=120).read()
+        except urllib.error.HTTPError:
+            pass  # a 404 is an answer too
+        return (time.perf_counter() - t) * 1000
+
+    out, t_end = [], time.perf_counter() + (seconds or 1e9)
+    while time.perf_counter() < t_end and not (until is not None and until.done()):
+        out.append(round(await asyncio.to_thread(once), 1))
+        await asyncio.sleep(0.2)
+    return out
+
+
+def ping_stats(ms: list[float]) -> dict:
+    a = np.array(ms) if ms else np.array([np.nan])
+    return {"n": len(ms), "p50_ms": round(float(np.nanpercentile(a, 50)), 1),
+            "p95_ms": round(float(np.nanpercentile(a, 95)), 1), "max_ms": round(float(np.nanmax(a)), 1)}
+
+
+async def long_phase(sessions: list[LoadSession], method: str, k: int, colours: list[str], ping_url: str) -> dict:
     """Session 0 recomputes with ``method``; the others colour and lasso meanwhile."""
     first, others = sessions[0], sessions[1:]
+    idle_pings = await ping(ping_url, seconds=5)
     for s in sessions:
         s.phase = "during_long"
     long_task = asyncio.create_task(first.recompute(method, k, timeout_s=400))
+    pings = asyncio.create_task(ping(ping_url, until=long_task))
     t_busy = time.perf_counter()
     busy = asyncio.create_task(first.wait_text(".gx-cluster-recompute", "Clustering", timeout_s=120))
     await asyncio.wait({busy, long_task}, return_when=asyncio.FIRST_COMPLETED)  # the button says it is busy
@@ -174,15 +206,19 @@ async def long_phase(sessions: list[LoadSession], method: str, k: int, colours: 
     busy_after_ms = (time.perf_counter() - t_busy) * 1000
 
     async def meanwhile(s: LoadSession) -> None:
-        current = s.done["colour"]
-        await s.colour_by(next(c for c in colours[s.index % len(colours):] + colours if c != current))
-        await s.clear()
-        await s.lasso(0.2)
+        try:  # a colour this session already rendered (no first-render cost in the comparison)
+            current = s.done.get("colour")
+            await s.colour_by(next(c for c in s.coloured + colours if c != current))
+            await s.clear()
+            await s.lasso(0.2)
+        except Exception as exc:
+            s.errors.append(f"script: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
 
     await asyncio.gather(*(meanwhile(s) for s in others))
     others_done = time.perf_counter()
     still_busy = not long_task.done()
     await long_task
+    busy_pings = await pings
     long = first.timings[-1]
     long_end = first.clock0 + long.start_s + long.latency_ms / 1000
     during = [t for s in others for t in s.timings if t.phase == "during_long"]
@@ -192,7 +228,8 @@ async def long_phase(sessions: list[LoadSession], method: str, k: int, colours: 
             "others_started_after_ms": round(busy_after_ms, 1),
             "other_interactions": len(during), "other_interactions_ended_before_long_finished": ended_before,
             "all_others_finished_while_long_still_running": still_busy,
-            "others_finished_ms_before_long": round((long_end - others_done) * 1000, 1)}
+            "others_finished_ms_before_long": round((long_end - others_done) * 1000, 1),
+            "server_http_ping_idle": ping_stats(idle_pings), "server_http_ping_during_long": ping_stats(busy_pings)}
 
 
 # -- statistics -------------------------------------------------------------------------------------
@@ -238,7 +275,7 @@ async def drive(url: str, args, xy: np.ndarray, colours: list[str]) -> dict:
         leaks = await asyncio.gather(*(leak_check(s) for s in sessions))
 
         t = time.perf_counter()
-        long = await long_phase(sessions, args.long_method, args.long_k, colours)
+        long = await long_phase(sessions, args.long_method, args.long_k, colours, url.rsplit('/', 1)[0] + '/gx-ping')
         phases["long_s"] = round(time.perf_counter() - t, 1)
         await browser.close()
     timings = [t for s in sessions for t in s.timings]
