@@ -172,7 +172,7 @@ async def ping(url: str, seconds: float | None = None, until: asyncio.Task | Non
     def once() -> float:
         t = time.perf_counter()
         try:
-            urllib.request.urlopen(url, timeout=120).read()
+            urllib.request.urlopen(url, timeout=30).read()
         except urllib.error.HTTPError:
             pass  # a 404 is an answer too
         return (time.perf_counter() - t) * 1000
@@ -253,9 +253,31 @@ def summarise(timings: list[Timing]) -> dict:
 
 # -- main -----------------------------------------------------------------------------------------------
 async def drive(url: str, args, xy: np.ndarray, colours: list[str]) -> dict:
+    """Open the sessions and run the phases, each within what is left of ``args.budget`` seconds.
+
+    A phase that overruns is cut short and named in ``unfinished``; what was measured until
+    then is kept (the JSON is always written).
+    """
     from playwright.async_api import async_playwright
 
-    phases, bounds = {}, []
+    phases, bounds, leaks, long, unfinished = {}, [], [], {}, []
+    deadline = time.perf_counter() + args.budget
+
+    async def phase(name: str, coro, reserve: float = 0.0):
+        t = time.perf_counter()
+        left = deadline - t - reserve
+        if left < 20:
+            coro.close()
+            unfinished.append(f"{name} (not started: budget spent)")
+            return None
+        try:
+            return await asyncio.wait_for(coro, timeout=left)
+        except asyncio.TimeoutError:
+            unfinished.append(f"{name} (cut at the {args.budget:.0f} s budget)")
+            return None
+        finally:
+            phases[f"{name}_s"] = round(time.perf_counter() - t, 1)
+
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         clock0 = time.perf_counter()
@@ -265,22 +287,16 @@ async def drive(url: str, args, xy: np.ndarray, colours: list[str]) -> dict:
             s = LoadSession(i, await ctx.new_page(), clock0)
             s.watch_errors()
             sessions.append(s)
-        t = time.perf_counter()
-        await asyncio.gather(*(s.open(url) for s in sessions))
-        phases["load_s"] = round(time.perf_counter() - t, 1)
-
-        t = time.perf_counter()
-        await asyncio.gather(*(steady(s, plan(s.index, args.rounds, colours), xy, bounds) for s in sessions))
-        phases["steady_s"] = round(time.perf_counter() - t, 1)
-        leaks = await asyncio.gather(*(leak_check(s) for s in sessions))
-
-        t = time.perf_counter()
-        long = await long_phase(sessions, args.long_method, args.long_k, colours, url.rsplit('/', 1)[0] + '/gx-ping')
-        phases["long_s"] = round(time.perf_counter() - t, 1)
+        await phase("load", asyncio.gather(*(s.open(url) for s in sessions)), reserve=0.55 * args.budget)
+        await phase("steady", asyncio.gather(*(steady(s, plan(s.index, args.rounds, colours), xy, bounds)
+                                               for s in sessions)), reserve=60)
+        leaks = await phase("leak_check", asyncio.gather(*(leak_check(s) for s in sessions))) or []
+        ping_url = url.rsplit("/", 1)[0] + "/gx-ping"
+        long = await phase("long", long_phase(sessions, args.long_method, args.long_k, colours, ping_url)) or {}
         await browser.close()
     timings = [t for s in sessions for t in s.timings]
     return {"phases": phases, "timings": timings, "lasso_bounds": bounds, "leaks": leaks, "long": long,
-            "page_errors": {s.index: s.errors for s in sessions if s.errors}}
+            "unfinished": unfinished, "page_errors": {s.index: s.errors for s in sessions if s.errors}}
 
 
 def standalone_cluster_ms(survey: Path, run: Path, method: str, k: int) -> float:
@@ -302,6 +318,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--n", type=int, default=400, help="galaxies in the synthetic survey")
     p.add_argument("--long-method", default="gmm", choices=("kmeans", "gmm", "hdbscan"))
     p.add_argument("--long-k", type=int, default=30)
+    p.add_argument("--budget", type=float, default=420, help="seconds for the browser phases (cut short beyond)")
     p.add_argument("--out", type=Path, default=RESULTS / "load.json")
     args = p.parse_args(argv)
     load_start = os.getloadavg()
@@ -340,11 +357,12 @@ def main(argv: list[str] | None = None) -> int:
         "machine": {"platform": platform.platform(), "python": platform.python_version(), "cpus": os.cpu_count(),
                     "load_average_start": [round(v, 2) for v in load_start],
                     "load_average_end": [round(v, 2) for v in os.getloadavg()]},
-        "config": {"sessions": args.sessions, "rounds": args.rounds, "galaxies": args.n,
+        "config": {"sessions": args.sessions, "rounds": args.rounds, "galaxies": args.n, "budget_s": args.budget,
                    "long_recompute": f"{args.long_method} k={args.long_k}", "poll_ms": 100,
                    "browser": "one headless Chromium, one context per session", "address": "127.0.0.1"},
         "durations_s": {"setup": setup_s, "server_ready": ready_s, **out["phases"],
                         "total": round(time.perf_counter() - t_all, 1)},
+        "unfinished_phases": out["unfinished"],
         "latency": summary,
         "long_recompute": {**out["long"], "same_clustering_alone_in_process_ms": long_alone_ms},
         "errors": {"page_errors_and_timeouts": out["page_errors"], "n_page_errors": sum(map(len, out["page_errors"].values())),
@@ -359,7 +377,7 @@ def main(argv: list[str] | None = None) -> int:
     args.out.write_text(json.dumps(result, indent=1, default=str) + "\n")
     print(json.dumps({k: result[k] for k in ("durations_s", "latency", "long_recompute")}, indent=1))
     print(json.dumps({"errors": {k: v for k, v in result["errors"].items() if k != "page_errors_and_timeouts"},
-                      "leaks_ok": result["leak_check"]["sessions_ok"], "machine": result["machine"]}, indent=1))
+                      "leaks_ok": result["leak_check"]["sessions_ok"], "unfinished": out["unfinished"], "machine": result["machine"]}, indent=1))
     return 0
 
 
