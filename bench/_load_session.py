@@ -139,6 +139,10 @@ class LoadSession:
         except Exception as exc:  # a timeout or a broken page is a measured failure, not a crash
             ok = False
             self.errors.append(f"{kind}: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
+        except BaseException:  # cut by the phase's budget: recorded as unfinished, then cancelled
+            self.timings.append(Timing(self.index, kind, self.phase, round(t0 - self.clock0, 3),
+                                       round((time.perf_counter() - t0) * 1000, 1), False, detail + " (cut)"))
+            raise
         self.timings.append(Timing(self.index, kind, self.phase, round(t0 - self.clock0, 3),
                                    round((time.perf_counter() - t0) * 1000, 1), ok, detail))
         return out
@@ -165,9 +169,10 @@ class LoadSession:
 
     async def clear(self) -> None:
         async def click():
-            if re.search(r"\b0 selected", await self.text(".gx-gallery-header")):
+            button = self.page.locator(".gx-clear button")
+            if await button.is_disabled():  # nothing selected
                 return
-            await self.page.locator(".gx-clear button").click()
+            await button.click()
 
         await self.timed("clear", click, lambda: self.wait_text(".gx-gallery-header", r"\b0 selected"))
 

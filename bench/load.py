@@ -284,10 +284,12 @@ async def drive(url: str, args, xy: np.ndarray, colours: list[str]) -> dict:
         sessions = []
         for i in range(args.sessions):
             ctx = await browser.new_context(viewport=VIEWPORT)
-            s = LoadSession(i, await ctx.new_page(), clock0)
+            page = await ctx.new_page()
+            page.set_default_timeout(120_000)  # clicks and selects wait for a loaded page this long
+            s = LoadSession(i, page, clock0)
             s.watch_errors()
             sessions.append(s)
-        await phase("load", asyncio.gather(*(s.open(url) for s in sessions)), reserve=0.55 * args.budget)
+        await phase("load", asyncio.gather(*(s.open(url) for s in sessions)), reserve=0.4 * args.budget)
         await phase("steady", asyncio.gather(*(steady(s, plan(s.index, args.rounds, colours), xy, bounds)
                                                for s in sessions)), reserve=60)
         leaks = await phase("leak_check", asyncio.gather(*(leak_check(s) for s in sessions))) or []
@@ -314,11 +316,11 @@ def standalone_cluster_ms(survey: Path, run: Path, method: str, k: int) -> float
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--sessions", type=int, default=20)
-    p.add_argument("--rounds", type=int, default=2, help="repeats of the colour/lasso/cluster script per session")
+    p.add_argument("--rounds", type=int, default=1, help="repeats of the colour/lasso/cluster script per session")
     p.add_argument("--n", type=int, default=400, help="galaxies in the synthetic survey")
     p.add_argument("--long-method", default="gmm", choices=("kmeans", "gmm", "hdbscan"))
     p.add_argument("--long-k", type=int, default=30)
-    p.add_argument("--budget", type=float, default=420, help="seconds for the browser phases (cut short beyond)")
+    p.add_argument("--budget", type=float, default=480, help="seconds for the browser phases (cut short beyond)")
     p.add_argument("--out", type=Path, default=RESULTS / "load.json")
     args = p.parse_args(argv)
     load_start = os.getloadavg()
