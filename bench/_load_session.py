@@ -10,7 +10,6 @@ Bokeh's views, as in ``tests/dashboard/test_browser.py`` (whose JavaScript this 
 
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass, field
 
