@@ -13,7 +13,6 @@ from pathlib import Path
 
 import holoviews as hv
 import panel as pn
-import param
 
 from galexplore.dashboard import url_state
 from galexplore.dashboard.clusters import ClusterControls, compute_clusters, saved_clusters

@@ -14,6 +14,7 @@ a :class:`~distributed.LocalCluster` on one machine always does.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 from collections.abc import Iterator
@@ -59,15 +60,14 @@ def embed_partition(
     import pyarrow.parquet as pq
     import torch
 
-    from galexplore.embed import check_compatible, embed_arrays, embedding_metadata, load_model
+    from galexplore.embed import embed_arrays, embedding_metadata
     from galexplore.training.data import SurveyArrays
     from galexplore.training.setup import ViewMaker, input_pooling
 
     if threads:
         torch.set_num_threads(int(threads))
-    survey = open_survey(survey_path)
-    model, ckpt = load_model(run, device="cpu")
-    check_compatible(survey, ckpt, run)
+    encoder = RunPaths.of(run).encoder
+    survey, model, ckpt = _opened(survey_path, run, encoder.stat().st_mtime_ns)
     config = ckpt["model_config"]
     data = SurveyArrays(survey, list(config["modalities"]), max_cache_bytes=0, pool=input_pooling(config))
     arrays = data.read(np.arange(start, stop))
@@ -79,6 +79,18 @@ def embed_partition(
     path = Path(out_dir) / f"part-{index:05d}.parquet"
     pq.write_table(with_metadata(table, meta), path)
     return str(path), stop - start
+
+
+@functools.lru_cache(maxsize=2)
+def _opened(survey_path: str, run: str, encoder_mtime_ns: int) -> tuple[Survey, Any, dict[str, Any]]:
+    """The survey and encoder a worker embeds with, opened once per worker process (not once
+    per partition); a retrained encoder has another mtime and is loaded afresh."""
+    from galexplore.embed import check_compatible, load_model
+
+    survey = open_survey(survey_path)
+    model, ckpt = load_model(run, device="cpu")
+    check_compatible(survey, ckpt, run)
+    return survey, model, ckpt
 
 
 @contextlib.contextmanager

@@ -120,8 +120,10 @@ def dashboard_server(chromium, survey_400, browser_run, tmp_path_factory):
         server.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(chromium):
+    """Playwright's Chromium, closed after the module: its sync API keeps an asyncio loop
+    running, which later tests that start their own loop must not see."""
     playwright = pytest.importorskip("playwright.sync_api")
     with playwright.sync_playwright() as pw:
         b = pw.chromium.launch(executable_path=str(chromium), headless=True, args=CHROMIUM_ARGS)
