@@ -77,7 +77,7 @@ class Distributions(pn.viewable.Viewer):
     replaces the bin heights in their data sources (no new plots, no HoloViews round trip).
     """
 
-    columns = param.ListSelector(default=[], objects=[], doc="Catalog columns to compare.")
+    columns = param.ListSelector(default=[], objects=[], check_on_set=True, doc="Catalog columns to compare.")
 
     def __init__(self, state: ExplorerState, **params) -> None:
         super().__init__(**params)

@@ -1,0 +1,236 @@
+"""One browser session of the load test (``bench/load.py``): a dashboard page driven through
+Playwright's async API, with every interaction timed from the action to the page showing
+its result.
+
+The page is watched from inside the browser (``page.wait_for_function`` polling every
+:data:`POLL_MS`), not by round trips from Python, so that twenty pages can be watched at once
+on a small machine. Texts are read through Panel's shadow DOM; the map is found through
+Bokeh's views, as in ``tests/dashboard/test_browser.py`` (whose JavaScript this copies).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+POLL_MS = 100
+METHOD_LABELS = {"kmeans": "k-means", "gmm": "Gaussian mixture", "hdbscan": "HDBSCAN"}
+IGNORED_CONSOLE = ("WebGL", "GPU stall", "favicon")
+
+#: Deep text of the first element matching a CSS selector, shadow roots included (cached).
+DEEP_FIND_JS = """
+window.__gxFind = function (css) {
+  window.__gxCache = window.__gxCache || {};
+  const hit = window.__gxCache[css];
+  if (hit && hit.isConnected) return hit;
+  function find(root) {
+    const el = root.querySelector(css);
+    if (el) return el;
+    for (const n of root.querySelectorAll('*')) {
+      if (n.shadowRoot) { const f = find(n.shadowRoot); if (f) return f; }
+    }
+    return null;
+  }
+  const el = find(document);
+  if (el) window.__gxCache[css] = el;
+  return el;
+};
+window.__gxText = function (css) {
+  const el = window.__gxFind(css);
+  if (!el) return null;
+  function text(n) {
+    let t = '';
+    if (n.shadowRoot) t += text(n.shadowRoot);
+    for (const c of n.childNodes) {
+      if (c.nodeName === 'STYLE' || c.nodeName === 'SCRIPT') continue;
+      t += c.nodeType === 3 ? c.textContent : text(c);
+    }
+    return t;
+  }
+  return text(el);
+};
+window.__gxPlots = function () {
+  const out = [];
+  function walk(v) {
+    if (v.model && v.model.x_range && v.frame && v.canvas_view) {
+      const f = v.frame.bbox, c = v.canvas_view.el.getBoundingClientRect();
+      out.push({title: v.model.title ? v.model.title.text : '', left: c.left + f.left, top: c.top + f.top,
+                width: f.width, height: f.height, x: [v.model.x_range.start, v.model.x_range.end],
+                y: [v.model.y_range.start, v.model.y_range.end]});
+    }
+    for (const c of (v.child_views || [])) walk(c);
+  }
+  if (window.Bokeh && Bokeh.index) for (const r of Bokeh.index.roots) walk(r);
+  return out;
+};
+"""
+#: Resolves (truthy) with the match groups once the element's text matches the pattern.
+TEXT_MATCH_JS = """([css, pattern]) => {
+  const t = window.__gxText ? window.__gxText(css) : null;
+  if (t === null) return null;
+  const m = t.match(new RegExp(pattern));
+  return m ? Array.from(m) : null;
+}"""
+#: Resolves with the map plot's geometry once a plot title contains the text.
+PLOT_JS = """(part) => {
+  if (!window.__gxPlots) return null;
+  for (const p of window.__gxPlots()) {
+    if (p.title.includes(part) && p.width > 0 && isFinite(p.x[0]) && isFinite(p.x[1])) return p;
+  }
+  return null;
+}"""
+
+
+@dataclass
+class Timing:
+    session: int
+    kind: str
+    phase: str
+    start_s: float
+    latency_ms: float
+    ok: bool
+    detail: str = ""
+
+
+@dataclass
+class LoadSession:
+    """A page of the dashboard in its own browser context (cookies, storage and websocket)."""
+
+    index: int
+    page: object
+    clock0: float
+    phase: str = "load"
+    timings: list[Timing] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    done: dict = field(default_factory=dict)  # what this session did last: colour, k, lasso count
+    coloured: list = field(default_factory=list)  # every colour-by this session asked for
+
+    def watch_errors(self) -> None:
+        self.page.on("console", self._on_console)
+        self.page.on("pageerror", lambda exc: self.errors.append(f"pageerror: {exc}"))
+
+    def _on_console(self, msg) -> None:
+        if msg.type == "error" and not any(s in msg.text for s in IGNORED_CONSOLE):
+            self.errors.append(f"console: {msg.text[:300]}")
+
+    async def wait_js(self, js: str, arg, timeout_s: float):
+        handle = await self.page.wait_for_function(js, arg=arg, polling=POLL_MS, timeout=timeout_s * 1000)
+        return await handle.json_value()
+
+    async def wait_text(self, css: str, pattern: str, timeout_s: float = 120.0) -> list[str]:
+        return await self.wait_js(TEXT_MATCH_JS, [css, pattern], timeout_s)
+
+    async def text(self, css: str) -> str:
+        return await self.page.evaluate("(css) => window.__gxText(css) || ''", css)
+
+    async def map_plot(self, part: str = "galaxies coloured by", timeout_s: float = 120.0) -> dict:
+        return await self.wait_js(PLOT_JS, part, timeout_s)
+
+    async def timed(self, kind: str, action, done, detail: str = ""):
+        """Run ``action()`` then ``done()``; record the time from the action to ``done`` resolving."""
+        t0 = time.perf_counter()
+        ok, out = True, None
+        try:
+            await action()
+            out = await done()
+        except Exception as exc:  # a timeout or a broken page is a measured failure, not a crash
+            ok = False
+            self.errors.append(f"{kind}: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
+        except BaseException:  # cut by the phase's budget: recorded as unfinished, then cancelled
+            self.timings.append(Timing(self.index, kind, self.phase, round(t0 - self.clock0, 3),
+                                       round((time.perf_counter() - t0) * 1000, 1), False, detail + " (cut)"))
+            raise
+        self.timings.append(Timing(self.index, kind, self.phase, round(t0 - self.clock0, 3),
+                                   round((time.perf_counter() - t0) * 1000, 1), ok, detail))
+        return out
+
+    # -- the interactions -----------------------------------------------------------------------
+    async def open(self, url: str) -> None:
+        async def go():
+            await self.page.add_init_script(DEEP_FIND_JS)
+            await self.page.goto(url, timeout=300_000)
+
+        async def ready():
+            await self.wait_text(".gx-gallery-header", r"\b0 selected", 300)
+            await self.wait_text(".gx-cluster-status", r"\d+ clusters", 300)
+            return await self.map_plot(timeout_s=300)
+
+        await self.timed("page_load", go, ready)
+
+    async def colour_by(self, column: str) -> None:
+        select = self.page.locator(".gx-color-by select")
+        await self.timed("colour_by", lambda: select.select_option(column),
+                         lambda: self.map_plot(f"coloured by {column}"), column)
+        self.done["colour"] = column
+        self.coloured.append(column)
+
+    async def clear(self) -> None:
+        async def click():
+            button = self.page.locator(".gx-clear button")
+            if await button.is_disabled():  # nothing selected
+                return
+            await button.click()
+
+        await self.timed("clear", click, lambda: self.wait_text(".gx-gallery-header", r"\b0 selected"))
+
+    async def lasso(self, frac: float) -> tuple[int, list, dict]:
+        """Lasso the middle of the map (polygon of half-size ``frac`` of the frame); returns the count shown."""
+        plot = await self.map_plot()
+        pixels = polygon_pixels(plot, frac)
+        mouse = self.page.mouse
+
+        async def draw():
+            await mouse.move(*pixels[0])
+            await mouse.down()
+            for p in [*pixels[1:], pixels[0]]:
+                await mouse.move(*p, steps=3)
+            await mouse.up()
+
+        m = await self.timed("lasso", draw, lambda: self.wait_text(".gx-gallery-header", r"([\d,]+) selected \(lasso\)"),
+                             f"frac={frac}")
+        n = int(m[1].replace(",", "")) if m else -1
+        self.done["lasso"] = n
+        return n, pixels, plot
+
+    async def recompute(self, method: str, k: int, timeout_s: float = 240.0) -> None:
+        """Set method and k, press Recompute, wait for the status line to name them."""
+        if self.done.get("method", "kmeans") != method:  # the Select shows labels, not the values
+            await self.page.locator(".gx-cluster-method select").select_option(label=METHOD_LABELS[method])
+            self.done["method"] = method
+        if method != "hdbscan":
+            k_input = self.page.locator(".gx-cluster-k input")
+            await k_input.fill(str(k))
+            await k_input.press("Enter")
+        key = "hdbscan" if method == "hdbscan" else rf"{method} k={k}"
+        await self.timed(f"cluster_{method}", lambda: self.page.locator(".gx-cluster-recompute button").click(),
+                         lambda: self.wait_text(".gx-cluster-status", rf"\d+ clusters \({key}[,)]", timeout_s), key)
+        self.done["cluster"] = key.replace("\\", "")
+
+
+def polygon_pixels(plot: dict, frac: float = 0.3, n: int = 7) -> list[tuple[int, int]]:
+    """An irregular polygon around the centre of a plot frame, in whole page pixels (as the browser tests)."""
+    cx, cy = plot["left"] + plot["width"] / 2, plot["top"] + plot["height"] / 2
+    rx, ry = plot["width"] * frac, plot["height"] * frac
+    ang = np.linspace(0, 2 * np.pi, n, endpoint=False)
+    wobble = 1 + 0.25 * np.sin(3 * ang)
+    return [(round(cx + rx * w * np.cos(a)), round(cy + ry * w * np.sin(a))) for a, w in zip(ang, wobble)]
+
+
+def to_data(plot: dict, px: float, py: float) -> tuple[float, float]:
+    (x0, x1), (y0, y1) = plot["x"], plot["y"]
+    return (x0 + (px - plot["left"]) / plot["width"] * (x1 - x0),
+            y1 - (py - plot["top"]) / plot["height"] * (y1 - y0))
+
+
+def expected_counts(xy: np.ndarray, plot: dict, pixels) -> tuple[int, int]:
+    """Lasso counts for the polygon shrunk and grown by one pixel (bounds on the exact answer)."""
+    from galexplore.dashboard.selection import lasso_select
+
+    out = []
+    for grow in (-1.0, 1.0):
+        c = np.mean(pixels, axis=0)
+        scaled = [tuple(c + (np.array(p) - c) * (1 + grow / max(np.linalg.norm(np.array(p) - c), 1))) for p in pixels]
+        out.append(len(lasso_select(xy, np.array([to_data(plot, *p) for p in scaled]))))
+    return out[0], out[1]
