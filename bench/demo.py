@@ -18,7 +18,6 @@ import os
 import platform
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -29,14 +28,10 @@ import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 
+from galexplore.testing import free_port
+
 RESULTS = Path(__file__).resolve().parent / "results"
 TARGETS = {"first_s": 300.0, "second_s": 15.0}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def answers(url: str) -> bool:

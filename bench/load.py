@@ -2,7 +2,7 @@
 
 What it does (fixed counts, every wait bounded; about 5 minutes on the 2-core machine):
 
-1. ``galexplore synth --n 400`` and a run made like the browser tests' ``make_run`` (PCA of
+1. ``galexplore synth --n 400`` and a run made by ``galexplore.testing.radial_pca_run`` (PCA of
    the maps' radial means as embeddings, its first two components as the projection);
    ``galexplore serve`` on 127.0.0.1 in a subprocess.
 2. One headless Chromium (Debian's, ``/usr/bin/chromium``) with ``--sessions`` contexts, each a
@@ -43,6 +43,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from galexplore.testing import ServerProcess, radial_pca_run  # noqa: E402
 from _load_session import LoadSession, Timing, expected_counts  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -53,84 +54,6 @@ VIEWPORT = {"width": 1500, "height": 1300}
 
 
 # -- setup --------------------------------------------------------------------------------------
-def make_run(survey_path: Path, run: Path, dim: int = 8) -> Path:
-    """Embeddings = PCA of the maps' per-channel radial means; projection = its first 2 components.
-
-    The same construction as ``tests/dashboard/conftest.py::make_run`` (copied: a bench script
-    does not import test modules).
-    """
-    from galexplore.data.store import Survey
-    from galexplore.runs import write_embeddings, write_projection
-
-    survey = Survey(survey_path)
-    maps = survey.read("maps", slice(None))
-    n, c, h, w = maps.shape
-    yy, xx = np.mgrid[:h, :w]
-    r = np.hypot(xx - (w - 1) / 2, yy - (h - 1) / 2) / (w / 2)
-    feats = [np.nanmean(np.where((r >= lo) & (r < hi), maps, np.nan), axis=(2, 3))
-             for lo, hi in [(0, 0.2), (0.2, 0.5), (0.5, 1.0)]]
-    x = np.nan_to_num(np.concatenate(feats, axis=1))
-    x = (x - x.mean(0)) / (x.std(0) + 1e-9)
-    u, s, _ = np.linalg.svd(x, full_matrices=False)
-    z = (u * s)[:, :dim].astype(np.float32)
-    ids = survey.catalog["galaxy_id"].tolist()
-    write_embeddings(run, ids, {"maps": z}, {"method": "pca-of-radial-means"})
-    write_projection(run, ids, z[:, :2], {"method": "pca"})
-    return run
-
-
-class Server:
-    """``galexplore serve SURVEY RUN`` on 127.0.0.1 in a subprocess, its output in a log file."""
-
-    def __init__(self, survey: Path, run: Path, log_path: Path) -> None:
-        import socket
-
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        self.log_path = log_path
-        self._log = open(log_path, "w")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen([sys.executable, "-m", "galexplore", "serve", str(survey), str(run),
-                                      "--port", str(self.port)], stdout=self._log, stderr=subprocess.STDOUT)
-        self.url = f"http://127.0.0.1:{self.port}/explorer"
-
-    def wait_ready(self, timeout: float = 180.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited with {self.proc.returncode}:\n{self.log()}")
-            if "dashboard at" in self.log():
-                return
-            time.sleep(0.5)
-        raise RuntimeError(f"server not ready after {timeout} s:\n{self.log()}")
-
-    def log(self) -> str:
-        self._log.flush()
-        return self.log_path.read_text()
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-        self._log.close()
-
-
-# -- the script of each session -------------------------------------------------------------------
-def plan(i: int, rounds: int, colours: list[str]) -> list[tuple[str, float, int]]:
-    """Session ``i``'s (colour-by, lasso size, k) for each round; neighbours differ in all three."""
-    out, colour, k = [], "log_ssfr", 5  # the page opens coloured by log_ssfr with k-means k=5
-    for r in range(rounds):
-        j = i * rounds + r
-        nxt = colours[j % len(colours)]
-        colour = nxt if nxt != colour else colours[(j + 1) % len(colours)]
-        nk = 2 + j % 29
-        k = nk if nk != k else nk + 1
-        out.append((colour, round(0.12 + 0.02 * ((i + 5 * r) % 12), 2), k))
-    return out
-
-
 async def steady(s: LoadSession, script, xy: np.ndarray, bounds: list) -> None:
     s.phase = "steady"
     try:
@@ -330,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
         t = time.perf_counter()
         subprocess.run([sys.executable, "-m", "galexplore", "synth", "--n", str(args.n), "--out", str(tmp / "survey")],
                        check=True, capture_output=True)
-        make_run(tmp / "survey", tmp / "run")
+        radial_pca_run(tmp / "survey", tmp / "run")
         setup_s = round(time.perf_counter() - t, 1)
         long_alone_ms = standalone_cluster_ms(tmp / "survey", tmp / "run", args.long_method, args.long_k)
 
@@ -340,7 +263,7 @@ def main(argv: list[str] | None = None) -> int:
         data = load_data(tmp / "survey", tmp / "run")
         colours = [c for c in color_choices(data) if c != "log_ssfr"]
         xy = np.asarray(data.xy, dtype=np.float64)
-        server = Server(tmp / "survey", tmp / "run", tmp / "server.log")
+        server = ServerProcess(tmp / "survey", tmp / "run", tmp / "server.log")
         try:
             t = time.perf_counter()
             server.wait_ready()

@@ -1,0 +1,97 @@
+"""Helpers for tests and benchmarks of galexplore (as ``numpy.testing`` is for NumPy).
+
+- :func:`radial_pca_run`: a run directory without training (embeddings = PCA of radial means),
+  for exercising everything downstream of the encoder quickly;
+- :func:`free_port` and :class:`ServerProcess`: a real ``galexplore serve`` in a subprocess on
+  127.0.0.1, for browser tests and load benchmarks.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from galexplore.data.store import Survey, open_survey
+from galexplore.runs import write_embeddings, write_projection
+
+
+def radial_pca_run(survey: Survey | str | os.PathLike, run: str | os.PathLike, dim: int = 8) -> Path:
+    """Write ``run`` with embeddings = PCA of the maps' per-channel radial means (3 rings) and
+    projection = their first 2 components; returns ``run``.
+
+    Parameters
+    ----------
+    survey : Survey or path
+        A survey with ``maps`` (N, C, H, W).
+    run : path
+        Run directory (created).
+    dim : int
+        Embedding dimension (≤ 3·C).
+    """
+    survey = survey if isinstance(survey, Survey) else open_survey(survey)
+    maps = survey.read("maps", slice(None))
+    _, _, h, w = maps.shape
+    yy, xx = np.mgrid[:h, :w]
+    r = np.hypot(xx - (w - 1) / 2, yy - (h - 1) / 2) / (w / 2)
+    rings = [(r >= lo) & (r < hi) for lo, hi in [(0, 0.2), (0.2, 0.5), (0.5, 1.0)]]
+    x = np.nan_to_num(np.concatenate([np.nanmean(np.where(ring, maps, np.nan), axis=(2, 3)) for ring in rings], axis=1))
+    x = (x - x.mean(0)) / (x.std(0) + 1e-9)
+    u, s, _ = np.linalg.svd(x, full_matrices=False)
+    z = (u * s)[:, :dim].astype(np.float32)
+    ids = survey.catalog["galaxy_id"].tolist()
+    write_embeddings(run, ids, {"maps": z}, {"method": "pca-of-radial-means"})
+    write_projection(run, ids, z[:, :2], {"method": "pca"})
+    return Path(run)
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class ServerProcess:
+    """``galexplore serve SURVEY RUN`` on 127.0.0.1 in a subprocess; its output goes to ``log_path``."""
+
+    def __init__(self, survey: str | os.PathLike, run: str | os.PathLike, log_path: str | os.PathLike) -> None:
+        self.port = free_port()
+        self.log_path = Path(log_path)
+        self._log = open(self.log_path, "w")  # noqa: SIM115 - closed in stop()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "galexplore", "serve", str(survey), str(run), "--port", str(self.port)],
+            stdout=self._log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        self.url = f"http://127.0.0.1:{self.port}/explorer"
+
+    def wait_ready(self, timeout: float = 180.0) -> None:
+        """Block until the server says it is serving; RuntimeError with its log otherwise."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited with {self.proc.returncode}:\n{self.log()}")
+            if "dashboard at" in self.log():
+                return
+            time.sleep(0.5)
+        raise RuntimeError(f"server not ready after {timeout} s:\n{self.log()}")
+
+    def log(self) -> str:
+        self._log.flush()
+        return self.log_path.read_text()
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self._log.close()
+
+
+__all__ = ["ServerProcess", "free_port", "radial_pca_run"]
