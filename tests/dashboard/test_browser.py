@@ -184,7 +184,14 @@ def lasso_middle(dash: Dashboard, frac: float = 0.3) -> tuple[int, list, dict]:
     plot = dash.map_plot()
     pixels = polygon_pixels(plot, frac)
     dash.lasso(pixels)
-    m = dash.wait_text(".gx-gallery-header", r"([\d,]+) selected \(lasso\)")
+    pattern = r"([\d,]+) selected \(lasso\)"
+    try:
+        m = dash.wait_text(".gx-gallery-header", pattern, timeout=30)
+    except AssertionError:
+        # a busy headless Chromium can drop a drag begun while the map was still re-rendering
+        # after the clear: draw the same lasso once more (the count is still checked exactly)
+        dash.lasso(pixels)
+        m = dash.wait_text(".gx-gallery-header", pattern)
     return int(m.group(1).replace(",", "")), pixels, plot
 
 
