@@ -141,16 +141,25 @@ def create_app(survey: str | os.PathLike, run: str | os.PathLike) -> pn.viewable
         return pn.Column(pn.pane.Alert(f"**galexplore cannot open this survey/run:** {exc}", alert_type="danger"))
 
 
-def warm_up(data: ExplorerData) -> None:
-    """Evaluate the Datashader pipelines of one session once (compiles their kernels)."""
+def warm_up(data: ExplorerData, part: str = "all") -> None:
+    """Evaluate the Datashader pipelines of one session once (compiles their kernels).
+
+    ``part``: ``"first"`` is what a new page shows (the default colouring, the main
+    sequence, the reference profiles and the clusters); ``"rest"`` the other kernels
+    (colouring by class), which the server warms once a first page had its turn; ``"all"``.
+    """
     state = ExplorerState(data)
-    objects = [EmbeddingMap(state)._build(), MainSequence(state)._build()]
-    if "sf_class" in data.catalog.columns:
+    if part in ("first", "all"):
+        for obj in (EmbeddingMap(state)._build(), MainSequence(state)._build()):
+            _evaluate(obj)
+        if data.has_modality("maps"):
+            cached_reference(data)
+        if saved_clusters(data) is None:  # a page starts from the run's saved clustering when there is one
+            compute_clusters(data, state.cluster_method, state.n_clusters)
+    if part in ("rest", "all") and "sf_class" in data.catalog.columns:
         state.color_by = "sf_class"
-        objects.append(EmbeddingMap(state)._build())
-    for obj in objects:
-        obj[()] if isinstance(obj, hv.DynamicMap) else [layer[()] for layer in obj if isinstance(layer, hv.DynamicMap)]
-    if data.has_modality("maps"):
-        cached_reference(data)
-    if saved_clusters(data) is None:  # a page starts from the run's saved clustering when there is one
-        compute_clusters(data, state.cluster_method, state.n_clusters)
+        _evaluate(EmbeddingMap(state)._build())
+
+
+def _evaluate(obj) -> None:
+    obj[()] if isinstance(obj, hv.DynamicMap) else [layer[()] for layer in obj if isinstance(layer, hv.DynamicMap)]

@@ -20,7 +20,7 @@ from holoviews.operation.datashader import datashade, dynspread, rasterize
 
 from galexplore.dashboard.palettes import DENSITY_CMAP, FOCUS, category_colors
 from galexplore.dashboard.state import CLUSTER, ExplorerState
-from galexplore.data.synthetic.population import MS_SCATTER, MS_SLOPE, MS_ZERO, main_sequence
+from galexplore.data.relations import MS_SCATTER, MS_SLOPE, MS_ZERO, main_sequence
 
 X, Y = "log_mstar", "log_sfr"
 MAX_GLYPHS = 3000

@@ -8,16 +8,18 @@ per server; the selection's are computed off the event loop after each selection
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
+from pathlib import Path
 
-import holoviews as hv
 import numpy as np
 import panel as pn
 
+from galexplore._io import atomic_file
 from galexplore.dashboard._setup import batched
 from galexplore.dashboard.data import ExplorerData
 from galexplore.dashboard.palettes import HIGHLIGHT
-from galexplore.dashboard.profile_stack import StackedProfiles, reference_profiles, stack, stack_rest
+from galexplore.dashboard.profile_stack import MAX_REFERENCE, StackedProfiles, reference_profiles, stack, stack_rest
 from galexplore.dashboard.state import ExplorerState
 from galexplore.data.columns import MAP_CHANNELS
 
@@ -33,35 +35,69 @@ def _data_hash(d: ExplorerData) -> bytes:
 
 @pn.cache(max_items=4, hash_funcs={ExplorerData: _data_hash})
 def cached_reference(data: ExplorerData) -> tuple[np.ndarray, np.ndarray]:
-    """Per-galaxy profiles of the survey's reference sample (shared by all sessions)."""
-    rows, prof = reference_profiles(data)
+    """Per-galaxy profiles of the survey's reference sample (shared by all sessions).
+
+    Also kept on disk in ``RUN/cache/profiles/`` under a key of the loaded artifacts, so a
+    restarted server reads them instead of reading maps again; a run directory that cannot
+    be written to only loses that cache.
+    """
+    path = _disk_cache(data)
+    try:
+        with np.load(path) as f:
+            rows, prof = f["rows"], f["profiles"]
+        log.info("reference profiles from %s", path)
+    except (OSError, KeyError, ValueError, TypeError):
+        rows, prof = reference_profiles(data)
+        if path is not None:
+            _save(path, rows, prof)
     rows.setflags(write=False)
     prof.setflags(write=False)
     return rows, prof
 
 
-def profile_panel(channel: str, selection: StackedProfiles | None, rest: StackedProfiles) -> hv.Overlay:
-    """One channel: the rest in grey, the selection in the highlight colour (empty when none)."""
-    k = rest.channels.index(channel)
+def _disk_cache(data: ExplorerData) -> Path | None:
+    if data.run is None or data.survey is None:
+        return None
+    key = hashlib.blake2b(f"{data.token}|{MAX_REFERENCE}|v1".encode(), digest_size=12).hexdigest()
+    return Path(data.run) / "cache" / "profiles" / f"{key}.npz"
+
+
+def _save(path: Path, rows: np.ndarray, prof: np.ndarray) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_file(path) as tmp, open(tmp, "wb") as fh:
+            np.savez(fh, rows=rows, profiles=prof)
+    except OSError as exc:  # a read-only run: the cache is an optimisation only
+        log.debug("reference profiles not cached in %s: %s", path, exc)
+
+
+def band_data(s: StackedProfiles | None, k: int, radius: np.ndarray) -> dict[str, np.ndarray]:
+    """Columns of one band's data source: R/Rₑ and the 16, 50 and 84 % of channel ``k`` (NaN when empty)."""
+    if s is None or not s.n_galaxies:
+        nan = np.full(len(radius), np.nan)
+        return {"r": radius, "lo": nan, "med": nan, "hi": nan}
+    lo, med, hi = s.quantiles[:, k]
+    return {"r": s.radius, "lo": lo, "med": med, "hi": hi}
+
+
+def profile_figure(channel: str, sources: tuple, *, legend: bool = False):
+    """A Bokeh figure of one channel: the rest (grey) and the selection (highlight), each a
+    16–84 % band with its median line, against R/Rₑ."""
+    from bokeh.plotting import figure
+
     unit = MAP_CHANNELS.get(channel, "")
     title = TITLES.get(channel, channel)
-    ylabel = f"{title} [{unit}]" if unit else title
-    sel = selection if selection is not None and selection.n_galaxies else _empty_like(rest)
-    layers = _band(rest, k, REST_COLOR, "rest of survey", ylabel) * _band(sel, k, HIGHLIGHT, "selection", ylabel)
-    return layers.opts(title=title, width=300, height=240, legend_position="bottom_left",
-                       show_legend=k == 0, toolbar=None, framewise=True)
-
-
-def _empty_like(s: StackedProfiles) -> StackedProfiles:
-    return StackedProfiles(s.radius, s.channels, np.full_like(s.quantiles, np.nan), 0, 0)
-
-
-def _band(s: StackedProfiles, k: int, color: str, label: str, ylabel: str) -> hv.Overlay:
-    lo, med, hi = s.quantiles[:, k]
-    kd, vd = hv.Dimension("r", label="R / Rₑ"), hv.Dimension("v", label=ylabel)
-    area = hv.Area((s.radius, lo, hi), kd, [vd, "v2"], label=label).opts(color=color, alpha=0.25, line_alpha=0)
-    line = hv.Curve((s.radius, med), kd, vd, label=label).opts(color=color, line_width=2.5)
-    return area * line
+    fig = figure(width=300, height=240, title=title, toolbar_location=None, tools="",
+                 x_axis_label="R / Rₑ", y_axis_label=f"{title} [{unit}]" if unit else title)
+    for src, color, label in zip(sources, (REST_COLOR, HIGHLIGHT), ("rest of survey", "selection"), strict=True):
+        extra = {"legend_label": label} if legend else {}
+        fig.varea(x="r", y1="lo", y2="hi", source=src, fill_color=color, fill_alpha=0.25, **extra)
+        fig.line(x="r", y="med", source=src, line_color=color, line_width=2.5, **extra)
+    if legend:
+        fig.legend.location = "bottom_left"
+        fig.legend.label_text_font_size = "9pt"
+        fig.legend.background_fill_alpha = 0.6
+    return fig
 
 
 class RadialProfiles(pn.viewable.Viewer):
@@ -72,18 +108,25 @@ class RadialProfiles(pn.viewable.Viewer):
         self.state = state
         self.available = state.data.has_modality("maps")
         self._note = pn.pane.Markdown("", css_classes=["gx-profiles-note"])
-        self._plot = pn.pane.HoloViews(None, sizing_mode="stretch_width", min_height=260, linked_axes=False,
-                                       css_classes=["gx-profiles"])
+        self._plot = pn.pane.Bokeh(None, min_height=260)
+        # the busy spinner goes on a layout: Panel cannot set it on a Bokeh pane's own model
+        self._box = pn.Column(self._plot, css_classes=["gx-profiles"], sizing_mode="stretch_width")
+        self._sources: dict[str, tuple] = {}
         self._generation = 0
         if not self.available:
             self._note.object = "*This survey has no maps: no radial profiles.*"
             return
         state.param.watch(self._on_selection, ["selection"])
+        from bokeh.layouts import row
+        from bokeh.models import ColumnDataSource
+
         sel, rest = self.compute(np.empty(0, np.int64))
-        self._pipe = hv.streams.Pipe(data=(sel, rest))
-        panels = [hv.DynamicMap(lambda data, ch=ch: profile_panel(ch, *data), streams=[self._pipe])
-                  for ch in rest.channels]
-        self._plot.object = hv.Layout(panels).cols(4).opts(shared_axes=False)
+        figures = []
+        for k, ch in enumerate(rest.channels):
+            self._sources[ch] = (ColumnDataSource(band_data(rest, k, rest.radius)),
+                                 ColumnDataSource(band_data(sel, k, rest.radius)))
+            figures.append(profile_figure(ch, self._sources[ch], legend=k == 0))
+        self._plot.object = row(figures)
         self._note.object = self._describe(sel, rest)
 
     def compute(self, rows: np.ndarray) -> tuple[StackedProfiles | None, StackedProfiles]:
@@ -93,9 +136,11 @@ class RadialProfiles(pn.viewable.Viewer):
         return (stack(data, rows) if len(rows) else None), rest
 
     def _show(self, sel: StackedProfiles | None, rest: StackedProfiles) -> None:
-        # on the server's thread: HoloViews is not thread-safe; the plots only get new data
+        # on the server's thread (Bokeh documents are not thread-safe); the plots only get new data
         with batched():
-            self._pipe.send((sel, rest))
+            for k, (rest_src, sel_src) in enumerate(self._sources.values()):
+                rest_src.data = band_data(rest, k, rest.radius)
+                sel_src.data = band_data(sel, k, rest.radius)
             self._note.object = self._describe(sel, rest)
 
     @staticmethod
@@ -110,7 +155,7 @@ class RadialProfiles(pn.viewable.Viewer):
     async def _on_selection(self, event) -> None:
         self._generation += 1
         mine = self._generation
-        self._plot.loading = True
+        self._box.loading = True
         try:
             result = await asyncio.to_thread(self.compute, np.asarray(event.new))
             if mine == self._generation:  # a newer selection supersedes this one
@@ -120,7 +165,7 @@ class RadialProfiles(pn.viewable.Viewer):
             self.state.message = f"radial profiles failed: {exc}"
         finally:
             if mine == self._generation:
-                self._plot.loading = False
+                self._box.loading = False
 
     def __panel__(self):
-        return pn.Column(self._note, self._plot, sizing_mode="stretch_width")
+        return pn.Column(self._note, self._box, sizing_mode="stretch_width")

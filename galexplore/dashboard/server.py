@@ -108,13 +108,13 @@ class ClosedSocketFilter(logging.Filter):
         return not isinstance(exc, (WebSocketClosedError, StreamClosedError))
 
 
-def _warm_up(survey: str | os.PathLike, run: str | os.PathLike) -> None:
+def _warm_up(survey: str | os.PathLike, run: str | os.PathLike, part: str) -> None:
     """Run the map's and the main sequence's Datashader pipelines once, so their kernels are
     compiled before a browser asks (pure HoloViews: no Bokeh document is touched)."""
     from galexplore.dashboard.app import load_data, warm_up
 
     try:
-        warm_up(load_data(survey, run))
+        warm_up(load_data(survey, run), part)
     except Exception:  # warm-up is an optimisation only
         log.debug("warm-up failed", exc_info=True)
 
@@ -204,7 +204,9 @@ def serve(
         server.io_loop.add_callback(on_ready, url)
     if warm_up:
         # on the server's own thread (HoloViews is not thread-safe); a page requested meanwhile waits
-        server.io_loop.add_callback(_warm_up, survey, run)
+        # what a new page shows first; the rest once a page requested meanwhile was served
+        server.io_loop.add_callback(_warm_up, survey, run, "first")
+        server.io_loop.call_later(1.0, _warm_up, survey, run, "rest")
     if show:
         server.io_loop.add_callback(server.show, f"/{APP_PATH}")
     try:

@@ -186,3 +186,22 @@ def test_a_zoomed_view_draws_the_same_as_the_whole_survey(tiny_data):
     cat_frame, cat_kind = map_frame(ExplorerState(tiny_data), "sf_class")
     rgb = shade(cat_frame.iloc[tiny_data.x_order].reset_index(drop=True), "sf_class", cat_kind, **empty)
     assert type(rgb).__name__ == "RGB"
+
+
+def test_profile_plots_show_the_selection_over_the_rest(explorer, tiny_data):
+    """Retired galaxies selected: their EW(Hα) median lies below the rest's at every radius,
+    with axis labels in units, and an empty selection draws nothing."""
+    prof = explorer.profiles
+    figs = prof._plot.object.children
+    assert [f.title.text for f in figs] == ["log EW(Hα)", "log age (LW)", "[Z/H] (LW)", "log Σ*"]
+    assert figs[0].xaxis[0].axis_label == "R / Rₑ" and figs[0].yaxis[0].axis_label == "log EW(Hα) [log Å]"
+    rest_src, sel_src = prof._sources["log_ew_ha"]
+    assert np.isnan(sel_src.data["med"]).all() and np.isfinite(rest_src.data["med"]).any()
+    rows = np.flatnonzero(tiny_data.catalog["sf_class"].to_numpy() == "retired")
+    assert len(rows) >= 5
+    prof._show(*prof.compute(rows))
+    sel, rest = np.asarray(sel_src.data["med"]), np.asarray(rest_src.data["med"])
+    both = np.isfinite(sel) & np.isfinite(rest)
+    assert both.sum() >= 3 and (sel[both] < rest[both]).all()
+    assert (np.asarray(sel_src.data["lo"])[both] <= sel[both]).all()
+    assert "selected" in prof._note.object

@@ -45,3 +45,35 @@ def test_large_groups_are_sampled_reproducibly():
     np.testing.assert_array_equal(a, b)
     assert len(a) == 300 and np.all(np.diff(a) > 0)
     np.testing.assert_array_equal(sample_rows(rows[:50], 300), rows[:50])
+
+
+def test_reference_profiles_are_cached_on_disk_for_the_next_server(tiny_survey, tmp_path):
+    """A restarted server reads the survey's reference profiles from RUN/cache/ (identical
+    values); a run it cannot write to still gets them, computed."""
+    import shutil
+
+    import panel as pn
+
+    from galexplore.dashboard.data import ExplorerData
+    from galexplore.dashboard.profile_stack import reference_profiles
+    from galexplore.dashboard.profiles import _disk_cache, cached_reference
+    from galexplore.testing import radial_pca_run
+
+    run = radial_pca_run(tiny_survey, tmp_path / "run")
+    data = ExplorerData.load(tiny_survey.path, run)
+    rows, prof = cached_reference(data)
+    path = _disk_cache(data)
+    assert path.is_file() and path.is_relative_to(run / "cache")
+    pn.state.clear_caches()
+    again = cached_reference(ExplorerData.load(tiny_survey.path, run))
+    np.testing.assert_array_equal(again[0], rows)
+    np.testing.assert_array_equal(again[1], prof)
+    np.testing.assert_array_equal(reference_profiles(data)[1], prof)
+
+    # a cache directory that cannot be made (a file in its place fails even for root)
+    shutil.rmtree(run / "cache" / "profiles")
+    (run / "cache" / "profiles").write_text("not a directory")
+    pn.state.clear_caches()
+    computed = cached_reference(ExplorerData.load(tiny_survey.path, run))
+    np.testing.assert_array_equal(computed[1], prof)
+    assert (run / "cache" / "profiles").read_text() == "not a directory"

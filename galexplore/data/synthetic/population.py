@@ -25,11 +25,7 @@ from scipy.special import expit, logit
 from scipy.stats import skewnorm
 
 from galexplore.data.columns import MORPH_TYPES
-
-#: Main sequence of CALIFA star-forming galaxies (Cano-Díaz et al. 2016).
-MS_SLOPE = 0.81
-MS_ZERO = -8.34
-MS_SCATTER = 0.25
+from galexplore.data.relations import MS_SCATTER, MS_SLOPE, MS_ZERO, main_sequence  # noqa: F401 (re-exported)
 
 #: Class mix reached by the latent quenching variable (calibrated on 10⁶ draws).
 _CLASS_THRESHOLDS = (0.513, 0.583)  # u < t0: star-forming; t0 ≤ u < t1: green valley
@@ -40,11 +36,6 @@ _BT_BY_TYPE = np.array([0.62, 0.5, 0.42, 0.37, 0.32, 0.27, 0.22, 0.18, 0.14, 0.1
 SPIRAL_TYPES = (2, 3, 4, 5, 6, 7, 8, 9)  # Sa … Sm
 BARRED_TYPES = (1, 2, 3, 4, 5, 6, 7, 8)  # S0 … Sd
 CLUMPY_TYPES = (9, 10)  # Sm, Irr
-
-
-def main_sequence(log_mstar: np.ndarray) -> np.ndarray:
-    """log SFR [M☉ yr⁻¹] of the star-forming main sequence at ``log_mstar`` [log M☉]."""
-    return MS_SLOPE * np.asarray(log_mstar) + MS_ZERO
 
 
 def _truncnorm(rng: np.random.Generator, mean, sd, lo, hi, size: int) -> np.ndarray:
