@@ -43,7 +43,7 @@ def cached_reference(data: ExplorerData) -> tuple[np.ndarray, np.ndarray]:
     """
     path = _disk_cache(data)
     try:
-        with np.load(path) as f:
+        with np.load(path, allow_pickle=False) as f:
             rows, prof = f["rows"], f["profiles"]
         log.info("reference profiles from %s", path)
     except (OSError, KeyError, ValueError, TypeError):

@@ -208,6 +208,7 @@ REVIEWED = {
     ("embedding_map.py", "query"): "scipy cKDTree.query on the hover position (numbers), not DataFrame.query",
     ("server.py", "loads"): "json.loads of the --basic-auth file named on the command line",
     ("app.py", "load"): "ExplorerData.load of the SURVEY and RUN given to `galexplore serve`",
+    ("profiles.py", "load"): "np.load(allow_pickle=False) of the server's own cache RUN/cache/profiles/<hash>.npz",
 }
 FILE_CALLS = {"open", "Path", "read_text", "read_bytes", "write_text", "write_bytes", "TemporaryDirectory",
               "mkdtemp", "NamedTemporaryFile", "remove", "unlink", "rmtree"}
@@ -220,6 +221,8 @@ REVIEWED_FILES = {
     ("server.py", "Path"): "the --basic-auth file named on the command line",
     ("server.py", "read_text"): "the --basic-auth file named on the command line",
     ("selection.py", "Path"): "matplotlib.path.Path: the lasso polygon, not a file",
+    ("profiles.py", "Path"): "RUN/cache/profiles/<hash of the loaded artifacts>.npz (no user input in the name)",
+    ("profiles.py", "open"): "writes that cache file through atomic_file",
 }
 
 
