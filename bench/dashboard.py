@@ -82,7 +82,10 @@ def map_only_session(data):
     from galexplore.dashboard.embedding_map import EmbeddingMap
     from galexplore.dashboard.state import ExplorerState
 
+    from galexplore.dashboard._setup import lean_document
+
     doc = Document()
+    lean_document(doc)  # as the page's document (Explorer does it)
     with set_curdoc(doc):
         emap = EmbeddingMap(ExplorerState(data))
         emap._pane.server_doc(doc)

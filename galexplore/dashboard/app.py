@@ -15,6 +15,7 @@ import holoviews as hv
 import panel as pn
 
 from galexplore.dashboard import url_state
+from galexplore.dashboard._setup import lean_document
 from galexplore.dashboard.clusters import ClusterControls, compute_clusters, saved_clusters
 from galexplore.dashboard.data import ExplorerData
 from galexplore.dashboard.distributions import Distributions
@@ -65,6 +66,8 @@ class Explorer(pn.viewable.Viewer):
 
     def __init__(self, data: ExplorerData, *, sync_url: bool = False, **params) -> None:
         super().__init__(**params)
+        if pn.state.curdoc is not None:  # the session's document (served, or rendered by a benchmark)
+            lean_document(pn.state.curdoc)
         self.data = data
         self.state = ExplorerState(data)
         self.map = EmbeddingMap(self.state)
