@@ -54,6 +54,19 @@ VIEWPORT = {"width": 1500, "height": 1300}
 
 
 # -- setup --------------------------------------------------------------------------------------
+def plan(i: int, rounds: int, colours: list[str]) -> list[tuple[str, float, int]]:
+    """Session ``i``'s (colour-by, lasso size, k) for each round; neighbours differ in all three."""
+    out, colour, k = [], "log_ssfr", 5  # the page opens coloured by log_ssfr with k-means k=5
+    for r in range(rounds):
+        j = i * rounds + r
+        nxt = colours[j % len(colours)]
+        colour = nxt if nxt != colour else colours[(j + 1) % len(colours)]
+        nk = 2 + j % 29
+        k = nk if nk != k else nk + 1
+        out.append((colour, round(0.12 + 0.02 * ((i + 5 * r) % 12), 2), k))
+    return out
+
+
 async def steady(s: LoadSession, script, xy: np.ndarray, bounds: list) -> None:
     s.phase = "steady"
     try:

@@ -22,7 +22,6 @@ from pathlib import Path
 
 import numpy as np
 
-from galexplore.data import open_survey
 from galexplore.data.columns import MAP_CHANNELS, axis_label
 from galexplore.data.synthetic import synthesize
 from galexplore.data.synthetic.survey import arcsec_per_kpc

@@ -14,10 +14,9 @@ import logging
 import numpy as np
 import pandas as pd
 import panel as pn
-import param
 
 from galexplore.clustering import Clusterer, cluster_summary
-from galexplore.dashboard.data import ExplorerData
+from galexplore.dashboard.data import ExplorerData, per_server_cache
 from galexplore.dashboard.state import CLUSTER, ExplorerState, reports_errors
 from galexplore.errors import GalexploreError, StoreError
 
@@ -25,9 +24,6 @@ log = logging.getLogger(__name__)
 
 SUMMARY_COLUMNS = {"log_mstar": "med. log M*", "log_ssfr": "med. log sSFR", "ew_ha": "med. EW(Hα)"}
 
-
-def _data_hash(d: ExplorerData) -> bytes:
-    return d.token.encode()
 
 
 def clustering_space(data: ExplorerData) -> tuple[str, np.ndarray]:
@@ -41,7 +37,7 @@ def cluster_key(method: str, k: int) -> str:
     return "hdbscan" if method == "hdbscan" else f"{method} k={int(k)}"
 
 
-@pn.cache(max_items=32, hash_funcs={ExplorerData: _data_hash})
+@per_server_cache(32)
 def compute_clusters(data: ExplorerData, method: str, k: int, random_state: int = 0) -> np.ndarray:
     """Cluster labels (N,) int64 (−1 = noise) of every galaxy; cached across sessions."""
     space, X = clustering_space(data)
@@ -51,7 +47,7 @@ def compute_clusters(data: ExplorerData, method: str, k: int, random_state: int 
     return labels
 
 
-@pn.cache(max_items=4, hash_funcs={ExplorerData: _data_hash})
+@per_server_cache(4)
 def saved_clusters(data: ExplorerData) -> tuple[str, int, np.ndarray] | None:
     """The run's most recent saved clustering as (method, k, labels aligned to ``data``), or None."""
     if data.run is None:

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from galexplore.data.columns import STANDARD_COLUMNS, axis_label, categorical_columns, numeric_columns, unit_of
+from galexplore.data.columns import SF_CLASSES, STANDARD_COLUMNS, axis_label, categorical_columns, numeric_columns, unit_of
 from galexplore.data.store import Survey
 from galexplore.errors import StoreError
 from galexplore.runs import Embeddings, RunPaths, read_embeddings, read_projection
@@ -115,6 +115,22 @@ class ExplorerData:
         return _readonly(np.argsort(self.xy[:, 0], kind="stable").astype(np.int64))
 
     @cached_property
+    def sf_classes(self) -> tuple[np.ndarray, list[str]]:
+        """``sf_class`` of every galaxy as codes (N,) int16 (−1: missing) and the class names,
+        standard order first; computed once per server without a Python string per galaxy."""
+        codes, classes = class_codes(self.catalog)
+        return _readonly(codes), classes
+
+    @cached_property
+    def mass_sfr(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """log M* and log SFR (N,) float64 and the rows where both are finite, shared read-only
+        by every session's main sequence (NaN where a column is missing)."""
+        cols = [self.catalog[c].to_numpy(float) if c in self.catalog.columns else np.full(self.n, np.nan)
+                for c in ("log_mstar", "log_sfr")]
+        ok = np.isfinite(cols[0]) & np.isfinite(cols[1])
+        return _readonly(cols[0]), _readonly(cols[1]), _readonly(ok)
+
+    @cached_property
     def index(self) -> pd.Index:
         """``galaxy_id`` → position in :attr:`catalog`."""
         return pd.Index(self.galaxy_ids)
@@ -168,6 +184,26 @@ class ExplorerData:
             for p in (paths.projection, paths.embeddings):
                 parts.append(f"{p}:{p.stat().st_mtime_ns if p.is_file() else 0}")
         return "|".join(parts)
+
+
+def per_server_cache(max_items: int):
+    """Decorator memoising a function of an :class:`ExplorerData` (and plain arguments) for
+    the whole server, i.e. across sessions: Panel's ``pn.cache`` keyed by the data's token."""
+    import panel as pn
+
+    return pn.cache(max_items=max_items, hash_funcs={ExplorerData: lambda d: d.token.encode()})
+
+
+def class_codes(catalog: pd.DataFrame, column: str = "sf_class") -> tuple[np.ndarray, list[str]]:
+    """A class column as codes (N,) int16 (−1: missing or no such column) and the class names,
+    the standard ``sf_class`` order first, others sorted (no Python string per galaxy)."""
+    if column not in catalog.columns:
+        return np.full(len(catalog), -1, np.int16), []
+    cat = pd.Categorical(catalog[column])
+    present = [str(c) for c in cat.categories]
+    classes = [c for c in SF_CLASSES if c in present] + sorted(c for c in present if c not in SF_CLASSES)
+    lookup = np.array([classes.index(c) for c in present] + [-1], dtype=np.int16)
+    return lookup[cat.codes], classes  # code −1 indexes the last entry: missing
 
 
 def _align_embeddings(emb: Embeddings, ids: np.ndarray, path: Path) -> Embeddings:

@@ -7,9 +7,9 @@ import pandas as pd
 import panel as pn
 import param
 
+from galexplore.dashboard.data import class_codes  # noqa: F401 (part of this module's API)
 from galexplore.dashboard.palettes import HIGHLIGHT
 from galexplore.dashboard.state import ExplorerState
-from galexplore.data.columns import SF_CLASSES
 
 DEFAULT_COLUMNS = ("log_mstar", "log_ssfr", "ew_ha", "log_age_lw", "zh_lw", "log_sigma_star")
 N_BINS = 30
@@ -48,14 +48,6 @@ def histogram_pair(
     return edges, all_d, sel_d
 
 
-def class_codes(catalog: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
-    """``sf_class`` of every galaxy as a code (N,) int16 and the class names, standard order first."""
-    values = catalog["sf_class"].astype(str)
-    present = list(pd.unique(values))
-    classes = [c for c in SF_CLASSES if c in present] + sorted(c for c in present if c not in SF_CLASSES)
-    return pd.Categorical(values, categories=classes).codes.astype(np.int16), classes
-
-
 def class_table(codes: np.ndarray, classes: list[str], rows: np.ndarray) -> pd.DataFrame:
     """Counts and fractions of each class in the selection (``rows``) and in the survey."""
     survey = np.bincount(codes[codes >= 0], minlength=len(classes))
@@ -91,7 +83,7 @@ class Distributions(pn.viewable.Viewer):
                                              css_classes=["gx-class-table"], layout="fit_data_table")
         self._grid = pn.GridBox(ncols=3, css_classes=["gx-distributions"])
         self._sources: dict[str, tuple] = {}
-        self._codes = class_codes(state.data.catalog) if "sf_class" in state.data.catalog.columns else None
+        self._codes = state.data.sf_classes if "sf_class" in state.data.catalog.columns else None
         state.param.watch(self._on_selection, ["selection"])
         self.param.watch(lambda _: self._build(), ["columns"])
         self._update_text()

@@ -21,7 +21,7 @@ import panel as pn
 import param
 from holoviews.operation.datashader import datashade, rasterize
 
-from galexplore.dashboard.data import ExplorerData
+from galexplore.dashboard.data import ExplorerData, per_server_cache
 from galexplore.dashboard.palettes import CONTINUOUS_CMAP, FOCUS, HIGHLIGHT, category_colors
 from galexplore.dashboard.selection import box_select, lasso_select, nearest
 from galexplore.dashboard.spreading import dynspread_radius, dynspread_values, spread_nearest, spread_rgba
@@ -48,19 +48,35 @@ def map_frame(state: ExplorerState, column: str) -> tuple[pd.DataFrame, str]:
     kind : ``"numeric"`` or ``"categorical"``
     """
     data = state.data
-    kind = column_kind(data, column)
-    cols = {"x": data.xy[:, 0], "y": data.xy[:, 1]}
     if column == CLUSTER:
         names = state.cluster_names()
-        values = names if names is not None else np.full(data.n, "none", dtype=object)
-    else:
-        values = data.catalog[column].to_numpy()
+        return _frame(data, column, names if names is not None else np.full(data.n, "none", dtype=object))
+    return _frame(data, column, data.catalog[column].to_numpy())
+
+
+def _frame(data: ExplorerData, column: str, values: np.ndarray) -> tuple[pd.DataFrame, str]:
+    kind = column_kind(data, column)
     if kind == "categorical":
         values = pd.Series(values).astype(str).fillna("none")
         cats = sorted(values.unique(), key=_category_order)
         values = pd.Categorical(values, categories=cats)
-    cols[column] = values
-    return pd.DataFrame(cols), kind
+    return pd.DataFrame({"x": data.xy[:, 0], "y": data.xy[:, 1], column: values}), kind
+
+
+def sorted_map_frame(state: ExplorerState, column: str) -> tuple[pd.DataFrame, str]:
+    """:func:`map_frame` with its rows sorted by x (a zoom slices it). For a catalog column it
+    is built once per server and shared read-only by every session (at 10⁷ galaxies each copy
+    is ~200 MB); the colouring by the session's own clusters is the session's."""
+    if column == CLUSTER:
+        frame, kind = map_frame(state, column)
+        return frame.iloc[state.data.x_order].reset_index(drop=True), kind
+    return _sorted_catalog_frame(state.data, column)
+
+
+@per_server_cache(3)
+def _sorted_catalog_frame(data: ExplorerData, column: str) -> tuple[pd.DataFrame, str]:
+    frame, kind = _frame(data, column, data.catalog[column].to_numpy())
+    return frame.iloc[data.x_order].reset_index(drop=True), kind
 
 
 def with_dtype(img: hv.Image, dtype, *, zero_is_empty: bool = False) -> hv.Image:
@@ -192,11 +208,8 @@ def view_layer(render, lims: dict, *streams: hv.streams.Stream) -> hv.DynamicMap
     return hv.DynamicMap(callback, streams=[hv.streams.RangeXY(), hv.streams.PlotSize(), *streams])
 
 
-def _data_hash(d) -> bytes:
-    return d.token.encode()
 
-
-@pn.cache(max_items=4, hash_funcs={ExplorerData: _data_hash})
+@per_server_cache(4)
 def point_tree(data: ExplorerData):
     """A k-d tree of the projection (nearest galaxy under the cursor), shared by all sessions."""
     from scipy.spatial import cKDTree
@@ -240,8 +253,7 @@ class EmbeddingMap(pn.viewable.Viewer):
     def _build(self):
         state, data = self.state, self.state.data
         column = state.color_by
-        frame, kind = map_frame(state, column)
-        frame = frame.iloc[data.x_order].reset_index(drop=True)  # sorted by x: a zoom slices it
+        frame, kind = sorted_map_frame(state, column)  # sorted by x: a zoom slices it
         lims = self._lims()
         layer = view_layer(partial(shade, frame, column, kind), lims)
         tools = ["lasso_select", "box_select", "tap"]

@@ -15,7 +15,7 @@ import param
 
 from galexplore.dashboard.cutout_grid import CutoutGrid
 from galexplore.dashboard.cutouts import colormap_rgb, lupton_rgb, png_data_uri
-from galexplore.dashboard.data import ExplorerData
+from galexplore.dashboard.data import ExplorerData, per_server_cache
 from galexplore.dashboard.state import ExplorerState
 from galexplore.errors import GalexploreError
 
@@ -24,11 +24,8 @@ log = logging.getLogger(__name__)
 PAGE_SIZE = 12
 
 
-def _data_hash(d: ExplorerData) -> bytes:
-    return d.token.encode()
 
-
-@pn.cache(max_items=512, hash_funcs={ExplorerData: _data_hash})
+@per_server_cache(512)
 def thumbnails(data: ExplorerData, rows: tuple[int, ...]) -> tuple[str, ...]:
     """PNG data URIs of the given catalog rows: Lupton RGB of ``images`` or a map channel.
 

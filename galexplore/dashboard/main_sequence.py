@@ -18,6 +18,7 @@ import panel as pn
 import param
 from holoviews.operation.datashader import datashade, dynspread, rasterize
 
+from galexplore.dashboard.data import ExplorerData, per_server_cache
 from galexplore.dashboard.palettes import DENSITY_CMAP, FOCUS, category_colors
 from galexplore.dashboard.state import CLUSTER, ExplorerState
 from galexplore.data.relations import MS_SCATTER, MS_SLOPE, MS_ZERO, main_sequence
@@ -27,15 +28,19 @@ MAX_GLYPHS = 3000
 CLASS = "group"
 
 
-def class_codes(values: np.ndarray, categories: list[str]) -> np.ndarray:
-    """Index of each value in ``categories`` (−1 if absent), as int16."""
-    return pd.Categorical(pd.Series(values).astype(str), categories=categories).codes.astype(np.int16)
-
-
 def class_mix(codes: np.ndarray, categories: list[str]) -> pd.Series:
     """Counts per category from class codes, in category order (zeros kept)."""
     counts = np.bincount(codes[codes >= 0], minlength=len(categories))
     return pd.Series(dict(zip(categories, counts.tolist(), strict=True)), dtype=int)
+
+
+
+@per_server_cache(4)
+def survey_frame(data: ExplorerData) -> pd.DataFrame:
+    """log M* and log SFR of the galaxies where both are finite, float32 (the density layer's
+    data, built once per server and shared by every session: HoloViews only reads it)."""
+    x, y, ok = data.mass_sfr
+    return pd.DataFrame({X: x[ok].astype(np.float32), Y: y[ok].astype(np.float32)})
 
 
 class MainSequence(pn.viewable.Viewer):
@@ -56,11 +61,10 @@ class MainSequence(pn.viewable.Viewer):
                                        css_classes=["gx-main-sequence"], linked_axes=False)
         self._code_cache = self._frame_cache = None
         if self.available:
-            xy = data.catalog[[X, Y]].to_numpy(float)
-            self._x, self._y = xy[:, 0], xy[:, 1]
-            self._ok = np.isfinite(xy).all(axis=1)
-            self._survey = hv.Points(pd.DataFrame(xy[self._ok], columns=[X, Y]), kdims=[X, Y])
-            self._extent = [(float(v.min()), float(v.max())) for v in xy[self._ok].T] if self._ok.any() else [(0, 1)] * 2
+            self._x, self._y, self._ok = data.mass_sfr  # shared by every session, read-only
+            self._survey = hv.Points(survey_frame(data), kdims=[X, Y])
+            self._extent = [(float(v[self._ok].min()), float(v[self._ok].max())) for v in (self._x, self._y)] \
+                if self._ok.any() else [(0, 1)] * 2
             self._plot.object = self._build()
             state.param.watch(self._update_caption, ["selection", "cluster_labels"])
             state.param.watch(self._rebuild_if_cluster, ["cluster_labels"])
@@ -88,10 +92,7 @@ class MainSequence(pn.viewable.Viewer):
                     lookup[found] = np.arange(len(found))
                     codes = lookup[labels]  # −1 (noise) indexes the last entry, "noise"
             else:
-                values = self.state.data.catalog["sf_class"].astype(str).to_numpy()
-                present = set(pd.unique(values))
-                cats = [c for c in ("star-forming", "green-valley", "retired") if c in present]
-                codes = class_codes(values, cats)
+                codes, cats = self.state.data.sf_classes
             self._code_cache = (key, (codes, cats))
         return self._code_cache[1]
 

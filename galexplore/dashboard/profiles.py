@@ -17,7 +17,7 @@ import panel as pn
 
 from galexplore._io import atomic_file
 from galexplore.dashboard._setup import batched
-from galexplore.dashboard.data import ExplorerData
+from galexplore.dashboard.data import ExplorerData, per_server_cache
 from galexplore.dashboard.palettes import HIGHLIGHT
 from galexplore.dashboard.profile_stack import MAX_REFERENCE, StackedProfiles, reference_profiles, stack, stack_rest
 from galexplore.dashboard.state import ExplorerState
@@ -29,11 +29,8 @@ TITLES = {"log_ew_ha": "log EW(Hα)", "log_age_lw": "log age (LW)", "zh_lw": "[Z
 REST_COLOR = "#555555"
 
 
-def _data_hash(d: ExplorerData) -> bytes:
-    return d.token.encode()
 
-
-@pn.cache(max_items=4, hash_funcs={ExplorerData: _data_hash})
+@per_server_cache(4)
 def cached_reference(data: ExplorerData) -> tuple[np.ndarray, np.ndarray]:
     """Per-galaxy profiles of the survey's reference sample (shared by all sessions).
 

@@ -8,18 +8,14 @@ one modality can be searched among the vectors of another.
 from __future__ import annotations
 
 import numpy as np
-import panel as pn
 
-from galexplore.dashboard.data import ExplorerData
+from galexplore.dashboard.data import ExplorerData, per_server_cache
 from galexplore.errors import GalexploreError
 from galexplore.search import SimilaritySearch
 
 
-def _data_hash(d: ExplorerData) -> bytes:
-    return d.token.encode()
 
-
-@pn.cache(max_items=8, hash_funcs={ExplorerData: _data_hash})
+@per_server_cache(8)
 def search_index(data: ExplorerData, modality: str) -> SimilaritySearch:
     """The fitted cosine index of one embedded modality."""
     if data.embeddings is None:

@@ -205,3 +205,20 @@ def test_profile_plots_show_the_selection_over_the_rest(explorer, tiny_data):
     assert both.sum() >= 3 and (sel[both] < rest[both]).all()
     assert (np.asarray(sel_src.data["lo"])[both] <= sel[both]).all()
     assert "selected" in prof._note.object
+
+
+def test_sessions_share_the_survey_arrays_instead_of_copying_them(tiny_data):
+    """The main sequence and the class mix read the server's arrays (no per-session copy of
+    N-sized columns: at 10⁷ galaxies each copy is hundreds of MB)."""
+    one, two = Explorer(tiny_data), Explorer(tiny_data)
+    assert one.main_sequence._x is two.main_sequence._x is tiny_data.mass_sfr[0]
+    assert one.main_sequence._survey.data is two.main_sequence._survey.data
+    assert one.distributions._codes[0] is tiny_data.sf_classes[0]
+    from galexplore.dashboard.embedding_map import sorted_map_frame
+
+    frame, kind = sorted_map_frame(one.state, one.state.color_by)
+    assert frame is sorted_map_frame(two.state, two.state.color_by)[0] and kind == "numeric"
+    assert np.all(np.diff(frame["x"].to_numpy()) >= 0)  # sorted by x: a zoom slices it
+    codes, classes = tiny_data.sf_classes
+    assert classes[: 3] == [c for c in ("star-forming", "green-valley", "retired") if c in classes]
+    np.testing.assert_array_equal(np.asarray(classes)[codes], tiny_data.catalog["sf_class"].astype(str))

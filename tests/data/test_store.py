@@ -27,7 +27,7 @@ def _toy(n: int = 10, seed: int = 0):
 
 def test_round_trip(tmp_path):
     cat, arrays, aux = _toy()
-    s = write_survey(tmp_path / "s", cat, arrays, name="toy", source="test", aux=aux, provenance={"why": "test"})
+    write_survey(tmp_path / "s", cat, arrays, name="toy", source="test", aux=aux, provenance={"why": "test"})
     s2 = open_survey(tmp_path / "s")
     assert s2.n_galaxies == 10 and s2.name == "toy"
     pd.testing.assert_frame_equal(s2.catalog, cat)
