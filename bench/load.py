@@ -257,6 +257,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--long-method", default="gmm", choices=("kmeans", "gmm", "hdbscan"))
     p.add_argument("--long-k", type=int, default=30)
     p.add_argument("--budget", type=float, default=480, help="seconds for the browser phases (cut short beyond)")
+    p.add_argument("--num-procs", type=int, default=1, help="server processes (galexplore serve --num-procs)")
     p.add_argument("--out", type=Path, default=RESULTS / "load.json")
     args = p.parse_args(argv)
     load_start = os.getloadavg()
@@ -276,7 +277,8 @@ def main(argv: list[str] | None = None) -> int:
         data = load_data(tmp / "survey", tmp / "run")
         colours = [c for c in color_choices(data) if c != "log_ssfr"]
         xy = np.asarray(data.xy, dtype=np.float64)
-        server = ServerProcess(tmp / "survey", tmp / "run", tmp / "server.log")
+        server = ServerProcess(tmp / "survey", tmp / "run", tmp / "server.log",
+                               extra_args=["--num-procs", str(args.num_procs)])
         try:
             t = time.perf_counter()
             server.wait_ready()
@@ -297,7 +299,8 @@ def main(argv: list[str] | None = None) -> int:
                     "load_average_end": [round(v, 2) for v in os.getloadavg()]},
         "config": {"sessions": args.sessions, "rounds": args.rounds, "galaxies": args.n, "budget_s": args.budget,
                    "long_recompute": f"{args.long_method} k={args.long_k}", "poll_ms": 100,
-                   "browser": "one headless Chromium, one context per session", "address": "127.0.0.1"},
+                   "browser": "one headless Chromium, one context per session", "address": "127.0.0.1",
+                   "server_processes": args.num_procs},
         "durations_s": {"setup": setup_s, "server_ready": ready_s, **out["phases"],
                         "total": round(time.perf_counter() - t_all, 1)},
         "unfinished_phases": out["unfinished"],

@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -60,12 +61,13 @@ def free_port() -> int:
 class ServerProcess:
     """``galexplore serve SURVEY RUN`` on 127.0.0.1 in a subprocess; its output goes to ``log_path``."""
 
-    def __init__(self, survey: str | os.PathLike, run: str | os.PathLike, log_path: str | os.PathLike) -> None:
+    def __init__(self, survey: str | os.PathLike, run: str | os.PathLike, log_path: str | os.PathLike,
+                 extra_args: Sequence[str] = ()) -> None:
         self.port = free_port()
         self.log_path = Path(log_path)
         self._log = open(self.log_path, "w")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "galexplore", "serve", str(survey), str(run), "--port", str(self.port)],
+            [sys.executable, "-m", "galexplore", "serve", str(survey), str(run), "--port", str(self.port), *extra_args],
             stdout=self._log, stderr=subprocess.STDOUT,
         )  # fmt: skip
         self.url = f"http://127.0.0.1:{self.port}/explorer"

@@ -36,6 +36,16 @@ def _port(text: str) -> int:
     return value
 
 
+def _procs(value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        n = -1
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"--num-procs must be a whole number ≥ 0, got {value!r}")
+    return n
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("serve", help="serve the dashboard of a survey and a run", description=DESCRIPTION,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -55,6 +65,10 @@ def add_server_options(p: argparse.ArgumentParser) -> None:
                         "required with a non-loopback --address")
     p.add_argument("--basic-auth", default=None, metavar="FILE|PASSWORD",
                    help='require a login: a JSON file {"user": "password", ...} or one password (Panel basic auth)')
+    p.add_argument("--num-procs", type=_procs, default=1, metavar="N",
+                   help="server processes sharing the port (default: 1; 0: one per core). Each browser session "
+                        "lives in one process, so sessions in different processes render in parallel; the "
+                        "survey is loaded once before the processes fork and shared (Linux/macOS)")
 
 
 def start_server(args: argparse.Namespace, survey, run) -> int:
@@ -64,7 +78,8 @@ def start_server(args: argparse.Namespace, survey, run) -> int:
         print(f"galexplore: dashboard at {url}  (Ctrl-C to stop)", file=sys.stderr, flush=True)
 
     serve(survey, run, port=args.port, address=args.address, show=args.show,
-          allow_origins=args.allow_websocket_origin, basic_auth=args.basic_auth, on_ready=ready)
+          allow_origins=args.allow_websocket_origin, basic_auth=args.basic_auth, on_ready=ready,
+          num_procs=getattr(args, "num_procs", 1))
     return 0
 
 

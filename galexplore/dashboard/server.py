@@ -127,8 +127,12 @@ def make_server(
     address: str = "127.0.0.1",
     allow_origins: list[str] | None = None,
     basic_auth: str | None = None,
+    num_procs: int = 1,
 ):
     """The Bokeh/Tornado server of the explorer, bound but not started (see :func:`serve`).
+
+    With ``num_procs`` ≠ 1 the process forks here (Tornado): the data loaded before is shared
+    copy-on-write, and this function returns in every child.
 
     Raises :class:`GalexploreError` for an unsafe exposure, a bad survey/run or a busy port.
     """
@@ -141,7 +145,7 @@ def make_server(
         asyncio_log.addFilter(ClosedSocketFilter())
     for warning in check_exposure(address, allow_origins, basic_auth):
         log.warning(warning)
-    load_data(survey, run)  # fail here, with one line, on a bad survey or run
+    load_data(survey, run)  # fail here, with one line, on a bad survey or run (and share it with forks)
     check_port(address, port)
     auth = {}
     if basic_auth is not None:
@@ -159,6 +163,7 @@ def make_server(
         title="galexplore",
         websocket_origin=websocket_origins(address, port, allow_origins),
         verbose=False,
+        num_procs=num_procs,
         **auth,
     )
 
@@ -174,6 +179,7 @@ def serve(
     basic_auth: str | None = None,
     on_ready: Callable[[str], None] | None = None,
     warm_up: bool = True,
+    num_procs: int = 1,
 ) -> None:
     """Serve the explorer until interrupted.
 
@@ -195,19 +201,25 @@ def serve(
         Called with the page URL once the server listens.
     warm_up : bool
         Render one session in the background at start so the first page opens faster.
+    num_procs : int
+        Server processes sharing the port (0: one per core). A browser session lives in one
+        of them, so sessions in different processes are served in parallel.
     """
     server = make_server(survey, run, port=port, address=address, allow_origins=allow_origins,
-                         basic_auth=basic_auth)
+                         basic_auth=basic_auth, num_procs=num_procs)
+    from tornado.process import task_id
+
+    first = task_id() in (None, 0)  # the only process, or the first child
     host = f"[{address}]" if ":" in address else address
     url = f"http://{'127.0.0.1' if address in ('0.0.0.0', '::') else host}:{port}/{APP_PATH}"
-    if on_ready is not None:
+    if on_ready is not None and first:
         server.io_loop.add_callback(on_ready, url)
     if warm_up:
         # on the server's own thread (HoloViews is not thread-safe); a page requested meanwhile waits
         # what a new page shows first; the rest once a page requested meanwhile was served
         server.io_loop.add_callback(_warm_up, survey, run, "first")
         server.io_loop.call_later(1.0, _warm_up, survey, run, "rest")
-    if show:
+    if show and first:
         server.io_loop.add_callback(server.show, f"/{APP_PATH}")
     try:
         server.io_loop.start()

@@ -135,3 +135,33 @@ def test_basic_auth_puts_the_dashboard_behind_a_login(tiny_survey, tiny_run, tmp
     assert page.code == 302 and "login" in page.headers["Location"]
     assert wrong.code == 302 and "error=" in wrong.headers["Location"]
     assert right.code == 302 and "user=" in right.headers.get("Set-Cookie", "")
+
+
+def test_serve_with_two_processes_serves_pages_from_both(tiny_survey, tiny_run, tmp_path):
+    """--num-procs 2: two worker processes under one supervisor share the port; pages load."""
+    import subprocess
+    import urllib.request
+
+    from galexplore.testing import ServerProcess
+
+    server = ServerProcess(tiny_survey.path, tiny_run, tmp_path / "server.log", extra_args=["--num-procs", "2"])
+    try:
+        server.wait_ready()
+        for _ in range(3):
+            with urllib.request.urlopen(server.url, timeout=120) as r:
+                assert r.status == 200 and b"galexplore" in r.read()
+        children = subprocess.run(["pgrep", "-P", str(server.proc.pid)], capture_output=True, text=True).stdout.split()
+        assert len(children) == 2, server.log()
+        assert server.log().count("dashboard at") == 1  # announced once, not per process
+        assert "Traceback" not in server.log()
+    finally:
+        server.stop()
+        for pid in children if "children" in locals() else []:
+            subprocess.run(["kill", pid], check=False)
+
+
+def test_serve_rejects_a_negative_process_count(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["serve", "s", "r", "--num-procs", "-1"])
+    assert exc.value.code == 2
+    assert "--num-procs must be a whole number" in capsys.readouterr().err
