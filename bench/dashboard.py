@@ -228,8 +228,10 @@ def main() -> None:
         "n_galaxies": args.n,
         "zoom_ms": {"median": round(statistics.median(zoom), 1), "all": [round(v, 1) for v in zoom], "target": 150,
                     "map_only_document_median": round(statistics.median(zoom_map_only), 1),
-                    "note": "median is in the whole page's document (what a session pays); map_only_document holds only the map's models. Both documents skip Bokeh's whole-graph walk after freezes that change no references (galexplore.dashboard._setup.LeanModelManager), so the page's extra models no longer cost a zoom anything"
-                            "has only the map's models, showing how much of it is Bokeh walking the page's model graph"},
+                    "note": "median is in the whole page's document (what a session pays); map_only_document holds "
+                            "only the map's models. Both skip Bokeh's whole-graph walk after freezes that change no "
+                            "references (galexplore.dashboard._setup.LeanModelManager), so the page's other models "
+                            "no longer add to a zoom"},
         "lasso": {"n_selected": lasso["n_selected"],
                   "lookup_ms_median": round(statistics.median(lasso["lasso_lookup_ms"]), 1),
                   "linked_views_ms_median": round(statistics.median(lasso["lasso_ms"]), 1),
