@@ -108,6 +108,11 @@ class ClosedSocketFilter(logging.Filter):
         return not isinstance(exc, (WebSocketClosedError, StreamClosedError))
 
 
+#: Seconds after start-up when the kernels a new page does not need (colouring by class) are
+#: compiled; a page requested meanwhile is not held up by them.
+REST_WARM_UP_DELAY_S = 20.0
+
+
 def _warm_up(survey: str | os.PathLike, run: str | os.PathLike, part: str) -> None:
     """Run the map's and the main sequence's Datashader pipelines once, so their kernels are
     compiled before a browser asks (pure HoloViews: no Bokeh document is touched)."""
@@ -216,9 +221,9 @@ def serve(
         server.io_loop.add_callback(on_ready, url)
     if warm_up:
         # on the server's own thread (HoloViews is not thread-safe); a page requested meanwhile waits
-        # what a new page shows first; the rest once a page requested meanwhile was served
+        # what a new page shows first; the rest later, when the first page has been served
         server.io_loop.add_callback(_warm_up, survey, run, "first")
-        server.io_loop.call_later(1.0, _warm_up, survey, run, "rest")
+        server.io_loop.call_later(REST_WARM_UP_DELAY_S, _warm_up, survey, run, "rest")
     if show and first:
         server.io_loop.add_callback(server.show, f"/{APP_PATH}")
     try:
