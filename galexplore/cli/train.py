@@ -12,8 +12,9 @@ Train a contrastive encoder on SURVEY and write RUN/encoder.pt (weights, model c
 normalisation statistics, survey fingerprint) and RUN/train_log.csv (one row per epoch).
 
   maps            IFU property maps, eCALIFA style: InfoNCE without the positive in the
-                  denominator (τ = 0.2; eCALIFA's is 0.5: --temperature 0.5), the 64-d
-                  encoder output is the embedding
+                  denominator (τ = 0.2; eCALIFA's is 0.5: --temperature 0.5) on a 64-d MLP
+                  projection; the ring-pooled encoder features are the embedding
+                  (--head none: eCALIFA's 64-d encoder output is the embedding)
   images          multi-band images, SimCLR (NT-Xent) or MoCo v2 (--loss moco)
   maps+images     maps and images of the same galaxies aligned with a CLIP loss
   images+spectra  images and spectra aligned with a CLIP loss (AstroCLIP, logit scale 15.5)
@@ -55,6 +56,7 @@ def _positive_float(text: str) -> float:
 #: Kept literal so that ``galexplore --help`` does not import torch (tests check they agree).
 MODALITIES = ("maps", "images", "maps+images", "images+spectra")
 DEVICES = ("auto", "cpu", "cuda")
+HEADS = ("mlp", "none")
 DEFAULTS = argparse.Namespace(modality="maps", epochs=12, batch_size=64, lr=3e-3, seed=0, val_fraction=0.1, device="auto")
 
 
@@ -78,6 +80,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--depth", type=positive_int, default=None, help="encoder stages")
     p.add_argument("--loss", choices=("infonce", "ntxent", "moco"), default=None, help="loss of single-modality runs")
     p.add_argument("--temperature", type=_positive_float, default=None, help="loss temperature τ of single-modality runs (default: 0.2)")
+    p.add_argument(
+        "--head", choices=HEADS, default=None,
+        help="projection head of single-modality runs: mlp (SimCLR; the encoder features before it are the "
+        "embedding; default) or none (eCALIFA; the 64-d encoder output is the embedding)",
+    )  # fmt: skip
     p.add_argument("--threads", type=positive_int, default=None, help="CPU threads for torch")
     p.set_defaults(func=run)
 
@@ -92,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
     config = TrainConfig(
         modality=args.modality, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
         device=args.device, val_fraction=args.val_fraction, patience=args.patience, width=args.width,
-        depth=args.depth, loss=args.loss, temperature=args.temperature, threads=args.threads,
+        depth=args.depth, loss=args.loss, temperature=args.temperature, head=args.head, threads=args.threads,
     )  # fmt: skip
     with progress_bar(args, unit="gal") as progress:
         result = train(args.survey, args.out, config, resume=args.resume, progress=progress, distributed=dist)

@@ -37,6 +37,10 @@ from galexplore.models.preprocess import from_stats
 from galexplore.models.spectrum import SpectrumEncoder
 
 FAMILIES = ("contrastive", "moco", "clip")
+#: Projection-head choices of single-modality runs: ``"mlp"`` (SimCLR: a 2-layer MLP feeds the
+#: loss, the encoder features before it are the embedding) or ``"none"`` (eCALIFA: the 64-d
+#: encoder output feeds the loss and is used directly as the embedding).
+HEADS = ("mlp", "none")
 #: The ``--modality`` choices and the modalities each trains on.
 MODALITY_CHOICES: dict[str, tuple[str, ...]] = {
     "maps": ("maps",),
@@ -129,7 +133,28 @@ def _input_cfg(modality: str, spec: Mapping[str, Any]) -> dict[str, Any]:
     return {"channels": list(spec["channels"]), "shape": list(spec["shape"]), "units": list(spec.get("units", []))}
 
 
-def default_config(choice: str, specs: Mapping[str, Mapping[str, Any]], *, width: int | None = None, depth: int | None = None) -> dict[str, Any]:
+def _single_head(encoder: dict[str, Any], head: str) -> tuple[dict[str, Any], str]:
+    """The head config and ``embed_from`` of a single-modality run; sets the encoder's ``out_dim``.
+
+    ``"mlp"`` (SimCLR): the pooled encoder features are the embedding and a 2-layer MLP maps
+    them into the 64-d space of the loss. ``"none"`` (eCALIFA): the encoder ends in a 64-d
+    linear layer whose output is compared by the loss and used directly as the embedding.
+    """
+    if head == "none":
+        encoder["out_dim"] = 64
+        return {"kind": "identity"}, "projection"
+    encoder.pop("out_dim", None)
+    return {"kind": "mlp", "out_dim": 64, "hidden": 256, "n_layers": 2}, "features"
+
+
+def default_config(
+    choice: str,
+    specs: Mapping[str, Mapping[str, Any]],
+    *,
+    width: int | None = None,
+    depth: int | None = None,
+    head: str | None = None,
+) -> dict[str, Any]:
     """The default model config for a ``--modality`` choice on a survey.
 
     Parameters
@@ -139,9 +164,14 @@ def default_config(choice: str, specs: Mapping[str, Mapping[str, Any]], *, width
         The layout of the survey's modalities (channels, shape, units).
     width, depth : int, optional
         Override the convolutional encoders' width and number of stages.
+    head : {"mlp", "none"}, optional
+        Projection head of a single-modality run (see :data:`HEADS`; default ``"mlp"``).
+        Ignored by the cross-modal choices, which always project into a shared space.
     """
     if choice not in MODALITY_CHOICES:
         raise ValueError(f"unknown modality {choice!r}; choose one of {sorted(MODALITY_CHOICES)}")
+    if head is not None and head not in HEADS:
+        raise ValueError(f"head must be one of {HEADS}, got {head!r}")
     mods = MODALITY_CHOICES[choice]
     encoders, heads, augment, inputs = {}, {}, {}, {}
     for m in mods:
@@ -163,8 +193,11 @@ def default_config(choice: str, specs: Mapping[str, Mapping[str, Any]], *, width
         px = 1.0 / pool  # augmentation sizes below are in native (64-grid) pixels
         if m == "maps":
             # A radius channel and pooling over rings about the centre keep the radial structure
-            # (gradients, bulge, quenching radius) that a plain global mean washes out.
-            encoders[m].update(radius_channel=True, pool="rings", n_rings=3)
+            # (gradients, bulge, quenching radius) that a plain global mean washes out. Two
+            # stages leave an 8×8 feature map (of 32×32 inputs) for five rings 0.625 Rₑ apart;
+            # three stages (4×4) with three rings scored 0.1 lower on the gradients and the bulge
+            # fraction (docs/training.md).
+            encoders[m].update(depth=depth or 2, radius_channel=True, pool="rings", n_rings=5)
             units = list(spec.get("units", [""] * c))
             augment[m] = {
                 "kind": "maps",
@@ -183,18 +216,14 @@ def default_config(choice: str, specs: Mapping[str, Mapping[str, Any]], *, width
             heads[m] = {"kind": "mlp", "out_dim": 128, "hidden": 256, "n_layers": 2}
         loss = {"kind": "clip", "logit_scale": 15.5, "learnable": False}
         family, embed_from = "clip", "projection"
-    elif mods == ("maps",):
-        # eCALIFA: InfoNCE without the positive in the denominator and the 64-d output of
-        # the encoder used directly as the embedding. eCALIFA's τ = 0.5 (``--temperature
-        # 0.5``) gave lower k-NN scores here than τ = 0.2 (docs/training.md).
-        encoders["maps"]["out_dim"] = 64
-        heads["maps"] = {"kind": "identity"}
-        loss = {"kind": "infonce", "temperature": 0.2}
-        family, embed_from = "contrastive", "projection"
     else:
-        heads[mods[0]] = {"kind": "mlp", "out_dim": 64, "hidden": 256, "n_layers": 2}
-        loss = {"kind": "ntxent", "temperature": 0.2}
-        family, embed_from = "contrastive", "features"
+        (m,) = mods
+        heads[m], embed_from = _single_head(encoders[m], head or "mlp")
+        # InfoNCE without the positive in the denominator (eCALIFA) for maps, NT-Xent (SimCLR)
+        # for images. eCALIFA's τ = 0.5 (``--temperature 0.5``) gave lower k-NN scores here
+        # than τ = 0.2 (docs/training.md).
+        loss = {"kind": "infonce" if m == "maps" else "ntxent", "temperature": 0.2}
+        family = "contrastive"
     return {
         "family": family,
         "modality": choice,
@@ -208,4 +237,4 @@ def default_config(choice: str, specs: Mapping[str, Mapping[str, Any]], *, width
     }
 
 
-__all__ = ["FAMILIES", "MODALITY_CHOICES", "build_augment", "build_encoder", "build_head", "build_model", "default_config"]
+__all__ = ["FAMILIES", "HEADS", "MODALITY_CHOICES", "build_augment", "build_encoder", "build_head", "build_model", "default_config"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-from galexplore.models.factory import MODALITY_CHOICES
+from galexplore.models.factory import HEADS, MODALITY_CHOICES
 
 DEVICES = ("auto", "cpu", "cuda")
 
@@ -42,6 +42,11 @@ class TrainConfig:
     loss, temperature : str or None, float or None
         Override the loss (``infonce``, ``ntxent``, ``moco``) and its temperature for
         single-modality runs.
+    head : {"mlp", "none"} or None
+        Projection head of single-modality runs (None: ``"mlp"``). ``"mlp"`` (SimCLR): a
+        2-layer MLP maps the encoder features to the 64-d space of the loss and the features
+        before it are the embedding. ``"none"`` (eCALIFA): the encoder ends in a 64-d linear
+        layer whose output feeds the loss and is used directly as the embedding.
     threads : int or None
         CPU threads for torch (None: torch's default).
     prefetch : bool
@@ -63,6 +68,7 @@ class TrainConfig:
     depth: int | None = None
     loss: str | None = None
     temperature: float | None = None
+    head: str | None = None
     threads: int | None = None
     max_cache_bytes: int = 4 * 1024**3
     prefetch: bool = True
@@ -78,6 +84,8 @@ class TrainConfig:
             raise ValueError(f"val_fraction must be in [0, 1), got {self.val_fraction}")
         if self.loss not in (None, "infonce", "ntxent", "moco"):
             raise ValueError(f"loss must be infonce, ntxent or moco, got {self.loss!r}")
+        if self.head is not None and self.head not in HEADS:
+            raise ValueError(f"head must be one of {HEADS}, got {self.head!r}")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

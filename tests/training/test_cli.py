@@ -8,15 +8,20 @@ from galexplore.cli import main
 from galexplore.runs import read_embeddings
 
 
-def test_train_then_embed(tiny_survey, tmp_path, capsys):
+@pytest.mark.parametrize(
+    ("head", "dim"),
+    [([], 80), (["--head", "none"], 64)],  # ring features: width 4, 2 stages → 16 channels × 5 rings; eCALIFA: 64-d output
+    ids=["mlp", "ecalifa"],
+)
+def test_train_then_embed(tiny_survey, tmp_path, capsys, head, dim):
     run = tmp_path / "run"
     rc = main(["-q", "train", str(tiny_survey.path), "--out", str(run), "--epochs", "1", "--width", "4", "--depth", "2",
-               "--batch-size", "32", "--device", "cpu"])  # fmt: skip
+               "--batch-size", "32", "--device", "cpu", *head])  # fmt: skip
     assert rc == 0
     assert "trained 1 epochs on cpu" in capsys.readouterr().err
     assert main(["-q", "embed", str(tiny_survey.path), str(run), "--device", "cpu"]) == 0
-    assert "embedded 96 galaxies (emb_maps 64-d)" in capsys.readouterr().err
-    assert read_embeddings(run).get().shape == (96, 64)
+    assert f"embedded 96 galaxies (emb_maps {dim}-d)" in capsys.readouterr().err
+    assert read_embeddings(run).get().shape == (96, dim)
 
 
 def test_embed_without_run_is_one_line_error(tiny_survey, tmp_path, capsys):
@@ -43,10 +48,11 @@ def test_bad_modality_is_rejected(tiny_survey, tmp_path, capsys):
 
 def test_cli_choices_agree_with_library():
     from galexplore.cli import train as cli_train
-    from galexplore.models.factory import MODALITY_CHOICES
+    from galexplore.models.factory import HEADS, MODALITY_CHOICES
     from galexplore.training.config import DEVICES, TrainConfig
 
     assert cli_train.MODALITIES == tuple(MODALITY_CHOICES)
+    assert cli_train.HEADS == HEADS
     assert cli_train.DEVICES == DEVICES
     d = TrainConfig()
     for k, v in vars(cli_train.DEFAULTS).items():

@@ -13,6 +13,10 @@ from galexplore.training import train
 
 from .conftest import tiny
 
+#: The default maps embedding of the tiny config: ring-pooled features of width 4 after two
+#: stages (16 channels) over 5 rings.
+DIM = 16 * 5
+
 
 @pytest.fixture(scope="module")
 def maps_run(tiny_survey, tmp_path_factory):
@@ -26,7 +30,7 @@ def test_embed_maps(tiny_survey, maps_run):
     emb = read_embeddings(maps_run)
     assert emb.modalities == ["maps"]
     z = emb.get("maps")
-    assert z.shape == (tiny_survey.n_galaxies, 64) and np.isfinite(z).all()
+    assert z.shape == (tiny_survey.n_galaxies, DIM) and np.isfinite(z).all()
     assert list(emb.galaxy_ids) == tiny_survey.catalog["galaxy_id"].tolist()
     assert emb.metadata["n_views"] == 1 and emb.metadata["survey_fingerprint"] == tiny_survey.fingerprint
     embed(tiny_survey, maps_run, device="cpu")
@@ -59,7 +63,7 @@ def test_cross_modal_run_writes_one_column_per_modality(tiny_survey, tmp_path):
 def test_embed_another_survey_with_same_layout_warns(survey_400, maps_run):
     with pytest.warns(SurveyMismatchWarning, match="another survey"):
         embed(survey_400, maps_run, device="cpu")
-    assert read_embeddings(maps_run).get().shape == (400, 64)
+    assert read_embeddings(maps_run).get().shape == (400, DIM)
 
 
 def test_embed_survey_with_other_channels_fails_clearly(tiny_survey, maps_run, tmp_path):
