@@ -7,8 +7,9 @@ the green valley left out (it belongs to neither side), for k ≥ 3 against all 
 It also reports each cluster's ``sf_class`` mix.
 
 Where to cluster matters. A contrastive (InfoNCE) embedding spreads galaxies nearly uniformly
-over the unit hypersphere, so k-means in the 64-d space cuts it into arbitrary hemispheres;
-the populations show up as dense, connected regions, which is what UMAP's 2-D map keeps. The
+over its space (the unit hypersphere of the 64-d output; the features before the projection
+head, the default embedding, are spread by the same loss), so k-means there cuts arbitrary
+slices; the populations show up as dense, connected regions, which is what UMAP's 2-D map keeps. The
 evaluation therefore clusters the 2-D projection by default (``space="projection"``, the map
 the user sees) and reports the ARI of k-means on the L2-normalised embedding beside it.
 """
