@@ -231,10 +231,32 @@ async def drive(url: str, args, xy: np.ndarray, colours: list[str]) -> dict:
         leaks = await phase("leak_check", asyncio.gather(*(leak_check(s) for s in sessions))) or []
         ping_url = url.rsplit("/", 1)[0] + "/gx-ping"
         long = await phase("long", long_phase(sessions, args.long_method, args.long_k, colours, ping_url)) or {}
+        browser_cpu = cpu_seconds(comm_prefix="chromium")
         await browser.close()
     timings = [t for s in sessions for t in s.timings]
     return {"phases": phases, "timings": timings, "lasso_bounds": bounds, "leaks": leaks, "long": long,
-            "unfinished": unfinished, "page_errors": {s.index: s.errors for s in sessions if s.errors}}
+            "unfinished": unfinished, "page_errors": {s.index: s.errors for s in sessions if s.errors},
+            "browser_cpu_s": browser_cpu}
+
+
+def cpu_seconds(*, pids: list[int] | None = None, comm_prefix: str | None = None) -> float:
+    """CPU seconds (user + system) used so far by the given processes and their children, or
+    by every process whose name starts with ``comm_prefix`` (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        comm = text[text.index("(") + 1 : text.rindex(")")]
+        fields = text[text.rindex(")") + 2 :].split()
+        pid, ppid = int(stat.parent.name), int(fields[1])
+        mine = (comm_prefix is not None and comm.startswith(comm_prefix)) or (
+            pids is not None and (pid in pids or ppid in pids))
+        if mine:
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return round(total, 1)
 
 
 def standalone_cluster_ms(survey: Path, run: Path, method: str, k: int) -> float:
@@ -283,7 +305,10 @@ def main(argv: list[str] | None = None) -> int:
             t = time.perf_counter()
             server.wait_ready()
             ready_s = round(time.perf_counter() - t, 1)
+            t_drive = time.perf_counter()
             out = asyncio.run(drive(server.url, args, xy, colours))
+            drive_s = time.perf_counter() - t_drive
+            server_cpu = cpu_seconds(pids=[server.proc.pid])
         finally:
             server.stop()
             log = server.log_path.read_text()
@@ -304,6 +329,10 @@ def main(argv: list[str] | None = None) -> int:
         "durations_s": {"setup": setup_s, "server_ready": ready_s, **out["phases"],
                         "total": round(time.perf_counter() - t_all, 1)},
         "unfinished_phases": out["unfinished"],
+        "cpu_s": {"server": server_cpu, "chromium": out["browser_cpu_s"], "wall_s": round(drive_s, 1),
+                  "cores_x_wall_s": round(drive_s * (os.cpu_count() or 1), 1),
+                  "note": "CPU seconds (user + system) of the server process(es) and of every Chromium process "
+                          "while the browser phases ran: who used the machine"},
         "latency": summary,
         "long_recompute": {**out["long"], "same_clustering_alone_in_process_ms": long_alone_ms},
         "errors": {"page_errors_and_timeouts": out["page_errors"], "n_page_errors": sum(map(len, out["page_errors"].values())),
