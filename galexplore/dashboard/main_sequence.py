@@ -8,6 +8,7 @@ galaxy in focus is a star; the main-sequence relation is the dashed line.
 from __future__ import annotations
 
 import zlib
+from functools import partial
 
 
 import datashader as ds
@@ -19,6 +20,7 @@ import param
 from holoviews.operation.datashader import datashade, dynspread, rasterize
 
 from galexplore.dashboard.data import ExplorerData, per_server_cache
+from galexplore.dashboard.embedding_map import view_layer
 from galexplore.dashboard.palettes import DENSITY_CMAP, FOCUS, category_colors
 from galexplore.dashboard.state import CLUSTER, ExplorerState
 from galexplore.data.relations import MS_SCATTER, MS_SLOPE, MS_ZERO, main_sequence
@@ -120,19 +122,18 @@ class MainSequence(pn.viewable.Viewer):
             cmap=DENSITY_CMAP, cnorm="eq_hist", colorbar=False, tools=[])
         sel = hv.streams.Params(self.state, ["selection"])
         glyphs = hv.DynamicMap(lambda selection: self._glyphs(selection, colors), streams=[sel])
-        raster = hv.DynamicMap(lambda selection: self._raster_points(selection), streams=[sel])
-        raster = dynspread(datashade(raster, aggregator=ds.count_cat(CLASS), color_key=colors, min_alpha=120),
-                           max_px=2, threshold=0.5).opts(show_legend=False)
+        (x0, x1), (y0, y1) = self._extent
+        lims = {"xlim": (x0 - 0.2, x1 + 0.2), "ylim": (y0 - 0.3, y1 + 0.3)}
+        raster = view_layer(partial(self._selection_raster, colors=colors), lims, sel).opts(show_legend=False)
         focus = hv.DynamicMap(self._focus, streams=[hv.streams.Params(self.state, ["focus"])])
         lo, hi = np.nanpercentile(data.catalog[X].to_numpy(float), [0.5, 99.5])
         mx = np.linspace(lo - 0.3, hi + 0.3, 50)
         ms = hv.Curve((mx, main_sequence(mx)), X, Y, label="main sequence").opts(color="#444", line_dash="dashed", line_width=2)
         band = hv.Area((mx, main_sequence(mx) - MS_SCATTER, main_sequence(mx) + MS_SCATTER), X, [Y, "y2"]).opts(
             color="#888", alpha=0.12, line_alpha=0)
-        (x0, x1), (y0, y1) = self._extent
         return (density * band * ms * raster * glyphs * focus).opts(
             hv.opts.Overlay(responsive=True, xlabel=data.label(X), ylabel=data.label(Y), show_legend=False,
-                            xlim=(x0 - 0.2, x1 + 0.2), ylim=(y0 - 0.3, y1 + 0.3),
+                            **lims,
                             title=f"Main sequence: log SFR = {MS_SLOPE} log M* {MS_ZERO:+.2f}"),
         )
 
@@ -141,13 +142,16 @@ class MainSequence(pn.viewable.Viewer):
         return hv.Points(frame, [X, Y], [CLASS]).opts(color=CLASS, cmap=colors, size=6, line_color="white",
                                                       line_width=0.5, alpha=0.9, show_legend=False)
 
-    def _raster_points(self, rows) -> hv.Points:
-        frame = self.selected_frame(rows if len(rows) > MAX_GLYPHS else rows[:0])
-        if frame.empty:  # HoloViews cannot shade zero rows by category; one NaN row draws nothing
-            frame = pd.DataFrame({X: [np.nan], Y: [np.nan],
-                                  CLASS: pd.Categorical([self.categories()[0]], categories=self.categories())})
-        # explicit ranges so that an empty selection still rasterises onto the survey's extent
-        return hv.Points(frame, [X, Y], [CLASS]).redim.range(**{X: self._extent[0], Y: self._extent[1]})
+    def _selection_raster(self, *, selection, colors, x_range, y_range, width, height) -> hv.RGB:
+        """A selection too big for glyphs, shaded by class over one view; an empty image (and no
+        Datashader kernel to compile) while the selection is drawn as glyphs or is empty."""
+        rows = np.asarray(selection)
+        frame = self.selected_frame(rows) if len(rows) > MAX_GLYPHS else None
+        if frame is None or frame.empty:
+            return hv.RGB(np.zeros((2, 2, 4), np.uint8), bounds=(x_range[0], y_range[0], x_range[1], y_range[1]))
+        img = datashade(hv.Points(frame, [X, Y], [CLASS]), aggregator=ds.count_cat(CLASS), color_key=colors,
+                        min_alpha=120, dynamic=False, x_range=x_range, y_range=y_range, width=width, height=height)
+        return dynspread(img, max_px=2, threshold=0.5, dynamic=False)
 
     def _focus(self, focus: str) -> hv.Points:
         row = self.state.data.position(focus) if focus else None

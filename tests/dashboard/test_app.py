@@ -222,3 +222,23 @@ def test_sessions_share_the_survey_arrays_instead_of_copying_them(tiny_data):
     codes, classes = tiny_data.sf_classes
     assert classes[: 3] == [c for c in ("star-forming", "green-valley", "retired") if c in classes]
     np.testing.assert_array_equal(np.asarray(classes)[codes], tiny_data.catalog["sf_class"].astype(str))
+
+
+def test_main_sequence_shades_big_selections_and_draws_small_ones_as_glyphs():
+    """Above MAX_GLYPHS selected galaxies the main sequence shades them by class (a raster over
+    the view); below, the raster is empty and the galaxies are glyphs."""
+    from galexplore.dashboard.main_sequence import MAX_GLYPHS, MainSequence
+    from galexplore.dashboard.state import ExplorerState
+
+    rng = np.random.default_rng(1)
+    n = 3 * MAX_GLYPHS
+    cat = pd.DataFrame({"galaxy_id": [f"G{i}" for i in range(n)], "log_mstar": rng.normal(10.5, 0.6, n),
+                        "log_sfr": rng.normal(0, 0.5, n), "sf_class": rng.choice(["star-forming", "retired"], n)})
+    ms = MainSequence(ExplorerState(ExplorerData(cat, rng.normal(size=(n, 2)))))
+    view = dict(colors={"star-forming": "#1f77b4", "retired": "#d62728"}, x_range=(8.0, 13.0),
+                y_range=(-2.0, 2.0), width=100, height=80)
+    small = ms._selection_raster(selection=np.arange(10), **view)
+    assert not np.asarray(small.dimension_values("A")).any()
+    big = ms._selection_raster(selection=np.arange(2 * MAX_GLYPHS), **view)
+    alpha = np.asarray(big.dimension_values("A", flat=False))
+    assert alpha.shape == (80, 100) and (alpha > 0).sum() > 500
