@@ -5,7 +5,7 @@ its result.
 The page is watched from inside the browser (``page.wait_for_function`` polling every
 :data:`POLL_MS`), not by round trips from Python, so that twenty pages can be watched at once
 on a small machine. Texts are read through Panel's shadow DOM; the map is found through
-Bokeh's views, as in ``tests/dashboard/test_browser.py`` (whose JavaScript this copies).
+Bokeh's views, with the JavaScript that ``tests/dashboard/test_browser.py`` uses (:mod:`galexplore.testing`).
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from galexplore.testing import JS_DEEP_TEXT, JS_PLOTS
 
 POLL_MS = 100
 METHOD_LABELS = {"kmeans": "k-means", "gmm": "Gaussian mixture", "hdbscan": "HDBSCAN"}
@@ -40,31 +42,10 @@ window.__gxFind = function (css) {
 window.__gxText = function (css) {
   const el = window.__gxFind(css);
   if (!el) return null;
-  function text(n) {
-    let t = '';
-    if (n.shadowRoot) t += text(n.shadowRoot);
-    for (const c of n.childNodes) {
-      if (c.nodeName === 'STYLE' || c.nodeName === 'SCRIPT') continue;
-      t += c.nodeType === 3 ? c.textContent : text(c);
-    }
-    return t;
-  }
+  """ + JS_DEEP_TEXT + """
   return text(el);
 };
-window.__gxPlots = function () {
-  const out = [];
-  function walk(v) {
-    if (v.model && v.model.x_range && v.frame && v.canvas_view) {
-      const f = v.frame.bbox, c = v.canvas_view.el.getBoundingClientRect();
-      out.push({title: v.model.title ? v.model.title.text : '', left: c.left + f.left, top: c.top + f.top,
-                width: f.width, height: f.height, x: [v.model.x_range.start, v.model.x_range.end],
-                y: [v.model.y_range.start, v.model.y_range.end]});
-    }
-    for (const c of (v.child_views || [])) walk(c);
-  }
-  if (window.Bokeh && Bokeh.index) for (const r of Bokeh.index.roots) walk(r);
-  return out;
-};
+window.__gxPlots = """ + JS_PLOTS + """;
 """
 #: Resolves (truthy) with the match groups once the element's text matches the pattern.
 TEXT_MATCH_JS = """([css, pattern]) => {

@@ -58,6 +58,36 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+#: JavaScript: ``text(node)``, the text under a node, shadow roots included (Panel renders its
+#: panes in shadow DOM), style and script elements left out.
+JS_DEEP_TEXT = """function text(n) {
+    let t = '';
+    if (n.shadowRoot) t += text(n.shadowRoot);
+    for (const c of n.childNodes) {
+      if (c.nodeName === 'STYLE' || c.nodeName === 'SCRIPT') continue;
+      t += c.nodeType === 3 ? c.textContent : text(c);
+    }
+    return t;
+  }"""
+
+#: JavaScript: ``plots()``, every Bokeh plot on the page as its title, frame position in page
+#: pixels and data ranges (to convert between pixels and data units).
+JS_PLOTS = """function plots() {
+  const out = [];
+  function walk(v) {
+    if (v.model && v.model.x_range && v.frame && v.canvas_view) {
+      const f = v.frame.bbox, c = v.canvas_view.el.getBoundingClientRect();
+      out.push({title: v.model.title ? v.model.title.text : '', left: c.left + f.left, top: c.top + f.top,
+                width: f.width, height: f.height, x: [v.model.x_range.start, v.model.x_range.end],
+                y: [v.model.y_range.start, v.model.y_range.end]});
+    }
+    for (const c of (v.child_views || [])) walk(c);
+  }
+  if (window.Bokeh && Bokeh.index) for (const r of Bokeh.index.roots) walk(r);
+  return out;
+}"""
+
+
 class ServerProcess:
     """``galexplore serve SURVEY RUN`` on 127.0.0.1 in a subprocess; its output goes to ``log_path``."""
 
@@ -96,4 +126,4 @@ class ServerProcess:
         self._log.close()
 
 
-__all__ = ["ServerProcess", "free_port", "radial_pca_run"]
+__all__ = ["JS_DEEP_TEXT", "JS_PLOTS", "ServerProcess", "free_port", "radial_pca_run"]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from galexplore.cli._common import non_negative_int
+
 DESCRIPTION = """\
 Serve the galexplore dashboard for SURVEY (a survey directory) and RUN (a run directory with
 projection.parquet, and embeddings.parquet for similarity search): the datashaded embedding
@@ -36,16 +38,6 @@ def _port(text: str) -> int:
     return value
 
 
-def _procs(value: str) -> int:
-    try:
-        n = int(value)
-    except ValueError:
-        n = -1
-    if n < 0:
-        raise argparse.ArgumentTypeError(f"--num-procs must be a whole number ≥ 0, got {value!r}")
-    return n
-
-
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("serve", help="serve the dashboard of a survey and a run", description=DESCRIPTION,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -65,7 +57,7 @@ def add_server_options(p: argparse.ArgumentParser) -> None:
                         "required with a non-loopback --address")
     p.add_argument("--basic-auth", default=None, metavar="FILE|PASSWORD",
                    help='require a login: a JSON file {"user": "password", ...} or one password (Panel basic auth)')
-    p.add_argument("--num-procs", type=_procs, default=1, metavar="N",
+    p.add_argument("--num-procs", type=non_negative_int, default=1, metavar="N",
                    help="server processes sharing the port (default: 1; 0: one per core). Each browser session "
                         "lives in one process, so sessions in different processes render in parallel; the "
                         "survey is loaded once before the processes fork and shared (Linux/macOS)")

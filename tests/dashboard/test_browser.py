@@ -17,36 +17,13 @@ import pytest
 
 from galexplore.dashboard.selection import lasso_select
 from galexplore.runs import read_projection
+from galexplore.testing import JS_DEEP_TEXT, JS_PLOTS
 
 pytestmark = pytest.mark.browser
 ARTIFACTS_DIR = Path(__file__).resolve().parents[1] / "artifacts"
 
-PLOTS_JS = """() => {
-  const out = [];
-  function walk(v) {
-    if (v.model && v.model.x_range && v.frame && v.canvas_view) {
-      const f = v.frame.bbox, c = v.canvas_view.el.getBoundingClientRect();
-      out.push({title: v.model.title ? v.model.title.text : '', left: c.left + f.left, top: c.top + f.top,
-                width: f.width, height: f.height, x: [v.model.x_range.start, v.model.x_range.end],
-                y: [v.model.y_range.start, v.model.y_range.end]});
-    }
-    for (const c of (v.child_views || [])) walk(c);
-  }
-  for (const r of Bokeh.index.roots) walk(r);
-  return out;
-}"""
-DEEP_TEXT_JS = """el => {
-  function text(n) {
-    let t = '';
-    if (n.shadowRoot) t += text(n.shadowRoot);
-    for (const c of n.childNodes) {
-      if (c.nodeName === 'STYLE' || c.nodeName === 'SCRIPT') continue;
-      t += c.nodeType === 3 ? c.textContent : text(c);
-    }
-    return t;
-  }
-  return text(el);
-}"""
+PLOTS_JS = f"() => {{ {JS_PLOTS}\n  return plots();\n}}"
+DEEP_TEXT_JS = f"el => {{\n  {JS_DEEP_TEXT}\n  return text(el);\n}}"
 IGNORED_CONSOLE = ("WebGL", "GPU stall", "favicon")
 
 

@@ -164,4 +164,4 @@ def test_serve_rejects_a_negative_process_count(capsys):
     with pytest.raises(SystemExit) as exc:
         main(["serve", "s", "r", "--num-procs", "-1"])
     assert exc.value.code == 2
-    assert "--num-procs must be a whole number" in capsys.readouterr().err
+    assert "--num-procs: must be ≥ 0, got -1" in capsys.readouterr().err
