@@ -13,9 +13,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-import numpy as np
-
-from galexplore.testing import JS_DEEP_TEXT, JS_PLOTS
+from galexplore.testing import JS_DEEP_TEXT, JS_PLOTS, polygon_pixels
 
 POLL_MS = 100
 METHOD_LABELS = {"kmeans": "k-means", "gmm": "Gaussian mixture", "hdbscan": "HDBSCAN"}
@@ -188,30 +186,3 @@ class LoadSession:
         await self.timed(f"cluster_{method}", lambda: self.page.locator(".gx-cluster-recompute button").click(),
                          lambda: self.wait_text(".gx-cluster-status", rf"\d+ clusters \({key}[,)]", timeout_s), key)
         self.done["cluster"] = key.replace("\\", "")
-
-
-def polygon_pixels(plot: dict, frac: float = 0.3, n: int = 7) -> list[tuple[int, int]]:
-    """An irregular polygon around the centre of a plot frame, in whole page pixels (as the browser tests)."""
-    cx, cy = plot["left"] + plot["width"] / 2, plot["top"] + plot["height"] / 2
-    rx, ry = plot["width"] * frac, plot["height"] * frac
-    ang = np.linspace(0, 2 * np.pi, n, endpoint=False)
-    wobble = 1 + 0.25 * np.sin(3 * ang)
-    return [(round(cx + rx * w * np.cos(a)), round(cy + ry * w * np.sin(a))) for a, w in zip(ang, wobble)]
-
-
-def to_data(plot: dict, px: float, py: float) -> tuple[float, float]:
-    (x0, x1), (y0, y1) = plot["x"], plot["y"]
-    return (x0 + (px - plot["left"]) / plot["width"] * (x1 - x0),
-            y1 - (py - plot["top"]) / plot["height"] * (y1 - y0))
-
-
-def expected_counts(xy: np.ndarray, plot: dict, pixels) -> tuple[int, int]:
-    """Lasso counts for the polygon shrunk and grown by one pixel (bounds on the exact answer)."""
-    from galexplore.dashboard.selection import lasso_select
-
-    out = []
-    for grow in (-1.0, 1.0):
-        c = np.mean(pixels, axis=0)
-        scaled = [tuple(c + (np.array(p) - c) * (1 + grow / max(np.linalg.norm(np.array(p) - c), 1))) for p in pixels]
-        out.append(len(lasso_select(xy, np.array([to_data(plot, *p) for p in scaled]))))
-    return out[0], out[1]

@@ -43,8 +43,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from galexplore.testing import ServerProcess, radial_pca_run  # noqa: E402
-from _load_session import LoadSession, Timing, expected_counts  # noqa: E402
+from galexplore.testing import ServerProcess, expected_counts, radial_pca_run  # noqa: E402
+from _load_session import LoadSession, Timing  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 CHROMIUM = "/usr/bin/chromium"

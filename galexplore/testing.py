@@ -88,6 +88,36 @@ JS_PLOTS = """function plots() {
 }"""
 
 
+def polygon_pixels(plot: dict, frac: float = 0.3, n: int = 7) -> list[tuple[int, int]]:
+    """An irregular polygon around the centre of a plot frame (from :data:`JS_PLOTS`), in whole
+    page pixels: what a lasso drawn with the mouse there follows."""
+    cx, cy = plot["left"] + plot["width"] / 2, plot["top"] + plot["height"] / 2
+    rx, ry = plot["width"] * frac, plot["height"] * frac
+    ang = np.linspace(0, 2 * np.pi, n, endpoint=False)
+    wobble = 1 + 0.25 * np.sin(3 * ang)
+    return [(round(cx + rx * w * np.cos(a)), round(cy + ry * w * np.sin(a))) for a, w in zip(ang, wobble)]
+
+
+def to_data(plot: dict, px: float, py: float) -> tuple[float, float]:
+    """Page pixel (px, py) → data coordinates of a plot frame (from :data:`JS_PLOTS`)."""
+    (x0, x1), (y0, y1) = plot["x"], plot["y"]
+    return (x0 + (px - plot["left"]) / plot["width"] * (x1 - x0),
+            y1 - (py - plot["top"]) / plot["height"] * (y1 - y0))
+
+
+def expected_counts(xy: np.ndarray, plot: dict, pixels) -> tuple[int, int]:
+    """Lasso counts for the pixel polygon shrunk and grown by one pixel: bounds on the exact
+    answer, computed independently of the dashboard from the projection ``xy`` (N, 2)."""
+    from galexplore.dashboard.selection import lasso_select
+
+    out = []
+    for grow in (-1.0, 1.0):
+        c = np.mean(pixels, axis=0)
+        scaled = [tuple(c + (np.array(p) - c) * (1 + grow / max(np.linalg.norm(np.array(p) - c), 1))) for p in pixels]
+        out.append(len(lasso_select(xy, np.array([to_data(plot, *p) for p in scaled]))))
+    return out[0], out[1]
+
+
 class ServerProcess:
     """``galexplore serve SURVEY RUN`` on 127.0.0.1 in a subprocess; its output goes to ``log_path``."""
 
@@ -126,4 +156,5 @@ class ServerProcess:
         self._log.close()
 
 
-__all__ = ["JS_DEEP_TEXT", "JS_PLOTS", "ServerProcess", "free_port", "radial_pca_run"]
+__all__ = ["JS_DEEP_TEXT", "JS_PLOTS", "ServerProcess", "expected_counts", "free_port", "polygon_pixels",
+           "radial_pca_run", "to_data"]

@@ -17,7 +17,7 @@ import pytest
 
 from galexplore.dashboard.selection import lasso_select
 from galexplore.runs import read_projection
-from galexplore.testing import JS_DEEP_TEXT, JS_PLOTS
+from galexplore.testing import JS_DEEP_TEXT, JS_PLOTS, expected_counts, polygon_pixels, to_data
 
 pytestmark = pytest.mark.browser
 ARTIFACTS_DIR = Path(__file__).resolve().parents[1] / "artifacts"
@@ -76,9 +76,7 @@ class Dashboard:
 
     @staticmethod
     def to_data(plot: dict, px: float, py: float) -> tuple[float, float]:
-        (x0, x1), (y0, y1) = plot["x"], plot["y"]
-        return (x0 + (px - plot["left"]) / plot["width"] * (x1 - x0),
-                y1 - (py - plot["top"]) / plot["height"] * (y1 - y0))
+        return to_data(plot, px, py)
 
     @staticmethod
     def to_px(plot: dict, x: float, y: float) -> tuple[float, float]:
@@ -101,26 +99,6 @@ class Dashboard:
         from PIL import Image
 
         return np.asarray(Image.open(BytesIO(self.page.locator(css).first.screenshot())).convert("RGB"))
-
-
-def polygon_pixels(plot: dict, frac: float = 0.3, n: int = 7) -> list[tuple[int, int]]:
-    """An irregular polygon around the centre of a plot frame, in whole page pixels."""
-    cx, cy = plot["left"] + plot["width"] / 2, plot["top"] + plot["height"] / 2
-    rx, ry = plot["width"] * frac, plot["height"] * frac
-    ang = np.linspace(0, 2 * np.pi, n, endpoint=False)
-    wobble = 1 + 0.25 * np.sin(3 * ang)
-    return [(round(cx + rx * w * np.cos(a)), round(cy + ry * w * np.sin(a))) for a, w in zip(ang, wobble)]
-
-
-def expected_counts(xy: np.ndarray, plot: dict, pixels) -> tuple[int, int]:
-    """Lasso counts for the polygon shrunk and grown by one pixel (bounds on the exact answer)."""
-    out = []
-    for grow in (-1.0, 1.0):
-        c = np.mean(pixels, axis=0)
-        scaled = [tuple(c + (np.array(p) - c) * (1 + grow / max(np.linalg.norm(np.array(p) - c), 1))) for p in pixels]
-        poly = np.array([Dashboard.to_data(plot, *p) for p in scaled])
-        out.append(len(lasso_select(xy, poly)))
-    return out[0], out[1]
 
 
 @pytest.fixture(scope="module")
