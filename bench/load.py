@@ -202,8 +202,8 @@ async def drive(url: str, args, xy: np.ndarray, colours: list[str]) -> dict:
     async def phase(name: str, coro, reserve: float = 0.0):
         t = time.perf_counter()
         left = deadline - t - reserve
-        if left < 20:
-            coro.close()
+        if left < 20:  # a gather() has already scheduled its tasks: cancel them; a coroutine: close it
+            coro.cancel() if isinstance(coro, asyncio.Future) else coro.close()
             unfinished.append(f"{name} (not started: budget spent)")
             return None
         try:
