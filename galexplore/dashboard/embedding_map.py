@@ -37,14 +37,21 @@ SPREAD_THRESHOLD = 0.8
 TAP_TOLERANCE = 0.02
 #: Fraction of the visible x-range within which the cursor shows a galaxy's tooltip.
 HOVER_TOLERANCE = 0.015
+#: The map frame's colour column, whatever the colouring: Datashader compiles (Numba) one
+#: kernel per column name and dtype, so one name and float32 values mean one kernel for every
+#: numeric colouring and one for every categorical one (warmed once per server) instead of a
+#: compile of ~1–3 s, holding up every session, the first time each column is chosen.
+VALUE = "value"
 
 
 def map_frame(state: ExplorerState, column: str) -> tuple[pd.DataFrame, str]:
-    """The columns the map aggregates: x, y and the colour column.
+    """The columns the map aggregates: x, y and the colour column's values as :data:`VALUE`.
 
     Returns
     -------
     frame : DataFrame, N rows
+        ``x``, ``y`` (projection units) and :data:`VALUE`: float32 (numeric) or a
+        pandas Categorical.
     kind : ``"numeric"`` or ``"categorical"``
     """
     data = state.data
@@ -60,7 +67,9 @@ def _frame(data: ExplorerData, column: str, values: np.ndarray) -> tuple[pd.Data
         values = pd.Series(values).astype(str).fillna("none")
         cats = sorted(values.unique(), key=_category_order)
         values = pd.Categorical(values, categories=cats)
-    return pd.DataFrame({"x": data.xy[:, 0], "y": data.xy[:, 1], column: values}), kind
+    else:
+        values = np.asarray(values, dtype=np.float32)
+    return pd.DataFrame({"x": data.xy[:, 0], "y": data.xy[:, 1], VALUE: values}), kind
 
 
 def sorted_map_frame(state: ExplorerState, column: str) -> tuple[pd.DataFrame, str]:
@@ -136,21 +145,22 @@ def in_view(frame: pd.DataFrame, x_range: tuple[float, float]) -> pd.DataFrame:
 
 def shade(frame: pd.DataFrame, column: str, kind: str, *, x_range: tuple[float, float],
           y_range: tuple[float, float], width: int, height: int) -> hv.Image | hv.RGB:
-    """Rasterise the galaxies of ``frame`` (x, y, ``column``; sorted by x) over one view.
+    """Rasterise the galaxies of ``frame`` (x, y, :data:`VALUE`; sorted by x) over one view.
 
-    Returns an :class:`~holoviews.Image` of float32 means of ``column`` per pixel (numeric)
+    ``column`` names what the values are (the categories' colours follow it). Returns an
+    :class:`~holoviews.Image` of float32 means of the values per pixel (numeric)
     or an :class:`~holoviews.RGB` shaded by category, ``width`` × ``height`` pixels over the
     given data ranges, spread so that every galaxy covers at least 3×3 pixels.
     """
-    points = hv.Points(in_view(frame, x_range), kdims=["x", "y"], vdims=[column])
+    points = hv.Points(in_view(frame, x_range), kdims=["x", "y"], vdims=[hv.Dimension(VALUE, label=column)])
     kw = dict(dynamic=False, x_range=x_range, y_range=y_range, width=width, height=height)
     if kind == "numeric":
-        img = rasterize(points, aggregator=ds.mean(column), **kw)
+        img = rasterize(points, aggregator=ds.mean(VALUE), **kw)
         # every galaxy gets at least 3×3 pixels (UMAP packs them in tight clumps that fool the
         # isolation test), more where the view is sparse; filled pixels keep their own mean
         return with_values(img, lambda v: dynspread_values(spread_nearest(v, 1), SPREAD_THRESHOLD, MAX_PX))
-    cats = list(frame[column].cat.categories)
-    img = datashade(points, aggregator=ds.count_cat(column), color_key=category_colors(column, cats), min_alpha=140,
+    cats = list(frame[VALUE].cat.categories)
+    img = datashade(points, aggregator=ds.count_cat(VALUE), color_key=category_colors(column, cats), min_alpha=140,
                     **kw)
     return spread_rgb(img)
 
@@ -217,6 +227,16 @@ def point_tree(data: ExplorerData):
     return cKDTree(np.asarray(data.xy, dtype=np.float64))
 
 
+#: The map's colouring as a stream: a new column re-renders the colour layer in place.
+ColourStream = hv.streams.Stream.define("ColourStream", column="")
+
+
+@per_server_cache(64)
+def colour_limits(data: ExplorerData, column: str) -> tuple[float, float] | None:
+    """:func:`robust_limits` of a numeric catalog column, computed once per server."""
+    return robust_limits(data.catalog[column].to_numpy(dtype=float, na_value=np.nan))
+
+
 def robust_limits(values: np.ndarray) -> tuple[float, float] | None:
     """The 1st and 99th percentiles of the finite values (colour limits)."""
     v = np.asarray(values, dtype=float)
@@ -246,21 +266,23 @@ class EmbeddingMap(pn.viewable.Viewer):
         self._hover_figures: set[str] = set()
         self._pane = pn.pane.HoloViews(self._build(), sizing_mode="stretch_width", height=self.height,
                                        linked_axes=False, css_classes=["gx-map"])
-        state.param.watch(self._rebuild, ["color_by"])
+        state.param.watch(self._recolour, ["color_by"])
         state.param.watch(self._on_clusters, ["cluster_labels"])
 
     # -- building ----------------------------------------------------------------------------
     def _build(self):
         state, data = self.state, self.state.data
         column = state.color_by
-        frame, kind = sorted_map_frame(state, column)  # sorted by x: a zoom slices it
+        self._kind = column_kind(data, column)
+        # A numeric colouring changes in place (the same plot: new pixels, colour limits and
+        # labels); only a change of kind or a categorical one builds a new plot
+        self._colour = ColourStream(column=column)
         lims = self._lims()
-        layer = view_layer(partial(shade, frame, column, kind), lims)
+        layer = view_layer(self._shade, lims, self._colour)
         tools = ["lasso_select", "box_select", "tap"]
-        if kind == "numeric":
-            clim = robust_limits(frame[column].to_numpy())
+        if self._kind == "numeric":
             layer = layer.opts(cmap=CONTINUOUS_CMAP, colorbar=True, clabel=data.label(column), tools=tools,
-                               clim=clim or (np.nan, np.nan), clipping_colors={"NaN": "transparent"})
+                               clipping_colors={"NaN": "transparent"})
         else:
             layer = layer.opts(show_legend=True, legend_position="right", tools=tools)
         for stream in (hv.streams.Lasso(source=layer), hv.streams.BoundsXY(source=layer),
@@ -272,10 +294,32 @@ class EmbeddingMap(pn.viewable.Viewer):
         method = str(data.projection_params.get("method", "UMAP")).upper()
         xlabel, ylabel = f"{method} 1", f"{method} 2"
         overlay = (layer * sel_layer * focus).opts(
-            hv.opts.Overlay(responsive=True, hooks=[self._add_hover], xlabel=xlabel, ylabel=ylabel, active_tools=["lasso_select", "wheel_zoom"],
-                            title=f"{data.n:,} galaxies coloured by {column}", **lims),
+            hv.opts.Overlay(responsive=True, hooks=[self._add_hover, self._label_colour], xlabel=xlabel, ylabel=ylabel,
+                            active_tools=["lasso_select", "wheel_zoom"], title=self._title(column), **lims),
         )
         return overlay
+
+    def _title(self, column: str) -> str:
+        return f"{self.state.data.n:,} galaxies coloured by {column}"
+
+    def _shade(self, column: str, **view) -> hv.Image | hv.RGB:
+        """The colour layer of one view (see :func:`shade`), with its colour limits."""
+        frame, kind = sorted_map_frame(self.state, column)  # sorted by x: a zoom slices it
+        img = shade(frame, column, kind, **view)
+        if kind == "numeric":
+            img = img.opts(clim=colour_limits(self.state.data, column) or (np.nan, np.nan))
+        return img
+
+    def _label_colour(self, plot, element) -> None:
+        """HoloViews hook (runs on every update): the title and colour-bar label follow an
+        in-place recolouring (HoloViews keeps the ones the plot was built with)."""
+        column = self._colour.column
+        plot.state.title.text = self._title(column)
+        if self._kind == "numeric":
+            for sub in plot.subplots.values():
+                bar = sub.handles.get("colorbar")
+                if bar is not None:
+                    bar.title = self.state.data.label(column)
 
     def _lims(self) -> dict:
         """The current view after a rebuild, else the data extent padded by 4 %."""
@@ -353,6 +397,13 @@ class EmbeddingMap(pn.viewable.Viewer):
         if (row is None and not shown) or (row is not None and shown and shown[0] == self.state.data.galaxy_ids[row]):
             return
         source.data = self._hover_data(row)
+
+    def _recolour(self, *_events) -> None:
+        column = self.state.color_by
+        if self._kind == "numeric" and column_kind(self.state.data, column) == "numeric":
+            self._colour.event(column=column)  # re-renders the colour layer only
+        else:
+            self._rebuild()
 
     def _rebuild(self, *_events) -> None:
         self._pane.object = self._build()

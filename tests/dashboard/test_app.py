@@ -161,10 +161,11 @@ def test_selection_highlight_covers_exactly_the_selected_galaxies():
 
 
 def test_a_zoomed_view_draws_the_same_as_the_whole_survey(tiny_data):
-    from galexplore.dashboard.embedding_map import in_view, map_frame, shade
+    from galexplore.dashboard.embedding_map import VALUE, in_view, map_frame, shade
     from galexplore.dashboard.state import ExplorerState
 
     frame, kind = map_frame(ExplorerState(tiny_data), "log_mstar")
+    np.testing.assert_allclose(frame[VALUE], tiny_data.catalog["log_mstar"], rtol=1e-6)
     ordered = frame.iloc[tiny_data.x_order].reset_index(drop=True)
     (x0, y0), (x1, y1) = tiny_data.xy.min(0), tiny_data.xy.max(0)
     view = {"x_range": (float(x0 + 0.3 * (x1 - x0)), float(x0 + 0.6 * (x1 - x0))),
@@ -175,8 +176,8 @@ def test_a_zoomed_view_draws_the_same_as_the_whole_survey(tiny_data):
     from holoviews.operation.datashader import rasterize
 
     def mean_image(rows):
-        points = hv.Points(rows, kdims=["x", "y"], vdims=["log_mstar"])
-        return rasterize(points, aggregator=ds.mean("log_mstar"), dynamic=False, **view).dimension_values(2)
+        points = hv.Points(rows, kdims=["x", "y"], vdims=[VALUE])
+        return rasterize(points, aggregator=ds.mean(VALUE), dynamic=False, **view).dimension_values(2)
 
     # the slice aggregates exactly like the whole survey
     np.testing.assert_allclose(mean_image(in_view(ordered, view["x_range"])), mean_image(ordered), equal_nan=True)
@@ -186,6 +187,23 @@ def test_a_zoomed_view_draws_the_same_as_the_whole_survey(tiny_data):
     cat_frame, cat_kind = map_frame(ExplorerState(tiny_data), "sf_class")
     rgb = shade(cat_frame.iloc[tiny_data.x_order].reset_index(drop=True), "sf_class", cat_kind, **empty)
     assert type(rgb).__name__ == "RGB"
+
+
+def test_every_colouring_aggregates_one_column_name_and_dtype(tiny_data):
+    """Datashader compiles a Numba kernel per column name and dtype: every numeric colouring
+    must reach it as the same float32 column, every categorical one as the same Categorical
+    column, so the server compiles two kernels in all (at warm-up), not one per column."""
+    from galexplore.dashboard.embedding_map import VALUE, map_frame
+    from galexplore.dashboard.state import ExplorerState, color_choices, column_kind
+
+    state = ExplorerState(tiny_data)
+    signatures = {}
+    for column in color_choices(tiny_data):
+        frame, kind = map_frame(state, column)
+        assert kind == column_kind(tiny_data, column)
+        signatures.setdefault(kind, set()).add((tuple(frame.columns), str(frame[VALUE].dtype)[:8]))
+    assert signatures["numeric"] == {(("x", "y", VALUE), "float32")}
+    assert signatures["categorical"] == {(("x", "y", VALUE), "category")}
 
 
 def test_profile_plots_show_the_selection_over_the_rest(explorer, tiny_data):
