@@ -160,15 +160,23 @@ class LoadSession:
         pixels = polygon_pixels(plot, frac)
         mouse = self.page.mouse
 
-        async def draw():
+        # Drawing is the user's time (and Playwright's: one round trip per mouse move); the
+        # latency is timed from the release, when Bokeh sends the polygon to the server.
+        t0 = time.perf_counter()
+        try:
             await mouse.move(*pixels[0])
             await mouse.down()
             for p in [*pixels[1:], pixels[0]]:
                 await mouse.move(*p, steps=3)
-            await mouse.up()
-
-        m = await self.timed("lasso", draw, lambda: self.wait_text(".gx-gallery-header", r"([\d,]+) selected \(lasso\)"),
-                             f"frac={frac}")
+        except Exception as exc:  # a broken page is a measured failure, not a crash
+            self.errors.append(f"lasso drawing: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
+            self.timings.append(Timing(self.index, "lasso", self.phase, round(t0 - self.clock0, 3),
+                                       round((time.perf_counter() - t0) * 1000, 1), False, f"frac={frac}, drawing failed"))
+            self.done["lasso"] = -1
+            return -1, pixels, plot
+        draw_ms = round((time.perf_counter() - t0) * 1000)
+        m = await self.timed("lasso", mouse.up, lambda: self.wait_text(".gx-gallery-header", r"([\d,]+) selected \(lasso\)"),
+                             f"frac={frac}, drawn in {draw_ms} ms")
         n = int(m[1].replace(",", "")) if m else -1
         self.done["lasso"] = n
         return n, pixels, plot
