@@ -143,6 +143,20 @@ def in_view(frame: pd.DataFrame, x_range: tuple[float, float]) -> pd.DataFrame:
     return frame.iloc[lo:hi]
 
 
+@per_server_cache(32)
+def shared_raster(data: ExplorerData, column: str, *, x_range: tuple[float, float], y_range: tuple[float, float],
+                  width: int, height: int) -> hv.Image | hv.RGB:
+    """:func:`shade` of a catalog column over one view, memoised for the whole server.
+
+    Every session opens on the same view, and sessions colouring by the same column at the
+    same view (the full map, a shared link) get the same image without aggregating again.
+    Callers must not modify it (``.opts(..., clone=True)``). At most 32 images (≲ 2 MB each
+    at 800 × 600 pixels) are kept.
+    """
+    frame, kind = _sorted_catalog_frame(data, column)
+    return shade(frame, column, kind, x_range=x_range, y_range=y_range, width=width, height=height)
+
+
 def shade(frame: pd.DataFrame, column: str, kind: str, *, x_range: tuple[float, float],
           y_range: tuple[float, float], width: int, height: int) -> hv.Image | hv.RGB:
     """Rasterise the galaxies of ``frame`` (x, y, :data:`VALUE`; sorted by x) over one view.
@@ -304,10 +318,12 @@ class EmbeddingMap(pn.viewable.Viewer):
 
     def _shade(self, column: str, **view) -> hv.Image | hv.RGB:
         """The colour layer of one view (see :func:`shade`), with its colour limits."""
-        frame, kind = sorted_map_frame(self.state, column)  # sorted by x: a zoom slices it
-        img = shade(frame, column, kind, **view)
-        if kind == "numeric":
-            img = img.opts(clim=colour_limits(self.state.data, column) or (np.nan, np.nan))
+        if column == CLUSTER:  # the session's own clustering
+            frame, kind = sorted_map_frame(self.state, column)
+            return shade(frame, column, kind, **view)
+        img = shared_raster(self.state.data, column, **view)
+        if column_kind(self.state.data, column) == "numeric":
+            img = img.opts(clim=colour_limits(self.state.data, column) or (np.nan, np.nan), clone=True)
         return img
 
     def _label_colour(self, plot, element) -> None:

@@ -242,6 +242,28 @@ def test_sessions_share_the_survey_arrays_instead_of_copying_them(tiny_data):
     np.testing.assert_array_equal(np.asarray(classes)[codes], tiny_data.catalog["sf_class"].astype(str))
 
 
+def test_sessions_at_the_same_view_share_one_raster_but_not_their_clusters(tiny_data):
+    """Two sessions colouring by a catalog column at the same view get one aggregation (the
+    server's), each with the column's colour limits; a colouring by the session's own
+    clusters is never shared."""
+    from galexplore.dashboard.embedding_map import colour_limits
+    from galexplore.dashboard.state import CLUSTER
+
+    one, two = Explorer(tiny_data), Explorer(tiny_data)
+    (x0, y0), (x1, y1) = tiny_data.xy.min(0), tiny_data.xy.max(0)
+    view = {"x_range": (float(x0), float(x1)), "y_range": (float(y0), float(y1)), "width": 64, "height": 48}
+    a, b = one.map._shade("log_mstar", **view), two.map._shade("log_mstar", **view)
+    assert a.data is b.data and np.isfinite(a.dimension_values(2)).sum() > 10
+    assert hv.Store.lookup_options("bokeh", a, "plot").kwargs["clim"] == colour_limits(tiny_data, "log_mstar")
+    other = one.map._shade("log_sfr", **view)
+    assert other.data is not a.data
+    assert not np.allclose(other.dimension_values(2), a.dimension_values(2), equal_nan=True)
+    one.state.set_clusters(np.arange(tiny_data.n) % 2, "alternating, k=2")
+    two.state.set_clusters(np.zeros(tiny_data.n, int), "one cluster")
+    c1, c2 = one.map._shade(CLUSTER, **view), two.map._shade(CLUSTER, **view)
+    assert any(not np.array_equal(c1.dimension_values(d), c2.dimension_values(d)) for d in (2, 3, 4))  # R, G, B
+
+
 def test_main_sequence_shades_big_selections_and_draws_small_ones_as_glyphs():
     """Above MAX_GLYPHS selected galaxies the main sequence shades them by class (a raster over
     the view); below, the raster is empty and the galaxies are glyphs."""
