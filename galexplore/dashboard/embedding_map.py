@@ -278,6 +278,7 @@ class EmbeddingMap(pn.viewable.Viewer):
         self.state = state
         self._ranges: dict[str, tuple[float, float]] = {}
         self._hover_figures: set[str] = set()
+        self._dragging = False  # a lasso, box or pan gesture is in progress on the map
         self._pane = pn.pane.HoloViews(self._build(), sizing_mode="stretch_width", height=self.height,
                                        linked_axes=False, css_classes=["gx-map"])
         state.param.watch(self._recolour, ["color_by"])
@@ -370,7 +371,7 @@ class EmbeddingMap(pn.viewable.Viewer):
         galaxy (k-d tree) is written into one small data source. Nothing else of the page
         is re-rendered, so hovering stays cheap at any survey size.
         """
-        from bokeh.events import MouseLeave, MouseMove
+        from bokeh.events import MouseLeave, MouseMove, PanEnd, PanStart
         from bokeh.models import ColumnDataSource, HoverTool
 
         fig = plot.state
@@ -386,6 +387,10 @@ class EmbeddingMap(pn.viewable.Viewer):
         fig.add_tools(HoverTool(renderers=[ring], tooltips=tips))
         fig.on_event(MouseMove, partial(self._on_mouse_move, source))
         fig.on_event(MouseLeave, lambda _: self._show_hover(source, None))
+        # No hover while a lasso or box is drawn: each hover update repaints the map under the
+        # cursor, and a tooltip popping up under it must not interrupt the gesture
+        fig.on_event(PanStart, partial(self._on_drag, source, True))
+        fig.on_event(PanEnd, partial(self._on_drag, source, False))
 
     def hovered_row(self, x: float, y: float) -> int | None:
         """Catalog row of the galaxy within a few pixels of data point (x, y), or None."""
@@ -406,7 +411,13 @@ class EmbeddingMap(pn.viewable.Viewer):
 
     @reports_errors("hover")
     def _on_mouse_move(self, source, event) -> None:
-        self._show_hover(source, self.hovered_row(event.x, event.y))
+        if not self._dragging:
+            self._show_hover(source, self.hovered_row(event.x, event.y))
+
+    def _on_drag(self, source, dragging: bool, _event=None) -> None:
+        self._dragging = dragging
+        if dragging:
+            self._show_hover(source, None)
 
     def _show_hover(self, source, row: int | None) -> None:
         shown = source.data["galaxy_id"]

@@ -92,6 +92,15 @@ def test_hover_shows_the_galaxy_id(explorer, tiny_data):
     far = tiny_data.xy.max(0) + 100
     explorer.map._on_mouse_move(source, SimpleNamespace(x=float(far[0]), y=float(far[1])))
     assert source.data["galaxy_id"] == []
+    # while a lasso is drawn (a pan gesture) the ring goes and the cursor is not followed
+    explorer.map._on_mouse_move(source, SimpleNamespace(x=x + 1e-4, y=y))
+    explorer.map._on_drag(source, True)
+    assert source.data["galaxy_id"] == []
+    explorer.map._on_mouse_move(source, SimpleNamespace(x=x + 1e-4, y=y))
+    assert source.data["galaxy_id"] == []
+    explorer.map._on_drag(source, False)
+    explorer.map._on_mouse_move(source, SimpleNamespace(x=x + 1e-4, y=y))
+    assert source.data["galaxy_id"] == [tiny_data.galaxy_ids[17]]
 
 
 def test_a_bad_event_is_a_notice_and_stays_in_its_session(tiny_data):
