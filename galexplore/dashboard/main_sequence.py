@@ -19,6 +19,7 @@ import panel as pn
 import param
 from holoviews.operation.datashader import datashade, dynspread, rasterize
 
+from galexplore.dashboard._setup import CANVAS
 from galexplore.dashboard.data import ExplorerData, per_server_cache
 from galexplore.dashboard.embedding_map import view_layer
 from galexplore.dashboard.palettes import DENSITY_CMAP, FOCUS, category_colors
@@ -133,7 +134,7 @@ class MainSequence(pn.viewable.Viewer):
             color="#888", alpha=0.12, line_alpha=0)
         return (density * band * ms * raster * glyphs * focus).opts(
             hv.opts.Overlay(responsive=True, xlabel=data.label(X), ylabel=data.label(Y), show_legend=False,
-                            **lims,
+                            **lims, **CANVAS,
                             title=f"Main sequence: log SFR = {MS_SLOPE} log M* {MS_ZERO:+.2f}"),
         )
 
