@@ -137,17 +137,18 @@ def _input_cfg(modality: str, spec: Mapping[str, Any]) -> dict[str, Any]:
     return {"channels": list(spec["channels"]), "shape": list(spec["shape"]), "units": list(spec.get("units", []))}
 
 
-def _azimuthal(orders: Sequence[int]) -> dict[str, Any]:
+def _azimuthal(orders: Sequence[int], width: int) -> dict[str, Any]:
     """Encoder options for azimuthal Fourier amplitudes of the given orders (none if empty).
 
     From the output of the first stage (16×16 for 32×32 inputs: a bar of 1 Rₑ spans about
-    three pixels there, one of the last 8×8 map), projected to 8 channels, in four annuli
+    three pixels there, one of the last 8×8 map), projected to ``width / 2`` channels (8 for the
+    default width 16: more amplitude dimensions dilute the k-NN neighbourhoods), in four annuli
     out to 0.8 half-widths (2 Rₑ for maps over ±2.5 Rₑ), inside the field of view so that its
     edge adds no azimuthal structure (docs/training.md).
     """
     if not orders:
         return {}
-    return {"fourier_orders": [int(m) for m in orders], "fourier_stage": 1, "fourier_channels": 8, "fourier_rings": 4, "fourier_radius": 0.8}
+    return {"fourier_orders": [int(m) for m in orders], "fourier_stage": 1, "fourier_channels": max(2, width // 2), "fourier_rings": 4, "fourier_radius": 0.8}
 
 
 def _single_head(encoder: dict[str, Any], head: str) -> tuple[dict[str, Any], str]:
@@ -219,7 +220,7 @@ def default_config(
             # three stages (4×4) with three rings scored 0.1 lower on the gradients and the bulge
             # fraction (docs/training.md).
             encoders[m].update(depth=depth or 2, radius_channel=True, pool="rings", n_rings=5)
-            encoders[m].update(_azimuthal(AZIMUTHAL_ORDERS if azimuthal_orders is None else azimuthal_orders))
+            encoders[m].update(_azimuthal(AZIMUTHAL_ORDERS if azimuthal_orders is None else azimuthal_orders, width or 16))
             units = list(spec.get("units", [""] * c))
             augment[m] = {
                 "kind": "maps",
