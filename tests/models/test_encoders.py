@@ -18,7 +18,12 @@ from galexplore.models import (
     SpectrumEncoder,
     masked_input,
 )
-from galexplore.models.encoders import azimuthal_amplitudes, azimuthal_bases, radius_grid, ring_weights
+from galexplore.models.encoders import (
+    azimuthal_amplitudes,
+    azimuthal_bases,
+    radius_grid,
+    ring_weights,
+)
 
 
 def test_masked_input_fills_nan_and_appends_mask():
