@@ -43,11 +43,12 @@ def azimuthal_bases(
 ) -> torch.Tensor:
     """Ring-weighted azimuthal Fourier bases over an H×W grid, (2, n_rings, M, H, W).
 
-    ``[0]`` holds w_k(r)·cos(mθ) and ``[1]`` w_k(r)·sin(mθ) for the ``M = len(orders)`` orders m,
-    about ``n_rings`` triangular annuli centred at r = (k + 1)·``max_radius``/``n_rings`` (half-widths,
-    see :func:`radius_grid`; none at r = 0, where a grid of a few pixels has no usable azimuth;
-    pixels beyond the last centre by more than a ring step get no weight), each summing to 1. The ring mean of each basis is subtracted, so a feature
-    that is constant around a ring has amplitude 0 at every order, also m = 4 on a square grid.
+    ``[0]`` holds w_k(r)·cos(mθ) and ``[1]`` w_k(r)·sin(mθ) for the ``M = len(orders)`` orders
+    m, about ``n_rings`` triangular annuli centred at r = (k + 1)·``max_radius``/``n_rings``
+    (half-widths, see :func:`radius_grid`; none at r = 0, where a grid of a few pixels has no
+    usable azimuth; pixels beyond the last centre by more than a ring step get no weight), each
+    summing to 1. The ring mean of each basis is subtracted, so a feature that is constant
+    around a ring has amplitude 0 at every order, also m = 4 on a square grid.
     """
     yy = torch.arange(h, device=device, dtype=dtype)[:, None] - (h - 1) / 2
     xx = torch.arange(w, device=device, dtype=dtype)[None, :] - (w - 1) / 2
