@@ -12,36 +12,14 @@ import pandas as pd
 import pytest
 
 from galexplore.dashboard.data import ExplorerData
-from galexplore.dashboard.embedding_map import EmbeddingMap, shade
+from galexplore.dashboard.embedding_map import EmbeddingMap
 from galexplore.dashboard.ooc_data import OutOfCoreData
 from galexplore.dashboard.ooc_map import OutOfCoreMap
 from galexplore.dashboard.selection import lasso_select
 from galexplore.dashboard.state import ExplorerState
+from galexplore.testing import write_partitioned_projection
 
-PARTS = 3
 ROWS_PER_PART = 90  # 400 galaxies: 5 stripes of the map table
-
-
-def write_partitioned_projection(survey, run: Path, seed: int = 0) -> np.ndarray:
-    """A clumpy 2-d layout of every galaxy of ``survey``, written as PARTS Parquet parts."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    from galexplore._io import atomic_directory
-    from galexplore.runs import RunPaths, with_metadata
-
-    rng = np.random.default_rng(seed)
-    ids = survey.catalog["galaxy_id"].astype(str).to_numpy()
-    n = len(ids)
-    centres = rng.normal(scale=4.0, size=(5, 2))
-    xy = (centres[rng.integers(0, 5, n)] + rng.normal(scale=0.8, size=(n, 2))).astype(np.float32)
-    bounds = np.linspace(0, n, PARTS + 1).astype(int)
-    run.mkdir(parents=True, exist_ok=True)
-    with atomic_directory(RunPaths.of(run).projection) as tmp:
-        for i, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
-            table = pa.table({"galaxy_id": ids[lo:hi].tolist(), "x": xy[lo:hi, 0], "y": xy[lo:hi, 1]})
-            pq.write_table(with_metadata(table, {"method": "umap", "partition": i}), tmp / f"part-{i:05d}.parquet")
-    return xy
 
 
 @pytest.fixture(scope="module")
