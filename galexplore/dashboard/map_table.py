@@ -360,20 +360,48 @@ class MapTable:
         meta = _read_part(args[0], columns, cats).iloc[:0]
         return dd.from_map(_read_part, args, columns=list(columns), categories=cats, meta=meta, enforce_metadata=False)
 
+    @cached_property
+    def _group_offsets(self) -> np.ndarray:
+        """Global position of the first row of every row group, parts in order, and the end."""
+        import pyarrow.parquet as pq
+
+        starts = []
+        for i, path in enumerate(self.parts):
+            md = pq.ParquetFile(path).metadata
+            sizes = [md.row_group(g).num_rows for g in range(md.num_row_groups)]
+            starts.append(self.offsets[i] + np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64))
+        return np.concatenate([*starts, [self.n]]).astype(np.int64)
+
     def rows(self, positions: np.ndarray, columns: Sequence[str] | None = None) -> pd.DataFrame:
-        """The rows at ``positions`` (int64, any order), in that order; reads only their parts."""
+        """The rows at ``positions`` (int64, any order), in that order; reads only the row
+        groups (a few thousand rows each) that hold them."""
+        import pyarrow.parquet as pq
+
         positions = np.asarray(positions, dtype=np.int64)
-        part = np.searchsorted(self.offsets, positions, side="right") - 1
         cats = self.meta["categories"] if columns is None else {c: v for c, v in self.meta["categories"].items() if c in columns}
+        group = np.searchsorted(self._group_offsets, positions, side="right") - 1
+        part = np.searchsorted(self.offsets, positions, side="right") - 1
+        cols = [c for c in (columns or []) if c != "pos"] or None
         pieces = []
         for i in np.unique(part):
-            frame = _read_part((self.parts[i], int(self.offsets[i])), columns, cats)
-            pieces.append(frame.iloc[positions[part == i] - self.offsets[i]])
+            in_part = part == i
+            groups = np.unique(group[in_part])
+            first = np.searchsorted(self._group_offsets, self.offsets[i])  # the part's first row group
+            table = pq.ParquetFile(self.parts[i]).read_row_groups((groups - first).tolist(), columns=cols)
+            sizes = self._group_offsets[groups + 1] - self._group_offsets[groups]
+            start = np.concatenate([[0], np.cumsum(sizes)[:-1]])  # of each read group in the table read
+            local = start[np.searchsorted(groups, group[in_part])] + positions[in_part] - self._group_offsets[group[in_part]]
+            frame = table.take(local).to_pandas()
+            frame["pos"] = positions[in_part]
+            pieces.append(frame)
         if not pieces:
             return _read_part((self.parts[0], 0), columns, cats).iloc[:0]
         out = pd.concat(pieces)
-        order = np.argsort(np.argsort(part, kind="stable"), kind="stable")  # back to the order asked
-        return out.iloc[order].reset_index(drop=True)
+        out = out.iloc[np.argsort(np.argsort(part, kind="stable"), kind="stable")].reset_index(drop=True)  # order asked
+        for c, v in cats.items():
+            if c in out.columns:
+                out[c] = pd.Categorical(out[c].astype(str), categories=v)
+        return out[list(columns)] if columns is not None else out
 
 
 __all__ = ["LazySurvey", "MapTable", "build_map_table", "projection_rows", "table_path"]

@@ -32,6 +32,28 @@ log = logging.getLogger(__name__)
 INTERNAL = ("x", "y", "survey_row", "pos")
 
 
+def quick_datashader_tokens() -> None:
+    """Let Dask name Datashader's per-call closures without pickling them (idempotent).
+
+    Datashader's Dask pipeline builds new closures around Numba kernels on every aggregation,
+    and Dask tokenises them by pickling, which walks every loaded module for every kernel:
+    ~0.2–0.7 s per view whatever the number of galaxies. A fresh unique token per closure is
+    what a new closure means anyway (as ``pure=False``); every other function is tokenised
+    by Dask as before.
+    """
+    import types
+    import uuid
+
+    from dask.tokenize import normalize_object, normalize_token
+
+    def normalize_function(func):
+        if (getattr(func, "__module__", None) or "").startswith("datashader."):
+            return "datashader-closure", func.__qualname__, uuid.uuid4().hex
+        return normalize_object(func)
+
+    normalize_token.register(types.FunctionType)(normalize_function)
+
+
 def _inside_lasso(part: pd.DataFrame, polygon: np.ndarray) -> pd.DataFrame:
     return part.iloc[lasso_select(part[["x", "y"]].to_numpy(), polygon)]
 
@@ -70,6 +92,7 @@ class OutOfCoreData:
 
         from galexplore.runs import META_KEY
 
+        quick_datashader_tokens()
         lazy = LazySurvey(survey)
         table = MapTable(build_map_table(lazy, run, rows_per_part=rows_per_part, progress=progress))
         raw = (pq.read_schema(parquet_parts(RunPaths.of(run).projection)[0]).metadata or {}).get(META_KEY)

@@ -191,3 +191,23 @@ def test_page_builds_with_detail_panels_of_the_first_selected(both):
     assert explorer.state.focus == sub.data.galaxy_ids[2]
     assert np.allclose(explorer.map._focus_xy(explorer.state.focus), sub.data.xy[[2]])
     explorer.template()  # the whole page builds
+
+
+def test_rows_reads_the_asked_rows_in_order_across_row_groups(survey_400, tmp_path, monkeypatch):
+    from galexplore.dashboard import map_table
+
+    monkeypatch.setattr(map_table, "FLUSH_ROWS", 7)  # many small row groups per part
+    run = tmp_path / "run"
+    write_partitioned_projection(survey_400, run, seed=5)
+    table = map_table.MapTable(map_table.build_map_table(survey_400.path, run, rows_per_part=150))
+    import pyarrow.parquet as pq
+
+    assert pq.ParquetFile(table.parts[0]).metadata.num_row_groups > 2
+    whole = table.frame(["pos", "galaxy_id", "x", "sf_class"]).compute().set_index("pos").sort_index()
+    pos = np.random.default_rng(0).permutation(table.n)[:57]
+    got = table.rows(pos, ["galaxy_id", "x", "sf_class", "pos"])
+    assert got["pos"].tolist() == pos.tolist()
+    assert got["galaxy_id"].tolist() == whole.loc[pos, "galaxy_id"].tolist()
+    np.testing.assert_array_equal(got["x"].to_numpy(), whole.loc[pos, "x"].to_numpy())
+    assert got["sf_class"].astype(str).tolist() == whole.loc[pos, "sf_class"].astype(str).tolist()
+    assert list(got["sf_class"].cat.categories) == table.meta["categories"]["sf_class"]
