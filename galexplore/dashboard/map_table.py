@@ -372,13 +372,16 @@ class MapTable:
             starts.append(self.offsets[i] + np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64))
         return np.concatenate([*starts, [self.n]]).astype(np.int64)
 
-    def rows(self, positions: np.ndarray, columns: Sequence[str] | None = None) -> pd.DataFrame:
+    def rows(self, positions: np.ndarray, columns: Sequence[str] | None = None, *,
+             as_categories: bool = True) -> pd.DataFrame:
         """The rows at ``positions`` (int64, any order), in that order; reads only the row
-        groups (a few thousand rows each) that hold them."""
+        groups (a few thousand rows each) that hold them. Class columns come as the map's
+        categories (strings), or with their stored types (``as_categories=False``, for export)."""
         import pyarrow.parquet as pq
 
         positions = np.asarray(positions, dtype=np.int64)
         cats = self.meta["categories"] if columns is None else {c: v for c, v in self.meta["categories"].items() if c in columns}
+        cats = cats if as_categories else {}
         group = np.searchsorted(self._group_offsets, positions, side="right") - 1
         part = np.searchsorted(self.offsets, positions, side="right") - 1
         cols = [c for c in (columns or []) if c != "pos"] or None

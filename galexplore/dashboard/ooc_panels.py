@@ -158,7 +158,7 @@ class OutOfCoreExport(Export):
         state = self.state
         if not state.n_selected:
             raise GalexploreError("nothing is selected: draw a lasso or a box first")
-        rows = state.data.table.rows(state.selection)
+        rows = state.data.table.rows(state.selection, as_categories=False)
         columns = ["galaxy_id", *[c for c in rows.columns if c not in (*INTERNAL, "galaxy_id")], "x", "y"]
         return table_bytes(rows[columns], ooc_provenance(state), self.format)
 

@@ -164,6 +164,7 @@ def test_export_of_an_out_of_core_selection(both, tmp_path):
     expected = mem.catalog.set_index("galaxy_id").loc[ids]
     np.testing.assert_allclose(table["log_mstar"], expected["log_mstar"])
     assert {"x", "y", "sf_class"} <= set(table.columns) and "survey_row" not in table.columns
+    assert table["has_bar"].tolist() == expected["has_bar"].tolist()  # stored types, not map categories
     out.format = "fits"
     from astropy.io import fits
 
