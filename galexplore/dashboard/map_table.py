@@ -6,7 +6,9 @@ with ``x``, ``y``, ``galaxy_id``, ``survey_row`` (its row in the survey's arrays
 catalog column. The rows are bucketed into vertical stripes of the map (equal-count ranges of
 ``x``), so a zoomed view reads only the stripes it overlaps. ``table.json`` beside the parts
 holds what the dashboard needs without a pass over the data: column kinds, the categories of
-each class column, colour limits, the extent, and each part's row count and bounding box.
+each class column, colour limits, the extent, and each part's row count and bounding box. Within a part the rows are sorted by
+``y`` and cut into row groups whose ``y`` ranges are listed too, so a view reads only the row
+groups of the stripes it meets (a tile of the map).
 
 :class:`MapTable` opens it and answers with Dask DataFrames (one partition per part) or small
 pandas frames (the rows of a selection); no array of the survey's size is ever held.
@@ -37,17 +39,22 @@ from galexplore.runs import RunPaths, parquet_parts
 log = logging.getLogger(__name__)
 
 TABLE_JSON = "table.json"
-VERSION = 1
+VERSION = 2
 #: Rows per stripe (part) of the map table.
 ROWS_PER_PART = 250_000
 #: Rows a stripe buffers before it writes a row group (bounds the build's memory).
 FLUSH_ROWS = 16_384
+#: Rows per row group of a finished part (sorted by y: a view reads the groups it meets).
+GROUP_ROWS = 16_384
 #: Values per numeric column kept (uniformly at random) to estimate the colour limits.
 LIMIT_SAMPLE = 200_000
 #: Bins of the x histogram that places the stripe edges.
 EDGE_BINS = 8192
 #: Catalog rows read at a time while building.
 BATCH_ROWS = 262_144
+#: Streaming reads: no read-ahead of whole files (pyarrow's pre-buffering keeps every row
+#: group it has read in memory until the file is closed: ~100 bytes a galaxy at 10⁷).
+STREAM = {"pre_buffer": False, "buffer_size": 1 << 22}
 
 
 class LazySurvey(Survey):
@@ -99,7 +106,7 @@ def _projection_batches(run: Path) -> Iterator[pd.DataFrame]:
     import pyarrow.parquet as pq
 
     for part in parquet_parts(RunPaths.of(run).projection):
-        for batch in pq.ParquetFile(part).iter_batches(batch_size=BATCH_ROWS, columns=["galaxy_id", "x", "y"]):
+        for batch in pq.ParquetFile(part, **STREAM).iter_batches(batch_size=BATCH_ROWS, columns=["galaxy_id", "x", "y"]):
             yield batch.to_pandas()
 
 
@@ -112,7 +119,7 @@ def _stripe_edges(run: Path, n_stripes: int) -> np.ndarray:
 
     def xs() -> Iterator[np.ndarray]:
         for p in parts:
-            for b in pq.ParquetFile(p).iter_batches(batch_size=BATCH_ROWS, columns=["x"]):
+            for b in pq.ParquetFile(p, **STREAM).iter_batches(batch_size=BATCH_ROWS, columns=["x"]):
                 x = b.column(0).to_numpy(zero_copy_only=False)
                 yield x[np.isfinite(x)]
 
@@ -134,7 +141,7 @@ def _stripe_edges(run: Path, n_stripes: int) -> np.ndarray:
 def _catalog_batches(survey: Survey, columns: list[str]) -> Iterator[pd.DataFrame]:
     import pyarrow.parquet as pq
 
-    for batch in pq.ParquetFile(survey.path / CATALOG).iter_batches(batch_size=BATCH_ROWS, columns=columns):
+    for batch in pq.ParquetFile(survey.path / CATALOG, **STREAM).iter_batches(batch_size=BATCH_ROWS, columns=columns):
         yield batch.to_pandas()
 
 
@@ -268,8 +275,10 @@ def build_map_table(survey: str | os.PathLike | Survey, run: str | os.PathLike, 
             done += len(frame)
             report(progress, done, n, "map table")
         kept = stripes.close()
+        groups = []
         for new, s in enumerate(kept):  # consecutive part numbers: a part is a Dask partition
             os.replace(tmp / f"part-{s:05d}.parquet", tmp / f"part-{new:05d}.parquet")
+            groups.append(_sort_by_y(tmp / f"part-{new:05d}.parquet"))
         sample = pd.concat(stripes.samples, ignore_index=True) if stripes.samples else pd.DataFrame()
         from galexplore.dashboard.embedding_map import _category_order
 
@@ -280,23 +289,48 @@ def build_map_table(survey: str | os.PathLike | Survey, run: str | os.PathLike, 
             "limits": _limits(sample, numeric),
             "ranges": {c: [float(np.nanmin(sample[c])), float(np.nanmax(sample[c]))] if sample[c].notna().any() else None
                        for c in numeric},
-            "counts": stripes.counts[kept].tolist(), "boxes": stripes.boxes[kept].tolist(),
+            "counts": stripes.counts[kept].tolist(), "boxes": stripes.boxes[kept].tolist(), "groups": groups,
         }  # fmt: skip
         (tmp / TABLE_JSON).write_text(json.dumps(meta, indent=1))
     log.info("map table: %d galaxies in %d parts at %s", done, len(kept), target)
     return target
 
 
-def _read_part(args: tuple[str, int], columns: Sequence[str] | None = None,
-               categories: dict[str, list[str]] | None = None) -> pd.DataFrame:
-    """One part of the map table with its global positions (``pos``) and fixed categories."""
+def _sort_by_y(path: Path) -> list[list[float]]:
+    """Rewrite one part sorted by y in row groups of :data:`GROUP_ROWS`; their
+    [y_min, y_max, rows] (one part in memory at a time)."""
     import pyarrow.parquet as pq
 
-    path, offset = args
+    table = pq.read_table(path)
+    table = table.take(np.argsort(table.column("y").to_numpy(), kind="stable"))  # NaN last
+    pq.write_table(table, path, row_group_size=GROUP_ROWS)
+    y = table.column("y").to_numpy()
+    out = []
+    for lo in range(0, len(y), GROUP_ROWS):
+        chunk = y[lo : lo + GROUP_ROWS]
+        finite = chunk[np.isfinite(chunk)]
+        bounds = [float(finite.min()), float(finite.max())] if finite.size else [np.inf, -np.inf]
+        out.append([*bounds, len(chunk)])
+    return out
+
+
+def _read_part(args: tuple, columns: Sequence[str] | None = None,
+               categories: dict[str, list[str]] | None = None) -> pd.DataFrame:
+    """Row groups of one part of the map table with their global positions (``pos``) and
+    fixed categories. ``args``: (path, groups, first position of each group); groups None: all."""
+    import pyarrow.parquet as pq
+
+    path, groups, starts = args
     cols = [c for c in (columns or []) if c != "pos"] or None
-    frame = pq.read_table(path, columns=cols).to_pandas()
+    f = pq.ParquetFile(path)
+    table = f.read(columns=cols) if groups is None else f.read_row_groups(list(groups), columns=cols)
+    frame = table.to_pandas()
     if columns is None or "pos" in columns:
-        frame["pos"] = np.arange(offset, offset + len(frame), dtype=np.int64)
+        if groups is None:
+            frame["pos"] = np.arange(starts[0], starts[0] + len(frame), dtype=np.int64)
+        else:
+            sizes = [f.metadata.row_group(g).num_rows for g in groups]
+            frame["pos"] = np.concatenate([np.arange(a, a + n, dtype=np.int64) for a, n in zip(starts, sizes, strict=True)])
     for c, cats in (categories or {}).items():
         if c in frame.columns:
             frame[c] = pd.Categorical(frame[c].astype(str), categories=cats)
@@ -323,6 +357,7 @@ class MapTable:
             raise StoreError(f"{self.path}: {len(self.parts)} parts but table.json lists {len(self.meta['counts'])}")
         self.offsets = np.concatenate([[0], np.cumsum(self.meta["counts"])]).astype(np.int64)
         self.boxes = np.asarray(self.meta["boxes"], dtype=float).reshape(-1, 4)  # xmin, xmax, ymin, ymax
+        self.groups = [np.asarray(g, dtype=float).reshape(-1, 3) for g in self.meta["groups"]]  # ymin, ymax, rows
 
     @property
     def n(self) -> int:
@@ -350,27 +385,45 @@ class MapTable:
         idx = np.flatnonzero(ok).tolist()
         return idx or [0]  # Datashader needs a frame, even one drawn nowhere
 
-    def frame(self, columns: Sequence[str], parts: Sequence[int] | None = None):
-        """A Dask DataFrame of ``columns`` (``pos`` included on request), one partition per part."""
-        import dask.dataframe as dd
+    def tiles(self, x_range: tuple[float, float] | None = None,
+              y_range: tuple[float, float] | None = None) -> list[tuple[int, tuple[int, ...]]]:
+        """(part, row groups) that meet the view: the stripes it crosses, and in each the row
+        groups whose y range meets it (at least one, so that there is a frame to draw)."""
+        out = []
+        for i in self.overlapping(x_range, y_range):
+            g = self.groups[i]
+            ok = np.ones(len(g), bool) if y_range is None else (g[:, 1] >= y_range[0]) & (g[:, 0] <= y_range[1])
+            if ok.any():
+                out.append((i, tuple(np.flatnonzero(ok).tolist())))
+        return out or [(0, (0,))]
 
-        parts = range(len(self.parts)) if parts is None else parts
+    def frame(self, columns: Sequence[str], parts: Sequence[int] | None = None,
+              tiles: Sequence[tuple[int, tuple[int, ...]]] | None = None):
+        """A Dask DataFrame of ``columns`` (``pos`` included on request), one partition per
+        part: all parts, the given ``parts``, or only the row groups of the given ``tiles``."""
+        import dask.dataframe as dd
+        import pyarrow.parquet as pq
+
+        if tiles is None:
+            tiles = [(i, None) for i in (range(len(self.parts)) if parts is None else parts)]
         cats = {c: v for c, v in self.meta["categories"].items() if c in columns}
-        args = [(self.parts[i], int(self.offsets[i])) for i in parts]
-        meta = _read_part(args[0], columns, cats).iloc[:0]
-        return dd.from_map(_read_part, args, columns=list(columns), categories=cats, meta=meta, enforce_metadata=False)
+        args = []
+        for i, groups in tiles:
+            first = np.searchsorted(self._group_offsets, self.offsets[i])  # the part's first row group
+            starts = [int(self.offsets[i])] if groups is None else self._group_offsets[first + np.asarray(groups)].tolist()
+            args.append((self.parts[i], groups, starts))
+        empty = pq.read_schema(self.parts[0]).empty_table().to_pandas()
+        empty["pos"] = np.empty(0, np.int64)
+        for c, v in cats.items():
+            empty[c] = pd.Categorical([], categories=v)
+        return dd.from_map(_read_part, args, columns=list(columns), categories=cats, meta=empty[list(columns)],
+                           enforce_metadata=False)
 
     @cached_property
     def _group_offsets(self) -> np.ndarray:
         """Global position of the first row of every row group, parts in order, and the end."""
-        import pyarrow.parquet as pq
-
-        starts = []
-        for i, path in enumerate(self.parts):
-            md = pq.ParquetFile(path).metadata
-            sizes = [md.row_group(g).num_rows for g in range(md.num_row_groups)]
-            starts.append(self.offsets[i] + np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64))
-        return np.concatenate([*starts, [self.n]]).astype(np.int64)
+        sizes = np.concatenate([g[:, 2] for g in self.groups]).astype(np.int64)
+        return np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
 
     def rows(self, positions: np.ndarray, columns: Sequence[str] | None = None, *,
              as_categories: bool = True) -> pd.DataFrame:
@@ -398,7 +451,7 @@ class MapTable:
             frame["pos"] = positions[in_part]
             pieces.append(frame)
         if not pieces:
-            return _read_part((self.parts[0], 0), columns, cats).iloc[:0]
+            return _read_part((self.parts[0], [0], [0]), columns, cats).iloc[:0]
         out = pd.concat(pieces)
         out = out.iloc[np.argsort(np.argsort(part, kind="stable"), kind="stable")].reset_index(drop=True)  # order asked
         for c, v in cats.items():

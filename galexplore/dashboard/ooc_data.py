@@ -152,8 +152,8 @@ class OutOfCoreData:
         return tuple(lim) if lim else None
 
     def view_frame(self, columns: list[str], x_range=None, y_range=None):
-        """A Dask DataFrame of ``columns`` over the parts that meet the view."""
-        return self.table.frame(columns, self.table.overlapping(x_range, y_range))
+        """A Dask DataFrame of ``columns`` over the row groups (map tiles) that meet the view."""
+        return self.table.frame(columns, tiles=self.table.tiles(x_range, y_range))
 
     def lasso(self, polygon: np.ndarray) -> pd.DataFrame:
         """Positions and x, y of the galaxies inside a lasso polygon (sorted by position)."""

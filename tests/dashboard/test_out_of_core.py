@@ -32,8 +32,12 @@ def ooc_run(survey_400, tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def both(survey_400, ooc_run):
     """The in-memory and the out-of-core data of the same survey and partitioned run."""
+    from galexplore.dashboard import map_table
+
     mem = ExplorerData.load(survey_400.path, ooc_run)
-    ooc = OutOfCoreData.load(survey_400.path, ooc_run, rows_per_part=ROWS_PER_PART)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(map_table, "GROUP_ROWS", 16)  # parts of ~90 rows in row groups of 16: map tiles
+        ooc = OutOfCoreData.load(survey_400.path, ooc_run, rows_per_part=ROWS_PER_PART)
     return mem, ooc
 
 
@@ -59,6 +63,11 @@ def test_map_table_is_partitioned_and_holds_every_galaxy_once(both, survey_400):
     # stripes of the map: a narrow view reads only some parts
     (x0, x1), _ = table.extent
     assert len(table.overlapping((x0, x0 + (x1 - x0) / 10), None)) < len(table.parts)
+    # rows sorted by y within a part, in row groups: a view reads the tiles it meets
+    (y0, y1) = table.extent[1]
+    tiles = table.tiles(None, (y0, y0 + (y1 - y0) / 5))
+    assert sum(len(g) for _, g in tiles) < sum(len(g) for g in table.groups)
+    assert all(np.all(np.diff(p.compute()["y"].to_numpy()) >= 0) for p in frame.partitions)
     # the catalog is never loaded out of core
     with pytest.raises(Exception, match="out-of-core"):
         ooc.survey.catalog  # noqa: B018
@@ -197,13 +206,14 @@ def test_page_builds_with_detail_panels_of_the_first_selected(both):
 def test_rows_reads_the_asked_rows_in_order_across_row_groups(survey_400, tmp_path, monkeypatch):
     from galexplore.dashboard import map_table
 
-    monkeypatch.setattr(map_table, "FLUSH_ROWS", 7)  # many small row groups per part
+    monkeypatch.setattr(map_table, "FLUSH_ROWS", 7)
+    monkeypatch.setattr(map_table, "GROUP_ROWS", 9)  # many small row groups per part
     run = tmp_path / "run"
     write_partitioned_projection(survey_400, run, seed=5)
     table = map_table.MapTable(map_table.build_map_table(survey_400.path, run, rows_per_part=150))
     import pyarrow.parquet as pq
 
-    assert pq.ParquetFile(table.parts[0]).metadata.num_row_groups > 2
+    assert pq.ParquetFile(table.parts[0]).metadata.num_row_groups > 5
     whole = table.frame(["pos", "galaxy_id", "x", "sf_class"]).compute().set_index("pos").sort_index()
     pos = np.random.default_rng(0).permutation(table.n)[:57]
     got = table.rows(pos, ["galaxy_id", "x", "sf_class", "pos"])
