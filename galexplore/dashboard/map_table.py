@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 TABLE_JSON = "table.json"
 VERSION = 2
 #: Rows per stripe (part) of the map table.
-ROWS_PER_PART = 250_000
+ROWS_PER_PART = 1_000_000
 #: Rows a stripe buffers before it writes a row group (bounds the build's memory).
 FLUSH_ROWS = 16_384
 #: Rows per row group of a finished part (sorted by y: a view reads the groups it meets).
@@ -324,7 +324,8 @@ def _read_part(args: tuple, columns: Sequence[str] | None = None,
     cols = [c for c in (columns or []) if c != "pos"] or None
     f = pq.ParquetFile(path)
     table = f.read(columns=cols) if groups is None else f.read_row_groups(list(groups), columns=cols)
-    frame = table.to_pandas()
+    frame = table.to_pandas(split_blocks=True, self_destruct=True)  # no copy into 2-d blocks
+    del table
     if columns is None or "pos" in columns:
         if groups is None:
             frame["pos"] = np.arange(starts[0], starts[0] + len(frame), dtype=np.int64)
@@ -334,7 +335,7 @@ def _read_part(args: tuple, columns: Sequence[str] | None = None,
     for c, cats in (categories or {}).items():
         if c in frame.columns:
             frame[c] = pd.Categorical(frame[c].astype(str), categories=cats)
-    return frame[list(columns)] if columns is not None else frame
+    return frame if columns is None or list(frame.columns) == list(columns) else frame[list(columns)]
 
 
 class MapTable:
