@@ -20,7 +20,8 @@ import numpy as np
 import pandas as pd
 
 from galexplore.dashboard.data import KEY_PROPERTIES, ExplorerData
-from galexplore.dashboard.map_table import ROWS_PER_PART, LazySurvey, MapTable, build_map_table
+from galexplore.dashboard.map_build import ROWS_PER_PART, build_map_table
+from galexplore.dashboard.map_table import LazySurvey, MapTable
 from galexplore.dashboard.selection import box_select, lasso_select
 from galexplore.data.columns import STANDARD_COLUMNS, axis_label
 from galexplore.progress import ProgressCallback
@@ -87,7 +88,7 @@ class OutOfCoreData:
     def load(cls, survey: str | os.PathLike, run: str | os.PathLike, *, rows_per_part: int = ROWS_PER_PART,
              progress: ProgressCallback | None = None) -> OutOfCoreData:
         """Open a survey and a run, building the map table on first use (see
-        :func:`~galexplore.dashboard.map_table.build_map_table`)."""
+        :func:`~galexplore.dashboard.map_build.build_map_table`)."""
         import pyarrow.parquet as pq
 
         from galexplore.runs import META_KEY

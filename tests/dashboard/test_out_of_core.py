@@ -32,11 +32,11 @@ def ooc_run(survey_400, tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def both(survey_400, ooc_run):
     """The in-memory and the out-of-core data of the same survey and partitioned run."""
-    from galexplore.dashboard import map_table
+    from galexplore.dashboard import map_build
 
     mem = ExplorerData.load(survey_400.path, ooc_run)
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(map_table, "GROUP_ROWS", 16)  # parts of ~90 rows in row groups of 16: map tiles
+        mp.setattr(map_build, "GROUP_ROWS", 16)  # parts of ~90 rows in row groups of 16: map tiles
         ooc = OutOfCoreData.load(survey_400.path, ooc_run, rows_per_part=ROWS_PER_PART)
     return mem, ooc
 
@@ -204,13 +204,13 @@ def test_page_builds_with_detail_panels_of_the_first_selected(both):
 
 
 def test_rows_reads_the_asked_rows_in_order_across_row_groups(survey_400, tmp_path, monkeypatch):
-    from galexplore.dashboard import map_table
+    from galexplore.dashboard import map_build, map_table
 
-    monkeypatch.setattr(map_table, "FLUSH_ROWS", 7)
-    monkeypatch.setattr(map_table, "GROUP_ROWS", 9)  # many small row groups per part
+    monkeypatch.setattr(map_build, "FLUSH_ROWS", 7)
+    monkeypatch.setattr(map_build, "GROUP_ROWS", 9)  # many small row groups per part
     run = tmp_path / "run"
     write_partitioned_projection(survey_400, run, seed=5)
-    table = map_table.MapTable(map_table.build_map_table(survey_400.path, run, rows_per_part=150))
+    table = map_table.MapTable(map_build.build_map_table(survey_400.path, run, rows_per_part=150))
     import pyarrow.parquet as pq
 
     assert pq.ParquetFile(table.parts[0]).metadata.num_row_groups > 5

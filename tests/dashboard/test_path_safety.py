@@ -229,7 +229,8 @@ REVIEWED_FILES = {
     ("ooc_app.py", "Path"): "the SURVEY and RUN given to `galexplore serve --out-of-core`",
     ("ooc_data.py", "Path"): "the RUN directory given to `galexplore serve --out-of-core`",
     ("map_table.py", "Path"): "SURVEY/catalog.parquet, RUN's projection parts, RUN/cache/map_table-<hash of them>",
-    ("map_table.py", "write_text"): "table.json inside the map table's atomic build directory",
+    ("map_build.py", "write_text"): "table.json inside the map table's atomic build directory",
+    ("map_build.py", "Path"): "RUN given to `galexplore serve --out-of-core`",
     ("map_table.py", "read_text"): "table.json of the server's own map table",
 }
 
