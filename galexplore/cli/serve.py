@@ -27,7 +27,7 @@ a map table (projection + catalog columns, in stripes of the map) is written par
 under RUN/cache/; the map, its zoom, colour-by and the main sequence are then Datashader
 aggregates of Dask DataFrames, and a lasso is computed part by part, so 10^7+ galaxies never
 need to fit in memory. The selection's cutouts, maps and export work; clustering, similarity
-search, distributions, stacked profiles and hover are off in that mode. A partitioned
+search, distributions, stacked profiles, hover and view links are off in that mode. A partitioned
 projection (galexplore project --dask) of more than 3,000,000 galaxies is served out of core
 unless --in-memory is given.
 

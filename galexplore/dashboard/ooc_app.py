@@ -20,6 +20,7 @@ from pathlib import Path
 import panel as pn
 
 from galexplore.dashboard._setup import lean_document
+from galexplore.dashboard.app import _evaluate, page_main, page_template
 from galexplore.dashboard.map_table import projection_rows
 from galexplore.dashboard.ooc_data import OutOfCoreData
 from galexplore.dashboard.ooc_map import OutOfCoreMap
@@ -96,29 +97,17 @@ class OutOfCoreExplorer(pn.viewable.Viewer):
                          sizing_mode="stretch_width")
 
     def main(self) -> pn.viewable.Viewable:
-        card = dict(sizing_mode="stretch_width", collapsible=False, margin=(5, 5))
-        return pn.Column(
-            pn.Row(pn.Card(self.map, title="Embedding map", **card),
-                   pn.Card(self.main_sequence, title="Star-forming main sequence", **card), sizing_mode="stretch_width"),
-            pn.Row(pn.Card(self.detail.gallery(), title="Selection", **card),
-                   pn.Card(self.detail.focus(), title="Galaxy in focus", **card), sizing_mode="stretch_width"),
-            sizing_mode="stretch_width",
-        )  # fmt: skip
+        return page_main(self.map, self.main_sequence, self.detail.gallery(), self.detail.focus())
 
     def __panel__(self):
         return pn.Row(pn.Column(self.controls(), width=300), self.main(), sizing_mode="stretch_width")
 
     def template(self) -> pn.template.BaseTemplate:
-        return pn.template.BootstrapTemplate(
-            title=f"galexplore · {self.data.title}", sidebar=[self.controls()], main=[self.main()],
-            sidebar_width=320, header_background="#1f4e79",
-        )
+        return page_template(self.data.title, self.controls(), self.main())
 
 
 def warm_up_ooc(data: OutOfCoreData) -> None:
     """Evaluate the map's and the main sequence's pipelines once (compiles their kernels)."""
-    from galexplore.dashboard.app import _evaluate
-
     state = ExplorerState(data)
     _evaluate(OutOfCoreMap(state)._build())
     ms = OutOfCoreMainSequence(state)
