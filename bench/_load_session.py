@@ -71,6 +71,11 @@ class Timing:
     latency_ms: float
     ok: bool
     detail: str = ""
+    #: Chromium's main-thread time for this page during the interaction (CDP ``Performance``
+    #: metrics): all tasks, and the JavaScript and layout within them; None if unavailable.
+    browser_task_ms: float | None = None
+    browser_script_ms: float | None = None
+    browser_layout_ms: float | None = None
 
 
 @dataclass
@@ -85,6 +90,21 @@ class LoadSession:
     errors: list[str] = field(default_factory=list)
     done: dict = field(default_factory=dict)  # what this session did last: colour, k, lasso count
     coloured: list = field(default_factory=list)  # every colour-by this session asked for
+    cdp: object = None  # a Chrome DevTools Protocol session on the page (browser-side metrics)
+
+    async def enable_metrics(self) -> None:
+        """Collect Chromium's per-page ``Performance`` metrics (task, script and layout time)."""
+        self.cdp = await self.page.context.new_cdp_session(self.page)
+        await self.cdp.send("Performance.enable")
+
+    async def _metrics(self) -> dict[str, float] | None:
+        if self.cdp is None:
+            return None
+        try:
+            reply = await self.cdp.send("Performance.getMetrics")
+        except Exception:  # a closed or crashed page: no metrics, the timing stands
+            return None
+        return {m["name"]: m["value"] for m in reply["metrics"]}
 
     def watch_errors(self) -> None:
         self.page.on("console", self._on_console)
@@ -109,6 +129,7 @@ class LoadSession:
 
     async def timed(self, kind: str, action, done, detail: str = ""):
         """Run ``action()`` then ``done()``; record the time from the action to ``done`` resolving."""
+        m0 = await self._metrics()
         t0 = time.perf_counter()
         ok, out = True, None
         try:
@@ -121,8 +142,15 @@ class LoadSession:
             self.timings.append(Timing(self.index, kind, self.phase, round(t0 - self.clock0, 3),
                                        round((time.perf_counter() - t0) * 1000, 1), False, detail + " (cut)"))
             raise
-        self.timings.append(Timing(self.index, kind, self.phase, round(t0 - self.clock0, 3),
-                                   round((time.perf_counter() - t0) * 1000, 1), ok, detail))
+        latency_ms = round((time.perf_counter() - t0) * 1000, 1)
+        m1 = await self._metrics()
+        spent = {}
+        if m0 and m1:
+            spent = {key: round((m1.get(name, 0.0) - m0.get(name, 0.0)) * 1000, 1) for key, name in
+                     (("browser_task_ms", "TaskDuration"), ("browser_script_ms", "ScriptDuration"),
+                      ("browser_layout_ms", "LayoutDuration"))}
+        self.timings.append(Timing(self.index, kind, self.phase, round(t0 - self.clock0, 3), latency_ms, ok, detail,
+                                   **spent))
         return out
 
     # -- the interactions -----------------------------------------------------------------------
@@ -160,15 +188,23 @@ class LoadSession:
         pixels = polygon_pixels(plot, frac)
         mouse = self.page.mouse
 
-        async def draw():
+        # Drawing is the user's time (and Playwright's: one round trip per mouse move); the
+        # latency is timed from the release, when Bokeh sends the polygon to the server.
+        t0 = time.perf_counter()
+        try:
             await mouse.move(*pixels[0])
             await mouse.down()
             for p in [*pixels[1:], pixels[0]]:
                 await mouse.move(*p, steps=3)
-            await mouse.up()
-
-        m = await self.timed("lasso", draw, lambda: self.wait_text(".gx-gallery-header", r"([\d,]+) selected \(lasso\)"),
-                             f"frac={frac}")
+        except Exception as exc:  # a broken page is a measured failure, not a crash
+            self.errors.append(f"lasso drawing: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
+            self.timings.append(Timing(self.index, "lasso", self.phase, round(t0 - self.clock0, 3),
+                                       round((time.perf_counter() - t0) * 1000, 1), False, f"frac={frac}, drawing failed"))
+            self.done["lasso"] = -1
+            return -1, pixels, plot
+        draw_ms = round((time.perf_counter() - t0) * 1000)
+        m = await self.timed("lasso", mouse.up, lambda: self.wait_text(".gx-gallery-header", r"([\d,]+) selected \(lasso\)"),
+                             f"frac={frac}, drawn in {draw_ms} ms")
         n = int(m[1].replace(",", "")) if m else -1
         self.done["lasso"] = n
         return n, pixels, plot

@@ -176,6 +176,10 @@ def summarise(timings: list[Timing]) -> dict:
         if lat.size:
             out.update(p50_ms=round(float(np.percentile(lat, 50)), 1), p95_ms=round(float(np.percentile(lat, 95)), 1),
                        max_ms=round(float(lat.max()), 1))
+        for key in ("browser_task_ms", "browser_script_ms"):  # the page's own main-thread time
+            spent = [getattr(t, key) for t in ts if t.ok and getattr(t, key) is not None]
+            if spent:
+                out[f"{key[:-3]}_p50_ms"] = round(float(np.median(spent)), 1)
         return out
 
     result = {}
@@ -224,6 +228,7 @@ async def drive(url: str, args, xy: np.ndarray, colours: list[str]) -> dict:
             page.set_default_timeout(120_000)  # clicks and selects wait for a loaded page this long
             s = LoadSession(i, page, clock0)
             s.watch_errors()
+            await s.enable_metrics()
             sessions.append(s)
         await phase("load", asyncio.gather(*(s.open(url) for s in sessions)), reserve=0.4 * args.budget)
         await phase("steady", asyncio.gather(*(steady(s, plan(s.index, args.rounds, colours), xy, bounds)

@@ -37,14 +37,21 @@ SPREAD_THRESHOLD = 0.8
 TAP_TOLERANCE = 0.02
 #: Fraction of the visible x-range within which the cursor shows a galaxy's tooltip.
 HOVER_TOLERANCE = 0.015
+#: The map frame's colour column, whatever the colouring: Datashader compiles (Numba) one
+#: kernel per column name and dtype, so one name and float32 values mean one kernel for every
+#: numeric colouring and one for every categorical one (warmed once per server) instead of a
+#: compile of ~1–3 s, holding up every session, the first time each column is chosen.
+VALUE = "value"
 
 
 def map_frame(state: ExplorerState, column: str) -> tuple[pd.DataFrame, str]:
-    """The columns the map aggregates: x, y and the colour column.
+    """The columns the map aggregates: x, y and the colour column's values as :data:`VALUE`.
 
     Returns
     -------
     frame : DataFrame, N rows
+        ``x``, ``y`` (projection units) and :data:`VALUE`: float32 (numeric) or a
+        pandas Categorical.
     kind : ``"numeric"`` or ``"categorical"``
     """
     data = state.data
@@ -60,7 +67,9 @@ def _frame(data: ExplorerData, column: str, values: np.ndarray) -> tuple[pd.Data
         values = pd.Series(values).astype(str).fillna("none")
         cats = sorted(values.unique(), key=_category_order)
         values = pd.Categorical(values, categories=cats)
-    return pd.DataFrame({"x": data.xy[:, 0], "y": data.xy[:, 1], column: values}), kind
+    else:
+        values = np.asarray(values, dtype=np.float32)
+    return pd.DataFrame({"x": data.xy[:, 0], "y": data.xy[:, 1], VALUE: values}), kind
 
 
 def sorted_map_frame(state: ExplorerState, column: str) -> tuple[pd.DataFrame, str]:
@@ -134,32 +143,48 @@ def in_view(frame: pd.DataFrame, x_range: tuple[float, float]) -> pd.DataFrame:
     return frame.iloc[lo:hi]
 
 
+@per_server_cache(32)
+def shared_raster(data: ExplorerData, column: str, *, x_range: tuple[float, float], y_range: tuple[float, float],
+                  width: int, height: int) -> hv.Image | hv.RGB:
+    """:func:`shade` of a catalog column over one view, memoised for the whole server.
+
+    Every session opens on the same view, and sessions colouring by the same column at the
+    same view (the full map, a shared link) get the same image without aggregating again.
+    Callers must not modify it (``.opts(..., clone=True)``). At most 32 images (≲ 2 MB each
+    at 800 × 600 pixels) are kept.
+    """
+    frame, kind = _sorted_catalog_frame(data, column)
+    return shade(frame, column, kind, x_range=x_range, y_range=y_range, width=width, height=height)
+
+
 def shade(frame: pd.DataFrame, column: str, kind: str, *, x_range: tuple[float, float],
           y_range: tuple[float, float], width: int, height: int) -> hv.Image | hv.RGB:
-    """Rasterise the galaxies of ``frame`` (x, y, ``column``; sorted by x) over one view.
+    """Rasterise the galaxies of ``frame`` (x, y, :data:`VALUE`; sorted by x) over one view.
 
-    Returns an :class:`~holoviews.Image` of float32 means of ``column`` per pixel (numeric)
+    ``column`` names what the values are (the categories' colours follow it). Returns an
+    :class:`~holoviews.Image` of float32 means of the values per pixel (numeric)
     or an :class:`~holoviews.RGB` shaded by category, ``width`` × ``height`` pixels over the
     given data ranges, spread so that every galaxy covers at least 3×3 pixels.
     """
-    categories = list(frame[column].cat.categories) if kind == "categorical" else None
+    categories = list(frame[VALUE].cat.categories) if kind == "categorical" else None
     return shade_points(in_view(frame, x_range), column, kind, categories, x_range=x_range, y_range=y_range,
                         width=width, height=height)
 
 
 def shade_points(points, column: str, kind: str, categories: list[str] | None, *, x_range: tuple[float, float],
                  y_range: tuple[float, float], width: int, height: int) -> hv.Image | hv.RGB:
-    """:func:`shade` of any frame HoloViews can aggregate: a pandas or a Dask DataFrame
-    (x, y, ``column``; ``column`` categorical with ``categories`` when ``kind`` is categorical).
-    Datashader aggregates a Dask DataFrame partition by partition, on the active Dask client."""
-    points = hv.Points(points, kdims=["x", "y"], vdims=[column])
+    """:func:`shade` of any frame HoloViews can aggregate: a pandas or a Dask DataFrame of x, y
+    and :data:`VALUE` (float32, or categorical with ``categories`` when ``kind`` is
+    categorical). Datashader aggregates a Dask DataFrame partition by partition, on the
+    active Dask client if there is one."""
+    points = hv.Points(points, kdims=["x", "y"], vdims=[hv.Dimension(VALUE, label=column)])
     kw = dict(dynamic=False, x_range=x_range, y_range=y_range, width=width, height=height)
     if kind == "numeric":
-        img = rasterize(points, aggregator=ds.mean(column), **kw)
+        img = rasterize(points, aggregator=ds.mean(VALUE), **kw)
         # every galaxy gets at least 3×3 pixels (UMAP packs them in tight clumps that fool the
         # isolation test), more where the view is sparse; filled pixels keep their own mean
         return with_values(img, lambda v: dynspread_values(spread_nearest(v, 1), SPREAD_THRESHOLD, MAX_PX))
-    img = datashade(points, aggregator=ds.count_cat(column), color_key=category_colors(column, categories), min_alpha=140,
+    img = datashade(points, aggregator=ds.count_cat(VALUE), color_key=category_colors(column, categories), min_alpha=140,
                     **kw)
     return spread_rgb(img)
 
@@ -226,6 +251,16 @@ def point_tree(data: ExplorerData):
     return cKDTree(np.asarray(data.xy, dtype=np.float64))
 
 
+#: The map's colouring as a stream: a new column re-renders the colour layer in place.
+ColourStream = hv.streams.Stream.define("ColourStream", column="")
+
+
+@per_server_cache(64)
+def colour_limits(data: ExplorerData, column: str) -> tuple[float, float] | None:
+    """:func:`robust_limits` of a numeric catalog column, computed once per server."""
+    return robust_limits(data.catalog[column].to_numpy(dtype=float, na_value=np.nan))
+
+
 def robust_limits(values: np.ndarray) -> tuple[float, float] | None:
     """The 1st and 99th percentiles of the finite values (colour limits)."""
     v = np.asarray(values, dtype=float)
@@ -253,22 +288,26 @@ class EmbeddingMap(pn.viewable.Viewer):
         self.state = state
         self._ranges: dict[str, tuple[float, float]] = {}
         self._hover_figures: set[str] = set()
+        self._dragging = False  # a lasso, box or pan gesture is in progress on the map
         self._pane = pn.pane.HoloViews(self._build(), sizing_mode="stretch_width", height=self.height,
                                        linked_axes=False, css_classes=["gx-map"])
-        state.param.watch(self._rebuild, ["color_by"])
+        state.param.watch(self._recolour, ["color_by"])
         state.param.watch(self._on_clusters, ["cluster_labels"])
 
     # -- building ----------------------------------------------------------------------------
     def _build(self):
         state, data = self.state, self.state.data
         column = state.color_by
-        render, kind, clim = self._renderer(column)
+        self._kind = column_kind(data, column)
+        # A numeric colouring changes in place (the same plot: new pixels, colour limits and
+        # labels); only a change of kind or a categorical one builds a new plot
+        self._colour = ColourStream(column=column)
         lims = self._lims()
-        layer = view_layer(render, lims)
+        layer = view_layer(self._shade, lims, self._colour)
         tools = ["lasso_select", "box_select", "tap"]
-        if kind == "numeric":
+        if self._kind == "numeric":
             layer = layer.opts(cmap=CONTINUOUS_CMAP, colorbar=True, clabel=data.label(column), tools=tools,
-                               clim=clim or (np.nan, np.nan), clipping_colors={"NaN": "transparent"})
+                               clipping_colors={"NaN": "transparent"})
         else:
             layer = layer.opts(show_legend=True, legend_position="right", tools=tools)
         for stream in (hv.streams.Lasso(source=layer), hv.streams.BoundsXY(source=layer),
@@ -280,17 +319,34 @@ class EmbeddingMap(pn.viewable.Viewer):
         method = str(data.projection_params.get("method", "UMAP")).upper()
         xlabel, ylabel = f"{method} 1", f"{method} 2"
         overlay = (layer * sel_layer * focus).opts(
-            hv.opts.Overlay(responsive=True, hooks=[self._add_hover], xlabel=xlabel, ylabel=ylabel, active_tools=["lasso_select", "wheel_zoom"],
-                            title=f"{data.n:,} galaxies coloured by {column}", **lims),
+            hv.opts.Overlay(responsive=True, hooks=[self._add_hover, self._label_colour], xlabel=xlabel, ylabel=ylabel,
+                            active_tools=["lasso_select", "wheel_zoom"], title=self._title(column), **lims),
         )
         return overlay
 
-    def _renderer(self, column: str):
-        """``render(x_range=, y_range=, width=, height=)`` of the map coloured by ``column``, the
-        column's kind and its colour limits (None for a categorical column)."""
-        frame, kind = sorted_map_frame(self.state, column)  # sorted by x: a zoom slices it
-        clim = robust_limits(frame[column].to_numpy()) if kind == "numeric" else None
-        return partial(shade, frame, column, kind), kind, clim
+    def _title(self, column: str) -> str:
+        return f"{self.state.data.n:,} galaxies coloured by {column}"
+
+    def _shade(self, column: str, **view) -> hv.Image | hv.RGB:
+        """The colour layer of one view (see :func:`shade`), with its colour limits."""
+        if column == CLUSTER:  # the session's own clustering
+            frame, kind = sorted_map_frame(self.state, column)
+            return shade(frame, column, kind, **view)
+        img = shared_raster(self.state.data, column, **view)
+        if column_kind(self.state.data, column) == "numeric":
+            img = img.opts(clim=colour_limits(self.state.data, column) or (np.nan, np.nan), clone=True)
+        return img
+
+    def _label_colour(self, plot, element) -> None:
+        """HoloViews hook (runs on every update): the title and colour-bar label follow an
+        in-place recolouring (HoloViews keeps the ones the plot was built with)."""
+        column = self._colour.column
+        plot.state.title.text = self._title(column)
+        if self._kind == "numeric":
+            for sub in plot.subplots.values():
+                bar = sub.handles.get("colorbar")
+                if bar is not None:
+                    bar.title = self.state.data.label(column)
 
     def _extent(self) -> tuple[np.ndarray, np.ndarray]:
         """Lowest and highest (x, y) of the projection, float64 (2,) each."""
@@ -337,7 +393,7 @@ class EmbeddingMap(pn.viewable.Viewer):
         galaxy (k-d tree) is written into one small data source. Nothing else of the page
         is re-rendered, so hovering stays cheap at any survey size.
         """
-        from bokeh.events import MouseLeave, MouseMove
+        from bokeh.events import MouseLeave, MouseMove, PanEnd, PanStart
         from bokeh.models import ColumnDataSource, HoverTool
 
         fig = plot.state
@@ -353,6 +409,10 @@ class EmbeddingMap(pn.viewable.Viewer):
         fig.add_tools(HoverTool(renderers=[ring], tooltips=tips))
         fig.on_event(MouseMove, partial(self._on_mouse_move, source))
         fig.on_event(MouseLeave, lambda _: self._show_hover(source, None))
+        # No hover while a lasso or box is drawn: each hover update repaints the map under the
+        # cursor, and a tooltip popping up under it must not interrupt the gesture
+        fig.on_event(PanStart, partial(self._on_drag, source, True))
+        fig.on_event(PanEnd, partial(self._on_drag, source, False))
 
     def hovered_row(self, x: float, y: float) -> int | None:
         """Catalog row of the galaxy within a few pixels of data point (x, y), or None."""
@@ -373,13 +433,26 @@ class EmbeddingMap(pn.viewable.Viewer):
 
     @reports_errors("hover")
     def _on_mouse_move(self, source, event) -> None:
-        self._show_hover(source, self.hovered_row(event.x, event.y))
+        if not self._dragging:
+            self._show_hover(source, self.hovered_row(event.x, event.y))
+
+    def _on_drag(self, source, dragging: bool, _event=None) -> None:
+        self._dragging = dragging
+        if dragging:
+            self._show_hover(source, None)
 
     def _show_hover(self, source, row: int | None) -> None:
         shown = source.data["galaxy_id"]
         if (row is None and not shown) or (row is not None and shown and shown[0] == self.state.data.galaxy_ids[row]):
             return
         source.data = self._hover_data(row)
+
+    def _recolour(self, *_events) -> None:
+        column = self.state.color_by
+        if self._kind == "numeric" and column_kind(self.state.data, column) == "numeric":
+            self._colour.event(column=column)  # re-renders the colour layer only
+        else:
+            self._rebuild()
 
     def _rebuild(self, *_events) -> None:
         self._pane.object = self._build()

@@ -12,19 +12,22 @@ galaxy instead.
 from __future__ import annotations
 
 import zlib
-from functools import partial
 
 import numpy as np
 
-from galexplore.dashboard.embedding_map import EmbeddingMap, shade_points
+from galexplore.dashboard.embedding_map import VALUE, EmbeddingMap, shade_points
 from galexplore.dashboard.ooc_data import OutOfCoreData
 from galexplore.dashboard.state import column_kind
 
 
 def render_view(data: OutOfCoreData, column: str, kind: str, categories: list[str] | None, *,
                 x_range: tuple[float, float], y_range: tuple[float, float], width: int, height: int):
-    """One view of the map coloured by ``column``, aggregated from the parts that meet it."""
-    frame = data.view_frame(["x", "y", column], x_range, y_range)
+    """One view of the map coloured by ``column``, aggregated from the tiles that meet it (the
+    colour column as :data:`~galexplore.dashboard.embedding_map.VALUE`, float32 when numeric,
+    as in memory: one Datashader kernel for every column)."""
+    frame = data.view_frame(["x", "y", column], x_range, y_range).rename(columns={column: VALUE})
+    if kind == "numeric":
+        frame = frame.astype({VALUE: np.float32})
     return shade_points(frame, column, kind, categories, x_range=x_range, y_range=y_range, width=width,
                         height=height)
 
@@ -42,12 +45,15 @@ class OutOfCoreMap(EmbeddingMap):
         self._focused: tuple[str, np.ndarray, int | None] | None = None
         super().__init__(state, **params)
 
-    def _renderer(self, column: str):
+    def _shade(self, column: str, **view):
+        """The colour layer of one view, with the colour limits of ``table.json``."""
         data: OutOfCoreData = self.state.data
         kind = column_kind(data, column)
         categories = data.table.meta["categories"].get(column) if kind == "categorical" else None
-        clim = data.limits(column) if kind == "numeric" else None
-        return partial(render_view, data, column, kind, categories), kind, clim
+        img = render_view(data, column, kind, categories, **view)
+        if kind == "numeric":
+            img = img.opts(clim=data.limits(column) or (np.nan, np.nan), clone=True)
+        return img
 
     def _extent(self) -> tuple[np.ndarray, np.ndarray]:
         (x0, x1), (y0, y1) = self.state.data.table.extent

@@ -92,6 +92,15 @@ def test_hover_shows_the_galaxy_id(explorer, tiny_data):
     far = tiny_data.xy.max(0) + 100
     explorer.map._on_mouse_move(source, SimpleNamespace(x=float(far[0]), y=float(far[1])))
     assert source.data["galaxy_id"] == []
+    # while a lasso is drawn (a pan gesture) the ring goes and the cursor is not followed
+    explorer.map._on_mouse_move(source, SimpleNamespace(x=x + 1e-4, y=y))
+    explorer.map._on_drag(source, True)
+    assert source.data["galaxy_id"] == []
+    explorer.map._on_mouse_move(source, SimpleNamespace(x=x + 1e-4, y=y))
+    assert source.data["galaxy_id"] == []
+    explorer.map._on_drag(source, False)
+    explorer.map._on_mouse_move(source, SimpleNamespace(x=x + 1e-4, y=y))
+    assert source.data["galaxy_id"] == [tiny_data.galaxy_ids[17]]
 
 
 def test_a_bad_event_is_a_notice_and_stays_in_its_session(tiny_data):
@@ -161,10 +170,11 @@ def test_selection_highlight_covers_exactly_the_selected_galaxies():
 
 
 def test_a_zoomed_view_draws_the_same_as_the_whole_survey(tiny_data):
-    from galexplore.dashboard.embedding_map import in_view, map_frame, shade
+    from galexplore.dashboard.embedding_map import VALUE, in_view, map_frame, shade
     from galexplore.dashboard.state import ExplorerState
 
     frame, kind = map_frame(ExplorerState(tiny_data), "log_mstar")
+    np.testing.assert_allclose(frame[VALUE], tiny_data.catalog["log_mstar"], rtol=1e-6)
     ordered = frame.iloc[tiny_data.x_order].reset_index(drop=True)
     (x0, y0), (x1, y1) = tiny_data.xy.min(0), tiny_data.xy.max(0)
     view = {"x_range": (float(x0 + 0.3 * (x1 - x0)), float(x0 + 0.6 * (x1 - x0))),
@@ -175,8 +185,8 @@ def test_a_zoomed_view_draws_the_same_as_the_whole_survey(tiny_data):
     from holoviews.operation.datashader import rasterize
 
     def mean_image(rows):
-        points = hv.Points(rows, kdims=["x", "y"], vdims=["log_mstar"])
-        return rasterize(points, aggregator=ds.mean("log_mstar"), dynamic=False, **view).dimension_values(2)
+        points = hv.Points(rows, kdims=["x", "y"], vdims=[VALUE])
+        return rasterize(points, aggregator=ds.mean(VALUE), dynamic=False, **view).dimension_values(2)
 
     # the slice aggregates exactly like the whole survey
     np.testing.assert_allclose(mean_image(in_view(ordered, view["x_range"])), mean_image(ordered), equal_nan=True)
@@ -186,6 +196,23 @@ def test_a_zoomed_view_draws_the_same_as_the_whole_survey(tiny_data):
     cat_frame, cat_kind = map_frame(ExplorerState(tiny_data), "sf_class")
     rgb = shade(cat_frame.iloc[tiny_data.x_order].reset_index(drop=True), "sf_class", cat_kind, **empty)
     assert type(rgb).__name__ == "RGB"
+
+
+def test_every_colouring_aggregates_one_column_name_and_dtype(tiny_data):
+    """Datashader compiles a Numba kernel per column name and dtype: every numeric colouring
+    must reach it as the same float32 column, every categorical one as the same Categorical
+    column, so the server compiles two kernels in all (at warm-up), not one per column."""
+    from galexplore.dashboard.embedding_map import VALUE, map_frame
+    from galexplore.dashboard.state import ExplorerState, color_choices, column_kind
+
+    state = ExplorerState(tiny_data)
+    signatures = {}
+    for column in color_choices(tiny_data):
+        frame, kind = map_frame(state, column)
+        assert kind == column_kind(tiny_data, column)
+        signatures.setdefault(kind, set()).add((tuple(frame.columns), str(frame[VALUE].dtype)[:8]))
+    assert signatures["numeric"] == {(("x", "y", VALUE), "float32")}
+    assert signatures["categorical"] == {(("x", "y", VALUE), "category")}
 
 
 def test_profile_plots_show_the_selection_over_the_rest(explorer, tiny_data):
@@ -222,6 +249,28 @@ def test_sessions_share_the_survey_arrays_instead_of_copying_them(tiny_data):
     codes, classes = tiny_data.sf_classes
     assert classes[: 3] == [c for c in ("star-forming", "green-valley", "retired") if c in classes]
     np.testing.assert_array_equal(np.asarray(classes)[codes], tiny_data.catalog["sf_class"].astype(str))
+
+
+def test_sessions_at_the_same_view_share_one_raster_but_not_their_clusters(tiny_data):
+    """Two sessions colouring by a catalog column at the same view get one aggregation (the
+    server's), each with the column's colour limits; a colouring by the session's own
+    clusters is never shared."""
+    from galexplore.dashboard.embedding_map import colour_limits
+    from galexplore.dashboard.state import CLUSTER
+
+    one, two = Explorer(tiny_data), Explorer(tiny_data)
+    (x0, y0), (x1, y1) = tiny_data.xy.min(0), tiny_data.xy.max(0)
+    view = {"x_range": (float(x0), float(x1)), "y_range": (float(y0), float(y1)), "width": 64, "height": 48}
+    a, b = one.map._shade("log_mstar", **view), two.map._shade("log_mstar", **view)
+    assert a.data is b.data and np.isfinite(a.dimension_values(2)).sum() > 10
+    assert hv.Store.lookup_options("bokeh", a, "plot").kwargs["clim"] == colour_limits(tiny_data, "log_mstar")
+    other = one.map._shade("log_sfr", **view)
+    assert other.data is not a.data
+    assert not np.allclose(other.dimension_values(2), a.dimension_values(2), equal_nan=True)
+    one.state.set_clusters(np.arange(tiny_data.n) % 2, "alternating, k=2")
+    two.state.set_clusters(np.zeros(tiny_data.n, int), "one cluster")
+    c1, c2 = one.map._shade(CLUSTER, **view), two.map._shade(CLUSTER, **view)
+    assert any(not np.array_equal(c1.dimension_values(d), c2.dimension_values(d)) for d in (2, 3, 4))  # R, G, B
 
 
 def test_main_sequence_shades_big_selections_and_draws_small_ones_as_glyphs():

@@ -236,9 +236,38 @@ def test_export_downloads_the_selection_with_provenance(dash, projection_xy, bro
     assert {"log_mstar", "sf_class", "x", "y", "cluster"} <= set(table.colnames)
 
 
+MAP_COLOUR_BAR_JS = """() => {
+  const out = [];
+  function walk(v) {
+    const m = v.model;
+    if (m && m.title && m.title.text && m.title.text.includes('galaxies coloured by'))
+      for (const side of ['right', 'left', 'center', 'above', 'below'])
+        for (const r of (m[side] || [])) if (r.type === 'ColorBar') out.push(r.title || '');
+    for (const c of (v.child_views || [])) walk(c);
+  }
+  if (window.Bokeh && Bokeh.index) for (const r of Bokeh.index.roots) walk(r);
+  return out;
+}"""
+
+
 def test_colour_by_changes_the_rendered_map(dash, artifacts):
+    dash.page.locator(".gx-color-by select").select_option("log_ssfr")
+    dash.plot("coloured by log_ssfr")
+    time.sleep(1.0)
+    start = dash.screenshot_of(".gx-map")
     dash.page.locator(".gx-color-by select").select_option("log_mstar")
     dash.plot("coloured by log_mstar")
+    # numeric → numeric recolours the same plot in place: new pixels and a new colour-bar label
+    deadline, bars, moved = time.monotonic() + 60, [], 0.0
+    while time.monotonic() < deadline:
+        bars = dash.page.evaluate(MAP_COLOUR_BAR_JS)
+        now = dash.screenshot_of(".gx-map")
+        moved = float(np.mean(np.any(now != start, axis=-1))) if now.shape == start.shape else 1.0
+        if bars == ["log M* [log M☉]"] and moved > 0.01:
+            break
+        time.sleep(0.5)
+    assert bars == ["log M* [log M☉]"], bars
+    assert moved > 0.01, f"only {moved:.1%} of the map's pixels changed from log_ssfr to log_mstar"
     time.sleep(1.0)
     before = dash.screenshot_of(".gx-map")
     dash.page.locator(".gx-color-by select").select_option("sf_class")

@@ -12,11 +12,11 @@ import pandas as pd
 import pytest
 
 from galexplore.dashboard.data import ExplorerData
-from galexplore.dashboard.embedding_map import EmbeddingMap
+from galexplore.dashboard.embedding_map import EmbeddingMap, colour_limits
 from galexplore.dashboard.ooc_data import OutOfCoreData
 from galexplore.dashboard.ooc_map import OutOfCoreMap
 from galexplore.dashboard.selection import lasso_select
-from galexplore.dashboard.state import ExplorerState
+from galexplore.dashboard.state import ExplorerState, column_kind
 from galexplore.testing import write_partitioned_projection
 
 ROWS_PER_PART = 90  # 400 galaxies: 5 stripes of the map table
@@ -99,11 +99,11 @@ def test_map_view_equals_in_memory(both, column, zoom):
         x_range = (cx - zoom * (x_range[1] - x_range[0]) / 2, cx + zoom * (x_range[1] - x_range[0]) / 2)
         y_range = (cy - zoom * (y_range[1] - y_range[0]) / 2, cy + zoom * (y_range[1] - y_range[0]) / 2)
     view = dict(x_range=x_range, y_range=y_range, width=160, height=120)
-    (render_mem, kind, clim_mem), (render_ooc, kind_ooc, clim_ooc) = mem_map._renderer(column), ooc_map._renderer(column)
-    assert kind == kind_ooc
-    a, b = render_mem(**view), render_ooc(**view)
+    kind = column_kind(mem, column)
+    assert kind == column_kind(ooc, column)
+    a, b = mem_map._shade(column, **view), ooc_map._shade(column, **view)
     if kind == "numeric":
-        assert np.allclose(clim_mem, clim_ooc)  # 400 galaxies: the sample is the whole column
+        assert np.allclose(colour_limits(mem, column), ooc.limits(column))  # 400 galaxies: the sample is the whole column
         va, vb = _image(a), _image(b)
         assert np.isfinite(va).sum() > 20
         np.testing.assert_allclose(vb, va, rtol=1e-5, equal_nan=True)
