@@ -10,6 +10,13 @@ from collections.abc import Iterator
 import holoviews as hv
 
 
+#: HoloViews options drawing a plot on a 2-d canvas, not WebGL (HoloViews' default): our plots
+#: are rasters plus at most a few thousand glyphs, which WebGL does not speed up, while every
+#: repaint of a WebGL plot copies its GL canvas (slow where the GL is software, e.g. a browser
+#: without GPU; ~1 s of a lasso's repaint in headless Chromium).
+CANVAS = {"backend_opts": {"plot.output_backend": "canvas"}}
+
+
 def ensure_bokeh() -> None:
     """Select HoloViews' Bokeh backend if it is not the current one.
 

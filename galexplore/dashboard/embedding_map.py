@@ -21,6 +21,7 @@ import panel as pn
 import param
 from holoviews.operation.datashader import datashade, rasterize
 
+from galexplore.dashboard._setup import CANVAS
 from galexplore.dashboard.data import ExplorerData, per_server_cache
 from galexplore.dashboard.palettes import CONTINUOUS_CMAP, FOCUS, HIGHLIGHT, category_colors
 from galexplore.dashboard.selection import box_select, lasso_select, nearest
@@ -320,7 +321,7 @@ class EmbeddingMap(pn.viewable.Viewer):
         xlabel, ylabel = f"{method} 1", f"{method} 2"
         overlay = (layer * sel_layer * focus).opts(
             hv.opts.Overlay(responsive=True, hooks=[self._add_hover, self._label_colour], xlabel=xlabel, ylabel=ylabel,
-                            active_tools=["lasso_select", "wheel_zoom"], title=self._title(column), **lims),
+                            active_tools=["lasso_select", "wheel_zoom"], title=self._title(column), **lims, **CANVAS),
         )
         return overlay
 

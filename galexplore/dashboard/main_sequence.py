@@ -19,6 +19,7 @@ import panel as pn
 import param
 from holoviews.operation.datashader import datashade, dynspread, rasterize
 
+from galexplore.dashboard._setup import CANVAS
 from galexplore.dashboard.data import ExplorerData, per_server_cache
 from galexplore.dashboard.embedding_map import view_layer
 from galexplore.dashboard.palettes import DENSITY_CMAP, FOCUS, category_colors
@@ -57,7 +58,7 @@ def relation_layers(lo: float, hi: float) -> tuple[hv.Area, hv.Curve]:
 def overlay_options(data, lims: dict):
     """Options of the diagram's overlay: axis labels with units, limits, the relation as title."""
     return hv.opts.Overlay(responsive=True, xlabel=data.label(X), ylabel=data.label(Y), show_legend=False, **lims,
-                           title=f"Main sequence: log SFR = {MS_SLOPE} log M* {MS_ZERO:+.2f}")
+                           **CANVAS, title=f"Main sequence: log SFR = {MS_SLOPE} log M* {MS_ZERO:+.2f}")
 
 
 def density_layer(points: hv.Points) -> hv.DynamicMap:

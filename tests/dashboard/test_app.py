@@ -26,6 +26,10 @@ def test_the_page_renders_into_a_bokeh_document(tiny_data):
     doc = Document()
     Explorer(tiny_data).template().server_doc(doc)
     assert len(doc.roots) > 5
+    # every plot draws on a 2-d canvas: WebGL (HoloViews' default) only adds a GL-canvas copy
+    # to each repaint of our rasters
+    backends = {m.output_backend for m in doc.models if hasattr(m, "output_backend")}
+    assert backends == {"canvas"}
 
 
 def test_a_lasso_updates_every_linked_view(explorer, tiny_data):
