@@ -85,15 +85,20 @@ def projection_rows(run: str | os.PathLike) -> int:
 
 
 def _read_part(args: tuple, columns: Sequence[str] | None = None,
-               categories: dict[str, list[str]] | None = None) -> pd.DataFrame:
+               categories: dict[str, list[str]] | None = None, float32: Sequence[str] = (),
+               rename: dict[str, str] | None = None) -> pd.DataFrame:
     """Row groups of one part of the map table with their global positions (``pos``) and
-    fixed categories. ``args``: (path, groups, first position of each group); groups None: all."""
+    fixed categories. ``args``: (path, groups, first position of each group); groups None: all.
+    ``float32`` columns are cast while still Arrow arrays, then columns are renamed by ``rename``."""
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     path, groups, starts = args
     cols = [c for c in (columns or []) if c != "pos"] or None
     f = pq.ParquetFile(path)
     table = f.read(columns=cols) if groups is None else f.read_row_groups(list(groups), columns=cols)
+    for c in float32:
+        table = table.set_column(table.schema.get_field_index(c), c, table.column(c).cast(pa.float32()))
     frame = table.to_pandas(split_blocks=True, self_destruct=True)  # no copy into 2-d blocks
     del table
     if columns is None or "pos" in columns:
@@ -102,10 +107,19 @@ def _read_part(args: tuple, columns: Sequence[str] | None = None,
         else:
             sizes = [f.metadata.row_group(g).num_rows for g in groups]
             frame["pos"] = np.concatenate([np.arange(a, a + n, dtype=np.int64) for a, n in zip(starts, sizes, strict=True)])
+    return _shaped(frame, columns, categories, rename)
+
+
+def _shaped(frame: pd.DataFrame, columns: Sequence[str] | None, categories: dict[str, list[str]] | None,
+            rename: dict[str, str] | None) -> pd.DataFrame:
+    """``frame`` with its class columns as fixed categories, renamed, in the order of ``columns``."""
     for c, cats in (categories or {}).items():
         if c in frame.columns:
             frame[c] = pd.Categorical(frame[c].astype(str), categories=cats)
-    return frame if columns is None or list(frame.columns) == list(columns) else frame[list(columns)]
+    if rename:
+        frame.columns = [rename.get(c, c) for c in frame.columns]
+    want = [(rename or {}).get(c, c) for c in columns] if columns is not None else None
+    return frame if want is None or list(frame.columns) == want else frame[want]
 
 
 class MapTable:
@@ -169,9 +183,11 @@ class MapTable:
         return out or [(0, (0,))]
 
     def frame(self, columns: Sequence[str], parts: Sequence[int] | None = None,
-              tiles: Sequence[tuple[int, tuple[int, ...]]] | None = None):
+              tiles: Sequence[tuple[int, tuple[int, ...]]] | None = None, *, float32: Sequence[str] = (),
+              rename: dict[str, str] | None = None):
         """A Dask DataFrame of ``columns`` (``pos`` included on request), one partition per
-        part: all parts, the given ``parts``, or only the row groups of the given ``tiles``."""
+        part: all parts, the given ``parts``, or only the row groups of the given ``tiles``;
+        ``float32`` columns cast, columns renamed by ``rename`` (both while reading)."""
         import dask.dataframe as dd
         import pyarrow.parquet as pq
 
@@ -185,10 +201,10 @@ class MapTable:
             args.append((self.parts[i], groups, starts))
         empty = pq.read_schema(self.parts[0]).empty_table().to_pandas()
         empty["pos"] = np.empty(0, np.int64)
-        for c, v in cats.items():
-            empty[c] = pd.Categorical([], categories=v)
-        return dd.from_map(_read_part, args, columns=list(columns), categories=cats, meta=empty[list(columns)],
-                           enforce_metadata=False)
+        empty = empty[list(columns)].astype({c: np.float32 for c in float32})
+        # positional: Dask's from_map treats a ``columns`` keyword as its own column projection
+        return dd.from_map(_read_part, args, args=[list(columns), cats, list(float32), rename],
+                           meta=_shaped(empty, columns, cats, rename), enforce_metadata=False)
 
     @cached_property
     def _group_offsets(self) -> np.ndarray:

@@ -152,9 +152,10 @@ class OutOfCoreData:
         lim = self.table.meta["limits"].get(column)
         return tuple(lim) if lim else None
 
-    def view_frame(self, columns: list[str], x_range=None, y_range=None):
-        """A Dask DataFrame of ``columns`` over the row groups (map tiles) that meet the view."""
-        return self.table.frame(columns, tiles=self.table.tiles(x_range, y_range))
+    def view_frame(self, columns: list[str], x_range=None, y_range=None, **options):
+        """A Dask DataFrame of ``columns`` over the row groups (map tiles) that meet the view
+        (``options``: ``float32``, ``rename`` of :meth:`MapTable.frame`)."""
+        return self.table.frame(columns, tiles=self.table.tiles(x_range, y_range), **options)
 
     def lasso(self, polygon: np.ndarray) -> pd.DataFrame:
         """Positions and x, y of the galaxies inside a lasso polygon (sorted by position)."""

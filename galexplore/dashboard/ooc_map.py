@@ -25,9 +25,8 @@ def render_view(data: OutOfCoreData, column: str, kind: str, categories: list[st
     """One view of the map coloured by ``column``, aggregated from the tiles that meet it (the
     colour column as :data:`~galexplore.dashboard.embedding_map.VALUE`, float32 when numeric,
     as in memory: one Datashader kernel for every column)."""
-    frame = data.view_frame(["x", "y", column], x_range, y_range).rename(columns={column: VALUE})
-    if kind == "numeric":
-        frame = frame.astype({VALUE: np.float32})
+    frame = data.view_frame(["x", "y", column], x_range, y_range, rename={column: VALUE},
+                            float32=[column] if kind == "numeric" else [])
     return shade_points(frame, column, kind, categories, x_range=x_range, y_range=y_range, width=width,
                         height=height)
 
