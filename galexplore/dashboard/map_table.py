@@ -84,30 +84,31 @@ def projection_rows(run: str | os.PathLike) -> int:
     return sum(pq.ParquetFile(p).metadata.num_rows for p in parquet_parts(RunPaths.of(run).projection))
 
 
-def _read_part(args: tuple, columns: Sequence[str] | None = None,
+def _read_part(args: tuple, names: Sequence[str] | None = None,
                categories: dict[str, list[str]] | None = None, float32: Sequence[str] = (),
                rename: dict[str, str] | None = None) -> pd.DataFrame:
     """Row groups of one part of the map table with their global positions (``pos``) and
     fixed categories. ``args``: (path, groups, first position of each group); groups None: all.
+    ``names``: the columns (not called ``columns``: Dask's ``from_map`` would take it for a projection).
     ``float32`` columns are cast while still Arrow arrays, then columns are renamed by ``rename``."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     path, groups, starts = args
-    cols = [c for c in (columns or []) if c != "pos"] or None
+    cols = [c for c in (names or []) if c != "pos"] or None
     f = pq.ParquetFile(path)
     table = f.read(columns=cols) if groups is None else f.read_row_groups(list(groups), columns=cols)
     for c in float32:
         table = table.set_column(table.schema.get_field_index(c), c, table.column(c).cast(pa.float32()))
     frame = table.to_pandas(split_blocks=True, self_destruct=True)  # no copy into 2-d blocks
     del table
-    if columns is None or "pos" in columns:
+    if names is None or "pos" in names:
         if groups is None:
             frame["pos"] = np.arange(starts[0], starts[0] + len(frame), dtype=np.int64)
         else:
             sizes = [f.metadata.row_group(g).num_rows for g in groups]
             frame["pos"] = np.concatenate([np.arange(a, a + n, dtype=np.int64) for a, n in zip(starts, sizes, strict=True)])
-    return _shaped(frame, columns, categories, rename)
+    return _shaped(frame, names, categories, rename)
 
 
 def _shaped(frame: pd.DataFrame, columns: Sequence[str] | None, categories: dict[str, list[str]] | None,
