@@ -85,6 +85,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="projection head of single-modality runs: mlp (SimCLR; the encoder features before it are the "
         "embedding; default) or none (eCALIFA; the 64-d encoder output is the embedding)",
     )  # fmt: skip
+    p.add_argument(
+        "--azimuthal-orders", type=positive_int, nargs="*", default=None, metavar="M",
+        help="azimuthal Fourier orders the maps encoder pools per annulus, for bars and spiral arms "
+        "(default: 2 3 4; give none to pool ring means only)",
+    )  # fmt: skip
     p.add_argument("--threads", type=positive_int, default=None, help="CPU threads for torch")
     p.set_defaults(func=run)
 
@@ -100,6 +105,7 @@ def run(args: argparse.Namespace) -> int:
         modality=args.modality, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
         device=args.device, val_fraction=args.val_fraction, patience=args.patience, width=args.width,
         depth=args.depth, loss=args.loss, temperature=args.temperature, head=args.head, threads=args.threads,
+        azimuthal_orders=args.azimuthal_orders,
     )  # fmt: skip
     with progress_bar(args, unit="gal") as progress:
         result = train(args.survey, args.out, config, resume=args.resume, progress=progress, distributed=dist)

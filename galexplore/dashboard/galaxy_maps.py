@@ -14,6 +14,7 @@ import pandas as pd
 import panel as pn
 import param
 
+from galexplore.dashboard import text_panes
 from galexplore.dashboard.cutouts import lupton_rgb
 from galexplore.dashboard.similar import find_similar
 from galexplore.dashboard.state import ExplorerState
@@ -93,10 +94,10 @@ class GalaxyFocus(pn.viewable.Viewer):
         self.param.query_modality.objects = self.param.target_modality.objects = mods
         if mods:
             self.param.update(query_modality=mods[0], target_modality=mods[0])
-        self._title = pn.pane.Markdown("", css_classes=["gx-focus-title"], width=300)
+        self._title = text_panes.Markdown("", css_classes=["gx-focus-title"], width=300)
         self._maps = pn.GridBox(ncols=2, css_classes=["gx-focus-maps"])
         self._cutout = pn.pane.HoloViews(None, linked_axes=False)
-        self._table = pn.pane.HTML("", height=220, width=340, css_classes=["gx-focus-table"],
+        self._table = text_panes.HTML("", height=220, width=340, css_classes=["gx-focus-table"],
                                    styles={"overflow-y": "auto", "font-size": "12px"})
         self._similar = pn.widgets.Button(label="Find similar", color="primary", disabled=not mods,
                                           css_classes=["gx-find-similar"])

@@ -16,6 +16,7 @@ import numpy as np
 import panel as pn
 
 from galexplore._io import atomic_file
+from galexplore.dashboard import text_panes
 from galexplore.dashboard._setup import batched
 from galexplore.dashboard.data import ExplorerData, per_server_cache
 from galexplore.dashboard.palettes import HIGHLIGHT
@@ -104,7 +105,7 @@ class RadialProfiles(pn.viewable.Viewer):
         super().__init__(**params)
         self.state = state
         self.available = state.data.has_modality("maps")
-        self._note = pn.pane.Markdown("", css_classes=["gx-profiles-note"])
+        self._note = text_panes.Markdown("", css_classes=["gx-profiles-note"])
         self._plot = pn.pane.Bokeh(None, min_height=260)
         # the busy spinner goes on a layout: Panel cannot set it on a Bokeh pane's own model
         self._box = pn.Column(self._plot, css_classes=["gx-profiles"], sizing_mode="stretch_width")

@@ -37,6 +37,56 @@ def ring_weights(r: torch.Tensor, n_rings: int) -> torch.Tensor:
     return w / w.sum(dim=(1, 2), keepdim=True).clamp_min(1e-6)
 
 
+def azimuthal_bases(
+    h: int, w: int, orders: tuple[int, ...], n_rings: int, max_radius: float = 1.0, *,
+    device: torch.device | None = None, dtype: torch.dtype = torch.float32,
+) -> torch.Tensor:
+    """Ring-weighted azimuthal Fourier bases over an H×W grid, (2, n_rings, M, H, W).
+
+    ``[0]`` holds w_k(r)·cos(mθ) and ``[1]`` w_k(r)·sin(mθ) for the ``M = len(orders)`` orders
+    m, about ``n_rings`` triangular annuli centred at r = (k + 1)·``max_radius``/``n_rings``
+    (half-widths, see :func:`radius_grid`; none at r = 0, where a grid of a few pixels has no
+    usable azimuth; pixels beyond the last centre by more than a ring step get no weight), each
+    summing to 1. The ring mean of each basis is subtracted, so a feature that is constant
+    around a ring has amplitude 0 at every order, also m = 4 on a square grid.
+    """
+    yy = torch.arange(h, device=device, dtype=dtype)[:, None] - (h - 1) / 2
+    xx = torch.arange(w, device=device, dtype=dtype)[None, :] - (w - 1) / 2
+    r = torch.sqrt(yy * yy + xx * xx) / (min(h, w) / 2)
+    theta = torch.atan2(yy, xx)
+    step = max_radius / n_rings
+    centres = step * torch.arange(1, n_rings + 1, device=device, dtype=dtype)
+    wk = (1 - (r[None] - centres[:, None, None]).abs() / step).clamp_min(0)
+    wk = wk / wk.sum(dim=(1, 2), keepdim=True).clamp_min(1e-6)  # (K, H, W)
+    m = torch.as_tensor(orders, device=device, dtype=dtype)[:, None, None]
+    trig = torch.stack([torch.cos(m * theta), torch.sin(m * theta)])  # (2, M, H, W)
+    bases = wk[None, :, None] * trig[:, None]  # (2, K, M, H, W)
+    ring_mean = (wk[None, :, None] * trig[:, None]).sum(dim=(-2, -1), keepdim=True)  # (2, K, M, 1, 1)
+    return bases - wk[None, :, None] * ring_mean
+
+
+def azimuthal_amplitudes(x: torch.Tensor, bases: torch.Tensor) -> torch.Tensor:
+    """Rotation-invariant azimuthal Fourier amplitudes of feature maps, (B, C, K, M).
+
+    Parameters
+    ----------
+    x : Tensor, shape (B, C, H, W)
+        Feature maps centred on the galaxy.
+    bases : Tensor, shape (2, K, M, H, W)
+        From :func:`azimuthal_bases`.
+
+    Returns
+    -------
+    Tensor, shape (B, C, K, M)
+        |Σ w_k(r)·x·e^{imθ}| per channel, ring and order: the strength of an m-fold pattern
+        (m = 2: a bar or two arms) in each annulus, whatever its orientation (exactly invariant
+        under 90° rotations of the grid, approximately under any rotation).
+    """
+    re = torch.einsum("bchw,kmhw->bckm", x, bases[0])
+    im = torch.einsum("bchw,kmhw->bckm", x, bases[1])
+    return torch.sqrt(re * re + im * im + 1e-8)
+
+
 def masked_input(x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
     """Fill non-finite pixels with 0 and append the validity mask as the last channel.
 
@@ -115,6 +165,21 @@ class ConvEncoder(nn.Module):
         rotation-invariant, and multiplies the pooled features by ``n_rings``.
     n_rings : int
         Number of annuli for ``pool="rings"`` (≥ 2).
+    fourier_orders : tuple of int
+        Azimuthal orders m (e.g. ``(1, 2, 3, 4)``) whose amplitudes per annulus
+        (:func:`azimuthal_amplitudes`) are appended to the pooled features: rotation-invariant
+        measures of lopsidedness (m = 1), bars and two-armed spirals (m = 2) and more arms,
+        which ring means cannot see. Empty (default): none.
+    fourier_stage : int or None
+        Which feature map they are taken from: 0 the stem's output, s the output of stage s
+        (None: the last stage). An earlier stage has a finer grid (a bar of 1 Rₑ spans about
+        one pixel of the last 8×8 map of 64×64 maps).
+    fourier_channels : int or None
+        Project that feature map to this many channels (1×1 convolution) first, to keep the
+        embedding small (None: all its channels).
+    fourier_rings, fourier_radius : int or None, float
+        Annuli of the amplitudes (None: ``n_rings``) evenly spaced over r ∈ (0, ``fourier_radius``]
+        half-widths (:func:`azimuthal_bases`).
     """
 
     def __init__(
@@ -130,6 +195,11 @@ class ConvEncoder(nn.Module):
         radius_channel: bool = False,
         pool: str = "mean",
         n_rings: int = 3,
+        fourier_orders: tuple[int, ...] = (),
+        fourier_stage: int | None = None,
+        fourier_channels: int | None = None,
+        fourier_rings: int | None = None,
+        fourier_radius: float = 1.0,
     ) -> None:
         super().__init__()
         if in_channels < 1 or width < 1 or depth < 0 or blocks < 1:
@@ -140,7 +210,7 @@ class ConvEncoder(nn.Module):
             raise ValueError(f"pool='rings' needs n_rings ≥ 2, got {n_rings}")
         self.in_channels = in_channels
         self.mask_channel, self.radius_channel = mask_channel, radius_channel
-        self.pool, self.n_rings = pool, int(n_rings)
+        self.pool, self.n_rings, self.blocks = pool, int(n_rings), int(blocks)
         c0 = in_channels + int(mask_channel) + int(radius_channel)
         self.stem = nn.Conv2d(c0, width, 3, stride=stem_stride, padding=1, bias=False)
         layers: list[nn.Module] = []
@@ -153,8 +223,35 @@ class ConvEncoder(nn.Module):
         self.stages = nn.Sequential(*layers)
         self.norm = nn.BatchNorm2d(c)
         self.feature_dim = c * (self.n_rings if pool == "rings" else 1)
+        self._init_fourier(tuple(int(m) for m in fourier_orders), fourier_stage, fourier_channels, fourier_rings, fourier_radius)
         self.fc = nn.Linear(self.feature_dim, out_dim) if out_dim else None
         self.out_dim = out_dim or self.feature_dim
+
+    def _init_fourier(self, orders: tuple[int, ...], stage: int | None, channels: int | None, rings: int | None, radius: float) -> None:
+        """Set up the azimuthal-amplitude pooling (see the class docstring); adds to ``feature_dim``."""
+        depth = len(self.stages) // self.blocks
+        self.fourier_orders, self.fourier_rings, self.fourier_radius = orders, int(rings or self.n_rings), float(radius)
+        self.fourier_stage = depth if stage is None else int(stage)
+        if not orders:
+            return
+        if any(m < 1 for m in orders) or not 0 <= self.fourier_stage <= depth or self.fourier_rings < 1 or radius <= 0:
+            raise ValueError("fourier_orders must be ≥ 1, fourier_stage in [0, depth], fourier_rings ≥ 1, fourier_radius > 0")
+        c = self.norm.num_features if self.fourier_stage == depth else self._stage_channels(self.fourier_stage)
+        self.fourier_norm = nn.BatchNorm2d(c) if self.fourier_stage < depth else None
+        self.fourier_proj = nn.Conv2d(c, channels, 1, bias=False) if channels else None
+        self.feature_dim += (channels or c) * self.fourier_rings * len(orders)
+
+    def _stage_channels(self, stage: int) -> int:
+        if stage == 0:
+            return self.stem.out_channels
+        return self.stages[stage * self.blocks - 1].conv2.out_channels
+
+    def _fourier(self, h: torch.Tensor) -> torch.Tensor:
+        """(B, C', K·M) azimuthal amplitudes of an (already normalised) feature map."""
+        if self.fourier_proj is not None:
+            h = self.fourier_proj(h)
+        bases = azimuthal_bases(*h.shape[-2:], self.fourier_orders, self.fourier_rings, self.fourier_radius, device=h.device, dtype=h.dtype)
+        return azimuthal_amplitudes(h, bases).flatten(1)
 
     def _inputs(self, x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
         """The network's input stack: values, then the mask and radius channels as configured."""
@@ -175,9 +272,21 @@ class ConvEncoder(nn.Module):
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         """Encode ``x`` (B, C, H, W); NaN allowed when ``mask_channel`` is on."""
-        h = self.stages(self.stem(self._inputs(x, mask)))
-        h = self._pool(F.relu(self.norm(h)))
+        h = self.stem(self._inputs(x, mask))
+        if not self.fourier_orders:
+            h = self._pool(F.relu(self.norm(self.stages(h))))
+            return self.fc(h) if self.fc is not None else h
+        tap = self.fourier_stage * self.blocks
+        early = None
+        for i, layer in enumerate([nn.Identity(), *self.stages]):
+            h = layer(h)
+            if i == tap and self.fourier_norm is not None:
+                early = F.relu(self.fourier_norm(h))
+        h = F.relu(self.norm(h))
+        h = torch.cat([self._pool(h), self._fourier(h if early is None else early)], dim=1)
         return self.fc(h) if self.fc is not None else h
 
 
-__all__ = ["POOLS", "BasicBlock", "ConvEncoder", "masked_input", "radius_grid", "ring_weights"]
+__all__ = [
+    "POOLS", "BasicBlock", "ConvEncoder", "azimuthal_amplitudes", "azimuthal_bases", "masked_input", "radius_grid", "ring_weights",
+]

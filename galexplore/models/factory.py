@@ -17,7 +17,7 @@ A config looks like::
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from torch import nn
@@ -42,6 +42,10 @@ FAMILIES = ("contrastive", "moco", "clip")
 #: encoder output feeds the loss and is used directly as the embedding).
 HEADS = ("mlp", "none")
 #: The ``--modality`` choices and the modalities each trains on.
+#: Azimuthal Fourier orders m whose amplitudes the default maps encoder pools per annulus from its
+#: 16×16 feature map (:class:`~galexplore.models.encoders.ConvEncoder` ``fourier_*``): bars
+#: and two-armed spirals (m = 2), three- and four-armed ones (m = 3, 4). Ring means cannot see them.
+AZIMUTHAL_ORDERS: tuple[int, ...] = (2, 3, 4)
 MODALITY_CHOICES: dict[str, tuple[str, ...]] = {
     "maps": ("maps",),
     "images": ("images",),
@@ -133,6 +137,20 @@ def _input_cfg(modality: str, spec: Mapping[str, Any]) -> dict[str, Any]:
     return {"channels": list(spec["channels"]), "shape": list(spec["shape"]), "units": list(spec.get("units", []))}
 
 
+def _azimuthal(orders: Sequence[int], width: int) -> dict[str, Any]:
+    """Encoder options for azimuthal Fourier amplitudes of the given orders (none if empty).
+
+    From the output of the first stage (16×16 for 32×32 inputs: a bar of 1 Rₑ spans about
+    three pixels there, one of the last 8×8 map), projected to ``width / 2`` channels (8 for the
+    default width 16: more amplitude dimensions dilute the k-NN neighbourhoods), in four annuli
+    out to 0.8 half-widths (2 Rₑ for maps over ±2.5 Rₑ), inside the field of view so that its
+    edge adds no azimuthal structure (docs/training.md).
+    """
+    if not orders:
+        return {}
+    return {"fourier_orders": [int(m) for m in orders], "fourier_stage": 1, "fourier_channels": max(2, width // 2), "fourier_rings": 4, "fourier_radius": 0.8}
+
+
 def _single_head(encoder: dict[str, Any], head: str) -> tuple[dict[str, Any], str]:
     """The head config and ``embed_from`` of a single-modality run; sets the encoder's ``out_dim``.
 
@@ -154,6 +172,7 @@ def default_config(
     width: int | None = None,
     depth: int | None = None,
     head: str | None = None,
+    azimuthal_orders: Sequence[int] | None = None,
 ) -> dict[str, Any]:
     """The default model config for a ``--modality`` choice on a survey.
 
@@ -167,6 +186,9 @@ def default_config(
     head : {"mlp", "none"}, optional
         Projection head of a single-modality run (see :data:`HEADS`; default ``"mlp"``).
         Ignored by the cross-modal choices, which always project into a shared space.
+    azimuthal_orders : sequence of int, optional
+        Azimuthal Fourier orders the maps encoder pools (default :data:`AZIMUTHAL_ORDERS`;
+        empty: ring means only, the encoder of earlier versions).
     """
     if choice not in MODALITY_CHOICES:
         raise ValueError(f"unknown modality {choice!r}; choose one of {sorted(MODALITY_CHOICES)}")
@@ -198,6 +220,7 @@ def default_config(
             # three stages (4×4) with three rings scored 0.1 lower on the gradients and the bulge
             # fraction (docs/training.md).
             encoders[m].update(depth=depth or 2, radius_channel=True, pool="rings", n_rings=5)
+            encoders[m].update(_azimuthal(AZIMUTHAL_ORDERS if azimuthal_orders is None else azimuthal_orders, width or 16))
             units = list(spec.get("units", [""] * c))
             augment[m] = {
                 "kind": "maps",
@@ -237,4 +260,4 @@ def default_config(
     }
 
 
-__all__ = ["FAMILIES", "HEADS", "MODALITY_CHOICES", "build_augment", "build_encoder", "build_head", "build_model", "default_config"]
+__all__ = ["AZIMUTHAL_ORDERS", "FAMILIES", "HEADS", "MODALITY_CHOICES", "build_augment", "build_encoder", "build_head", "build_model", "default_config"]

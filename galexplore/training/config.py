@@ -47,6 +47,10 @@ class TrainConfig:
         2-layer MLP maps the encoder features to the 64-d space of the loss and the features
         before it are the embedding. ``"none"`` (eCALIFA): the encoder ends in a 64-d linear
         layer whose output feeds the loss and is used directly as the embedding.
+    azimuthal_orders : list of int or None
+        Azimuthal Fourier orders whose amplitudes the maps encoder pools per annulus (bars,
+        spiral arms); None: the default (:data:`~galexplore.models.factory.AZIMUTHAL_ORDERS`),
+        ``[]``: ring means only.
     threads : int or None
         CPU threads for torch (None: torch's default).
     prefetch : bool
@@ -69,6 +73,7 @@ class TrainConfig:
     loss: str | None = None
     temperature: float | None = None
     head: str | None = None
+    azimuthal_orders: list[int] | None = None
     threads: int | None = None
     max_cache_bytes: int = 4 * 1024**3
     prefetch: bool = True
@@ -84,6 +89,8 @@ class TrainConfig:
             raise ValueError(f"val_fraction must be in [0, 1), got {self.val_fraction}")
         if self.loss not in (None, "infonce", "ntxent", "moco"):
             raise ValueError(f"loss must be infonce, ntxent or moco, got {self.loss!r}")
+        if self.azimuthal_orders is not None and any(int(m) < 1 for m in self.azimuthal_orders):
+            raise ValueError(f"azimuthal_orders must be ≥ 1, got {self.azimuthal_orders}")
         if self.head is not None and self.head not in HEADS:
             raise ValueError(f"head must be one of {HEADS}, got {self.head!r}")
 

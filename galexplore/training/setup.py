@@ -38,7 +38,9 @@ def model_config_for(survey: Survey, config: TrainConfig) -> dict[str, Any]:
     for m in MODALITY_CHOICES[config.modality]:
         survey.spec(m)  # clear error if the survey lacks it
     specs = {m: s.to_json() for m, s in survey.modalities.items()}
-    cfg = default_config(config.modality, specs, width=config.width, depth=config.depth, head=config.head)
+    cfg = default_config(
+        config.modality, specs, width=config.width, depth=config.depth, head=config.head, azimuthal_orders=config.azimuthal_orders
+    )
     if cfg["family"] != "clip":
         (m,) = cfg["modalities"]
         if config.loss == "moco":

@@ -80,6 +80,23 @@ def test_colouring_is_mean_for_numbers_and_categories_for_classes(explorer, tiny
     assert explorer.map._pane.object[()].get(0).opts.get().kwargs.get("show_legend") is True
 
 
+def test_a_selection_changes_texts_and_data_but_no_stylesheets(tiny_data):
+    """What a lasso sends to the browser: new texts and data, not the text panes' stylesheets
+    again (Panel re-sends them with every new text; each makes the browser restyle the page)."""
+    doc = Document()
+    explorer = Explorer(tiny_data)
+    explorer.template().server_doc(doc)
+    changes = []
+    trigger = doc.callbacks.trigger_on_change
+    doc.callbacks.trigger_on_change = lambda event: (changes.append(event), trigger(event))[1]
+    lo, hi = tiny_data.xy.min(0), tiny_data.xy.max(0)
+    explorer.map._on_lasso(geometry=np.array([lo, [hi[0], lo[1]], (lo + hi) / 2]))
+    changed = {(type(getattr(e, "model", None)).__name__, getattr(e, "attr", "")) for e in changes}
+    assert ("HTML", "text") in changed and ("ColumnDataSource", "data") in changed
+    assert not [c for c in changed if c[1] == "stylesheets"], changed
+    assert explorer.gallery._header.object.startswith(f"**{explorer.state.n_selected} selected**")
+
+
 def test_hover_shows_the_galaxy_id(explorer, tiny_data):
     from types import SimpleNamespace
 

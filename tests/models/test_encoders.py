@@ -18,7 +18,12 @@ from galexplore.models import (
     SpectrumEncoder,
     masked_input,
 )
-from galexplore.models.encoders import radius_grid, ring_weights
+from galexplore.models.encoders import (
+    azimuthal_amplitudes,
+    azimuthal_bases,
+    radius_grid,
+    ring_weights,
+)
 
 
 def test_masked_input_fills_nan_and_appends_mask():
@@ -160,3 +165,43 @@ def test_radius_channel_and_ring_pooling_encoder():
     assert z.shape == (2, 16) and torch.isfinite(z).all()
     with pytest.raises(ValueError, match="pool"):
         ConvEncoder(5, pool="max")
+
+
+def _polar(n: int = 16) -> tuple[torch.Tensor, torch.Tensor]:
+    yy, xx = torch.meshgrid(torch.arange(n) - (n - 1) / 2, torch.arange(n) - (n - 1) / 2, indexing="ij")
+    return torch.hypot(yy, xx) / (n / 2), torch.atan2(yy, xx)
+
+
+def test_azimuthal_amplitudes_measure_m_fold_patterns_in_any_orientation():
+    """A radially symmetric disc has no azimuthal power; a bar-like cos 2θ pattern has m = 2 only."""
+    r, theta = _polar()
+    disc = torch.exp(-r / 0.3)
+    bases = azimuthal_bases(16, 16, (1, 2, 3), 4, 1.0)
+    assert bases.shape == (2, 4, 3, 16, 16)
+    for angle in (0.0, 0.4, 1.3):
+        bar = disc * (1 + 0.5 * torch.cos(2 * (theta - angle)))
+        a = azimuthal_amplitudes(torch.stack([disc, bar])[:, None], bases)  # (2, 1, K, M)
+        assert a.shape == (2, 1, 4, 3)
+        assert a[0].max() < 1e-3  # the symmetric disc: ~0 at every order
+        assert a[1, 0, :, 0].max() < 1e-3 and a[1, 0, :, 2].max() < 1e-3  # no m = 1 or 3
+        assert a[1, 0, :2, 1].min() > 0.03  # a clear m = 2 signal in the inner rings
+        if angle == 0.0:
+            ref = a[1, 0, :, 1]
+        assert torch.allclose(a[1, 0, :, 1], ref, rtol=0.15, atol=2e-3)  # whatever the bar's angle
+
+
+def test_fourier_pooling_is_invariant_to_quarter_turns_and_adds_features():
+    torch.manual_seed(0)
+    x = torch.randn(3, 4, 16, 16)
+    bases = azimuthal_bases(16, 16, (1, 2, 4), 5, 0.8)
+    a = azimuthal_amplitudes(x, bases)
+    for k in (1, 2, 3):
+        assert torch.allclose(azimuthal_amplitudes(x.rot90(k, (2, 3)), bases), a, atol=1e-5)
+    assert torch.allclose(azimuthal_amplitudes(x.flip(3), bases), a, atol=1e-5)  # mirror images too
+    enc = ConvEncoder(5, width=8, depth=2, stem_stride=1, radius_channel=True, pool="rings", n_rings=5,
+                      fourier_orders=(1, 2), fourier_stage=1, fourier_channels=4, fourier_rings=3)  # fmt: skip
+    assert enc.feature_dim == 5 * 32 + 4 * 3 * 2
+    z = enc.eval()(torch.randn(2, 5, 32, 32))
+    assert z.shape == (2, enc.feature_dim) and torch.isfinite(z).all()
+    with pytest.raises(ValueError, match="fourier"):
+        ConvEncoder(5, depth=2, fourier_orders=(2,), fourier_stage=3)

@@ -1,4 +1,4 @@
-"""Default model configs: the projection-head choice of single-modality runs."""
+"""Default model configs: the projection-head choice of single-modality runs, azimuthal pooling."""
 
 from __future__ import annotations
 
@@ -39,3 +39,19 @@ def test_head_none_is_the_ecalifa_64d_output_used_directly():
 def test_unknown_head_is_rejected():
     with pytest.raises(ValueError, match="head"):
         default_config("maps", MAPS, head="linear")
+
+
+def test_azimuthal_orders_option_and_checkpoints_without_it():
+    """The maps encoder pools azimuthal amplitudes by default; [] gives the ring-means-only encoder,
+    whose state (a checkpoint from before the option) loads into a model built from its config."""
+    from galexplore.models.factory import AZIMUTHAL_ORDERS
+
+    enc_cfg = default_config("maps", MAPS)["encoders"]["maps"]
+    assert enc_cfg["fourier_orders"] == list(AZIMUTHAL_ORDERS) and enc_cfg["fourier_stage"] == 1
+    plain = default_config("maps", MAPS, azimuthal_orders=[])
+    assert not any(k.startswith("fourier") for k in plain["encoders"]["maps"])
+    with_m = build_model(default_config("maps", MAPS, azimuthal_orders=[2]), _norm(5)).tower.encoder
+    without = build_model(plain, _norm(5)).tower.encoder
+    assert with_m.feature_dim == without.feature_dim + 8 * 4  # 8 channels × 4 annuli × one order
+    again = build_model(plain, _norm(5))
+    again.tower.encoder.load_state_dict(without.state_dict())  # strict: no new keys expected

@@ -10,8 +10,10 @@ from galexplore.runs import read_embeddings
 
 @pytest.mark.parametrize(
     ("head", "dim"),
-    [([], 80), (["--head", "none"], 64)],  # ring features: width 4, 2 stages → 16 channels × 5 rings; eCALIFA: 64-d output
-    ids=["mlp", "ecalifa"],
+    # width 4, 2 stages: 16 channels × 5 rings of ring means + 2 channels × 4 rings × 3 azimuthal
+    # orders (m = 2, 3, 4); --azimuthal-orders with none: ring means only; eCALIFA: the 64-d output
+    [([], 80 + 24), (["--azimuthal-orders"], 80), (["--head", "none"], 64)],
+    ids=["mlp", "rings-only", "ecalifa"],
 )
 def test_train_then_embed(tiny_survey, tmp_path, capsys, head, dim):
     run = tmp_path / "run"

@@ -14,8 +14,9 @@ from galexplore.training import train
 from .conftest import tiny
 
 #: The default maps embedding of the tiny config: ring-pooled features of width 4 after two
-#: stages (16 channels) over 5 rings.
-DIM = 16 * 5
+#: stages (16 channels) over 5 rings, then azimuthal amplitudes of 2 channels (width / 2) in 4
+#: rings at 3 orders.
+DIM = 16 * 5 + 2 * 4 * 3
 
 
 @pytest.fixture(scope="module")
