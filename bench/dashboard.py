@@ -109,8 +109,8 @@ def time_zoom(explorer, doc, repeats: int) -> list[float]:
     from panel.io.state import set_curdoc
 
     streams = _range_streams(explorer)
-    xy = explorer.data.xy
-    (x0, y0), (x1, y1) = xy.min(0).astype(float).tolist(), xy.max(0).astype(float).tolist()  # floats, as Bokeh sends
+    lo, hi = explorer.map._extent()  # the projection's extent (in memory or from the out-of-core table)
+    (x0, y0), (x1, y1) = np.asarray(lo, float).tolist(), np.asarray(hi, float).tolist()  # floats, as Bokeh sends
     out = []
     for i in range(repeats + 1):
         f = 0.9**i * 0.5

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import socket
 import subprocess
@@ -156,5 +157,29 @@ class ServerProcess:
         self._log.close()
 
 
+def write_partitioned_projection(survey, run: str | os.PathLike, seed: int = 0, parts: int = 3) -> np.ndarray:
+    """A clumpy 2-d layout (N, 2) float32 of every galaxy of ``survey`` written as the run's
+    partitioned ``projection.parquet`` of ``parts`` parts in survey order (as ``project --dask``)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from galexplore._io import atomic_directory
+    from galexplore.runs import RunPaths, with_metadata
+
+    rng = np.random.default_rng(seed)
+    ids = survey.catalog["galaxy_id"].astype(str).to_numpy()
+    n = len(ids)
+    centres = rng.normal(scale=4.0, size=(5, 2))
+    xy = (centres[rng.integers(0, 5, n)] + rng.normal(scale=0.8, size=(n, 2))).astype(np.float32)
+    bounds = np.linspace(0, n, parts + 1).astype(int)
+    run = Path(run)
+    run.mkdir(parents=True, exist_ok=True)
+    with atomic_directory(RunPaths.of(run).projection) as tmp:
+        for i, (lo, hi) in enumerate(itertools.pairwise(bounds)):
+            table = pa.table({"galaxy_id": ids[lo:hi].tolist(), "x": xy[lo:hi, 0], "y": xy[lo:hi, 1]})
+            pq.write_table(with_metadata(table, {"method": "umap", "partition": i}), tmp / f"part-{i:05d}.parquet")
+    return xy
+
+
 __all__ = ["JS_DEEP_TEXT", "JS_PLOTS", "ServerProcess", "expected_counts", "free_port", "polygon_pixels",
-           "radial_pca_run", "to_data"]
+           "radial_pca_run", "to_data", "write_partitioned_projection"]

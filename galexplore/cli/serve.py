@@ -22,6 +22,15 @@ http://127.0.0.1:5006/explorer. To expose it on the network, all three are neede
   --basic-auth users.json                 a login page; users.json is {"user": "password"}
                                           (a password string works too, but shows in `ps`)
 
+Very large surveys: --out-of-core keeps the catalog and the projection on disk. On first use
+a map table (projection + catalog columns, in stripes of the map) is written part by part
+under RUN/cache/; the map, its zoom, colour-by and the main sequence are then Datashader
+aggregates of Dask DataFrames, and a lasso is computed part by part, so 10^7+ galaxies never
+need to fit in memory. The selection's cutouts, maps and export work; clustering, similarity
+search, distributions, stacked profiles, hover and view links are off in that mode. A partitioned
+projection (galexplore project --dask) of more than 3,000,000 galaxies is served out of core
+unless --in-memory is given.
+
 Without --basic-auth an exposed server prints a warning: anyone who can reach it can browse
 the survey and download exports. Widgets and URL parameters only read the survey and the run
 and are validated against the catalog; nothing typed in the page is run as code.
@@ -43,6 +52,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("survey", metavar="SURVEY", help="survey directory")
     p.add_argument("run", metavar="RUN", help="run directory (needs projection.parquet)")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--out-of-core", dest="out_of_core", action="store_const", const=True, default=None,
+                      help="keep the catalog and projection on disk and aggregate them with Dask (for surveys "
+                           "too big for memory; some panels are off, see above)")
+    mode.add_argument("--in-memory", dest="out_of_core", action="store_const", const=False,
+                      help="load the survey into memory even for a large partitioned projection")
     add_server_options(p)
     p.set_defaults(func=run)
 
@@ -71,7 +86,7 @@ def start_server(args: argparse.Namespace, survey, run) -> int:
 
     serve(survey, run, port=args.port, address=args.address, show=args.show,
           allow_origins=args.allow_websocket_origin, basic_auth=args.basic_auth, on_ready=ready,
-          num_procs=getattr(args, "num_procs", 1))
+          num_procs=getattr(args, "num_procs", 1), out_of_core=getattr(args, "out_of_core", False))
     return 0
 
 

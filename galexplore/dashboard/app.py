@@ -107,37 +107,52 @@ class Explorer(pn.viewable.Viewer):
         )  # fmt: skip
 
     def main(self) -> pn.viewable.Viewable:
-        card = dict(sizing_mode="stretch_width", collapsible=False, margin=(5, 5))
-        return pn.Column(
-            pn.Row(pn.Card(self.map, title="Embedding map", **card),
-                   pn.Card(self.main_sequence, title="Star-forming main sequence", **card), sizing_mode="stretch_width"),
-            pn.Row(pn.Card(self.gallery, title="Selection", **card),
-                   pn.Card(self.focus, title="Galaxy in focus", **card), sizing_mode="stretch_width"),
-            pn.Card(self.profiles, title="Stacked radial profiles: selection vs the rest", **card),
-            pn.Card(self.distributions, title="Properties: selection vs survey", **card),
-            sizing_mode="stretch_width",
-        )  # fmt: skip
+        return page_main(self.map, self.main_sequence, self.gallery, self.focus,
+                         (self.profiles, "Stacked radial profiles: selection vs the rest"),
+                         (self.distributions, "Properties: selection vs survey"))
 
     def __panel__(self):
         return pn.Row(pn.Column(self.controls(), width=300), self.main(), sizing_mode="stretch_width")
 
     def template(self) -> pn.template.BaseTemplate:
         """The explorer in a page template with the controls in the sidebar (for serving)."""
-        # Bootstrap: no web fonts fetched from the internet (the page works offline)
-        return pn.template.BootstrapTemplate(
-            title=f"galexplore · {self.data.title}", sidebar=[self.controls()], main=[self.main()],
-            sidebar_width=320, header_background="#1f4e79",
-        )
+        return page_template(self.data.title, self.controls(), self.main())
 
 
-def create_app(survey: str | os.PathLike, run: str | os.PathLike) -> pn.viewable.Viewable:
+def page_main(galaxy_map, main_sequence, gallery, focus, *more: tuple) -> pn.Column:
+    """The page's main area: the map beside the main sequence, the selection beside the galaxy
+    in focus, then one card per ``(view, title)`` of ``more``."""
+    card = dict(sizing_mode="stretch_width", collapsible=False, margin=(5, 5))
+    return pn.Column(
+        pn.Row(pn.Card(galaxy_map, title="Embedding map", **card),
+               pn.Card(main_sequence, title="Star-forming main sequence", **card), sizing_mode="stretch_width"),
+        pn.Row(pn.Card(gallery, title="Selection", **card),
+               pn.Card(focus, title="Galaxy in focus", **card), sizing_mode="stretch_width"),
+        *[pn.Card(view, title=title, **card) for view, title in more],
+        sizing_mode="stretch_width",
+    )  # fmt: skip
+
+
+def page_template(title: str, controls, main) -> pn.template.BaseTemplate:
+    """The page: ``controls`` in the sidebar, ``main`` beside them (for serving)."""
+    # Bootstrap: no web fonts fetched from the internet (the page works offline)
+    return pn.template.BootstrapTemplate(title=f"galexplore · {title}", sidebar=[controls], main=[main],
+                                         sidebar_width=320, header_background="#1f4e79")
+
+
+def create_app(survey: str | os.PathLike, run: str | os.PathLike, *, out_of_core: bool = False) -> pn.viewable.Viewable:
     """A fresh explorer page for one browser session (the ``panel serve`` entry point).
 
+    ``out_of_core`` serves :class:`~galexplore.dashboard.ooc_app.OutOfCoreExplorer` instead.
     A survey or run that cannot be read gives a page with the one-line reason, not a
     blank page and a traceback.
     """
     pn.extension(*EXTENSIONS)
     try:
+        if out_of_core:
+            from galexplore.dashboard.ooc_app import OutOfCoreExplorer, load_ooc_data
+
+            return OutOfCoreExplorer(load_ooc_data(survey, run)).template()
         return Explorer(load_data(survey, run), sync_url=True).template()
     except GalexploreError as exc:
         log.error("cannot open the explorer: %s", exc)

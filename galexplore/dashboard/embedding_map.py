@@ -167,15 +167,25 @@ def shade(frame: pd.DataFrame, column: str, kind: str, *, x_range: tuple[float, 
     or an :class:`~holoviews.RGB` shaded by category, ``width`` × ``height`` pixels over the
     given data ranges, spread so that every galaxy covers at least 3×3 pixels.
     """
-    points = hv.Points(in_view(frame, x_range), kdims=["x", "y"], vdims=[hv.Dimension(VALUE, label=column)])
+    categories = list(frame[VALUE].cat.categories) if kind == "categorical" else None
+    return shade_points(in_view(frame, x_range), column, kind, categories, x_range=x_range, y_range=y_range,
+                        width=width, height=height)
+
+
+def shade_points(points, column: str, kind: str, categories: list[str] | None, *, x_range: tuple[float, float],
+                 y_range: tuple[float, float], width: int, height: int) -> hv.Image | hv.RGB:
+    """:func:`shade` of any frame HoloViews can aggregate: a pandas or a Dask DataFrame of x, y
+    and :data:`VALUE` (float32, or categorical with ``categories`` when ``kind`` is
+    categorical). Datashader aggregates a Dask DataFrame partition by partition, on the
+    active Dask client if there is one."""
+    points = hv.Points(points, kdims=["x", "y"], vdims=[hv.Dimension(VALUE, label=column)])
     kw = dict(dynamic=False, x_range=x_range, y_range=y_range, width=width, height=height)
     if kind == "numeric":
         img = rasterize(points, aggregator=ds.mean(VALUE), **kw)
         # every galaxy gets at least 3×3 pixels (UMAP packs them in tight clumps that fool the
         # isolation test), more where the view is sparse; filled pixels keep their own mean
         return with_values(img, lambda v: dynspread_values(spread_nearest(v, 1), SPREAD_THRESHOLD, MAX_PX))
-    cats = list(frame[VALUE].cat.categories)
-    img = datashade(points, aggregator=ds.count_cat(VALUE), color_key=category_colors(column, cats), min_alpha=140,
+    img = datashade(points, aggregator=ds.count_cat(VALUE), color_key=category_colors(column, categories), min_alpha=140,
                     **kw)
     return spread_rgb(img)
 
@@ -339,12 +349,16 @@ class EmbeddingMap(pn.viewable.Viewer):
                 if bar is not None:
                     bar.title = self.state.data.label(column)
 
+    def _extent(self) -> tuple[np.ndarray, np.ndarray]:
+        """Lowest and highest (x, y) of the projection, float64 (2,) each."""
+        xy = self.state.data.xy
+        return np.nanmin(xy, axis=0).astype(float), np.nanmax(xy, axis=0).astype(float)
+
     def _lims(self) -> dict:
         """The current view after a rebuild, else the data extent padded by 4 %."""
         if self._ranges:
             return {"xlim": self._ranges["x"], "ylim": self._ranges["y"]}
-        xy = self.state.data.xy
-        lo, hi = np.nanmin(xy, axis=0).astype(float), np.nanmax(xy, axis=0).astype(float)
+        lo, hi = self._extent()
         pad = np.maximum((hi - lo) * 0.04, 1e-3)
         return {"xlim": (lo[0] - pad[0], hi[0] + pad[0]), "ylim": (lo[1] - pad[1], hi[1] + pad[1])}
 
@@ -352,15 +366,23 @@ class EmbeddingMap(pn.viewable.Viewer):
         """The selected galaxies' pixels over one view (NaN elsewhere, drawn transparent)."""
         x0, x1 = view["x_range"]
         y0, y1 = view["y_range"]
-        mask = selection_mask(self.state.data.xy, selection, view)
+        mask = selection_mask(*self._selection_points(selection), view)
         if mask is None:
             return hv.Image(np.full((1, 1), np.nan, np.float32), bounds=(0, 0, 1, 1), kdims=["x", "y"])
         img = np.where(mask, np.float32(1), np.float32(np.nan))[::-1]  # row 0 is the top of an hv.Image
         return hv.Image(img, bounds=(x0, y0, x1, y1), kdims=["x", "y"], vdims=["selected"])
 
-    def _focus_marker(self, focus: str) -> hv.Points:
+    def _selection_points(self, selection: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Coordinates and the rows into them of the selected galaxies."""
+        return self.state.data.xy, selection
+
+    def _focus_xy(self, focus: str) -> np.ndarray:
+        """(x, y) of the galaxy in focus as a (1, 2) array, (0, 2) for none."""
         row = self.state.data.position(focus) if focus else None
-        xy = self.state.data.xy[[row]] if row is not None else np.empty((0, 2), np.float32)
+        return self.state.data.xy[[row]] if row is not None else np.empty((0, 2), np.float32)
+
+    def _focus_marker(self, focus: str) -> hv.Points:
+        xy = self._focus_xy(focus)
         return hv.Points(xy, kdims=["x", "y"]).opts(marker="star", size=22, fill_color="white",
                                                      line_color=FOCUS, line_width=2)
 
@@ -446,23 +468,32 @@ class EmbeddingMap(pn.viewable.Viewer):
         if geometry is None or len(geometry) < 3:
             return
         polygon = np.asarray(geometry, dtype=float)
-        rows = lasso_select(self.state.data.xy, polygon)
-        self.state.select(rows, "lasso", lasso=format_polygon(polygon))
+        self.state.select(self._lasso_rows(polygon), "lasso", lasso=format_polygon(polygon))
 
     @reports_errors("box selection")
     def _on_boundsxy(self, bounds=None, **_) -> None:
         if bounds is None:
             return
-        self.state.select(box_select(self.state.data.xy, bounds), "box")
+        self.state.select(self._box_rows(bounds), "box")
 
     @reports_errors("tap")
     def _on_tap(self, x=None, y=None, **_) -> None:
         if x is None or y is None:
             return
-        xr = self._ranges.get("x") or (float(self.state.data.xy[:, 0].min()), float(self.state.data.xy[:, 0].max()))
-        row = nearest(self.state.data.xy, (x, y), TAP_TOLERANCE * (xr[1] - xr[0]))
-        if row is not None:
-            self.state.focus = str(self.state.data.galaxy_ids[row])
+        xr = self._ranges.get("x") or tuple(float(v[0]) for v in self._extent())
+        galaxy_id = self._nearest_id(x, y, TAP_TOLERANCE * (xr[1] - xr[0]))
+        if galaxy_id is not None:
+            self.state.focus = galaxy_id
+
+    def _lasso_rows(self, polygon: np.ndarray) -> np.ndarray:
+        return lasso_select(self.state.data.xy, polygon)
+
+    def _box_rows(self, bounds) -> np.ndarray:
+        return box_select(self.state.data.xy, bounds)
+
+    def _nearest_id(self, x: float, y: float, tolerance: float) -> str | None:
+        row = nearest(self.state.data.xy, (x, y), tolerance)
+        return None if row is None else str(self.state.data.galaxy_ids[row])
 
     def _on_rangexy(self, x_range=None, y_range=None, **_) -> None:
         if x_range is not None and y_range is not None and np.isfinite([*x_range, *y_range]).all():

@@ -56,9 +56,14 @@ def export_bytes(state: ExplorerState, fmt: str) -> bytes:
         prov = provenance_of(data.run, selection=desc, survey=data.survey)
     else:
         prov = {"run": str(data.run), "selection": desc}
+    return table_bytes(rows, prov, fmt)
+
+
+def table_bytes(rows: pd.DataFrame, provenance: dict[str, str], fmt: str) -> bytes:
+    """``rows`` written in ``fmt`` with ``provenance`` (:func:`galexplore.export.export_table`)."""
     with tempfile.TemporaryDirectory(prefix="galexplore-export-") as tmp:
         path = Path(tmp) / f"selection.{SUFFIX[fmt]}"
-        export_table(rows, path, prov, format=fmt)
+        export_table(rows, path, provenance, format=fmt)
         return path.read_bytes()
 
 
@@ -85,11 +90,15 @@ class Export(pn.viewable.Viewer):
 
     def _callback(self) -> io.BytesIO:
         try:
-            return io.BytesIO(export_bytes(self.state, self.format))
+            return io.BytesIO(self.file_bytes())
         except Exception as exc:  # a failed export must not break the page
             log.exception("export failed")
             self.state.message = f"export failed: {exc}"
             return io.BytesIO(b"")
+
+    def file_bytes(self) -> bytes:
+        """The current selection in the chosen format (see :func:`export_bytes`)."""
+        return export_bytes(self.state, self.format)
 
     def __panel__(self):
         return pn.Column(

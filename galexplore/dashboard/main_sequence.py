@@ -47,6 +47,26 @@ def survey_frame(data: ExplorerData) -> pd.DataFrame:
     return pd.DataFrame({X: x[ok].astype(np.float32), Y: y[ok].astype(np.float32)})
 
 
+def relation_layers(lo: float, hi: float) -> tuple[hv.Area, hv.Curve]:
+    """The main-sequence relation over log M* ∈ [lo − 0.3, hi + 0.3]: its scatter band and line."""
+    mx = np.linspace(lo - 0.3, hi + 0.3, 50)
+    ms = hv.Curve((mx, main_sequence(mx)), X, Y, label="main sequence").opts(color="#444", line_dash="dashed", line_width=2)
+    band = hv.Area((mx, main_sequence(mx) - MS_SCATTER, main_sequence(mx) + MS_SCATTER), X, [Y, "y2"]).opts(
+        color="#888", alpha=0.12, line_alpha=0)
+    return band, ms
+
+
+def overlay_options(data, lims: dict):
+    """Options of the diagram's overlay: axis labels with units, limits, the relation as title."""
+    return hv.opts.Overlay(responsive=True, xlabel=data.label(X), ylabel=data.label(Y), show_legend=False, **lims,
+                           **CANVAS, title=f"Main sequence: log SFR = {MS_SLOPE} log M* {MS_ZERO:+.2f}")
+
+
+def density_layer(points: hv.Points) -> hv.DynamicMap:
+    """The survey's density in grey (Datashader counts; the points may be a Dask DataFrame)."""
+    return rasterize(points, aggregator=ds.count()).opts(cmap=DENSITY_CMAP, cnorm="eq_hist", colorbar=False, tools=[])
+
+
 class MainSequence(pn.viewable.Viewer):
     """log SFR–log M* diagram of the survey with the selection and the galaxy in focus."""
 
@@ -120,24 +140,15 @@ class MainSequence(pn.viewable.Viewer):
     def _build(self):
         data = self.state.data
         colors = category_colors(self.colour, self.categories())
-        density = rasterize(self._survey, aggregator=ds.count()).opts(
-            cmap=DENSITY_CMAP, cnorm="eq_hist", colorbar=False, tools=[])
+        density = density_layer(self._survey)
         sel = hv.streams.Params(self.state, ["selection"])
         glyphs = hv.DynamicMap(lambda selection: self._glyphs(selection, colors), streams=[sel])
         (x0, x1), (y0, y1) = self._extent
         lims = {"xlim": (x0 - 0.2, x1 + 0.2), "ylim": (y0 - 0.3, y1 + 0.3)}
         raster = view_layer(partial(self._selection_raster, colors=colors), lims, sel).opts(show_legend=False)
         focus = hv.DynamicMap(self._focus, streams=[hv.streams.Params(self.state, ["focus"])])
-        lo, hi = np.nanpercentile(data.catalog[X].to_numpy(float), [0.5, 99.5])
-        mx = np.linspace(lo - 0.3, hi + 0.3, 50)
-        ms = hv.Curve((mx, main_sequence(mx)), X, Y, label="main sequence").opts(color="#444", line_dash="dashed", line_width=2)
-        band = hv.Area((mx, main_sequence(mx) - MS_SCATTER, main_sequence(mx) + MS_SCATTER), X, [Y, "y2"]).opts(
-            color="#888", alpha=0.12, line_alpha=0)
-        return (density * band * ms * raster * glyphs * focus).opts(
-            hv.opts.Overlay(responsive=True, xlabel=data.label(X), ylabel=data.label(Y), show_legend=False,
-                            **lims, **CANVAS,
-                            title=f"Main sequence: log SFR = {MS_SLOPE} log M* {MS_ZERO:+.2f}"),
-        )
+        band, ms = relation_layers(*np.nanpercentile(data.catalog[X].to_numpy(float), [0.5, 99.5]))
+        return (density * band * ms * raster * glyphs * focus).opts(overlay_options(data, lims))
 
     def _glyphs(self, rows, colors) -> hv.Points:
         frame = self.selected_frame(rows) if len(rows) <= MAX_GLYPHS else self.selected_frame(rows[:0])

@@ -113,12 +113,18 @@ class ClosedSocketFilter(logging.Filter):
 REST_WARM_UP_DELAY_S = 20.0
 
 
-def _warm_up(survey: str | os.PathLike, run: str | os.PathLike, part: str) -> None:
+def _warm_up(survey: str | os.PathLike, run: str | os.PathLike, part: str, out_of_core: bool = False) -> None:
     """Run the map's and the main sequence's Datashader pipelines once, so their kernels are
     compiled before a browser asks (pure HoloViews: no Bokeh document is touched)."""
     from galexplore.dashboard.app import load_data, warm_up
 
     try:
+        if out_of_core:
+            from galexplore.dashboard.ooc_app import load_ooc_data, warm_up_ooc
+
+            if part == "first":
+                warm_up_ooc(load_ooc_data(survey, run))
+            return
         warm_up(load_data(survey, run), part)
     except Exception:  # warm-up is an optimisation only
         log.debug("warm-up failed", exc_info=True)
@@ -133,6 +139,7 @@ def make_server(
     allow_origins: list[str] | None = None,
     basic_auth: str | None = None,
     num_procs: int = 1,
+    out_of_core: bool = False,
 ):
     """The Bokeh/Tornado server of the explorer, bound but not started (see :func:`serve`).
 
@@ -150,7 +157,12 @@ def make_server(
         asyncio_log.addFilter(ClosedSocketFilter())
     for warning in check_exposure(address, allow_origins, basic_auth):
         log.warning(warning)
-    load_data(survey, run)  # fail here, with one line, on a bad survey or run (and share it with forks)
+    if out_of_core:  # builds the map table on first use (partition by partition)
+        from galexplore.dashboard.ooc_app import load_ooc_data
+
+        load_ooc_data(survey, run)
+    else:
+        load_data(survey, run)  # fail here, with one line, on a bad survey or run (and share it with forks)
     check_port(address, port)
     auth = {}
     if basic_auth is not None:
@@ -160,7 +172,7 @@ def make_server(
         auth = {"basic_auth": basic_auth, "cookie_secret": os.environ.get("PANEL_COOKIE_SECRET")
                 or secrets.token_urlsafe(32)}
     return pn.serve(
-        {APP_PATH: lambda: create_app(survey, run)},
+        {APP_PATH: lambda: create_app(survey, run, out_of_core=out_of_core)},
         port=port,
         address=address,
         show=False,
@@ -185,6 +197,7 @@ def serve(
     on_ready: Callable[[str], None] | None = None,
     warm_up: bool = True,
     num_procs: int = 1,
+    out_of_core: bool | None = False,
 ) -> None:
     """Serve the explorer until interrupted.
 
@@ -209,9 +222,16 @@ def serve(
     num_procs : int
         Server processes sharing the port (0: one per core). A browser session lives in one
         of them, so sessions in different processes are served in parallel.
+    out_of_core : bool or None
+        Serve the out-of-core explorer (:mod:`galexplore.dashboard.ooc_app`): the catalog
+        and projection stay on disk and are aggregated with Dask. None: out of core for a
+        partitioned projection of more than ``AUTO_ROWS`` galaxies.
     """
+    from galexplore.dashboard.ooc_app import wants_out_of_core
+
+    out_of_core = wants_out_of_core(run, out_of_core)
     server = make_server(survey, run, port=port, address=address, allow_origins=allow_origins,
-                         basic_auth=basic_auth, num_procs=num_procs)
+                         basic_auth=basic_auth, num_procs=num_procs, out_of_core=out_of_core)
     from tornado.process import task_id
 
     first = task_id() in (None, 0)  # the only process, or the first child
@@ -222,8 +242,8 @@ def serve(
     if warm_up:
         # on the server's own thread (HoloViews is not thread-safe); a page requested meanwhile waits
         # what a new page shows first; the rest later, when the first page has been served
-        server.io_loop.add_callback(_warm_up, survey, run, "first")
-        server.io_loop.call_later(REST_WARM_UP_DELAY_S, _warm_up, survey, run, "rest")
+        server.io_loop.add_callback(_warm_up, survey, run, "first", out_of_core)
+        server.io_loop.call_later(REST_WARM_UP_DELAY_S, _warm_up, survey, run, "rest", out_of_core)
     if show and first:
         server.io_loop.add_callback(server.show, f"/{APP_PATH}")
     try:

@@ -57,10 +57,10 @@ def reports_errors(action: str) -> Callable:
 
 
 def color_choices(data: ExplorerData) -> list[str]:
-    """Columns the map can be coloured by: numeric, categorical, and ``"cluster"``."""
+    """Columns the map can be coloured by: numeric, categorical, and ``"cluster"`` (in memory)."""
     cols = [c for c in data.numeric_columns if c not in ("ra", "dec")]
     cols += [c for c in data.categorical_columns if c not in cols]
-    return [*cols, CLUSTER]
+    return cols if getattr(data, "out_of_core", False) else [*cols, CLUSTER]  # no clusters out of core
 
 
 def validate_color_by(data: ExplorerData, value: object) -> str:

@@ -209,6 +209,9 @@ REVIEWED = {
     ("server.py", "loads"): "json.loads of the --basic-auth file named on the command line",
     ("app.py", "load"): "ExplorerData.load of the SURVEY and RUN given to `galexplore serve`",
     ("profiles.py", "load"): "np.load(allow_pickle=False) of the server's own cache RUN/cache/profiles/<hash>.npz",
+    ("ooc_app.py", "load"): "OutOfCoreData.load of the SURVEY and RUN given to `galexplore serve --out-of-core`",
+    ("ooc_data.py", "loads"): "json.loads of the projection's Parquet metadata (written by galexplore project)",
+    ("map_table.py", "loads"): "json.loads of the server's own RUN/cache/map_table-<hash>/table.json",
 }
 FILE_CALLS = {"open", "Path", "read_text", "read_bytes", "write_text", "write_bytes", "TemporaryDirectory",
               "mkdtemp", "NamedTemporaryFile", "remove", "unlink", "rmtree"}
@@ -223,6 +226,12 @@ REVIEWED_FILES = {
     ("selection.py", "Path"): "matplotlib.path.Path: the lasso polygon, not a file",
     ("profiles.py", "Path"): "RUN/cache/profiles/<hash of the loaded artifacts>.npz (no user input in the name)",
     ("profiles.py", "open"): "writes that cache file through atomic_file",
+    ("ooc_app.py", "Path"): "the SURVEY and RUN given to `galexplore serve --out-of-core`",
+    ("ooc_data.py", "Path"): "the RUN directory given to `galexplore serve --out-of-core`",
+    ("map_table.py", "Path"): "SURVEY/catalog.parquet, RUN's projection parts, RUN/cache/map_table-<hash of them>",
+    ("map_build.py", "write_text"): "table.json inside the map table's atomic build directory",
+    ("map_build.py", "Path"): "RUN given to `galexplore serve --out-of-core`",
+    ("map_table.py", "read_text"): "table.json of the server's own map table",
 }
 
 
