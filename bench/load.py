@@ -286,6 +286,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--budget", type=float, default=480, help="seconds for the browser phases (cut short beyond)")
     p.add_argument("--num-procs", type=int, default=1, help="server processes (galexplore serve --num-procs)")
     p.add_argument("--out", type=Path, default=RESULTS / "load.json")
+    p.add_argument("--server-log", type=Path, default=None, help="also keep the server's log here")
     args = p.parse_args(argv)
     load_start = os.getloadavg()
     t_all = time.perf_counter()
@@ -317,6 +318,8 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             server.stop()
             log = server.log_path.read_text()
+            if args.server_log:
+                args.server_log.write_text(log)
     timings = out.pop("timings")
     summary = summarise(timings)
     tracebacks = log.count("Traceback")
