@@ -22,17 +22,15 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _load_session import LoadSession  # noqa: E402
+from _side_by_side import ROOT, head_commit, survey_run_and_trees  # noqa: E402
 
-ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 CHROMIUM = "/usr/bin/chromium"
 STEPS = (("colour_numeric", "log_mstar"), ("lasso", 0.25), ("clear", None), ("colour_numeric", "ew_ha"),
@@ -93,28 +91,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=RESULTS / "browser_interactions.json")
     args = p.parse_args(argv)
     load_start = os.getloadavg()
-    from galexplore.testing import radial_pca_run
-
-    with tempfile.TemporaryDirectory(prefix="galexplore-browser-") as tmp:
-        tmp = Path(tmp)
-        subprocess.run([sys.executable, "-m", "galexplore", "synth", "--n", str(args.n), "--out", str(tmp / "survey")],
-                       check=True, capture_output=True)
-        radial_pca_run(tmp / "survey", tmp / "run")
-        trees = {"this": ROOT}
-        if args.against:
-            trees[args.against] = tmp / "ref"
-            subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(trees[args.against]), args.against],
-                           check=True, capture_output=True)
-        try:
-            runs: dict[str, list] = {name: [] for name in trees}
-            for r in range(args.rounds):
-                for name, tree in trees.items():
-                    runs[name].extend({**t, "round": r} for t in serve_and_drive(tree, tmp / "survey", tmp / "run",
-                                                                                 tmp / f"{len(runs[name])}-server.log"))
-        finally:
-            if args.against:
-                subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(trees[args.against])],
-                               check=False)
+    with survey_run_and_trees(args.n, args.against, "galexplore-browser-") as (survey, run, trees, tmp):
+        runs: dict[str, list] = {name: [] for name in trees}
+        for r in range(args.rounds):
+            for name, tree in trees.items():
+                runs[name].extend({**t, "round": r} for t in serve_and_drive(tree, survey, run,
+                                                                             tmp / f"{len(runs[name])}-server.log"))
 
     def med(ts: list[dict], key: str) -> float | None:
         vals = [t[key] for t in ts if t["ok"] and t.get(key) is not None]
@@ -133,8 +115,7 @@ def main(argv: list[str] | None = None) -> int:
                     "load_average_start": [round(v, 2) for v in load_start],
                     "load_average_end": [round(v, 2) for v in os.getloadavg()]},
         "config": {"galaxies": args.n, "rounds": args.rounds, "trees": list(trees), "steps": [list(s) for s in STEPS],
-                   "commit": subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
-                                            capture_output=True, text=True).stdout.strip(),
+                   "commit": head_commit(),
                    "note": "lasso latency from the mouse release; browser_* = Chromium main-thread time of the page"},
         "median": summary,
         "timings": runs,

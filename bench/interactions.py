@@ -29,12 +29,13 @@ import platform
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _side_by_side import ROOT, head_commit, survey_run_and_trees  # noqa: E402
+
 RESULTS = ROOT / "bench" / "results"
 
 
@@ -141,27 +142,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=RESULTS / "interactions.json")
     args = p.parse_args(argv)
     load_start = os.getloadavg()
-    from galexplore.testing import radial_pca_run
-
-    with tempfile.TemporaryDirectory(prefix="galexplore-interactions-") as tmp:
-        tmp = Path(tmp)
-        subprocess.run([sys.executable, "-m", "galexplore", "synth", "--n", str(args.n), "--out", str(tmp / "survey")],
-                       check=True, capture_output=True)
-        radial_pca_run(tmp / "survey", tmp / "run")
-        trees = {"this": ROOT}
-        if args.against:
-            ref_tree = tmp / "ref"
-            subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(ref_tree), args.against],
-                           check=True, capture_output=True)
-            trees[args.against] = ref_tree
-        try:
-            runs: dict[str, list] = {name: [] for name in trees}
-            for _ in range(args.rounds):
-                for name, tree in trees.items():
-                    runs[name].append(child(tree, tmp / "survey", tmp / "run"))
-        finally:
-            if args.against:
-                subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(ref_tree)], check=False)
+    with survey_run_and_trees(args.n, args.against, "galexplore-interactions-") as (survey, run, trees, _tmp):
+        runs: dict[str, list] = {name: [] for name in trees}
+        for _ in range(args.rounds):
+            for name, tree in trees.items():
+                runs[name].append(child(tree, survey, run))
     summary = {name: summarise(r) for name, r in runs.items()}
     result = {
         "benchmark": "server-side cost of dashboard interactions (in-process session document, no browser)",
@@ -170,8 +155,7 @@ def main(argv: list[str] | None = None) -> int:
                     "load_average_start": [round(v, 2) for v in load_start],
                     "load_average_end": [round(v, 2) for v in os.getloadavg()]},
         "config": {"galaxies": args.n, "rounds": args.rounds, "trees": list(trees),
-                   "commit": subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
-                                            capture_output=True, text=True).stdout.strip()},
+                   "commit": head_commit()},
         "median_ms": summary,
         "raw_ms": runs,
     }
