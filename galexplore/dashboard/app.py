@@ -16,6 +16,7 @@ import panel as pn
 
 from galexplore.dashboard import url_state
 from galexplore.dashboard._setup import lean_document
+from galexplore.dashboard.gestures import guard_press_gestures
 from galexplore.dashboard.clusters import ClusterControls, compute_clusters, saved_clusters
 from galexplore.dashboard.data import ExplorerData
 from galexplore.dashboard.distributions import Distributions
@@ -134,7 +135,13 @@ def page_main(galaxy_map, main_sequence, gallery, focus, *more: tuple) -> pn.Col
 
 
 def page_template(title: str, controls, main) -> pn.template.BaseTemplate:
-    """The page: ``controls`` in the sidebar, ``main`` beside them (for serving)."""
+    """The page: ``controls`` in the sidebar, ``main`` beside them (for serving).
+
+    The session's document also gets the press guard of :mod:`~galexplore.dashboard.gestures`
+    (lassos and boxes begun while the page is busy are not lost).
+    """
+    if pn.state.curdoc is not None:
+        guard_press_gestures(pn.state.curdoc)
     # Bootstrap: no web fonts fetched from the internet (the page works offline)
     return pn.template.BootstrapTemplate(title=f"galexplore · {title}", sidebar=[controls], main=[main],
                                          sidebar_width=320, header_background="#1f4e79")
