@@ -10,12 +10,36 @@ Bokeh's views, with the JavaScript that ``tests/dashboard/test_browser.py`` uses
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass, field
 
 from galexplore.testing import JS_DEEP_TEXT, JS_PLOTS, polygon_pixels
 
 POLL_MS = 100
+#: Records, in ``window.__gxTrace``, what the page did with a drag: Bokeh's gesture phases,
+#: the lasso tool's start and end, the selection event and its websocket message (diagnosis
+#: of lassos that never reach the server; installed once per page, cleared per lasso).
+GESTURE_TRACE_JS = """() => {
+  if (window.__gxTrace) { window.__gxTrace.length = 0; return; }
+  const T = window.__gxTrace = [];
+  const now = () => Math.round(performance.now());
+  const wrap = (proto, names, label) => { for (const m of names) { const f = proto[m];
+    proto[m] = function (...a) { T.push(label(m, this)); return f.apply(this, a); }; } };
+  const G = Bokeh.require("core/ui_gestures").UIGestures.prototype;
+  wrap(G, ["_pointer_down", "_pointer_up", "_pointer_cancel", "_pointer_timeout", "on_pan_start", "on_pan_end",
+           "on_press", "on_tap"], (m, g) => `${m}@${now()}:${g.phase}`);
+  const L = Bokeh.require("models/tools/gestures/lasso_select_tool").LassoSelectToolView.prototype;
+  wrap(L, ["_pan_start", "_pan_end"], (m, v) => `lasso${m}@${now()}:active=${v.model.active}`);
+  const S = Bokeh.require("models/tools/gestures/select_tool").SelectToolView.prototype;
+  wrap(S, ["_emit_selection_event"], (m) => `emit@${now()}`);
+  const send = WebSocket.prototype.send;
+  WebSocket.prototype.send = function (d) {
+    if (typeof d === "string" && d.includes("selectiongeometry")) T.push(`ws_send@${now()}:${this.readyState}`);
+    return send.call(this, d);
+  };
+}"""
+LATE_TIMERS_JS = "() => window.Bokeh ? (Bokeh.require('core/ui_gestures').UIGestures.gx_late_timers ?? 0) : 0"
 METHOD_LABELS = {"kmeans": "k-means", "gmm": "Gaussian mixture", "hdbscan": "HDBSCAN"}
 IGNORED_CONSOLE = ("WebGL", "GPU stall", "favicon")
 
@@ -91,6 +115,7 @@ class LoadSession:
     done: dict = field(default_factory=dict)  # what this session did last: colour, k, lasso count
     coloured: list = field(default_factory=list)  # every colour-by this session asked for
     cdp: object = None  # a Chrome DevTools Protocol session on the page (browser-side metrics)
+    input: object = None  # another one for raw mouse input
 
     async def enable_metrics(self) -> None:
         """Collect Chromium's per-page ``Performance`` metrics (task, script and layout time)."""
@@ -186,16 +211,26 @@ class LoadSession:
         """Lasso the middle of the map (polygon of half-size ``frac`` of the frame); returns the count shown."""
         plot = await self.map_plot()
         pixels = polygon_pixels(plot, frac)
-        mouse = self.page.mouse
 
-        # Drawing is the user's time (and Playwright's: one round trip per mouse move); the
+        # Drawing is the user's time (and the driver's: one round trip per mouse move); the
         # latency is timed from the release, when Bokeh sends the polygon to the server.
         t0 = time.perf_counter()
+        late0 = await self.late_press_timers()
+        await self.page.evaluate(GESTURE_TRACE_JS)
         try:
-            await mouse.move(*pixels[0])
-            await mouse.down()
-            for p in [*pixels[1:], pixels[0]]:
-                await mouse.move(*p, steps=3)
+            await self.page.mouse.move(*pixels[0])
+            # A hand moves as it presses: the press and the first moves go to Chromium together
+            # (raw CDP input, not Playwright's mouse, which sends each event only after the
+            # last one's round trip: more than Bokeh's 300 ms press threshold on a starved
+            # machine, and the drag became a "press"). Chromium delivers only the last of moves
+            # that arrive together, so they lie on the first edge: the polygon is the same.
+            first_edge = [[a + (b - a) * t for a, b in zip(pixels[0], pixels[1])] for t in (0.5, 1.0)]
+            await asyncio.gather(self._mouse("mousePressed", pixels[0]), *(self._mouse("mouseMoved", p) for p in first_edge))
+            last = pixels[1]
+            for p in [*pixels[2:], pixels[0]]:
+                for step in (1, 2, 3):  # as Playwright's mouse.move(steps=3)
+                    await self._mouse("mouseMoved", [a + (b - a) * step / 3 for a, b in zip(last, p)])
+                last = p
         except Exception as exc:  # a broken page is a measured failure, not a crash
             self.errors.append(f"lasso drawing: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
             self.timings.append(Timing(self.index, "lasso", self.phase, round(t0 - self.clock0, 3),
@@ -203,11 +238,29 @@ class LoadSession:
             self.done["lasso"] = -1
             return -1, pixels, plot
         draw_ms = round((time.perf_counter() - t0) * 1000)
-        m = await self.timed("lasso", mouse.up, lambda: self.wait_text(".gx-gallery-header", r"([\d,]+) selected \(lasso\)"),
-                             f"frac={frac}, drawn in {draw_ms} ms")
+        late = await self.late_press_timers() - late0
+        m = await self.timed("lasso", lambda: self._mouse("mouseReleased", pixels[0]), lambda: self.wait_text(".gx-gallery-header", r"([\d,]+) selected \(lasso\)"),
+                             f"frac={frac}, drawn in {draw_ms} ms, late press timers {late}")
         n = int(m[1].replace(",", "")) if m else -1
+        if n < 0:  # what the page did with the drag
+            self.errors.append(f"lasso trace: {await self.page.evaluate('window.__gxTrace')}")
         self.done["lasso"] = n
         return n, pixels, plot
+
+    async def _mouse(self, kind: str, xy) -> None:
+        """One mouse event with the left button held (CDP ``Input.dispatchMouseEvent``; page px)."""
+        if self.input is None:
+            self.input = await self.page.context.new_cdp_session(self.page)
+        await self.input.send("Input.dispatchMouseEvent", {
+            "type": kind, "x": float(xy[0]), "y": float(xy[1]), "button": "left",
+            "buttons": 0 if kind == "mouseReleased" else 1, "clickCount": 0 if kind == "mouseMoved" else 1})
+
+    async def late_press_timers(self) -> int:
+        """Bokeh press timers this page found late, i.e. drags the press guard kept from being lost."""
+        try:
+            return await self.page.evaluate(LATE_TIMERS_JS)
+        except Exception:  # a closed or crashed page
+            return 0
 
     async def recompute(self, method: str, k: int, timeout_s: float = 240.0) -> None:
         """Set method and k, press Recompute, wait for the status line to name them."""
