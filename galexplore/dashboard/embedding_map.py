@@ -24,6 +24,7 @@ from holoviews.operation.datashader import datashade, rasterize
 from galexplore.dashboard._setup import CANVAS
 from galexplore.dashboard.data import ExplorerData, per_server_cache
 from galexplore.dashboard.palettes import CONTINUOUS_CMAP, FOCUS, HIGHLIGHT, category_colors
+from galexplore.dashboard.gestures import select_on_release
 from galexplore.dashboard.selection import box_select, lasso_select, nearest
 from galexplore.dashboard.spreading import dynspread_radius, dynspread_values, spread_nearest, spread_rgba
 from galexplore.dashboard.state import CLUSTER, ExplorerState, column_kind, reports_errors
@@ -320,7 +321,7 @@ class EmbeddingMap(pn.viewable.Viewer):
         method = str(data.projection_params.get("method", "UMAP")).upper()
         xlabel, ylabel = f"{method} 1", f"{method} 2"
         overlay = (layer * sel_layer * focus).opts(
-            hv.opts.Overlay(responsive=True, hooks=[self._add_hover, self._label_colour], xlabel=xlabel, ylabel=ylabel,
+            hv.opts.Overlay(responsive=True, hooks=[self._add_hover, self._label_colour, select_on_release], xlabel=xlabel, ylabel=ylabel,
                             active_tools=["lasso_select", "wheel_zoom"], title=self._title(column), **lims, **CANVAS),
         )
         return overlay

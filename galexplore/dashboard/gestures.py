@@ -51,3 +51,18 @@ if (!proto._gx_press_guard) {
 def guard_press_gestures(doc: Document) -> None:
     """Install the press guard in every page that loads ``doc`` (once per page, idempotent)."""
     doc.js_on_event("document_ready", CustomJS(code=PRESS_GUARD_JS))
+
+
+def select_on_release(plot, element) -> None:
+    """HoloViews hook: a lasso sends one message to the server, when it is closed.
+
+    BokehJS's lasso tool is *continuous* by default: every pointer move hit-tests the plot's
+    glyphs and sends the growing polygon to the server as a ``selectiongeometry`` event,
+    which HoloViews then drops because it is not final (about 20 such messages per lasso,
+    each a little longer). With ``continuous=False`` the server hears of a lasso once.
+    """
+    from bokeh.models import LassoSelectTool
+
+    for tool in plot.state.tools:
+        if isinstance(tool, LassoSelectTool) and tool.continuous:
+            tool.continuous = False

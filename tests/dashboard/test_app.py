@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from bokeh.document import Document
 import holoviews as hv
-from bokeh.models import ColumnDataSource, HoverTool
+from bokeh.models import ColumnDataSource, HoverTool, LassoSelectTool
 
 from galexplore.dashboard.app import Explorer, create_app, load_data
 from galexplore.dashboard.data import ExplorerData
@@ -30,6 +30,9 @@ def test_the_page_renders_into_a_bokeh_document(tiny_data):
     # to each repaint of our rasters
     backends = {m.output_backend for m in doc.models if hasattr(m, "output_backend")}
     assert backends == {"canvas"}
+    # the map's lasso talks to the server once, when it is closed (gestures.select_on_release)
+    lassos = [m for m in doc.models if isinstance(m, LassoSelectTool)]
+    assert lassos and not any(t.continuous for t in lassos)
 
 
 def test_a_lasso_updates_every_linked_view(explorer, tiny_data):
