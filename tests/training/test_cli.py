@@ -50,9 +50,11 @@ def test_bad_modality_is_rejected(tiny_survey, tmp_path, capsys):
 
 def test_cli_choices_agree_with_library():
     from galexplore.cli import train as cli_train
+    from galexplore.models import factory
     from galexplore.models.factory import HEADS, MODALITY_CHOICES
     from galexplore.training.config import DEVICES, TrainConfig
 
+    assert (cli_train.AZIMUTHAL_LOSS_WEIGHT, cli_train.AZIMUTHAL_LOSS_RINGS) == (factory.AZIMUTHAL_LOSS_WEIGHT, factory.AZIMUTHAL_LOSS_RINGS)
     assert cli_train.MODALITIES == tuple(MODALITY_CHOICES)
     assert cli_train.HEADS == HEADS
     assert cli_train.DEVICES == DEVICES
