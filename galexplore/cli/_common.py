@@ -31,6 +31,17 @@ def non_negative_int(text: str) -> int:
     return value
 
 
+def non_negative_float(text: str) -> float:
+    """argparse type: a finite number ≥ 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a finite number ≥ 0, got {text}")
+    return value
+
+
 @contextlib.contextmanager
 def progress_bar(args: argparse.Namespace, unit: str = "it") -> Iterator[ProgressCallback]:
     """A tqdm progress callback on stderr, silenced by ``--quiet``."""

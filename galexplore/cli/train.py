@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from galexplore.cli._common import non_negative_int, positive_int, progress_bar
+from galexplore.cli._common import non_negative_float, non_negative_int, positive_int, progress_bar
 
 DESCRIPTION = """\
 Train a contrastive encoder on SURVEY and write RUN/encoder.pt (weights, model config,
@@ -57,6 +57,7 @@ def _positive_float(text: str) -> float:
 MODALITIES = ("maps", "images", "maps+images", "images+spectra")
 DEVICES = ("auto", "cpu", "cuda")
 HEADS = ("mlp", "none")
+AZIMUTHAL_LOSS_WEIGHT, AZIMUTHAL_LOSS_RINGS = 0.0, 2  # galexplore.models.factory's defaults
 DEFAULTS = argparse.Namespace(modality="maps", epochs=12, batch_size=64, lr=3e-3, seed=0, val_fraction=0.1, device="auto")
 
 
@@ -90,6 +91,17 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="azimuthal Fourier orders the maps encoder pools per annulus, for bars and spiral arms "
         "(default: 2 3 4; give none to pool ring means only)",
     )  # fmt: skip
+    p.add_argument(
+        "--azimuthal-loss", type=non_negative_float, default=None, metavar="WEIGHT",
+        help="weight of an auxiliary contrastive loss on the maps encoder's azimuthal amplitudes alone, through "
+        "their own head, added to the main loss (maps runs with the mlp head; default: "
+        f"{AZIMUTHAL_LOSS_WEIGHT:g}; 0: none)",
+    )  # fmt: skip
+    p.add_argument(
+        "--azimuthal-loss-rings", type=positive_int, default=None, metavar="K",
+        help="that loss sees the amplitudes of the innermost K of the 4 annuli only (0.5 Rₑ apart; default: "
+        f"{AZIMUTHAL_LOSS_RINGS or 'all'})",
+    )  # fmt: skip
     p.add_argument("--threads", type=positive_int, default=None, help="CPU threads for torch")
     p.set_defaults(func=run)
 
@@ -105,7 +117,8 @@ def run(args: argparse.Namespace) -> int:
         modality=args.modality, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
         device=args.device, val_fraction=args.val_fraction, patience=args.patience, width=args.width,
         depth=args.depth, loss=args.loss, temperature=args.temperature, head=args.head, threads=args.threads,
-        azimuthal_orders=args.azimuthal_orders,
+        azimuthal_orders=args.azimuthal_orders, azimuthal_loss=args.azimuthal_loss,
+        azimuthal_loss_rings=args.azimuthal_loss_rings,
     )  # fmt: skip
     with progress_bar(args, unit="gal") as progress:
         result = train(args.survey, args.out, config, resume=args.resume, progress=progress, distributed=dist)

@@ -74,6 +74,10 @@ class ContrastiveModel(nn.Module):
     modality : str
         Name of the input modality (the key of :meth:`embed`'s result).
     embed_from : {"features", "projection"}
+    auxiliary : nn.Module, optional
+        An extra loss on the encoder features of the two views, ``auxiliary(f1, f2)``, added
+        to the main loss (e.g. :class:`~galexplore.models.auxiliary.SubsetContrast` on the
+        azimuthal amplitudes of the maps encoder).
     """
 
     def __init__(
@@ -85,17 +89,22 @@ class ContrastiveModel(nn.Module):
         preprocess: nn.Module | None = None,
         modality: str = "maps",
         embed_from: str = "features",
+        auxiliary: nn.Module | None = None,
     ) -> None:
         super().__init__()
         self.tower = Tower(encoder, head, preprocess, embed_from=embed_from)
         self.loss = loss
+        self.auxiliary = auxiliary
         self.modalities = (modality,)
 
     def forward(self, view1: torch.Tensor, view2: torch.Tensor) -> torch.Tensor:
         """The loss of two augmented views (B, …) of the same B galaxies (one encoder pass)."""
-        z = self.tower(torch.cat([view1, view2], dim=0))
-        z1, z2 = z.chunk(2, dim=0)
-        return self.loss(z1, z2)
+        f = self.tower.features(torch.cat([view1, view2], dim=0))
+        z1, z2 = self.tower.head(f).chunk(2, dim=0)
+        loss = self.loss(z1, z2)
+        if self.auxiliary is not None:
+            loss = loss + self.auxiliary(*f.chunk(2, dim=0))
+        return loss
 
     def embed(self, inputs: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         (m,) = self.modalities

@@ -246,6 +246,31 @@ class ConvEncoder(nn.Module):
             return self.stem.out_channels
         return self.stages[stage * self.blocks - 1].conv2.out_channels
 
+    def fourier_feature_indices(self, n_rings: int | None = None) -> list[int]:
+        """Positions of the azimuthal amplitudes in the pooled features (no ``out_dim`` layer).
+
+        Parameters
+        ----------
+        n_rings : int, optional
+            Only the amplitudes of the innermost ``n_rings`` annuli (default: all).
+
+        Returns
+        -------
+        list of int
+            Indices into the (B, ``feature_dim``) output, whose amplitudes are laid out as
+            (channel, annulus, order) after the ring means.
+        """
+        if not self.fourier_orders or self.fc is not None:
+            raise ValueError("the encoder has no azimuthal amplitudes in its output (no fourier_orders, or an out_dim layer)")
+        n_orders, k_all = len(self.fourier_orders), self.fourier_rings
+        k_use = k_all if n_rings is None else min(int(n_rings), k_all)
+        n_amp = (self.feature_dim - self._ring_dim) // (k_all * n_orders)
+        return [self._ring_dim + (c * k_all + k) * n_orders + m for c in range(n_amp) for k in range(k_use) for m in range(n_orders)]
+
+    @property
+    def _ring_dim(self) -> int:
+        return self.norm.num_features * (self.n_rings if self.pool == "rings" else 1)
+
     def _fourier(self, h: torch.Tensor) -> torch.Tensor:
         """(B, C', K·M) azimuthal amplitudes of an (already normalised) feature map."""
         if self.fourier_proj is not None:

@@ -51,6 +51,13 @@ class TrainConfig:
         Azimuthal Fourier orders whose amplitudes the maps encoder pools per annulus (bars,
         spiral arms); None: the default (:data:`~galexplore.models.factory.AZIMUTHAL_ORDERS`),
         ``[]``: ring means only.
+    azimuthal_loss : float or None
+        Weight of an auxiliary contrastive loss on the maps encoder's azimuthal amplitudes
+        alone, through their own head, added to the main loss (None: the default,
+        :data:`~galexplore.models.factory.AZIMUTHAL_LOSS_WEIGHT`; 0: none).
+    azimuthal_loss_rings : int or None
+        That loss sees the amplitudes of the innermost this many annuli only (None: the
+        default, :data:`~galexplore.models.factory.AZIMUTHAL_LOSS_RINGS`).
     threads : int or None
         CPU threads for torch (None: torch's default).
     prefetch : bool
@@ -74,6 +81,8 @@ class TrainConfig:
     temperature: float | None = None
     head: str | None = None
     azimuthal_orders: list[int] | None = None
+    azimuthal_loss: float | None = None
+    azimuthal_loss_rings: int | None = None
     threads: int | None = None
     max_cache_bytes: int = 4 * 1024**3
     prefetch: bool = True
@@ -91,6 +100,10 @@ class TrainConfig:
             raise ValueError(f"loss must be infonce, ntxent or moco, got {self.loss!r}")
         if self.azimuthal_orders is not None and any(int(m) < 1 for m in self.azimuthal_orders):
             raise ValueError(f"azimuthal_orders must be ≥ 1, got {self.azimuthal_orders}")
+        if self.azimuthal_loss is not None and self.azimuthal_loss < 0:
+            raise ValueError(f"azimuthal_loss must be ≥ 0, got {self.azimuthal_loss}")
+        if self.azimuthal_loss_rings is not None and self.azimuthal_loss_rings < 1:
+            raise ValueError(f"azimuthal_loss_rings must be ≥ 1, got {self.azimuthal_loss_rings}")
         if self.head is not None and self.head not in HEADS:
             raise ValueError(f"head must be one of {HEADS}, got {self.head!r}")
 

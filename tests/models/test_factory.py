@@ -55,3 +55,26 @@ def test_azimuthal_orders_option_and_checkpoints_without_it():
     assert with_m.feature_dim == without.feature_dim + 8 * 4  # 8 channels × 4 annuli × one order
     again = build_model(plain, _norm(5))
     again.tower.encoder.load_state_dict(without.state_dict())  # strict: no new keys expected
+
+
+def test_azimuthal_loss_option_selects_the_amplitudes_and_adds_to_the_loss():
+    """``azimuthal_loss`` adds an InfoNCE on the azimuthal amplitudes alone (their indices in the
+    features are the amplitudes' own), summed with the main loss; configs without it build
+    the plain model, whose state loads strictly (checkpoints from before the option)."""
+    cfg = default_config("maps", MAPS, azimuthal_loss=0.5, azimuthal_loss_rings=2)
+    model = build_model(cfg, _norm(5)).eval()
+    enc, aux = model.tower.encoder, model.auxiliary
+    assert aux.weight == 0.5 and len(aux.dims) == 8 * 2 * 3  # 8 channels × 2 inner annuli × m = 2, 3, 4
+    x = torch.randn(4, 5, 32, 32)
+    feats = enc(x)
+    amps = enc._fourier(torch.nn.functional.relu(enc.fourier_norm(enc.stages[0](enc.stem(enc._inputs(x, None))))))
+    torch.testing.assert_close(feats[:, aux.dims], amps.reshape(4, 8, 4, 3)[:, :, :2].flatten(1))
+    v1, v2 = torch.randn(4, 5, 32, 32), torch.randn(4, 5, 32, 32)
+    f = model.tower.features(torch.cat([v1, v2]))
+    z1, z2 = model.tower.head(f).chunk(2)
+    torch.testing.assert_close(model(v1, v2), model.loss(z1, z2) + aux(*f.chunk(2)))
+    plain = build_model(default_config("maps", MAPS, azimuthal_loss=0), _norm(5))
+    assert plain.auxiliary is None and "auxiliary" not in default_config("maps", MAPS, azimuthal_loss=0)
+    plain.load_state_dict({k: v for k, v in model.state_dict().items() if not k.startswith("auxiliary.")})
+    with pytest.raises(ValueError, match="azimuthal loss"):
+        default_config("maps", MAPS, head="none", azimuthal_loss=0.5)

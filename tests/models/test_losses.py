@@ -101,3 +101,17 @@ def test_clip_scale_fixed_or_learnable():
 def test_bad_temperature(cls):
     with pytest.raises(ValueError, match="temperature"):
         cls(temperature=0)
+
+
+def test_subset_contrast_sees_only_its_dimensions_by_hand():
+    """The auxiliary loss is weight × InfoNCE of the selected dimensions through its head."""
+    from galexplore.models.auxiliary import SubsetContrast
+
+    # Features (B=2, D=4); dims [1, 3] give the orthogonal pairs (1,0), (0,1) in both views,
+    # whatever dimensions 0 and 2 hold: ℓ = 0.5 · (−1/0.5 + log 2) with an identity head.
+    f1 = torch.tensor([[9.0, 1.0, -3.0, 0.0], [5.0, 0.0, 7.0, 1.0]])
+    f2 = torch.tensor([[-2.0, 1.0, 4.0, 0.0], [0.0, 0.0, 1.0, 2.0]])
+    aux = SubsetContrast(torch.nn.Identity(), InfoNCELoss(0.5), [1, 3], weight=0.5)
+    assert float(aux(f1, f2)) == pytest.approx(0.5 * (-2 + math.log(2)), rel=1e-6)
+    with pytest.raises(ValueError):
+        SubsetContrast(torch.nn.Identity(), InfoNCELoss(0.5), [], weight=1.0)

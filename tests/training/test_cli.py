@@ -12,8 +12,9 @@ from galexplore.runs import read_embeddings
     ("head", "dim"),
     # width 4, 2 stages: 16 channels × 5 rings of ring means + 2 channels × 4 rings × 3 azimuthal
     # orders (m = 2, 3, 4); --azimuthal-orders with none: ring means only; eCALIFA: the 64-d output
-    [([], 80 + 24), (["--azimuthal-orders"], 80), (["--head", "none"], 64)],
-    ids=["mlp", "rings-only", "ecalifa"],
+    # --azimuthal-loss trains an extra head that is not part of the embedding
+    [([], 80 + 24), (["--azimuthal-orders"], 80), (["--head", "none"], 64), (["--azimuthal-loss", "1"], 80 + 24)],
+    ids=["mlp", "rings-only", "ecalifa", "azimuthal-loss"],
 )
 def test_train_then_embed(tiny_survey, tmp_path, capsys, head, dim):
     run = tmp_path / "run"
@@ -24,6 +25,13 @@ def test_train_then_embed(tiny_survey, tmp_path, capsys, head, dim):
     assert main(["-q", "embed", str(tiny_survey.path), str(run), "--device", "cpu"]) == 0
     assert f"embedded 96 galaxies (emb_maps {dim}-d)" in capsys.readouterr().err
     assert read_embeddings(run).get().shape == (96, dim)
+
+
+def test_azimuthal_loss_needs_the_amplitudes_and_the_mlp_head(tiny_survey, tmp_path, capsys):
+    for extra in (["--head", "none"], ["--azimuthal-orders"], ["--modality", "images"]):
+        assert main(["train", str(tiny_survey.path), "--out", str(tmp_path / "r"), "--azimuthal-loss", "1", *extra]) == 1
+        err = capsys.readouterr().err.strip()
+        assert "azimuthal" in err and "\n" not in err, (extra, err)
 
 
 def test_embed_without_run_is_one_line_error(tiny_survey, tmp_path, capsys):
@@ -50,9 +58,11 @@ def test_bad_modality_is_rejected(tiny_survey, tmp_path, capsys):
 
 def test_cli_choices_agree_with_library():
     from galexplore.cli import train as cli_train
+    from galexplore.models import factory
     from galexplore.models.factory import HEADS, MODALITY_CHOICES
     from galexplore.training.config import DEVICES, TrainConfig
 
+    assert (cli_train.AZIMUTHAL_LOSS_WEIGHT, cli_train.AZIMUTHAL_LOSS_RINGS) == (factory.AZIMUTHAL_LOSS_WEIGHT, factory.AZIMUTHAL_LOSS_RINGS)
     assert cli_train.MODALITIES == tuple(MODALITY_CHOICES)
     assert cli_train.HEADS == HEADS
     assert cli_train.DEVICES == DEVICES
