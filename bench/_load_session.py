@@ -216,6 +216,8 @@ class LoadSession:
         # latency is timed from the release, when Bokeh sends the polygon to the server.
         t0 = time.perf_counter()
         late0 = await self.late_press_timers()
+        if self.input is None:  # one CDP session for all of this page's mouse events, in order
+            self.input = await self.page.context.new_cdp_session(self.page)
         await self.page.evaluate(GESTURE_TRACE_JS)
         try:
             await self.page.mouse.move(*pixels[0])
@@ -249,8 +251,6 @@ class LoadSession:
 
     async def _mouse(self, kind: str, xy) -> None:
         """One mouse event with the left button held (CDP ``Input.dispatchMouseEvent``; page px)."""
-        if self.input is None:
-            self.input = await self.page.context.new_cdp_session(self.page)
         await self.input.send("Input.dispatchMouseEvent", {
             "type": kind, "x": float(xy[0]), "y": float(xy[1]), "button": "left",
             "buttons": 0 if kind == "mouseReleased" else 1, "clickCount": 0 if kind == "mouseMoved" else 1})

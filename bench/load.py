@@ -8,7 +8,9 @@ What it does (fixed counts, every wait bounded; about 5 minutes on the 2-core ma
 2. One headless Chromium (Debian's, ``/usr/bin/chromium``) with ``--sessions`` contexts, each a
    page of the dashboard, all driven at once with Playwright's async API.
 3. ``steady`` phase: every session, ``--rounds`` times: colour-by another column, clear, a
-   lasso of a session-specific size, k-means with a session-specific k. Each interaction is
+   lasso of a session-specific size (drawn through CDP mouse events, the press and the first
+   moves sent together as a hand makes them; a lost one records the page's gesture trace),
+   k-means with a session-specific k. Each interaction is
    timed from the action to the page showing its result (the map's title naming the column;
    the gallery header's count; the cluster status naming method and k).
 4. Leak check: every page must show what *its* session did last (colour-by, k and cluster
