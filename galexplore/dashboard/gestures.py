@@ -25,9 +25,14 @@ LATE_MS = 50
 
 #: Patches ``UIGestures`` (module ``core/ui_gestures`` of BokehJS) once per page.
 PRESS_GUARD_JS = """
-const {UIGestures} = Bokeh.require("core/ui_gestures");
-const proto = UIGestures.prototype;
-if (!proto._gx_press_guard) {
+let UIGestures = null;
+try {
+  UIGestures = Bokeh.require("core/ui_gestures").UIGestures;
+} catch (err) {}  // a BokehJS without this module (before 3.5): nothing to guard
+const proto = UIGestures?.prototype;
+if (!proto?._start_timeout || !proto?._pointer_timeout) {
+  console.warn("galexplore: BokehJS's gesture recogniser has changed; press guard not installed");
+} else if (!proto._gx_press_guard) {
   const start = proto._start_timeout, fire = proto._pointer_timeout;
   proto._start_timeout = function () {
     start.call(this);
