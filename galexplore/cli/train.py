@@ -57,7 +57,7 @@ def _positive_float(text: str) -> float:
 MODALITIES = ("maps", "images", "maps+images", "images+spectra")
 DEVICES = ("auto", "cpu", "cuda")
 HEADS = ("mlp", "none")
-AZIMUTHAL_LOSS_WEIGHT, AZIMUTHAL_LOSS_RINGS = 0.0, 2  # galexplore.models.factory's defaults
+AZIMUTHAL_LOSS_WEIGHT, AZIMUTHAL_LOSS_RINGS, PROFILE_LOSS_WEIGHT = 0.0, 2, 3.0  # galexplore.models.factory's defaults
 DEFAULTS = argparse.Namespace(modality="maps", epochs=12, batch_size=64, lr=3e-3, seed=0, val_fraction=0.1, device="auto")
 
 
@@ -102,6 +102,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="that loss sees the amplitudes of the innermost K of the 4 annuli only (0.5 Rₑ apart; default: "
         f"{AZIMUTHAL_LOSS_RINGS or 'all'})",
     )  # fmt: skip
+    p.add_argument(
+        "--profile-loss", type=non_negative_float, default=None, metavar="WEIGHT",
+        help="weight of a loss that makes the maps encoder's features predict each view's radial profile "
+        "(ring means of every map) through a linear layer; it keeps the plain levels such as log Σ* in the "
+        f"embedding (maps runs; default: {PROFILE_LOSS_WEIGHT:g}; 0: none)",
+    )  # fmt: skip
     p.add_argument("--threads", type=positive_int, default=None, help="CPU threads for torch")
     p.set_defaults(func=run)
 
@@ -118,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
         device=args.device, val_fraction=args.val_fraction, patience=args.patience, width=args.width,
         depth=args.depth, loss=args.loss, temperature=args.temperature, head=args.head, threads=args.threads,
         azimuthal_orders=args.azimuthal_orders, azimuthal_loss=args.azimuthal_loss,
-        azimuthal_loss_rings=args.azimuthal_loss_rings,
+        azimuthal_loss_rings=args.azimuthal_loss_rings, profile_loss=args.profile_loss,
     )  # fmt: skip
     with progress_bar(args, unit="gal") as progress:
         result = train(args.survey, args.out, config, resume=args.resume, progress=progress, distributed=dist)

@@ -78,6 +78,10 @@ class ContrastiveModel(nn.Module):
         An extra loss on the encoder features of the two views, ``auxiliary(f1, f2)``, added
         to the main loss (e.g. :class:`~galexplore.models.auxiliary.SubsetContrast` on the
         azimuthal amplitudes of the maps encoder).
+    reconstruction : nn.Module, optional
+        An extra loss on the encoder features and the normalised input of both views,
+        ``reconstruction(f, x)``, added to the main loss (e.g.
+        :class:`~galexplore.models.auxiliary.ProfileReconstruction`).
     """
 
     def __init__(
@@ -90,20 +94,25 @@ class ContrastiveModel(nn.Module):
         modality: str = "maps",
         embed_from: str = "features",
         auxiliary: nn.Module | None = None,
+        reconstruction: nn.Module | None = None,
     ) -> None:
         super().__init__()
         self.tower = Tower(encoder, head, preprocess, embed_from=embed_from)
         self.loss = loss
         self.auxiliary = auxiliary
+        self.reconstruction = reconstruction
         self.modalities = (modality,)
 
     def forward(self, view1: torch.Tensor, view2: torch.Tensor) -> torch.Tensor:
         """The loss of two augmented views (B, …) of the same B galaxies (one encoder pass)."""
-        f = self.tower.features(torch.cat([view1, view2], dim=0))
+        x = self.tower.preprocess(torch.cat([view1, view2], dim=0))
+        f = self.tower.encoder(x)
         z1, z2 = self.tower.head(f).chunk(2, dim=0)
         loss = self.loss(z1, z2)
         if self.auxiliary is not None:
             loss = loss + self.auxiliary(*f.chunk(2, dim=0))
+        if self.reconstruction is not None:
+            loss = loss + self.reconstruction(f, x)
         return loss
 
     def embed(self, inputs: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:

@@ -58,6 +58,10 @@ class TrainConfig:
     azimuthal_loss_rings : int or None
         That loss sees the amplitudes of the innermost this many annuli only (None: the
         default, :data:`~galexplore.models.factory.AZIMUTHAL_LOSS_RINGS`).
+    profile_loss : float or None
+        Weight of the profile reconstruction loss of maps runs: the encoder features must
+        predict each view's radial profile through a linear layer (None: the default,
+        :data:`~galexplore.models.factory.PROFILE_LOSS_WEIGHT`; 0: none).
     threads : int or None
         CPU threads for torch (None: torch's default).
     prefetch : bool
@@ -83,6 +87,7 @@ class TrainConfig:
     azimuthal_orders: list[int] | None = None
     azimuthal_loss: float | None = None
     azimuthal_loss_rings: int | None = None
+    profile_loss: float | None = None
     threads: int | None = None
     max_cache_bytes: int = 4 * 1024**3
     prefetch: bool = True
@@ -104,6 +109,8 @@ class TrainConfig:
             raise ValueError(f"azimuthal_loss must be ≥ 0, got {self.azimuthal_loss}")
         if self.azimuthal_loss_rings is not None and self.azimuthal_loss_rings < 1:
             raise ValueError(f"azimuthal_loss_rings must be ≥ 1, got {self.azimuthal_loss_rings}")
+        if self.profile_loss is not None and self.profile_loss < 0:
+            raise ValueError(f"profile_loss must be ≥ 0, got {self.profile_loss}")
         if self.head is not None and self.head not in HEADS:
             raise ValueError(f"head must be one of {HEADS}, got {self.head!r}")
 

@@ -128,6 +128,8 @@ class Distributed:
         else:
             convert_global_batchnorm(model)
         gather_loss_inputs(model.loss)
+        if getattr(model, "reconstruction", None) is not None:
+            gather_loss_inputs(model.reconstruction)  # a batch mean, like the loss: the same on every rank
         ids = [device.index] if device.type == "cuda" else None
         return DistributedDataParallel(model, device_ids=ids)
 

@@ -40,10 +40,12 @@ def model_config_for(survey: Survey, config: TrainConfig) -> dict[str, Any]:
     specs = {m: s.to_json() for m, s in survey.modalities.items()}
     if config.azimuthal_loss and (config.modality != "maps" or config.loss == "moco"):
         raise GalexploreError(f"--azimuthal-loss applies to maps runs with the infonce or ntxent loss, not {config.modality} / {config.loss}")
+    if config.profile_loss and (config.modality != "maps" or config.loss == "moco"):
+        raise GalexploreError(f"--profile-loss applies to maps runs with the infonce or ntxent loss, not {config.modality} / {config.loss}")
     try:
         cfg = default_config(
             config.modality, specs, width=config.width, depth=config.depth, head=config.head, azimuthal_orders=config.azimuthal_orders,
-            azimuthal_loss=config.azimuthal_loss, azimuthal_loss_rings=config.azimuthal_loss_rings,
+            azimuthal_loss=config.azimuthal_loss, azimuthal_loss_rings=config.azimuthal_loss_rings, profile_loss=config.profile_loss,
         )  # fmt: skip
     except ValueError as e:
         raise GalexploreError(f"{survey.path}: {e}") from None
@@ -51,6 +53,7 @@ def model_config_for(survey: Survey, config: TrainConfig) -> dict[str, Any]:
         (m,) = cfg["modalities"]
         if config.loss == "moco":
             cfg.pop("auxiliary", None)  # MoCo's key tower takes no auxiliary loss
+            cfg.pop("reconstruction", None)
             cfg["family"] = "moco"
             cfg["loss"] = {"kind": "moco", "queue_size": 1024, "temperature": 0.2, "momentum": 0.99}
         elif config.loss is not None:

@@ -61,7 +61,7 @@ def test_azimuthal_loss_option_selects_the_amplitudes_and_adds_to_the_loss():
     """``azimuthal_loss`` adds an InfoNCE on the azimuthal amplitudes alone (their indices in the
     features are the amplitudes' own), summed with the main loss; configs without it build
     the plain model, whose state loads strictly (checkpoints from before the option)."""
-    cfg = default_config("maps", MAPS, azimuthal_loss=0.5, azimuthal_loss_rings=2)
+    cfg = default_config("maps", MAPS, azimuthal_loss=0.5, azimuthal_loss_rings=2, profile_loss=0)
     model = build_model(cfg, _norm(5)).eval()
     enc, aux = model.tower.encoder, model.auxiliary
     assert aux.weight == 0.5 and len(aux.dims) == 8 * 2 * 3  # 8 channels × 2 inner annuli × m = 2, 3, 4
@@ -73,8 +73,43 @@ def test_azimuthal_loss_option_selects_the_amplitudes_and_adds_to_the_loss():
     f = model.tower.features(torch.cat([v1, v2]))
     z1, z2 = model.tower.head(f).chunk(2)
     torch.testing.assert_close(model(v1, v2), model.loss(z1, z2) + aux(*f.chunk(2)))
-    plain = build_model(default_config("maps", MAPS, azimuthal_loss=0), _norm(5))
+    plain = build_model(default_config("maps", MAPS, azimuthal_loss=0, profile_loss=0), _norm(5))
     assert plain.auxiliary is None and "auxiliary" not in default_config("maps", MAPS, azimuthal_loss=0)
     plain.load_state_dict({k: v for k, v in model.state_dict().items() if not k.startswith("auxiliary.")})
     with pytest.raises(ValueError, match="azimuthal loss"):
         default_config("maps", MAPS, head="none", azimuthal_loss=0.5)
+
+
+def test_maps_runs_reconstruct_the_radial_profile_by_default():
+    """A maps run adds the profile reconstruction loss (a linear layer from the features to the
+    5 channels × 5 ring means) to its contrastive loss; ``profile_loss=0`` and the other
+    modalities build without it, and a model saved without it loads strictly."""
+    from galexplore.models import factory
+
+    cfg = default_config("maps", MAPS)
+    assert cfg["reconstruction"]["weight"] == factory.PROFILE_LOSS_WEIGHT > 0
+    model = build_model(cfg, _norm(5)).eval()
+    rec = model.reconstruction
+    assert isinstance(rec.head.net[0], torch.nn.Linear) and len(rec.head.net) == 1
+    assert (rec.head.in_dim, rec.head.out_dim) == (model.tower.encoder.feature_dim, 5 * factory.PROFILE_LOSS_RINGS)
+    v1, v2 = torch.randn(4, 5, 32, 32), torch.randn(4, 5, 32, 32)
+    v1[:, :, :3] = float("nan")  # no data along one edge
+    x = model.tower.preprocess(torch.cat([v1, v2]))
+    f = model.tower.features(torch.cat([v1, v2]))
+    z1, z2 = model.tower.head(f).chunk(2)
+    total = model(v1, v2)
+    assert torch.isfinite(total)
+    torch.testing.assert_close(total, model.loss(z1, z2) + rec(f, x))
+    assert rec(f, x) > 0
+
+    plain_cfg = default_config("maps", MAPS, profile_loss=0)
+    assert "reconstruction" not in plain_cfg
+    plain = build_model(plain_cfg, _norm(5))
+    assert plain.reconstruction is None
+    plain.load_state_dict({k: v for k, v in model.state_dict().items() if not k.startswith("reconstruction.")})
+    assert "reconstruction" not in default_config("maps", MAPS, head="none", profile_loss=0)
+    assert default_config("maps", MAPS, head="none")["reconstruction"]["weight"] > 0
+    images = {"images": {"channels": ["g", "r", "i"], "shape": [3, 64, 64], "units": ["nanomaggy"] * 3}}
+    assert "reconstruction" not in default_config("images", images)
+    with pytest.raises(ValueError, match="profile loss"):
+        default_config("images", images, profile_loss=1.0)

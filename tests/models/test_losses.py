@@ -115,3 +115,38 @@ def test_subset_contrast_sees_only_its_dimensions_by_hand():
     assert float(aux(f1, f2)) == pytest.approx(0.5 * (-2 + math.log(2)), rel=1e-6)
     with pytest.raises(ValueError):
         SubsetContrast(torch.nn.Identity(), InfoNCELoss(0.5), [], weight=1.0)
+
+
+def test_profile_reconstruction_by_hand():
+    """The loss is weight × the mean squared error of the predicted ring means over the valid
+    annuli; NaN pixels are left out of the means and annuli with no data out of the loss."""
+    from galexplore.models.auxiliary import ProfileReconstruction
+    from galexplore.models.encoders import radius_grid, ring_weights
+
+    # Channel 0 is 3 everywhere, channel 1 is −1 everywhere, with some NaN pixels: every ring
+    # mean is 3 or −1, so a head predicting 0 everywhere costs (9 + 1) / 2 per entry.
+    x = torch.stack([torch.full((8, 8), 3.0), torch.full((8, 8), -1.0)])[None]
+    x[0, 1, 3, 4] = float("nan")
+    x[0, 0, 0, :] = float("nan")
+    head = torch.nn.Linear(7, 2 * 3)
+    torch.nn.init.zeros_(head.weight), torch.nn.init.zeros_(head.bias)
+    rec = ProfileReconstruction(head, n_rings=3, weight=2.0)
+    target, valid = rec.targets(x)
+    torch.testing.assert_close(target, torch.tensor([[3.0, 3.0, 3.0, -1.0, -1.0, -1.0]]))
+    assert valid.tolist() == [[1.0] * 6]
+    assert rec(torch.randn(1, 7), x).item() == pytest.approx(2.0 * 5.0, rel=1e-6)
+
+    # A radial map: the target is the ring-weighted mean, checked against numpy, and the
+    # outer annulus, whose pixels are all NaN, is not scored.
+    r = radius_grid(8, 8)
+    x = torch.stack([r, 2 * r])[None].clone()
+    x[:, :, r > 0.45] = float("nan")
+    target, valid = rec.targets(x)
+    w = ring_weights(r, 3).numpy()
+    ok = (r <= 0.45).numpy()
+    want = [(w[k] * ok * r.numpy()).sum() / (w[k] * ok).sum() for k in range(2)]
+    torch.testing.assert_close(target[0, [0, 1, 3, 4]], torch.tensor(want + [2 * v for v in want], dtype=torch.float32))
+    assert valid[0].tolist() == [1.0, 1.0, 0.0, 1.0, 1.0, 0.0]
+    assert 0.0 < want[0] < want[1] < 0.45  # ring means rise outwards, as r does
+    with pytest.raises(ValueError):
+        ProfileReconstruction(head, n_rings=1)

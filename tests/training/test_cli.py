@@ -63,6 +63,7 @@ def test_cli_choices_agree_with_library():
     from galexplore.training.config import DEVICES, TrainConfig
 
     assert (cli_train.AZIMUTHAL_LOSS_WEIGHT, cli_train.AZIMUTHAL_LOSS_RINGS) == (factory.AZIMUTHAL_LOSS_WEIGHT, factory.AZIMUTHAL_LOSS_RINGS)
+    assert cli_train.PROFILE_LOSS_WEIGHT == factory.PROFILE_LOSS_WEIGHT
     assert cli_train.MODALITIES == tuple(MODALITY_CHOICES)
     assert cli_train.HEADS == HEADS
     assert cli_train.DEVICES == DEVICES

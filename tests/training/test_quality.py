@@ -66,3 +66,31 @@ def test_training_learns_the_age_gradient_that_random_init_misses(survey_400, tr
 #: 0.90 / 0.88, 0.82 / 0.76, 0.85 / 0.81 (the previous default: 0.71 / 0.65, 0.88 / 0.87,
 #: 0.79 / 0.79, 0.67 / 0.82; pixel PCA: 0.32, 0.34, 0.29, 0.36).
 THRESHOLDS = {"ew_ha": 0.65, "log_age_lw": 0.8, "zh_lw": 0.7, "log_sigma_star": 0.7}
+
+
+def test_the_embedding_predicts_the_radial_profile_of_held_out_galaxies(survey_400, trained):
+    """The default maps run trains a linear layer to predict each view's radial profile (ring
+    means of every normalised map) from the features, which keeps the plain map levels (log Σ*)
+    in the embedding. On held-out galaxies, unaugmented, it must predict them well after this
+    short run (measured R² 0.73 over every channel and annulus); an untrained layer on the same
+    features does not (measured −0.11)."""
+    import torch
+
+    from galexplore.embed import load_model, read_inputs
+    from galexplore.training.setup import input_pooling
+
+    model, ckpt = load_model(trained)
+    rec = model.reconstruction
+    assert rec is not None and rec.weight > 0
+    _, te = split_indices(survey_400.n_galaxies, 0.2, random_state=0)
+    maps = torch.as_tensor(read_inputs(survey_400, ["maps"], pool=input_pooling(ckpt["model_config"]))["maps"][np.sort(te)])
+    with torch.no_grad():
+        x = model.tower.preprocess(maps)
+        f = model.tower.encoder(x)
+        target, valid = rec.targets(x)
+        untrained = torch.nn.Linear(f.shape[1], target.shape[1])
+        preds = {"trained": rec.head(f), "untrained": untrained(f)}
+    ok = valid.bool()
+    t = target[ok].numpy()
+    r2 = {k: 1 - float(((p[ok].numpy() - t) ** 2).sum() / ((t - t.mean()) ** 2).sum()) for k, p in preds.items()}
+    assert r2["trained"] > 0.6 and r2["untrained"] < 0, r2
