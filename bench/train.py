@@ -86,7 +86,7 @@ def measure(survey, device: str, steps: int, rounds: int, batch_size: int) -> di
         "channels_last": tr.cuda,
         "batch_size": tr.batch_size,
         "steps_measured": rounds * steps,
-        "model": {k: tr.model_config[k] for k in ("family", "modality", "encoders", "loss")},
+        "model": {k: tr.model_config[k] for k in ("family", "modality", "encoders", "loss", "auxiliary", "reconstruction") if k in tr.model_config},
         "full_pipeline_samples_per_s": round(rate["full"], 1),
         "model_only_samples_per_s": round(rate["model_only"], 1),
         "ratio_full_over_model": round(float(np.median(ratios)), 3),

@@ -14,7 +14,9 @@ normalisation statistics, survey fingerprint) and RUN/train_log.csv (one row per
   maps            IFU property maps, eCALIFA style: InfoNCE without the positive in the
                   denominator (τ = 0.2; eCALIFA's is 0.5: --temperature 0.5) on a 64-d MLP
                   projection; the ring-pooled encoder features are the embedding
-                  (--head none: eCALIFA's 64-d encoder output is the embedding)
+                  and must also predict each view's radial profile (--profile-loss)
+                  (--head none --profile-loss 0: eCALIFA's setup, its 64-d encoder
+                  output is the embedding)
   images          multi-band images, SimCLR (NT-Xent) or MoCo v2 (--loss moco)
   maps+images     maps and images of the same galaxies aligned with a CLIP loss
   images+spectra  images and spectra aligned with a CLIP loss (AstroCLIP, logit scale 15.5)

@@ -12,9 +12,10 @@ from galexplore.runs import read_embeddings
     ("head", "dim"),
     # width 4, 2 stages: 16 channels × 5 rings of ring means + 2 channels × 4 rings × 3 azimuthal
     # orders (m = 2, 3, 4); --azimuthal-orders with none: ring means only; eCALIFA: the 64-d output
-    # --azimuthal-loss trains an extra head that is not part of the embedding
-    [([], 80 + 24), (["--azimuthal-orders"], 80), (["--head", "none"], 64), (["--azimuthal-loss", "1"], 80 + 24)],
-    ids=["mlp", "rings-only", "ecalifa", "azimuthal-loss"],
+    # --azimuthal-loss and the default profile loss train extra layers that are not part of the embedding
+    [([], 80 + 24), (["--azimuthal-orders"], 80), (["--head", "none", "--profile-loss", "0"], 64), (["--azimuthal-loss", "1"], 80 + 24),
+     (["--profile-loss", "0"], 80 + 24)],
+    ids=["mlp", "rings-only", "ecalifa", "azimuthal-loss", "no-profile-loss"],
 )
 def test_train_then_embed(tiny_survey, tmp_path, capsys, head, dim):
     run = tmp_path / "run"
@@ -32,6 +33,14 @@ def test_azimuthal_loss_needs_the_amplitudes_and_the_mlp_head(tiny_survey, tmp_p
         assert main(["train", str(tiny_survey.path), "--out", str(tmp_path / "r"), "--azimuthal-loss", "1", *extra]) == 1
         err = capsys.readouterr().err.strip()
         assert "azimuthal" in err and "\n" not in err, (extra, err)
+
+
+def test_profile_loss_is_for_maps_runs(tiny_survey, tmp_path, capsys):
+    for extra in (["--modality", "images"], ["--loss", "moco"]):
+        assert main(["train", str(tiny_survey.path), "--out", str(tmp_path / "r"), "--profile-loss", "1", *extra]) == 1
+        err = capsys.readouterr().err.strip()
+        assert "--profile-loss" in err and "\n" not in err, (extra, err)
+    assert not (tmp_path / "r").exists()
 
 
 def test_embed_without_run_is_one_line_error(tiny_survey, tmp_path, capsys):
