@@ -57,11 +57,11 @@ def measure(survey, device: str, steps: int, rounds: int, batch_size: int) -> di
         # Exactly the training loop's path: with ``background`` (TrainConfig.prefetch, the
         # default) the next batch is read and augmented in a worker thread while the model steps.
         for _, views in prefetch(itertools.islice(stream, n), tr._views, enabled=background):
-            tr.step(views)
+            float(tr.step(views))  # the loop reads every step's loss, as here
 
     def model_only(n):
         for i in range(n):
-            tr.step(pre[i % len(pre)])
+            float(tr.step(pre[i % len(pre)]))
 
     blocks = {"full": full, "full_no_prefetch": lambda n: full(n, False), "model_only": model_only}
     for f in blocks.values():

@@ -102,6 +102,9 @@ class ContrastiveModel(nn.Module):
         self.auxiliary = auxiliary
         self.reconstruction = reconstruction
         self.modalities = (modality,)
+        #: The weighted extra terms of the last :meth:`forward` (detached), e.g.
+        #: ``{"loss_profile": …}``: the training log reports them beside the total.
+        self.loss_terms: dict[str, torch.Tensor] = {}
 
     def forward(self, view1: torch.Tensor, view2: torch.Tensor) -> torch.Tensor:
         """The loss of two augmented views (B, …) of the same B galaxies (one encoder pass)."""
@@ -109,11 +112,13 @@ class ContrastiveModel(nn.Module):
         f = self.tower.encoder(x)
         z1, z2 = self.tower.head(f).chunk(2, dim=0)
         loss = self.loss(z1, z2)
+        terms = {}
         if self.auxiliary is not None:
-            loss = loss + self.auxiliary(*f.chunk(2, dim=0))
+            terms["loss_azimuthal"] = self.auxiliary(*f.chunk(2, dim=0))
         if self.reconstruction is not None:
-            loss = loss + self.reconstruction(f, x)
-        return loss
+            terms["loss_profile"] = self.reconstruction(f, x)
+        self.loss_terms = {k: v.detach() for k, v in terms.items()}
+        return loss + sum(terms.values()) if terms else loss
 
     def embed(self, inputs: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         (m,) = self.modalities

@@ -60,13 +60,19 @@ def load_checkpoint(run: str | os.PathLike, *, map_location: str | torch.device 
 
 
 def write_train_log(run: str | os.PathLike, history: list[dict[str, Any]]) -> Path:
-    """Rewrite ``RUN/train_log.csv`` atomically from the per-epoch history."""
+    """Rewrite ``RUN/train_log.csv`` atomically from the per-epoch history.
+
+    The columns are :data:`LOG_FIELDS`, then any ``loss_*`` terms the rows carry (the weighted
+    extra losses inside ``loss``, e.g. ``loss_profile``), in order of first appearance.
+    """
     path = RunPaths.of(run).train_log
+    extra = list(dict.fromkeys(k for row in history for k in row if k.startswith("loss_") and k not in LOG_FIELDS))
+    fields = [*LOG_FIELDS, *extra]
     with atomic_file(path) as tmp, open(tmp, "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=LOG_FIELDS, extrasaction="ignore")
+        w = csv.DictWriter(fh, fieldnames=fields, extrasaction="ignore")
         w.writeheader()
         for row in history:
-            w.writerow({k: ("" if row.get(k) is None else row.get(k)) for k in LOG_FIELDS})
+            w.writerow({k: ("" if row.get(k) is None else row.get(k)) for k in fields})
     return path
 
 

@@ -153,7 +153,8 @@ class _Trainer:
         with torch.autocast(device_type=self.device.type, dtype=torch.float16, enabled=self.cuda):
             return (net or self.model)(*views)
 
-    def step(self, views: tuple[torch.Tensor, ...]) -> float:
+    def step(self, views: tuple[torch.Tensor, ...]) -> torch.Tensor:
+        """One optimizer step; returns the (detached) loss of the global batch."""
         loss = self.loss(views, self.net)
         if not torch.isfinite(loss):
             raise GalexploreError(f"training diverged (loss {float(loss)}); try a lower --lr")
@@ -162,19 +163,27 @@ class _Trainer:
         self.scaler.step(self.opt)
         self.scaler.update()
         self.sched.step()
-        return float(loss.detach())
+        return loss.detach()
 
-    def train_epoch(self, epoch: int) -> tuple[float, int, float]:
+    def train_epoch(self, epoch: int) -> tuple[float, int, float, dict[str, float]]:
+        """Train one epoch: mean loss, galaxies seen, seconds, and the mean extra loss terms.
+
+        The extra terms are those the model reports in ``loss_terms`` (e.g. ``loss_profile``),
+        weighted as they enter the loss; sums stay on the device until the epoch ends.
+        """
         self.model.train()
         total, n, t0 = 0.0, 0, time.perf_counter()
+        terms: dict[str, torch.Tensor] = {}
         done0 = (epoch - 1) * self.steps_per_epoch * self.batch_size
         grand = self.config.epochs * self.steps_per_epoch * self.batch_size
         batches = self.data.batches(self.train_rows, self.batch_size, self.order_gen, drop_last=True)
         for bs, views in prefetch(batches, self._views, enabled=self.config.prefetch):
-            total += self.step(views) * bs  # the loss of the global batch
+            total += float(self.step(views)) * bs  # the loss of the global batch
+            for k, v in getattr(self.model, "loss_terms", {}).items():
+                terms[k] = terms.get(k, 0.0) + v.float() * bs
             n += bs
             report(self.progress, done0 + n, grand, "training")
-        return total / max(n, 1), n, time.perf_counter() - t0
+        return total / max(n, 1), n, time.perf_counter() - t0, {k: float(v) / max(n, 1) for k, v in terms.items()}
 
     @torch.no_grad()
     def validate(self) -> float | None:
@@ -341,11 +350,12 @@ def _train(
     stopped = False
     for epoch in range(start + 1, config.epochs + 1):
         t0 = time.perf_counter()
-        loss, n, t_train = tr.train_epoch(epoch)
+        loss, n, t_train, terms = tr.train_epoch(epoch)
         val = tr.validate()
         lr = tr.opt.param_groups[0]["lr"]
         row = {"epoch": epoch, "loss": round(loss, 6), "val_loss": None if val is None else round(val, 6), "lr": lr,
-               "seconds": round(time.perf_counter() - t0, 3), "samples_per_s": round(n / max(t_train, 1e-9), 2)}  # fmt: skip
+               "seconds": round(time.perf_counter() - t0, 3), "samples_per_s": round(n / max(t_train, 1e-9), 2),
+               **{k: round(v, 6) for k, v in terms.items()}}  # fmt: skip
         history.append(row)
         if val is not None and config.patience is not None:
             if val < best - config.min_delta:
@@ -360,7 +370,8 @@ def _train(
             save_checkpoint(run, tr.payload(epoch, history, best, bad, finished, stopped))
             write_train_log(run, history)
         dist.barrier()
-        log.info("epoch %d: loss %.4f val %s (%.1f s)", epoch, loss, val, row["seconds"])
+        parts = "".join(f", {k[5:]} {v:.4f}" for k, v in terms.items())
+        log.info("epoch %d: loss %.4f%s val %s (%.1f s)", epoch, loss, parts, val, row["seconds"])
         if on_epoch is not None:
             on_epoch(row)
         if stopped:
