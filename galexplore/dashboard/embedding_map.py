@@ -24,7 +24,7 @@ from holoviews.operation.datashader import datashade, rasterize
 from galexplore.dashboard._setup import CANVAS
 from galexplore.dashboard.data import ExplorerData, per_server_cache
 from galexplore.dashboard.palettes import CONTINUOUS_CMAP, FOCUS, HIGHLIGHT, category_colors
-from galexplore.dashboard.gestures import select_on_release
+from galexplore.dashboard.gestures import select_on_release, throttled_cursor
 from galexplore.dashboard.selection import box_select, lasso_select, nearest
 from galexplore.dashboard.spreading import dynspread_radius, dynspread_values, spread_nearest, spread_rgba
 from galexplore.dashboard.state import CLUSTER, ExplorerState, column_kind, reports_errors
@@ -391,11 +391,12 @@ class EmbeddingMap(pn.viewable.Viewer):
     def _add_hover(self, plot, element) -> None:
         """HoloViews hook: a ring on the galaxy under the cursor, with a tooltip.
 
-        The cursor position goes to the server as Bokeh ``MouseMove`` events; the nearest
-        galaxy (k-d tree) is written into one small data source. Nothing else of the page
-        is re-rendered, so hovering stays cheap at any survey size.
+        The cursor position goes to the server throttled in the page (at most 20 a second,
+        :func:`~galexplore.dashboard.gestures.throttled_cursor`); the nearest galaxy (k-d
+        tree) is written into one small data source. Nothing else of the page is
+        re-rendered, so hovering stays cheap at any survey size.
         """
-        from bokeh.events import MouseLeave, MouseMove, PanEnd, PanStart
+        from bokeh.events import PanEnd, PanStart
         from bokeh.models import ColumnDataSource, HoverTool
 
         fig = plot.state
@@ -409,8 +410,7 @@ class EmbeddingMap(pn.viewable.Viewer):
                            name="gx-hover")
         tips = [("galaxy", "@galaxy_id"), *[(data.label(c), f"@{{{c}}}") for c in cols[1:]]]
         fig.add_tools(HoverTool(renderers=[ring], tooltips=tips))
-        fig.on_event(MouseMove, partial(self._on_mouse_move, source))
-        fig.on_event(MouseLeave, lambda _: self._show_hover(source, None))
+        throttled_cursor(fig, partial(self._on_cursor, source))
         # No hover while a lasso or box is drawn: each hover update repaints the map under the
         # cursor, and a tooltip popping up under it must not interrupt the gesture
         fig.on_event(PanStart, partial(self._on_drag, source, True))
@@ -434,9 +434,10 @@ class EmbeddingMap(pn.viewable.Viewer):
         return out
 
     @reports_errors("hover")
-    def _on_mouse_move(self, source, event) -> None:
+    def _on_cursor(self, source, x: float, y: float) -> None:
+        """The pointer is at data point (x, y) (NaN: off the map): ring the galaxy under it."""
         if not self._dragging:
-            self._show_hover(source, self.hovered_row(event.x, event.y))
+            self._show_hover(source, self.hovered_row(x, y))
 
     def _on_drag(self, source, dragging: bool, _event=None) -> None:
         self._dragging = dragging

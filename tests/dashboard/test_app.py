@@ -101,8 +101,6 @@ def test_a_selection_changes_texts_and_data_but_no_stylesheets(tiny_data):
 
 
 def test_hover_shows_the_galaxy_id(explorer, tiny_data):
-    from types import SimpleNamespace
-
     doc = Document()
     root = explorer.map._pane.get_root(doc)
     hovers = [h for h in root.select({"type": HoverTool})]
@@ -110,21 +108,47 @@ def test_hover_shows_the_galaxy_id(explorer, tiny_data):
     source = root.select_one({"name": "gx-hover-source"})
     assert source is not None and source.data["galaxy_id"] == []
     x, y = (float(v) for v in tiny_data.xy[17])
-    explorer.map._on_mouse_move(source, SimpleNamespace(x=x + 1e-4, y=y))
+    explorer.map._on_cursor(source, x + 1e-4, y)
     assert source.data["galaxy_id"] == [tiny_data.galaxy_ids[17]]
     assert source.data["log_mstar"] == [tiny_data.catalog["log_mstar"].iloc[17]]
     far = tiny_data.xy.max(0) + 100
-    explorer.map._on_mouse_move(source, SimpleNamespace(x=float(far[0]), y=float(far[1])))
+    explorer.map._on_cursor(source, float(far[0]), float(far[1]))
     assert source.data["galaxy_id"] == []
     # while a lasso is drawn (a pan gesture) the ring goes and the cursor is not followed
-    explorer.map._on_mouse_move(source, SimpleNamespace(x=x + 1e-4, y=y))
+    explorer.map._on_cursor(source, x + 1e-4, y)
     explorer.map._on_drag(source, True)
     assert source.data["galaxy_id"] == []
-    explorer.map._on_mouse_move(source, SimpleNamespace(x=x + 1e-4, y=y))
+    explorer.map._on_cursor(source, x + 1e-4, y)
     assert source.data["galaxy_id"] == []
     explorer.map._on_drag(source, False)
-    explorer.map._on_mouse_move(source, SimpleNamespace(x=x + 1e-4, y=y))
+    explorer.map._on_cursor(source, x + 1e-4, y)
     assert source.data["galaxy_id"] == [tiny_data.galaxy_ids[17]]
+
+
+def test_the_cursor_reaches_the_server_through_its_throttled_source(explorer, tiny_data):
+    """Pointer moves are not a server subscription (every move would be a message): the page
+    writes them, throttled, into the ``gx-cursor`` source, whose changes ring the galaxy."""
+    from bokeh.events import MouseLeave, MouseMove
+
+    doc = Document()
+    root = explorer.map._pane.get_root(doc)
+    fig = next(f for f in root.select({"type": figure_type()}) if f.select_one({"name": "gx-hover-source"}))
+    assert MouseMove.event_name not in fig.subscribed_events
+    assert {MouseMove.event_name, MouseLeave.event_name} <= set(fig.js_event_callbacks)
+    cursor, source = fig.select_one({"name": "gx-cursor"}), fig.select_one({"name": "gx-hover-source"})
+    x, y = (float(v) for v in tiny_data.xy[17])
+    cursor.data = {"x": [x + 1e-4], "y": [y]}  # what the page sends
+    assert source.data["galaxy_id"] == [tiny_data.galaxy_ids[17]]
+    cursor.data = {"x": [float("nan")], "y": [float("nan")]}  # the pointer left the map
+    assert source.data["galaxy_id"] == []
+    cursor.data = {"x": ["garbage"], "y": [None]}  # from a broken client: no hover, no error
+    assert source.data["galaxy_id"] == [] and not explorer.state.message
+
+
+def figure_type():
+    from bokeh.models import Plot
+
+    return Plot
 
 
 def test_a_bad_event_is_a_notice_and_stays_in_its_session(tiny_data):
