@@ -75,7 +75,8 @@ def summary(m: dict) -> str:
     for p in m["properties"]["standard"] + m["properties"]["structural"]:
         lines.append(f"{p:<16} {f(m['knn_r2'].get(p))} " + " ".join(f"{f(m['baselines'][b].get(p)):>{w}}" for b in base))
     for col, acc in m.get("knn_accuracy", {}).items():
-        lines.append(f"accuracy {col}: {f(acc).strip()} (weighted F1 {f(m['knn_f1_weighted'][col]).strip()})")
+        lin = m.get("linear_probe_accuracy", {}).get(col)
+        lines.append(f"accuracy {col}: {f(acc).strip()} (weighted F1 {f(m['knn_f1_weighted'][col]).strip()}; linear probe {f(lin).strip()})")
     if m.get("photo_z"):
         lines.append(f"photo-z: sigma_MAD {m['photo_z']['sigma_mad']:.4f}, outliers {m['photo_z']['outlier_fraction']:.3f}")
     for k, ari in m.get("clusters", {}).items():

@@ -7,7 +7,8 @@ The checks of the seed papers, on one held-out split (DESIGN §2 keys first):
 - ``baselines``: the same scores from ``pixel_pca``, ``random_init`` (the same encoder,
   untrained) and ``radial_profile`` features, on the same split;
 - ``knn_accuracy`` / ``knn_f1_weighted`` for label columns (``sf_class``, ``morph_type``,
-  ``has_bar``, …) and ``baselines_accuracy``;
+  ``has_bar``, …) and ``baselines_accuracy``; ``linear_probe_accuracy``: a logistic-regression
+  probe on the same standardised embedding and split (the seeds' linear classification);
 - ``photo_z``: σ_MAD and outlier fraction of k-NN redshifts (Hayat et al.) when ``z`` exists;
 - ``cross_modal_retrieval``: for a multi-modal run, top-1 / top-10 retrieval of each test
   galaxy's other modality among the test galaxies (AstroCLIP), with the chance rates;
@@ -266,7 +267,7 @@ def _load(survey, run, modality, labels, test_fraction, seed, k) -> _Inputs:
 
 
 def _embedding_scores(inp: _Inputs) -> dict[str, Any]:
-    from galexplore.evaluation.probes import linear_probe_r2
+    from galexplore.evaluation.probes import linear_probe_accuracy, linear_probe_r2
 
     metrics: dict[str, Any] = {"run": str(inp.run), "survey": str(inp.survey.path), "modality": inp.modality,
                                "created": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -275,6 +276,9 @@ def _embedding_scores(inp: _Inputs) -> dict[str, Any]:
     metrics["knn_r2"], metrics["knn_accuracy"], metrics["knn_f1_weighted"] = _score_features(
         inp.X, inp.catalog, inp.props, inp.labels, inp.train, inp.test, inp.k)
     metrics["linear_probe_r2"] = {p: linear_probe_r2(inp.X, inp.y(p), inp.train, inp.test) for p in inp.props}
+    metrics["linear_probe_accuracy"] = {
+        c: linear_probe_accuracy(inp.X, _labels_array(inp.catalog[c]), inp.train, inp.test) for c in inp.labels
+    }
     if len(inp.vectors) > 1:
         metrics["cross_modal_retrieval"] = _retrieval(inp)
     return metrics

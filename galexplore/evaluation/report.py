@@ -107,11 +107,12 @@ def markdown(metrics: Mapping, figure_files: Sequence[str]) -> str:
                     for p in props]
             out.append(_table(["property", "embedding k-NN", "embedding linear", *base], rows))
     if metrics.get("knn_accuracy"):
-        out.append("## Labels: k-NN accuracy (weighted F1)\n")
+        out.append("## Labels: held-out accuracy (k-NN weighted F1)\n")
         acc_b = metrics.get("baselines_accuracy", {})
-        rows = [[c, f"{metrics['knn_accuracy'][c]:.3f} ({metrics['knn_f1_weighted'][c]:.3f})",
+        lin = metrics.get("linear_probe_accuracy", {})
+        rows = [[c, f"{metrics['knn_accuracy'][c]:.3f} ({metrics['knn_f1_weighted'][c]:.3f})", lin.get(c),
                  *[acc_b.get(b, {}).get(c) for b in base]] for c in metrics["knn_accuracy"]]
-        out.append(_table(["label", "embedding", *base], rows))
+        out.append(_table(["label", "embedding k-NN", "embedding linear", *base], rows))
     if metrics.get("photo_z"):
         pz = metrics["photo_z"]
         out.append("## Redshift (Hayat et al. metrics)\n")

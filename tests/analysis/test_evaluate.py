@@ -57,8 +57,8 @@ def test_metrics_json_has_every_key(evaluated, trained_run, tiny_survey):
         assert prop in metrics["knn_r2"] and prop in metrics["linear_probe_r2"]
         for b in metrics["baselines"].values():
             assert prop in b
-    assert set(metrics["knn_accuracy"]) == {"sf_class", "morph_type", "has_bar"}
-    assert all(0 <= v <= 1 for v in metrics["knn_accuracy"].values())
+    assert set(metrics["knn_accuracy"]) == set(metrics["linear_probe_accuracy"]) == {"sf_class", "morph_type", "has_bar"}
+    assert all(0 <= v <= 1 for v in [*metrics["knn_accuracy"].values(), *metrics["linear_probe_accuracy"].values()])
     assert metrics["correlation_ranking"]["method"].startswith("distance correlation")
     dcor = [r["dcor"] for r in metrics["correlation_ranking"]["ranking"]]
     assert dcor == sorted(dcor, reverse=True) and all(0 <= d <= 1 for d in dcor)
@@ -85,7 +85,7 @@ def test_report_figures_render(evaluated, trained_run):
         assert img.shape[0] > 200 and img.shape[1] > 300, name
         assert img[..., :3].std() > 0.05, f"{name} is blank"
         assert f"]({name})" in md
-    assert "random_init" in md and "ARI" in md
+    assert "random_init" in md and "ARI" in md and "embedding linear" in md
 
 
 def _oracle_run(survey, path, noise: float, shuffle: bool = False):
@@ -113,6 +113,8 @@ def test_scores_separate_an_oracle_from_noise(survey_400, tmp_path):
     for prop in ("log_age_lw", "zh_lw", "log_sigma_star", "log_mstar"):
         assert good["knn_r2"][prop] > 0.8 and bad["knn_r2"][prop] < 0.1
     assert good["knn_accuracy"]["sf_class"] > 0.85 and bad["knn_accuracy"]["sf_class"] < 0.75
+    # sf_class follows EW(Hα) and age, which the oracle holds linearly
+    assert good["linear_probe_accuracy"]["sf_class"] > 0.85 and bad["linear_probe_accuracy"]["sf_class"] < 0.75
     assert good["clusters"]["2"] > 0.5 and abs(bad["clusters"]["2"]) < 0.1
     assert good["correlation_ranking"]["ranking"][0]["dcor"] > bad["correlation_ranking"]["ranking"][0]["dcor"]
     assert "random_init" not in good["baselines"] and "random_init" not in good.get("baselines_skipped", {})
