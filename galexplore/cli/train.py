@@ -59,7 +59,7 @@ def _positive_float(text: str) -> float:
 MODALITIES = ("maps", "images", "maps+images", "images+spectra")
 DEVICES = ("auto", "cpu", "cuda")
 HEADS = ("mlp", "none")
-AZIMUTHAL_LOSS_WEIGHT, AZIMUTHAL_LOSS_RINGS, PROFILE_LOSS_WEIGHT = 0.0, 2, 3.0  # galexplore.models.factory's defaults
+AZIMUTHAL_LOSS_WEIGHT, AZIMUTHAL_LOSS_RINGS, PROFILE_LOSS_WEIGHT = 1.0, 4, 3.0  # galexplore.models.factory's defaults
 DEFAULTS = argparse.Namespace(modality="maps", epochs=12, batch_size=64, lr=3e-3, seed=0, val_fraction=0.1, device="auto")
 
 
@@ -91,7 +91,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--azimuthal-orders", type=positive_int, nargs="*", default=None, metavar="M",
         help="azimuthal Fourier orders the maps encoder pools per annulus, for bars and spiral arms "
-        "(default: 2 3 4; give none to pool ring means only)",
+        "(default: 2; give none to pool ring means only)",
     )  # fmt: skip
     p.add_argument(
         "--azimuthal-loss", type=non_negative_float, default=None, metavar="WEIGHT",
@@ -101,7 +101,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )  # fmt: skip
     p.add_argument(
         "--azimuthal-loss-rings", type=positive_int, default=None, metavar="K",
-        help="that loss sees the amplitudes of the innermost K of the 4 annuli only (0.5 Rₑ apart; default: "
+        help="that loss sees the amplitudes of the innermost K of the 6 annuli only (0.19 Rₑ apart; default: "
         f"{AZIMUTHAL_LOSS_RINGS or 'all'})",
     )  # fmt: skip
     p.add_argument(

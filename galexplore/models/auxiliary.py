@@ -105,7 +105,7 @@ class ProfileReconstruction(nn.Module):
         w = ring_weights(radius_grid(*x.shape[-2:], device=x.device, dtype=x.dtype), self.n_rings)  # (K, H, W)
         cover = torch.einsum("bhw,khw->bk", ok, w)  # (B, K): valid share of each annulus's weight
         profile = torch.einsum("bchw,khw->bck", v, w) / cover.clamp_min(1e-6)[:, None, :]
-        valid = (cover >= self.min_coverage * w.sum(dim=(-2, -1)))[:, None, :].expand_as(profile)
+        valid = (cover >= self.min_coverage)[:, None, :].expand_as(profile)  # each annulus's weights sum to 1
         return profile.flatten(1), valid.flatten(1).to(x.dtype)
 
     def forward(self, features: torch.Tensor, x: torch.Tensor) -> torch.Tensor:

@@ -87,6 +87,35 @@ def azimuthal_amplitudes(x: torch.Tensor, bases: torch.Tensor) -> torch.Tensor:
     return torch.sqrt(re * re + im * im + 1e-8)
 
 
+def azimuthal_residual(x: torch.Tensor, mask: torch.Tensor, n_rings: int) -> torch.Tensor:
+    """Subtract from every pixel the masked mean of its thin annulus: what is not axisymmetric.
+
+    Parameters
+    ----------
+    x : Tensor, shape (B, C, H, W)
+        Values, finite (0 where ``mask`` is 0).
+    mask : Tensor, shape (B, 1, H, W)
+        Validity in [0, 1].
+    n_rings : int
+        Hard annuli of equal width over r ∈ [0, 1] half-widths (:func:`radius_grid`; the
+        corners beyond r = 1 join the outer one).
+
+    Returns
+    -------
+    Tensor, shape (B, C, H, W)
+        ``(x − ⟨x⟩_ring) · mask``: zero for a map that is constant around every annulus
+        (whatever its radial profile and level), so bars, arms, inclined discs and clumps are
+        all that is left.
+    """
+    r = radius_grid(*x.shape[-2:], device=x.device, dtype=x.dtype)
+    idx = (r.clamp(max=1.0) * n_rings).long().clamp(max=n_rings - 1)
+    onehot = F.one_hot(idx, n_rings).to(x.dtype)  # (H, W, K)
+    num = torch.einsum("bchw,hwk->bck", x * mask, onehot)
+    den = torch.einsum("bhw,hwk->bk", mask[:, 0], onehot).clamp_min(1e-6)
+    mean = torch.einsum("bck,hwk->bchw", num / den[:, None], onehot)
+    return (x - mean) * mask
+
+
 def masked_input(x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
     """Fill non-finite pixels with 0 and append the validity mask as the last channel.
 
@@ -109,6 +138,8 @@ def masked_input(x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Ten
 
 #: Global pooling choices of :class:`ConvEncoder`.
 POOLS = ("mean", "rings")
+#: Where :class:`ConvEncoder` takes its azimuthal amplitudes from.
+FOURIER_SOURCES = ("features", "residual")
 
 
 class BasicBlock(nn.Module):
@@ -165,6 +196,11 @@ class ConvEncoder(nn.Module):
         rotation-invariant, and multiplies the pooled features by ``n_rings``.
     n_rings : int
         Number of annuli for ``pool="rings"`` (≥ 2).
+    pool_channels : int or None
+        Project the last feature map to this many channels (1×1 convolution) before pooling,
+        which keeps the pooled features fewer: with k-NN on standardised features every
+        dimension weighs the same, so this sets how much of the distance the ring means take
+        beside the azimuthal amplitudes (None: all ``width · 2^depth`` channels).
     fourier_orders : tuple of int
         Azimuthal orders m (e.g. ``(1, 2, 3, 4)``) whose amplitudes per annulus
         (:func:`azimuthal_amplitudes`) are appended to the pooled features: rotation-invariant
@@ -177,6 +213,16 @@ class ConvEncoder(nn.Module):
     fourier_channels : int or None
         Project that feature map to this many channels (1×1 convolution) first, to keep the
         embedding small (None: all its channels).
+    fourier_source : {"features", "residual"}
+        ``"features"``: the amplitudes are taken from the network's own feature map (of
+        ``fourier_stage``). ``"residual"``: from a separate two-layer convolutional branch
+        (``fourier_channels`` wide, default 16) on the input with its azimuthal mean removed
+        (:func:`azimuthal_residual`, ``fourier_residual_rings`` thin annuli): it sees no
+        levels or radial profiles at all, only what is not axisymmetric (bars, arms,
+        inclination), so the amplitudes cannot drift towards the levels the ring means carry.
+    fourier_residual_rings : int
+        Annuli whose means are removed for ``fourier_source="residual"`` (16: one pixel wide
+        on a 32×32 input).
     fourier_rings, fourier_radius : int or None, float
         Annuli of the amplitudes (None: ``n_rings``) evenly spaced over r ∈ (0, ``fourier_radius``]
         half-widths (:func:`azimuthal_bases`).
@@ -195,11 +241,14 @@ class ConvEncoder(nn.Module):
         radius_channel: bool = False,
         pool: str = "mean",
         n_rings: int = 3,
+        pool_channels: int | None = None,
         fourier_orders: tuple[int, ...] = (),
         fourier_stage: int | None = None,
         fourier_channels: int | None = None,
         fourier_rings: int | None = None,
         fourier_radius: float = 1.0,
+        fourier_source: str = "features",
+        fourier_residual_rings: int = 16,
     ) -> None:
         super().__init__()
         if in_channels < 1 or width < 1 or depth < 0 or blocks < 1:
@@ -222,7 +271,13 @@ class ConvEncoder(nn.Module):
             c = c_next
         self.stages = nn.Sequential(*layers)
         self.norm = nn.BatchNorm2d(c)
-        self.feature_dim = c * (self.n_rings if pool == "rings" else 1)
+        if pool_channels is not None and pool_channels < 1:
+            raise ValueError(f"pool_channels must be ≥ 1, got {pool_channels}")
+        self.pool_proj = nn.Conv2d(c, int(pool_channels), 1, bias=False) if pool_channels else None
+        self.feature_dim = (int(pool_channels) if pool_channels else c) * (self.n_rings if pool == "rings" else 1)
+        if fourier_source not in FOURIER_SOURCES:
+            raise ValueError(f"fourier_source must be one of {FOURIER_SOURCES}, got {fourier_source!r}")
+        self.fourier_source, self.fourier_residual_rings = fourier_source, int(fourier_residual_rings)
         self._init_fourier(tuple(int(m) for m in fourier_orders), fourier_stage, fourier_channels, fourier_rings, fourier_radius)
         self.fc = nn.Linear(self.feature_dim, out_dim) if out_dim else None
         self.out_dim = out_dim or self.feature_dim
@@ -236,6 +291,17 @@ class ConvEncoder(nn.Module):
             return
         if any(m < 1 for m in orders) or not 0 <= self.fourier_stage <= depth or self.fourier_rings < 1 or radius <= 0:
             raise ValueError("fourier_orders must be ≥ 1, fourier_stage in [0, depth], fourier_rings ≥ 1, fourier_radius > 0")
+        if self.fourier_source == "residual":
+            if self.fourier_residual_rings < 1 or not self.mask_channel:
+                raise ValueError("fourier_source='residual' needs fourier_residual_rings ≥ 1 and the mask channel")
+            c = int(channels or 16)
+            self.fourier_branch = nn.Sequential(
+                nn.Conv2d(self.in_channels + 1, c, 3, padding=1, bias=False), nn.BatchNorm2d(c), nn.ReLU(),
+                nn.Conv2d(c, c, 3, padding=1, bias=False), nn.BatchNorm2d(c), nn.ReLU(),
+            )
+            self.fourier_norm, self.fourier_proj = None, None
+            self.feature_dim += c * self.fourier_rings * len(orders)
+            return
         c = self.norm.num_features if self.fourier_stage == depth else self._stage_channels(self.fourier_stage)
         self.fourier_norm = nn.BatchNorm2d(c) if self.fourier_stage < depth else None
         self.fourier_proj = nn.Conv2d(c, channels, 1, bias=False) if channels else None
@@ -269,7 +335,8 @@ class ConvEncoder(nn.Module):
 
     @property
     def _ring_dim(self) -> int:
-        return self.norm.num_features * (self.n_rings if self.pool == "rings" else 1)
+        c = self.pool_proj.out_channels if self.pool_proj is not None else self.norm.num_features
+        return c * (self.n_rings if self.pool == "rings" else 1)
 
     def _fourier(self, h: torch.Tensor) -> torch.Tensor:
         """(B, C', K·M) azimuthal amplitudes of an (already normalised) feature map."""
@@ -290,14 +357,28 @@ class ConvEncoder(nn.Module):
         return radius_grid(h, w, device=x.device, dtype=x.dtype).expand(x.shape[0], 1, h, w)
 
     def _pool(self, h: torch.Tensor) -> torch.Tensor:
+        if self.pool_proj is not None:
+            h = self.pool_proj(h)
         if self.pool == "mean":
             return h.mean(dim=(2, 3))
         r = radius_grid(*h.shape[-2:], device=h.device, dtype=h.dtype)
         return torch.einsum("bchw,khw->bck", h, ring_weights(r, self.n_rings)).flatten(1)  # (B, C·n_rings)
 
+    def _residual_branch(self, inputs: torch.Tensor) -> torch.Tensor:
+        """The ``fourier_source="residual"`` branch on the masked input stack (values…, mask[, radius])."""
+        c = self.in_channels
+        values, valid = inputs[:, :c], inputs[:, c : c + 1]
+        res = azimuthal_residual(values, valid, self.fourier_residual_rings)
+        return self.fourier_branch(torch.cat([res, valid], dim=1))
+
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         """Encode ``x`` (B, C, H, W); NaN allowed when ``mask_channel`` is on."""
-        h = self.stem(self._inputs(x, mask))
+        inputs = self._inputs(x, mask)
+        h = self.stem(inputs)
+        if self.fourier_orders and self.fourier_source == "residual":
+            h = self._pool(F.relu(self.norm(self.stages(h))))
+            h = torch.cat([h, self._fourier(self._residual_branch(inputs))], dim=1)
+            return self.fc(h) if self.fc is not None else h
         if not self.fourier_orders:
             h = self._pool(F.relu(self.norm(self.stages(h))))
             return self.fc(h) if self.fc is not None else h
@@ -313,5 +394,5 @@ class ConvEncoder(nn.Module):
 
 
 __all__ = [
-    "POOLS", "BasicBlock", "ConvEncoder", "azimuthal_amplitudes", "azimuthal_bases", "masked_input", "radius_grid", "ring_weights",
+    "FOURIER_SOURCES", "POOLS", "BasicBlock", "azimuthal_residual", "ConvEncoder", "azimuthal_amplitudes", "azimuthal_bases", "masked_input", "radius_grid", "ring_weights",
 ]

@@ -21,6 +21,7 @@ from galexplore.models import (
 from galexplore.models.encoders import (
     azimuthal_amplitudes,
     azimuthal_bases,
+    azimuthal_residual,
     radius_grid,
     ring_weights,
 )
@@ -205,3 +206,52 @@ def test_fourier_pooling_is_invariant_to_quarter_turns_and_adds_features():
     assert z.shape == (2, enc.feature_dim) and torch.isfinite(z).all()
     with pytest.raises(ValueError, match="fourier"):
         ConvEncoder(5, depth=2, fourier_orders=(2,), fourier_stage=3)
+
+
+def test_azimuthal_residual_removes_every_axisymmetric_map_and_keeps_a_bar():
+    """Any radial profile at any level goes to zero; a bar's m = 2 pattern is all that is left."""
+    r, theta = _polar(32)
+    mask = torch.ones(1, 1, 32, 32)
+    ring = (radius_grid(32, 32).clamp(max=1.0) * 16).floor().clamp(max=15)  # the annulus of each pixel
+    for level, slope in ((0.0, 0.3), (3.0, -0.1), (-2.0, 1.0)):
+        stepped = (level + slope * ring)[None, None]  # constant around every annulus
+        assert azimuthal_residual(stepped, mask, 16).abs().max() < 1e-5
+    bases = azimuthal_bases(32, 32, (1, 2, 3), 4, 0.5)
+    smooth = azimuthal_residual((3.0 - r / 0.3)[None, None], mask, 16)  # within-annulus slopes only
+    assert azimuthal_amplitudes(smooth, bases).max() < 1e-3
+    bar = 0.5 * torch.exp(-((r / 0.25) ** 2)) * torch.cos(2 * (theta - 0.7))
+    res = azimuthal_residual((2.0 - r / 0.3 + bar)[None, None], mask, 16)
+    a_res, a_bar = azimuthal_amplitudes(res, bases), azimuthal_amplitudes(bar[None, None], bases)
+    assert torch.allclose(a_res, a_bar, atol=0.02)  # the same m = 2 signal, nothing added
+    assert a_res[0, 0, :2, 1].min() > 0.05 and a_res[0, 0, :, 0].max() < 0.02
+    # Masked pixels are left out of the ring means and stay zero.
+    hole = mask.clone()
+    hole[..., 10:14, 18:22] = 0
+    res_h = azimuthal_residual(torch.full((1, 1, 32, 32), 7.0), hole, 16)
+    assert res_h.abs().max() < 1e-5
+
+
+def test_residual_fourier_branch_sees_no_levels():
+    """``fourier_source='residual'``: adding a level or a radial profile (constant around each of the
+    branch's annuli) to every map leaves the amplitudes unchanged while the ring means change."""
+    torch.manual_seed(0)
+    enc = ConvEncoder(3, width=8, depth=2, stem_stride=1, radius_channel=True, pool="rings", n_rings=5,
+                      fourier_orders=(2,), fourier_channels=6, fourier_rings=4, fourier_radius=0.5,
+                      fourier_source="residual").eval()  # fmt: skip
+    assert enc.feature_dim == 5 * 32 + 6 * 4 and enc.fourier_feature_indices()[0] == 160
+    x = torch.randn(2, 3, 32, 32)
+    x[0, :, :4, :4] = float("nan")
+    ring = (radius_grid(32, 32).clamp(max=1.0) * 16).floor().clamp(max=15)
+    z = enc(x)
+    shifted = enc(x + 1.5 - 0.2 * ring)
+    amp = enc.fourier_feature_indices()
+    assert torch.allclose(z[:, amp], shifted[:, amp], atol=1e-4)
+    assert not torch.allclose(z[:, :160], shifted[:, :160], atol=1e-2)
+    narrow = ConvEncoder(3, width=8, depth=2, stem_stride=1, pool="rings", n_rings=5, pool_channels=12,
+                         fourier_orders=(2,), fourier_channels=6, fourier_rings=4, fourier_source="residual")  # fmt: skip
+    assert narrow.feature_dim == 5 * 12 + 6 * 4 and narrow.fourier_feature_indices()[0] == 60
+    assert narrow.eval()(x).shape == (2, 84)
+    with pytest.raises(ValueError, match="fourier_source"):
+        ConvEncoder(3, depth=2, fourier_orders=(2,), fourier_source="pixels")
+    with pytest.raises(ValueError, match="mask channel"):
+        ConvEncoder(3, depth=2, fourier_orders=(2,), fourier_source="residual", mask_channel=False)

@@ -42,33 +42,44 @@ def test_unknown_head_is_rejected():
 
 
 def test_azimuthal_orders_option_and_checkpoints_without_it():
-    """The maps encoder pools azimuthal amplitudes by default; [] gives the ring-means-only encoder,
-    whose state (a checkpoint from before the option) loads into a model built from its config."""
+    """The maps encoder pools azimuthal amplitudes of its residual branch by default; [] gives the
+    ring-means-only encoder, whose state (a checkpoint from before the option) loads into a model
+    built from its config; so does a config of the earlier feature-map amplitudes."""
     from galexplore.models.factory import AZIMUTHAL_ORDERS
 
     enc_cfg = default_config("maps", MAPS)["encoders"]["maps"]
-    assert enc_cfg["fourier_orders"] == list(AZIMUTHAL_ORDERS) and enc_cfg["fourier_stage"] == 1
+    assert enc_cfg["fourier_orders"] == list(AZIMUTHAL_ORDERS) == [2] and enc_cfg["fourier_source"] == "residual"
     plain = default_config("maps", MAPS, azimuthal_orders=[])
     assert not any(k.startswith("fourier") for k in plain["encoders"]["maps"])
-    with_m = build_model(default_config("maps", MAPS, azimuthal_orders=[2]), _norm(5)).tower.encoder
+    assert "auxiliary" not in plain  # no amplitudes, so no loss on them
+    with_m = build_model(default_config("maps", MAPS, azimuthal_orders=[2, 3]), _norm(5)).tower.encoder
     without = build_model(plain, _norm(5)).tower.encoder
-    assert with_m.feature_dim == without.feature_dim + 8 * 4  # 8 channels × 4 annuli × one order
+    assert with_m.feature_dim == without.feature_dim + 16 * 6 * 2  # 16 channels × 6 annuli × two orders
     again = build_model(plain, _norm(5))
     again.tower.encoder.load_state_dict(without.state_dict())  # strict: no new keys expected
+    old = {k: v for k, v in plain["encoders"]["maps"].items()}
+    old.update(fourier_orders=[2, 3, 4], fourier_stage=1, fourier_channels=8, fourier_rings=4, fourier_radius=0.8)
+    earlier = build_model({**plain, "encoders": {"maps": old}}, _norm(5)).tower.encoder
+    assert earlier.fourier_source == "features" and earlier.feature_dim == without.feature_dim + 8 * 4 * 3
 
 
 def test_azimuthal_loss_option_selects_the_amplitudes_and_adds_to_the_loss():
     """``azimuthal_loss`` adds an InfoNCE on the azimuthal amplitudes alone (their indices in the
     features are the amplitudes' own), summed with the main loss; configs without it build
     the plain model, whose state loads strictly (checkpoints from before the option)."""
+    from galexplore.models import factory
+
+    default = default_config("maps", MAPS)["auxiliary"]
+    assert (default["weight"], default["rings"]) == (factory.AZIMUTHAL_LOSS_WEIGHT, factory.AZIMUTHAL_LOSS_RINGS) == (1.0, 4)
+    assert "auxiliary" not in default_config("maps", MAPS, head="none")  # off by default where it cannot apply
     cfg = default_config("maps", MAPS, azimuthal_loss=0.5, azimuthal_loss_rings=2, profile_loss=0)
     model = build_model(cfg, _norm(5)).eval()
     enc, aux = model.tower.encoder, model.auxiliary
-    assert aux.weight == 0.5 and len(aux.dims) == 8 * 2 * 3  # 8 channels × 2 inner annuli × m = 2, 3, 4
+    assert aux.weight == 0.5 and len(aux.dims) == 16 * 2 * 1  # 16 channels × 2 inner annuli × m = 2
     x = torch.randn(4, 5, 32, 32)
     feats = enc(x)
-    amps = enc._fourier(torch.nn.functional.relu(enc.fourier_norm(enc.stages[0](enc.stem(enc._inputs(x, None))))))
-    torch.testing.assert_close(feats[:, aux.dims], amps.reshape(4, 8, 4, 3)[:, :, :2].flatten(1))
+    amps = enc._fourier(enc._residual_branch(enc._inputs(x, None)))
+    torch.testing.assert_close(feats[:, aux.dims], amps.reshape(4, 16, 6, 1)[:, :, :2].flatten(1))
     v1, v2 = torch.randn(4, 5, 32, 32), torch.randn(4, 5, 32, 32)
     f = model.tower.features(torch.cat([v1, v2]))
     z1, z2 = model.tower.head(f).chunk(2)
@@ -86,8 +97,9 @@ def test_maps_runs_reconstruct_the_radial_profile_by_default():
     modalities build without it, and a model saved without it loads strictly."""
     from galexplore.models import factory
 
-    cfg = default_config("maps", MAPS)
+    cfg = default_config("maps", MAPS, azimuthal_loss=0)
     assert cfg["reconstruction"]["weight"] == factory.PROFILE_LOSS_WEIGHT > 0
+    assert default_config("maps", MAPS)["reconstruction"] == cfg["reconstruction"]
     model = build_model(cfg, _norm(5)).eval()
     rec = model.reconstruction
     assert isinstance(rec.head.net[0], torch.nn.Linear) and len(rec.head.net) == 1
@@ -102,7 +114,7 @@ def test_maps_runs_reconstruct_the_radial_profile_by_default():
     torch.testing.assert_close(total, model.loss(z1, z2) + rec(f, x))
     assert rec(f, x) > 0
 
-    plain_cfg = default_config("maps", MAPS, profile_loss=0)
+    plain_cfg = default_config("maps", MAPS, profile_loss=0, azimuthal_loss=0)
     assert "reconstruction" not in plain_cfg
     plain = build_model(plain_cfg, _norm(5))
     assert plain.reconstruction is None

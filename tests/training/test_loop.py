@@ -32,16 +32,18 @@ def test_train_writes_checkpoint_and_log(tiny_survey, tmp_path):
     with open(run / "train_log.csv") as fh:
         rows = list(csv.DictReader(fh))
     assert [r["epoch"] for r in rows] == ["1", "2"]
-    # the default maps run reports its profile reconstruction term (inside "loss") beside the total
-    assert list(rows[0]) == ["epoch", "loss", "val_loss", "lr", "seconds", "samples_per_s", "loss_profile"]
+    # the default maps run reports its extra terms (inside "loss") beside the total
+    extra = ["loss_azimuthal", "loss_profile"]
+    assert list(rows[0]) == ["epoch", "loss", "val_loss", "lr", "seconds", "samples_per_s", *extra]
     assert float(rows[0]["samples_per_s"]) > 0 and float(rows[1]["val_loss"]) > 0
-    assert all(float(r["loss_profile"]) > 0 for r in rows)
-    assert [h["loss_profile"] for h in ckpt["history"]] == [float(r["loss_profile"]) for r in rows]
+    for col in extra:
+        assert all(0 < float(r[col]) < float(r["loss"]) for r in rows), col
+        assert [h[col] for h in ckpt["history"]] == [float(r[col]) for r in rows]
 
 
 def test_a_run_without_extra_losses_logs_the_total_only(tiny_survey, tmp_path):
     run = tmp_path / "run"
-    train(tiny_survey, run, tiny(epochs=1, profile_loss=0))
+    train(tiny_survey, run, tiny(epochs=1, profile_loss=0, azimuthal_loss=0))
     with open(run / "train_log.csv") as fh:
         assert next(csv.reader(fh)) == ["epoch", "loss", "val_loss", "lr", "seconds", "samples_per_s"]
 
