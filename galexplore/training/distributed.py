@@ -130,6 +130,8 @@ class Distributed:
         gather_loss_inputs(model.loss)
         if getattr(model, "reconstruction", None) is not None:
             gather_loss_inputs(model.reconstruction)  # a batch mean, like the loss: the same on every rank
+        if getattr(model, "auxiliary", None) is not None:
+            gather_loss_inputs(model.auxiliary.loss)  # its contrastive loss needs the global batch's negatives
         ids = [device.index] if device.type == "cuda" else None
         return DistributedDataParallel(model, device_ids=ids)
 
