@@ -298,7 +298,7 @@ def default_config(
                 # Light blur and no block-averaging by default: a bar is 1–3 pixels wide here, and
                 # views that wipe it out teach the encoder to ignore it (has_bar 0.767 → 0.781
                 # over 3 seeds; docs/training.md). Both stay available for degraded data.
-                "max_shift": 0.08, "p_block": 0.0, "block_choices": [2], "max_blur_px": 0.5 * px,
+                "max_shift": 0.08, "p_block": 0.0, "block_choices": [2], "max_blur_px": 1.0 * px,
                 "sn_range": [1.0, 10.0], "p_noise": 0.5, "max_stars": 2, "p_star": 0.25,
                 "star_radius_px": [2.0 * px, 5.0 * px], "p_aperture": 0.8, "aperture_range": [0.6, 0.95], "binning": pool,
             }  # fmt: skip
