@@ -106,7 +106,9 @@ class GalaxyFocus(pn.viewable.Viewer):
         if mods:
             self.param.update(query_modality=mods[0], target_modality=mods[0])
         self._title = text_panes.Markdown("", css_classes=["gx-focus-title"], width=300)
-        self._maps = pn.GridBox(ncols=2, css_classes=["gx-focus-maps"])
+        # two maps a row (rows of a column: a GridBox whose children update in place breaks
+        # BokehJS's layout of the grid)
+        self._maps = pn.Column(css_classes=["gx-focus-maps"], margin=0)
         self._cutout = pn.Column(margin=0)
         self._frame = FocusFrame()
         self._panes: dict[str, pn.pane.HoloViews] = {}  # channel name or CUTOUT → its plot, built once
@@ -150,11 +152,12 @@ class GalaxyFocus(pn.viewable.Viewer):
             self._elements.update(elements)
             new = [key for key in elements if key not in self._panes]
             for key in new:
-                css = [] if key == CUTOUT else ["gx-focus-map"]
+                css = ["gx-focus-cutout"] if key == CUTOUT else ["gx-focus-map"]
                 dmap = hv.DynamicMap(partial(self._element, key), streams=[self._frame])
                 self._panes[key] = pn.pane.HoloViews(dmap, linked_axes=False, css_classes=css)
             if new:
-                self._maps.objects = [p for k, p in self._panes.items() if k != CUTOUT]
+                maps = [p for k, p in self._panes.items() if k != CUTOUT]
+                self._maps.objects = [pn.Row(*maps[i : i + 2], margin=0) for i in range(0, len(maps), 2)]
                 self._cutout.objects = [p for k, p in self._panes.items() if k == CUTOUT]
             self._frame.event(generation=self._frame.generation + 1)
             for key, pane in self._panes.items():

@@ -63,7 +63,7 @@ def test_clicking_a_tile_focuses_that_galaxy(explorer, tiny_data):
     assert tiny_data.galaxy_ids[3] in explorer.focus._title.object
     titles = [img.label for img in explorer.focus.shown()]
     assert titles == ["log EW(Hα)", "log age (LW)", "[Z/H] (LW)", "log Σ*"]
-    assert [p.object[()].label for p in explorer.focus._maps.objects] == titles  # what the plots draw
+    assert [p.object[()].label for row in explorer.focus._maps.objects for p in row] == titles  # what the plots draw
     ew = explorer.focus.shown()[0]
     assert ew.vdims[0].unit == "log Å" and np.isnan(ew.data).any()  # NaN outside the IFU field
     explorer.gallery._focus("not-a-galaxy")  # a bad click is reported, never raised
