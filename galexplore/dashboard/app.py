@@ -25,6 +25,7 @@ from galexplore.dashboard.export import Export
 from galexplore.dashboard.galaxy_maps import GalaxyFocus
 from galexplore.dashboard.gallery import Gallery
 from galexplore.dashboard.main_sequence import MainSequence
+from galexplore.dashboard.model_cleanup import prompt_model_cleanup
 from galexplore.dashboard.profiles import RadialProfiles, cached_reference
 from galexplore.dashboard.state import ExplorerState
 from galexplore.errors import GalexploreError
@@ -138,10 +139,12 @@ def page_template(title: str, controls, main) -> pn.template.BaseTemplate:
     """The page: ``controls`` in the sidebar, ``main`` beside them (for serving).
 
     The session's document also gets the press guard of :mod:`~galexplore.dashboard.gestures`
-    (lassos and boxes begun while the page is busy are not lost).
+    (lassos and boxes begun while the page is busy are not lost) and the prompt clean-up of
+    :mod:`~galexplore.dashboard.model_cleanup` (the models of replaced plots leave the page).
     """
     if pn.state.curdoc is not None:
         guard_press_gestures(pn.state.curdoc)
+        prompt_model_cleanup(pn.state.curdoc)
     # Bootstrap: no web fonts fetched from the internet (the page works offline)
     return pn.template.BootstrapTemplate(title=f"galexplore · {title}", sidebar=[controls], main=[main],
                                          sidebar_width=320, header_background="#1f4e79")

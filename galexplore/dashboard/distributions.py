@@ -8,6 +8,7 @@ import panel as pn
 import param
 
 from galexplore.dashboard import text_panes
+from galexplore.dashboard._setup import fit_range
 from galexplore.dashboard.data import class_codes  # noqa: F401 (part of this module's API)
 from galexplore.dashboard.palettes import HIGHLIGHT
 from galexplore.dashboard.state import ExplorerState
@@ -63,6 +64,11 @@ def class_table(codes: np.ndarray, classes: list[str], rows: np.ndarray) -> pd.D
     })  # fmt: skip
 
 
+def fit_heights(fig) -> None:
+    """Fit a histogram figure's y range, from 0, to the tallest bar of its quads' sources."""
+    fit_range(fig.y_range, *(r.data_source.data["top"] for r in fig.renderers), start=0.0)
+
+
 class Distributions(pn.viewable.Viewer):
     """Histograms of chosen columns for the selection over the survey, and the sf_class mix.
 
@@ -93,9 +99,10 @@ class Distributions(pn.viewable.Viewer):
     def _on_selection(self, *_events) -> None:
         self._update_text()
         rows = self.state.selection
-        for col, (edges, sel_src) in self._sources.items():
+        for col, (edges, sel_src, fig) in self._sources.items():
             _, _, sel_d = histogram_pair(self.state.data.catalog[col].to_numpy(float), rows, edges=edges)
             sel_src.data = {"left": edges[:-1], "right": edges[1:], "top": sel_d}
+            fit_heights(fig)
 
     def _update_text(self) -> None:
         data, rows = self.state.data, self.state.selection
@@ -110,7 +117,7 @@ class Distributions(pn.viewable.Viewer):
         panes = []
         for i, col in enumerate(self.columns):
             fig, edges, sel_src = self.figure(col, self.state.selection, legend=i == 0)
-            self._sources[col] = (edges, sel_src)
+            self._sources[col] = (edges, sel_src, fig)
             panes.append(pn.pane.Bokeh(fig))
         self._grid.objects = panes
 
@@ -119,9 +126,14 @@ class Distributions(pn.viewable.Viewer):
         from bokeh.models import ColumnDataSource
         from bokeh.plotting import figure
 
+        from bokeh.models import Range1d
+
         edges, all_d, sel_d = histogram_pair(self.state.data.catalog[column].to_numpy(float), rows)
+        # ranges set by the server (fit_heights), not by BokehJS: no range messages back per selection
+        pad = 0.02 * (edges[-1] - edges[0])
         fig = figure(width=280, height=200, toolbar_location=None, x_axis_label=self.state.data.label(column),
-                     y_axis_label="density", tools="")
+                     y_axis_label="density", tools="", x_range=Range1d(edges[0] - pad, edges[-1] + pad),
+                     y_range=Range1d(0, 1))
         all_src = ColumnDataSource({"left": edges[:-1], "right": edges[1:], "top": all_d})
         sel_src = ColumnDataSource({"left": edges[:-1], "right": edges[1:], "top": sel_d})
         extra = {"legend_label": "survey"} if legend else {}
@@ -131,6 +143,7 @@ class Distributions(pn.viewable.Viewer):
         if legend:
             fig.legend.location = "top_right"
             fig.legend.label_text_font_size = "9pt"
+        fit_heights(fig)
         return fig, edges, sel_src
 
     def controls(self) -> pn.viewable.Viewable:

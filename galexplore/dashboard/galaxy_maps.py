@@ -2,11 +2,17 @@
 
 Only this galaxy's maps and image are read from the survey (``Survey.read`` on one row).
 Maps are drawn in units of Rₑ with a colour bar and unit per channel; NaN is left empty.
+
+The plots are built once, for the first galaxy put in focus, as HoloViews DynamicMaps: a new
+galaxy only replaces their image data and colour limits. (New plots for every galaxy left
+the old ones' models in the browser's document: BokehJS drops them only after 30 s without
+any message from the server, which an active session never has.)
 """
 
 from __future__ import annotations
 
 import logging
+from functools import partial
 
 import holoviews as hv
 import numpy as np
@@ -15,6 +21,7 @@ import panel as pn
 import param
 
 from galexplore.dashboard import text_panes
+from galexplore.dashboard._setup import batched
 from galexplore.dashboard.cutouts import lupton_rgb
 from galexplore.dashboard.similar import find_similar
 from galexplore.dashboard.state import ExplorerState
@@ -31,6 +38,10 @@ FOCUS_CHANNELS = {
     "log_sigma_star": ("log Σ*", "cividis"),
 }
 MAP_SIZE = 170
+CUTOUT = "cutout"
+
+#: Counts the galaxies shown: each event re-renders the focus plots in place.
+FocusFrame = hv.streams.Stream.define("FocusFrame", generation=0)
 
 
 def map_images(maps: np.ndarray, channels: list[str], units: list[str], extent: float) -> list[hv.Image]:
@@ -95,8 +106,13 @@ class GalaxyFocus(pn.viewable.Viewer):
         if mods:
             self.param.update(query_modality=mods[0], target_modality=mods[0])
         self._title = text_panes.Markdown("", css_classes=["gx-focus-title"], width=300)
-        self._maps = pn.GridBox(ncols=2, css_classes=["gx-focus-maps"])
-        self._cutout = pn.pane.HoloViews(None, linked_axes=False)
+        # two maps a row (rows of a column: a GridBox whose children update in place breaks
+        # BokehJS's layout of the grid)
+        self._maps = pn.Column(css_classes=["gx-focus-maps"], margin=0)
+        self._cutout = pn.Column(margin=0)
+        self._frame = FocusFrame()
+        self._panes: dict[str, pn.pane.HoloViews] = {}  # channel name or CUTOUT → its plot, built once
+        self._elements: dict[str, hv.Element] = {}  # what each plot shows now (the last galaxy's if hidden)
         self._table = text_panes.HTML("", height=220, width=340, css_classes=["gx-focus-table"],
                                    styles={"overflow-y": "auto", "font-size": "12px"})
         self._similar = pn.widgets.Button(label="Find similar", color="primary", disabled=not mods,
@@ -109,8 +125,9 @@ class GalaxyFocus(pn.viewable.Viewer):
         row = self.state.focus_row
         if row is None:
             self._title.object = "**No galaxy in focus.** Click a cutout in the gallery (or a galaxy on the map)."
-            self._maps.objects, self._cutout.object, self._table.object = [], None, ""
+            self._table.object = ""
             self._similar.disabled = True
+            self._show({})
             return
         data = self.state.data
         gid = data.galaxy_ids[row]
@@ -118,14 +135,40 @@ class GalaxyFocus(pn.viewable.Viewer):
         self._table.object = catalog_row(self.state, row).to_html(index=False, header=False, border=0)
         self._similar.disabled = data.embeddings is None
         try:
-            images = self._maps_of(row)
-            self._cutout.object = self._cutout_of(row)
+            elements = {img.vdims[0].name: img for img in self._maps_of(row)}
+            cutout = self._cutout_of(row)
+            if cutout is not None:
+                elements[CUTOUT] = cutout
         except Exception as exc:  # a bad file must not break the page
             log.exception("cannot read galaxy %s", gid)
             self.state.message = f"cannot read the maps of {gid}: {exc}"
-            images, self._cutout.object = [], None
-        self._maps.objects = [pn.pane.HoloViews(img, linked_axes=False,
-                                                css_classes=["gx-focus-map"]) for img in images]
+            elements = {}
+        self._show(elements)
+
+    def _show(self, elements: dict[str, hv.Element]) -> None:
+        """Show ``elements`` (channel name or :data:`CUTOUT` → element) in the plots, building
+        a plot the first time its key comes; the plots of keys not in ``elements`` are hidden."""
+        with batched():
+            self._elements.update(elements)
+            new = [key for key in elements if key not in self._panes]
+            for key in new:
+                css = ["gx-focus-cutout"] if key == CUTOUT else ["gx-focus-map"]
+                dmap = hv.DynamicMap(partial(self._element, key), streams=[self._frame])
+                self._panes[key] = pn.pane.HoloViews(dmap, linked_axes=False, css_classes=css)
+            if new:
+                maps = [p for k, p in self._panes.items() if k != CUTOUT]
+                self._maps.objects = [pn.Row(*maps[i : i + 2], margin=0) for i in range(0, len(maps), 2)]
+                self._cutout.objects = [p for k, p in self._panes.items() if k == CUTOUT]
+            self._frame.event(generation=self._frame.generation + 1)
+            for key, pane in self._panes.items():
+                pane.visible = key in elements
+
+    def _element(self, key: str, generation: int = 0) -> hv.Element:
+        return self._elements[key]
+
+    def shown(self) -> list[hv.Element]:
+        """The maps shown now (one per channel, in display order), the cutout excluded."""
+        return [self._elements[k] for k, p in self._panes.items() if k != CUTOUT and p.visible]
 
     def _maps_of(self, row: int) -> list[hv.Image]:
         data = self.state.data

@@ -17,7 +17,7 @@ import panel as pn
 
 from galexplore._io import atomic_file
 from galexplore.dashboard import text_panes
-from galexplore.dashboard._setup import batched
+from galexplore.dashboard._setup import batched, fit_range
 from galexplore.dashboard.data import ExplorerData, per_server_cache
 from galexplore.dashboard.palettes import HIGHLIGHT
 from galexplore.dashboard.profile_stack import MAX_REFERENCE, StackedProfiles, reference_profiles, stack, stack_rest
@@ -81,12 +81,15 @@ def band_data(s: StackedProfiles | None, k: int, radius: np.ndarray) -> dict[str
 def profile_figure(channel: str, sources: tuple, *, legend: bool = False):
     """A Bokeh figure of one channel: the rest (grey) and the selection (highlight), each a
     16–84 % band with its median line, against R/Rₑ."""
+    from bokeh.models import Range1d
     from bokeh.plotting import figure
 
     unit = MAP_CHANNELS.get(channel, "")
     title = TITLES.get(channel, channel)
+    # ranges set by the server (fit_ranges), not by BokehJS: no range messages back per selection
     fig = figure(width=300, height=240, title=title, toolbar_location=None, tools="",
-                 x_axis_label="R / Rₑ", y_axis_label=f"{title} [{unit}]" if unit else title)
+                 x_axis_label="R / Rₑ", y_axis_label=f"{title} [{unit}]" if unit else title,
+                 x_range=Range1d(0, 1), y_range=Range1d(0, 1))
     for src, color, label in zip(sources, (REST_COLOR, HIGHLIGHT), ("rest of survey", "selection"), strict=True):
         extra = {"legend_label": label} if legend else {}
         fig.varea(x="r", y1="lo", y2="hi", source=src, fill_color=color, fill_alpha=0.25, **extra)
@@ -96,6 +99,12 @@ def profile_figure(channel: str, sources: tuple, *, legend: bool = False):
         fig.legend.label_text_font_size = "9pt"
         fig.legend.background_fill_alpha = 0.6
     return fig
+
+
+def fit_ranges(fig, sources: tuple) -> None:
+    """Fit a :func:`profile_figure`'s ranges to its sources' radii and 16–84 % bands."""
+    fit_range(fig.x_range, *(src.data["r"] for src in sources), padding=0.02)
+    fit_range(fig.y_range, *(src.data[k] for src in sources for k in ("lo", "hi")))
 
 
 class RadialProfiles(pn.viewable.Viewer):
@@ -110,6 +119,7 @@ class RadialProfiles(pn.viewable.Viewer):
         # the busy spinner goes on a layout: Panel cannot set it on a Bokeh pane's own model
         self._box = pn.Column(self._plot, css_classes=["gx-profiles"], sizing_mode="stretch_width")
         self._sources: dict[str, tuple] = {}
+        self._figures: list = []
         self._generation = 0
         if not self.available:
             self._note.object = "*This survey has no maps: no radial profiles.*"
@@ -119,12 +129,13 @@ class RadialProfiles(pn.viewable.Viewer):
         from bokeh.models import ColumnDataSource
 
         sel, rest = self.compute(np.empty(0, np.int64))
-        figures = []
+        self._figures = []
         for k, ch in enumerate(rest.channels):
             self._sources[ch] = (ColumnDataSource(band_data(rest, k, rest.radius)),
                                  ColumnDataSource(band_data(sel, k, rest.radius)))
-            figures.append(profile_figure(ch, self._sources[ch], legend=k == 0))
-        self._plot.object = row(figures)
+            self._figures.append(profile_figure(ch, self._sources[ch], legend=k == 0))
+            fit_ranges(self._figures[-1], self._sources[ch])
+        self._plot.object = row(self._figures)
         self._note.object = self._describe(sel, rest)
 
     def compute(self, rows: np.ndarray) -> tuple[StackedProfiles | None, StackedProfiles]:
@@ -136,9 +147,10 @@ class RadialProfiles(pn.viewable.Viewer):
     def _show(self, sel: StackedProfiles | None, rest: StackedProfiles) -> None:
         # on the server's thread (Bokeh documents are not thread-safe); the plots only get new data
         with batched():
-            for k, (rest_src, sel_src) in enumerate(self._sources.values()):
+            for k, (fig, (rest_src, sel_src)) in enumerate(zip(self._figures, self._sources.values(), strict=True)):
                 rest_src.data = band_data(rest, k, rest.radius)
                 sel_src.data = band_data(sel, k, rest.radius)
+                fit_ranges(fig, (rest_src, sel_src))
             self._note.object = self._describe(sel, rest)
 
     @staticmethod

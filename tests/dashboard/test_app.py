@@ -61,9 +61,10 @@ def test_clicking_a_tile_focuses_that_galaxy(explorer, tiny_data):
     explorer.gallery._focus(tiny_data.galaxy_ids[3])
     assert explorer.state.focus == tiny_data.galaxy_ids[3]
     assert tiny_data.galaxy_ids[3] in explorer.focus._title.object
-    titles = [p.object.label for p in explorer.focus._maps.objects]
+    titles = [img.label for img in explorer.focus.shown()]
     assert titles == ["log EW(Hα)", "log age (LW)", "[Z/H] (LW)", "log Σ*"]
-    ew = explorer.focus._maps.objects[0].object
+    assert [p.object[()].label for row in explorer.focus._maps.objects for p in row] == titles  # what the plots draw
+    ew = explorer.focus.shown()[0]
     assert ew.vdims[0].unit == "log Å" and np.isnan(ew.data).any()  # NaN outside the IFU field
     explorer.gallery._focus("not-a-galaxy")  # a bad click is reported, never raised
     assert "unknown galaxy_id" in explorer.state.message
