@@ -20,7 +20,7 @@ class TrainConfig:
         What to train on: one modality (SimCLR/eCALIFA style) or two aligned with CLIP.
     epochs : int
         Passes over the training galaxies. The default (12) trains the 2,000-galaxy
-        synthetic survey in about 2–3 minutes on a 2-core CPU; longer runs improve the
+        synthetic survey in about 2–4 minutes on a 2-core CPU; longer runs improve the
         structural features further.
     batch_size : int
         Galaxies per step (each contrastive step sees two views of each).
