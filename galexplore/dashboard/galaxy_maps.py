@@ -37,7 +37,9 @@ FOCUS_CHANNELS = {
     "zh_lw": ("[Z/H] (LW)", "viridis"),
     "log_sigma_star": ("log Σ*", "cividis"),
 }
-MAP_SIZE = 170
+#: Plot frame of each focus map (px): two maps with their axes and colour bars fit side by side in the
+#: focus card at a 1,500-px-wide window (170 spilled the second one's colour bar past the card's edge).
+MAP_SIZE = 140
 CUTOUT = "cutout"
 
 #: Counts the galaxies shown: each event re-renders the focus plots in place.
