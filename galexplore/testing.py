@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -70,6 +71,26 @@ JS_DEEP_TEXT = """function text(n) {
     }
     return t;
   }"""
+
+def page_text(page, css: str) -> str:
+    """Text of the first element matching ``css`` on a Playwright ``page``, shadow DOM included
+    ('' when there is none)."""
+    loc = page.locator(css)
+    return loc.first.evaluate(f"el => {{\n  {JS_DEEP_TEXT}\n  return text(el);\n}}") if loc.count() else ""
+
+
+def wait_for_text(page, css: str, pattern: str, timeout: float = 60.0, poll: float = 0.2) -> re.Match:
+    """Poll :func:`page_text` until ``pattern`` (a regex) matches it; AssertionError after ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    last = ""
+    while time.monotonic() < deadline:
+        last = page_text(page, css)
+        m = re.search(pattern, last)
+        if m:
+            return m
+        time.sleep(poll)
+    raise AssertionError(f"{css}: {pattern!r} not found in {last!r} after {timeout} s")
+
 
 #: JavaScript: ``plots()``, every Bokeh plot on the page as its title, frame position in page
 #: pixels and data ranges (to convert between pixels and data units).
@@ -181,5 +202,5 @@ def write_partitioned_projection(survey, run: str | os.PathLike, seed: int = 0, 
     return xy
 
 
-__all__ = ["JS_DEEP_TEXT", "JS_PLOTS", "ServerProcess", "expected_counts", "free_port", "polygon_pixels",
+__all__ = ["JS_DEEP_TEXT", "JS_PLOTS", "ServerProcess", "expected_counts", "free_port", "page_text", "polygon_pixels", "wait_for_text",
            "radial_pca_run", "to_data", "write_partitioned_projection"]

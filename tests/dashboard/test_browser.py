@@ -17,13 +17,12 @@ import pytest
 
 from galexplore.dashboard.selection import lasso_select
 from galexplore.runs import read_projection
-from galexplore.testing import JS_DEEP_TEXT, JS_PLOTS, expected_counts, polygon_pixels, to_data
+from galexplore.testing import JS_PLOTS, expected_counts, page_text, polygon_pixels, to_data, wait_for_text
 
 pytestmark = pytest.mark.browser
 ARTIFACTS_DIR = Path(__file__).resolve().parents[1] / "artifacts"
 
 PLOTS_JS = f"() => {{ {JS_PLOTS}\n  return plots();\n}}"
-DEEP_TEXT_JS = f"el => {{\n  {JS_DEEP_TEXT}\n  return text(el);\n}}"
 IGNORED_CONSOLE = ("WebGL", "GPU stall", "favicon")
 
 
@@ -45,19 +44,10 @@ class Dashboard:
 
     def read(self, css: str) -> str:
         """Text of the first element matching ``css``, shadow DOM included ('' if absent)."""
-        loc = self.page.locator(css)
-        return loc.first.evaluate(DEEP_TEXT_JS) if loc.count() else ""
+        return page_text(self.page, css)
 
     def wait_text(self, css: str, pattern: str, timeout: float = 60.0) -> re.Match:
-        deadline = time.monotonic() + timeout
-        last = ""
-        while time.monotonic() < deadline:
-            last = self.read(css)
-            m = re.search(pattern, last)
-            if m:
-                return m
-            time.sleep(0.25)
-        raise AssertionError(f"{css}: {pattern!r} not found in {last!r} after {timeout} s")
+        return wait_for_text(self.page, css, pattern, timeout, poll=0.25)
 
     def plots(self) -> list[dict]:
         return self.page.evaluate(PLOTS_JS)

@@ -12,12 +12,11 @@ import time
 
 import pytest
 
-from galexplore.testing import JS_DEEP_TEXT, JS_PLOTS, polygon_pixels
+from galexplore.testing import JS_PLOTS, page_text, polygon_pixels, wait_for_text
 
 pytestmark = pytest.mark.browser
 
 PLOTS_JS = f"() => {{ {JS_PLOTS}\n  return plots();\n}}"
-DEEP_TEXT_JS = f"el => {{\n  {JS_DEEP_TEXT}\n  return text(el);\n}}"
 SIZE_JS = "() => Bokeh.documents[0]._all_models.size"
 IDLE_JS = "() => window.Bokeh && Bokeh.documents.length > 0 && Bokeh.documents[0].is_idle"
 #: Model ids of the plots of the galaxy in focus (inside a model with a ``gx-focus-map`` or
@@ -78,19 +77,11 @@ class Page:
         self.sent.append(payload if isinstance(payload, str) else payload.decode("utf-8", "replace"))
 
     def read(self, css: str) -> str:
-        loc = self.page.locator(css)
-        return loc.first.evaluate(DEEP_TEXT_JS) if loc.count() else ""
+        """Text of the first element matching ``css``, shadow DOM included ('' if absent)."""
+        return page_text(self.page, css)
 
     def wait_text(self, css: str, pattern: str, timeout: float = 60.0) -> re.Match:
-        deadline = time.monotonic() + timeout
-        last = ""
-        while time.monotonic() < deadline:
-            last = self.read(css)
-            m = re.search(pattern, last)
-            if m:
-                return m
-            time.sleep(0.2)
-        raise AssertionError(f"{css}: {pattern!r} not found in {last!r} after {timeout} s")
+        return wait_for_text(self.page, css, pattern, timeout, poll=0.2)
 
     def idle(self, settle: float = 1.0) -> None:
         """The document is idle, and some more time for the replies of the page to go out."""
