@@ -207,12 +207,13 @@ class ConvEncoder(nn.Module):
         measures of lopsidedness (m = 1), bars and two-armed spirals (m = 2) and more arms,
         which ring means cannot see. Empty (default): none.
     fourier_stage : int or None
-        Which feature map they are taken from: 0 the stem's output, s the output of stage s
-        (None: the last stage). An earlier stage has a finer grid (a bar of 1 Rₑ spans about
-        one pixel of the last 8×8 map of 64×64 maps).
+        Which feature map they are taken from with ``fourier_source="features"``: 0 the stem's
+        output, s the output of stage s (None: the last stage). An earlier stage has a finer
+        grid (a bar of 1 Rₑ spans about one pixel of the last 8×8 map of 64×64 maps).
     fourier_channels : int or None
-        Project that feature map to this many channels (1×1 convolution) first, to keep the
-        embedding small (None: all its channels).
+        ``"features"``: project that feature map to this many channels (1×1 convolution)
+        first, to keep the embedding small (None: all its channels). ``"residual"``: the
+        width of the branch (None: 16).
     fourier_source : {"features", "residual"}
         ``"features"``: the amplitudes are taken from the network's own feature map (of
         ``fourier_stage``). ``"residual"``: from a separate two-layer convolutional branch
