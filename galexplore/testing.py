@@ -79,6 +79,17 @@ def page_text(page, css: str) -> str:
     return loc.first.evaluate(f"el => {{\n  {JS_DEEP_TEXT}\n  return text(el);\n}}") if loc.count() else ""
 
 
+def drag_lasso(page, pixels: Sequence[tuple[float, float]], steps: int = 3) -> None:
+    """Drag the mouse of a Playwright ``page`` through page ``pixels`` and back to the first one
+    (a closed lasso), with ``steps`` intermediate moves per segment."""
+    mouse = page.mouse
+    mouse.move(*pixels[0])
+    mouse.down()
+    for p in [*pixels[1:], pixels[0]]:
+        mouse.move(*p, steps=steps)
+    mouse.up()
+
+
 def wait_for_text(page, css: str, pattern: str, timeout: float = 60.0, poll: float = 0.2) -> re.Match:
     """Poll :func:`page_text` until ``pattern`` (a regex) matches it; AssertionError after ``timeout`` s."""
     deadline = time.monotonic() + timeout
@@ -202,5 +213,5 @@ def write_partitioned_projection(survey, run: str | os.PathLike, seed: int = 0, 
     return xy
 
 
-__all__ = ["JS_DEEP_TEXT", "JS_PLOTS", "ServerProcess", "expected_counts", "free_port", "page_text", "polygon_pixels", "wait_for_text",
+__all__ = ["JS_DEEP_TEXT", "JS_PLOTS", "ServerProcess", "drag_lasso", "expected_counts", "free_port", "page_text", "polygon_pixels", "wait_for_text",
            "radial_pca_run", "to_data", "write_partitioned_projection"]

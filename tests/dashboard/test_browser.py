@@ -17,7 +17,7 @@ import pytest
 
 from galexplore.dashboard.selection import lasso_select
 from galexplore.runs import read_projection
-from galexplore.testing import JS_PLOTS, expected_counts, page_text, polygon_pixels, to_data, wait_for_text
+from galexplore.testing import JS_PLOTS, drag_lasso, expected_counts, page_text, polygon_pixels, to_data, wait_for_text
 
 pytestmark = pytest.mark.browser
 ARTIFACTS_DIR = Path(__file__).resolve().parents[1] / "artifacts"
@@ -77,12 +77,7 @@ class Dashboard:
     def lasso(self, pixels: list[tuple[int, int]]) -> np.ndarray:
         """Drag a lasso through page pixels; returns the polygon in data coordinates."""
         plot = self.map_plot()
-        mouse = self.page.mouse
-        mouse.move(*pixels[0])
-        mouse.down()
-        for p in [*pixels[1:], pixels[0]]:
-            mouse.move(*p, steps=3)
-        mouse.up()
+        drag_lasso(self.page, pixels)
         return np.array([self.to_data(plot, *p) for p in pixels])
 
     def screenshot_of(self, css: str) -> np.ndarray:

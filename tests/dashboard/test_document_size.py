@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from galexplore.testing import JS_PLOTS, page_text, polygon_pixels, wait_for_text
+from galexplore.testing import JS_PLOTS, drag_lasso, page_text, polygon_pixels, wait_for_text
 
 pytestmark = pytest.mark.browser
 
@@ -104,12 +104,7 @@ class Page:
         """Lasso the middle of the map (a different polygon for each ``frac``); the count selected."""
         before = self.read(".gx-gallery-header")
         pixels = polygon_pixels(self.plot("galaxies coloured by"), frac)
-        mouse = self.page.mouse
-        mouse.move(*pixels[0])
-        mouse.down()
-        for p in [*pixels[1:], pixels[0]]:
-            mouse.move(*p, steps=3)
-        mouse.up()
+        drag_lasso(self.page, pixels)
         deadline = time.monotonic() + 60
         while self.read(".gx-gallery-header") == before and time.monotonic() < deadline:
             time.sleep(0.2)

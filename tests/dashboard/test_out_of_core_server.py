@@ -9,7 +9,7 @@ import urllib.request
 import numpy as np
 import pytest
 
-from galexplore.testing import JS_DEEP_TEXT, JS_PLOTS, ServerProcess, expected_counts, polygon_pixels, write_partitioned_projection
+from galexplore.testing import JS_DEEP_TEXT, JS_PLOTS, ServerProcess, drag_lasso, expected_counts, polygon_pixels, write_partitioned_projection
 
 ROWS_PER_PART = 90  # 400 galaxies: 5 stripes of the map table
 
@@ -99,11 +99,7 @@ def test_lasso_in_chromium_selects_the_right_galaxies(chromium, ooc_server, tmp_
         assert "400 galaxies" in plot["title"]
         pixels = polygon_pixels(plot, 0.3)
         for attempt in range(2):  # a busy headless Chromium can drop a drag: draw it once more
-            page.mouse.move(*pixels[0])
-            page.mouse.down()
-            for p in [*pixels[1:], pixels[0]]:
-                page.mouse.move(*p, steps=3)
-            page.mouse.up()
+            drag_lasso(page, pixels)
             try:
                 m = wait(page, ".gx-ms-count", r"([\d,]+) selected", timeout=30)
                 if int(m.group(1).replace(",", "")):
