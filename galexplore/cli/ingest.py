@@ -7,6 +7,9 @@ import sys
 
 from galexplore.cli._common import positive_int, progress_bar
 
+#: galexplore.data.ingest.IMAGE_CROP, kept literal so that ``--help`` stays light (a test checks they agree).
+IMAGE_CROP = 0.5
+
 DESCRIPTION = """\
 Read real survey files into a survey directory (catalog.parquet, maps / images / spectra
 arrays, survey.json with provenance). Bad files are skipped and reported, one line each on
@@ -46,6 +49,16 @@ def _positive_float(text: str) -> float:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
     if not value > 0:
         raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    return value
+
+
+def _crop(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"must be in (0, 1], got {text}")
     return value
 
 
@@ -107,6 +120,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     k.add_argument("folder", metavar="DIR", help="the image folder")
     _common(k, catalog_required=True)
     k.add_argument("--size", type=positive_int, default=64, help="pixels per side (default 64)")
+    k.add_argument("--crop", type=_crop, default=IMAGE_CROP, metavar="FRACTION",
+                   help="fraction of the central square's side kept before resizing: survey cutouts frame the galaxy "
+                        f"at several Petrosian radii, so the default {IMAGE_CROP:g} keeps the middle half; 1 keeps "
+                        "the whole square")  # fmt: skip
     k.set_defaults(func=run)
 
     k = kinds.add_parser("spectra", help="DESI coadds (+ redrock), SDSS spec-lite, MaNGA spectra",
@@ -144,7 +161,8 @@ def _call(args: argparse.Namespace, progress):
         return ing.ingest_fits_cutouts(args.files, args.out, catalog=args.catalog, bands=args.bands, size=args.size,
                                        pixel_arcsec=args.pixel_arcsec, name=args.name, progress=progress)  # fmt: skip
     if args.kind == "images":
-        return ing.ingest_images(args.folder, args.catalog, args.out, size=args.size, name=args.name, progress=progress)
+        return ing.ingest_images(args.folder, args.catalog, args.out, size=args.size, crop=args.crop, name=args.name,
+                                 progress=progress)  # fmt: skip
     if args.kind == "spectra":
         return ing.ingest_spectra(args.files, args.out, catalog=args.catalog, frame=args.frame, name=args.name, progress=progress)
     return ing.ingest_catalog(args.file, out=args.out, into=args.into, on=args.on, radius=args.radius,

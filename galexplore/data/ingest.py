@@ -39,6 +39,11 @@ from galexplore.errors import GalexploreError, InputFileError
 from galexplore.progress import ProgressCallback
 
 GEOMETRY_KEYS = ("re_arcsec", "pa_deg", "axis_ratio")
+#: Default fraction of each image's central square kept by :func:`ingest_images`. Survey cutouts
+#: such as the Galaxy Zoo SDSS and DECaLS renderings frame the galaxy at several Petrosian radii,
+#: so the galaxy fills only the middle of the frame; keeping the central half gives the encoder
+#: about twice as many pixels across it at the same stored size (docs/ingest.md).
+IMAGE_CROP = 0.5
 
 
 @dataclass
@@ -198,12 +203,16 @@ def ingest_fits_cutouts(files: Sequence[str | os.PathLike], out: str | os.PathLi
 
 
 def ingest_images(folder: str | os.PathLike, catalog: str | os.PathLike, out: str | os.PathLike, *, size: int = 64,
-                  name: str | None = None, progress: ProgressCallback | None = None) -> IngestResult:  # fmt: skip
+                  crop: float = IMAGE_CROP, name: str | None = None,
+                  progress: ProgressCallback | None = None) -> IngestResult:  # fmt: skip
     """A folder of PNG/JPEG/FITS images plus a CSV (``galaxy_id``, ``file``, …) → ``images``.
 
-    Files are matched on their stem, centre-cropped and resized to ``size``×``size``. Other CSV
-    columns pass through to the catalog.
+    Files are matched on their stem, centre-cropped to a square of which the central ``crop``
+    fraction of the side is kept (default :data:`IMAGE_CROP`), and resized to
+    ``size``×``size``. Other CSV columns pass through to the catalog.
     """
+    if not 0 < crop <= 1:
+        raise GalexploreError(f"crop must be in (0, 1], got {crop}")
     rep = IngestReport("images")
     df = read_image_catalog(catalog)
     paths = match_files(folder, df["file"])
@@ -214,7 +223,7 @@ def ingest_images(folder: str | os.PathLike, catalog: str | os.PathLike, out: st
         i, path = wanted[key]
         if path is None:
             raise InputFileError(key, "no image with this file stem in the folder")
-        data, bands, unit = read_image(path, size=size)
+        data, bands, unit = read_image(path, size=size, crop=crop)
         ref.setdefault("bands", bands)
         ref.setdefault("unit", unit)
         if bands != ref["bands"] or unit != ref["unit"]:
@@ -223,9 +232,11 @@ def ingest_images(folder: str | os.PathLike, catalog: str | os.PathLike, out: st
         return _Item(str(df["galaxy_id"].iloc[i]), data, rec, {}, str(path))
 
     items = batch.dedupe(batch.read_each(list(wanted), one, rep, progress, "reading images"), lambda r: r.galaxy_id, rep)
-    spec = _images_spec(items, ref["bands"], ref["unit"], {"kind": "resized", "size": size, "crop": "centre square"})
+    spec = _images_spec(items, ref["bands"], ref["unit"], {"kind": "resized", "size": size, "crop": "centre square",
+                                                           "crop_fraction": crop})  # fmt: skip
     prov = {"kind": "images", "folder": str(Path(folder).resolve()), "bands": ref["bands"], "unit": ref["unit"],
-            "choices": {"size": size, "match": "file stem", "crop": "centre square, then anti-aliased bilinear resize"},
+            "choices": {"size": size, "match": "file stem", "crop_fraction": crop,
+                        "crop": f"centre square, its central {crop:g} of the side kept, then anti-aliased bilinear resize"},
             "image_catalog": batch.file_record(catalog)}  # fmt: skip
     arr = np.stack([it.array for it in items])
     table = pd.DataFrame([it.record for it in items])

@@ -108,6 +108,36 @@ def test_images_folder(tmp_path, capsys):
     assert s.catalog["label"].tolist() == [1, 2] and s.spec("images").shape == (3, 16, 16)
 
 
+def test_images_crop_keeps_the_central_fraction(tmp_path, capsys):
+    """--crop 0.5 keeps the middle half of the frame: a centred 50 % square fills the output."""
+    d = tmp_path / "imgs"
+    d.mkdir()
+    frame = np.zeros((40, 40, 3), np.uint8)
+    frame[10:30, 10:30] = 200  # the "galaxy": the central half of the frame
+    Image.fromarray(frame).save(d / "g.png")
+    csv = tmp_path / "c.csv"
+    pd.DataFrame({"galaxy_id": ["G"], "file": ["g.png"]}).to_csv(csv, index=False)
+    for crop, out in (("0.5", "half"), ("1", "whole")):
+        rc, _ = _run(capsys, "images", d, "--catalog", csv, "--size", 8, "--crop", crop, "--out", tmp_path / out)
+        assert rc == 0
+    half = open_survey(tmp_path / "half").read("images", np.array([0]))[0]
+    whole = open_survey(tmp_path / "whole").read("images", np.array([0]))[0]
+    np.testing.assert_allclose(half, 200 / 255, atol=1e-5)  # only galaxy pixels left
+    assert whole[:, 0, 0].max() < 1e-3 and whole[:, 4, 4].min() > 0.7  # sky at the corner, galaxy in the middle
+    meta = _meta(tmp_path / "half")
+    assert meta["provenance"]["choices"]["crop_fraction"] == 0.5
+    with pytest.raises(SystemExit) as e:
+        main(["ingest", "images", str(d), "--catalog", str(csv), "--crop", "1.5", "--out", str(tmp_path / "x")])
+    assert e.value.code == 2 and "must be in (0, 1], got 1.5" in capsys.readouterr().err
+
+
+def test_images_crop_default_matches_the_library():
+    from galexplore.cli import ingest as cli_ingest
+    from galexplore.data import ingest
+
+    assert cli_ingest.IMAGE_CROP == ingest.IMAGE_CROP
+
+
 def test_spectra_batch(lay, tmp_path, capsys):
     coadd, rr = lay.write_desi(tmp_path)
     m = lay.write_manga_spectra(tmp_path / "ms.fits")

@@ -97,12 +97,14 @@ def read_cutout(path: str | os.PathLike, *, bands: list[str] | None = None) -> N
     return NativePlanes(path.name.split(".")[0], data, names, [unit] * len(names), frame, str(path), props, notes)
 
 
-def to_common(cut: NativePlanes, *, size: int | None = None, pixel_arcsec: float | None = None) -> tuple[np.ndarray, float | None]:
+def to_common(cut: NativePlanes, *, size: int | None = None, pixel_arcsec: float | None = None,
+              crop: float = 1.0) -> tuple[np.ndarray, float | None]:  # fmt: skip
     """A cutout on a common grid; flux per pixel is rescaled by the pixel-area ratio.
 
     ``pixel_arcsec`` and ``size``: a ``size``×``size`` grid of that pixel scale around the
-    centre (needs a WCS). ``size`` alone: centre-crop to a square and resize. Neither: as is.
-    Returns the planes and the output pixel scale (None when unknown).
+    centre (needs a WCS). ``size`` alone: centre-crop to a square (keeping the central ``crop``
+    fraction of its side, see :func:`~galexplore.data.readers.resample.centre_square`) and
+    resize. Neither: as is. Returns the planes and the output pixel scale (None when unknown).
     """
     native_pix = cut.properties.get("image_pixel_arcsec")
     if pixel_arcsec is not None:
@@ -113,7 +115,7 @@ def to_common(cut: NativePlanes, *, size: int | None = None, pixel_arcsec: float
                           extent_arcsec=n * pixel_arcsec / 2)  # fmt: skip
         return out * (pixel_arcsec / native_pix) ** 2, pixel_arcsec
     if size is not None:
-        square = centre_square(cut.data)
+        square = centre_square(cut.data, crop)
         scale = square.shape[-1] / size
         out = resize(square, size) * scale**2
         return out, native_pix * scale if native_pix else None

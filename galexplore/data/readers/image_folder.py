@@ -2,7 +2,8 @@
 
 Files are matched on their stem, so ``file`` may name ``NGC1.png`` while the folder holds
 ``NGC1.fits`` (or ``NGC1.fits.gz``). Images are centre-cropped to a square and resized to a
-common size. FITS images keep linear flux per pixel (rescaled by the pixel-area ratio, see
+common size; ``crop`` keeps only the central fraction of the square first (the galaxy
+fills the middle of most survey cutouts). FITS images keep linear flux per pixel (rescaled by the pixel-area ratio, see
 :func:`galexplore.data.readers.cutouts.to_common`); PNG/JPEG are display renderings, stored
 as values 0–1 per colour channel (bands ``red``, ``green``, ``blue`` or ``gray``), which are
 not linear flux: ``survey.json`` records that unit.
@@ -70,12 +71,16 @@ def match_files(folder: str | os.PathLike, files: pd.Series) -> list[Path | None
     return out
 
 
-def read_image(path: str | os.PathLike, *, size: int) -> tuple[np.ndarray, list[str], str]:
-    """One image, centre-cropped and resized: (B, size, size) float32, band names, unit."""
+def read_image(path: str | os.PathLike, *, size: int, crop: float = 1.0) -> tuple[np.ndarray, list[str], str]:
+    """One image, centre-cropped and resized: (B, size, size) float32, band names, unit.
+
+    ``crop`` (0 < f ≤ 1) is the fraction of the central square's side that is kept before
+    resizing (1: the whole square).
+    """
     path = Path(path)
     if path.name.lower().endswith((".fits", ".fit", ".fits.gz", ".fit.gz", ".fts")):
         cut = read_cutout(path)
-        data, _ = to_common(cut, size=size)
+        data, _ = to_common(cut, size=size, crop=crop)
         return data.astype(np.float32), cut.channels, cut.units[0]
     from PIL import Image, UnidentifiedImageError
 
@@ -90,7 +95,7 @@ def read_image(path: str | os.PathLike, *, size: int) -> tuple[np.ndarray, list[
         raise InputFileError(path, f"not a readable image ({type(exc).__name__}: {exc})") from exc
     planes = arr[None] if arr.ndim == 2 else np.moveaxis(arr, -1, 0)
     bands = ["gray"] if mode == "L" else ["red", "green", "blue"]
-    return resize(centre_square(planes), size).astype(np.float32), bands, DISPLAY_UNIT
+    return resize(centre_square(planes, crop), size).astype(np.float32), bands, DISPLAY_UNIT
 
 
 __all__ = ["DISPLAY_UNIT", "IMAGE_SUFFIXES", "match_files", "read_image", "read_image_catalog", "stem"]

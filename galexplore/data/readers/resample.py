@@ -173,10 +173,18 @@ def resample(
     return out, info
 
 
-def centre_square(data: np.ndarray) -> np.ndarray:
-    """The central square crop (…, s, s) of planes (…, H, W), s = min(H, W)."""
+def centre_square(data: np.ndarray, fraction: float = 1.0) -> np.ndarray:
+    """The central square crop (…, s, s) of planes (…, H, W), s = round(fraction · min(H, W)).
+
+    ``fraction`` (0 < f ≤ 1) keeps that fraction of the shorter side about the centre, e.g.
+    0.5 for the middle half of a survey cutout in which the galaxy fills only the centre. When
+    the crop and the frame differ in parity, the crop starts half a pixel closer to the top
+    left (integer pixels, no resampling).
+    """
+    if not 0 < fraction <= 1:
+        raise ValueError(f"crop fraction must be in (0, 1], got {fraction}")
     h, w = data.shape[-2:]
-    s = min(h, w)
+    s = max(1, int(round(fraction * min(h, w))))
     r0, c0 = (h - s) // 2, (w - s) // 2
     return data[..., r0 : r0 + s, c0 : c0 + s]
 
