@@ -58,6 +58,7 @@ def _positive_float(text: str) -> float:
 #: Kept literal so that ``galexplore --help`` does not import torch (tests check they agree).
 MODALITIES = ("maps", "images", "maps+images", "images+spectra")
 DEVICES = ("auto", "cpu", "cuda")
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 HEADS = ("mlp", "none")
 AZIMUTHAL_LOSS_WEIGHT, AZIMUTHAL_LOSS_RINGS, PROFILE_LOSS_WEIGHT = 1.0, 4, 3.0  # galexplore.models.factory's defaults
 DEFAULTS = argparse.Namespace(modality="maps", epochs=12, batch_size=64, lr=3e-3, seed=0, val_fraction=0.1, device="auto")
@@ -111,6 +112,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         f"embedding (maps runs; default: {PROFILE_LOSS_WEIGHT:g}; 0: none)",
     )  # fmt: skip
     p.add_argument("--threads", type=positive_int, default=None, help="CPU threads for torch")
+    p.add_argument(
+        "--precision", choices=PRECISIONS, default="auto",
+        help="arithmetic of the forward/backward passes: auto = float16 mixed precision on CUDA, bfloat16 on CPUs "
+        "with native bfloat16 (AVX512-BF16/AMX), else float32 (default: auto)",
+    )  # fmt: skip
     p.set_defaults(func=run)
 
 
@@ -126,7 +132,7 @@ def run(args: argparse.Namespace) -> int:
         device=args.device, val_fraction=args.val_fraction, patience=args.patience, width=args.width,
         depth=args.depth, loss=args.loss, temperature=args.temperature, head=args.head, threads=args.threads,
         azimuthal_orders=args.azimuthal_orders, azimuthal_loss=args.azimuthal_loss,
-        azimuthal_loss_rings=args.azimuthal_loss_rings, profile_loss=args.profile_loss,
+        azimuthal_loss_rings=args.azimuthal_loss_rings, profile_loss=args.profile_loss, precision=args.precision,
     )  # fmt: skip
     with progress_bar(args, unit="gal") as progress:
         result = train(args.survey, args.out, config, resume=args.resume, progress=progress, distributed=dist)

@@ -176,6 +176,10 @@ class ConvEncoder(nn.Module):
         Number of stride-2 residual stages after the stem.
     blocks : int
         Residual blocks per stage (the first one downsamples).
+    stem_blocks : int
+        Residual blocks at the stem's resolution and width before the first stride-2 stage
+        (0: none, the maps encoder's default). A block at full resolution lets an image
+        encoder see fine structure (spiral arms, dust lanes) before it downsamples.
     stem_stride : int
         Stride of the stem convolution; 2 halves the input first (64×64 IFU maps are
         oversampled by a ~3-pixel PSF, so little is lost and training is 4× cheaper).
@@ -237,6 +241,7 @@ class ConvEncoder(nn.Module):
         depth: int = 3,
         blocks: int = 1,
         stem_stride: int = 2,
+        stem_blocks: int = 0,
         out_dim: int | None = None,
         mask_channel: bool = True,
         radius_channel: bool = False,
@@ -252,8 +257,8 @@ class ConvEncoder(nn.Module):
         fourier_residual_rings: int = 16,
     ) -> None:
         super().__init__()
-        if in_channels < 1 or width < 1 or depth < 0 or blocks < 1:
-            raise ValueError("in_channels, width and blocks must be ≥ 1 and depth ≥ 0")
+        if in_channels < 1 or width < 1 or depth < 0 or blocks < 1 or stem_blocks < 0:
+            raise ValueError("in_channels, width and blocks must be ≥ 1 and depth and stem_blocks ≥ 0")
         if pool not in POOLS:
             raise ValueError(f"pool must be one of {POOLS}, got {pool!r}")
         if pool == "rings" and n_rings < 2:
@@ -263,6 +268,7 @@ class ConvEncoder(nn.Module):
         self.pool, self.n_rings, self.blocks = pool, int(n_rings), int(blocks)
         c0 = in_channels + int(mask_channel) + int(radius_channel)
         self.stem = nn.Conv2d(c0, width, 3, stride=stem_stride, padding=1, bias=False)
+        self.stem_blocks = nn.Sequential(*(BasicBlock(width, width) for _ in range(stem_blocks)))
         layers: list[nn.Module] = []
         c = width
         for _ in range(depth):
@@ -375,7 +381,7 @@ class ConvEncoder(nn.Module):
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         """Encode ``x`` (B, C, H, W); NaN allowed when ``mask_channel`` is on."""
         inputs = self._inputs(x, mask)
-        h = self.stem(inputs)
+        h = self.stem_blocks(self.stem(inputs))
         if self.fourier_orders and self.fourier_source == "residual":
             h = self._pool(F.relu(self.norm(self.stages(h))))
             h = torch.cat([h, self._fourier(self._residual_branch(inputs))], dim=1)

@@ -8,6 +8,9 @@ from typing import Any
 from galexplore.models.factory import HEADS, MODALITY_CHOICES
 
 DEVICES = ("auto", "cpu", "cuda")
+#: ``precision`` choices: ``auto`` is float16 mixed precision on CUDA and bfloat16 mixed
+#: precision on CPUs with native bfloat16 (AVX512-BF16 or AMX), float32 elsewhere.
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 
 
 @dataclass
@@ -66,6 +69,11 @@ class TrainConfig:
         CPU threads for torch (None: torch's default).
     prefetch : bool
         Read and augment the next batch in a background thread while the model steps.
+    precision : {"auto", "fp32", "bf16", "fp16"}
+        Arithmetic of the forward and backward passes (the weights, the optimizer and the
+        losses stay float32). ``auto``: float16 mixed precision with a gradient scaler on CUDA;
+        on a CPU, bfloat16 mixed precision where the CPU computes bfloat16 natively (AVX512-BF16
+        or AMX, 2–6× faster than float32 there), float32 otherwise. ``fp16`` needs CUDA.
     """
 
     modality: str = "maps"
@@ -91,6 +99,7 @@ class TrainConfig:
     threads: int | None = None
     max_cache_bytes: int = 4 * 1024**3
     prefetch: bool = True
+    precision: str = "auto"
 
     def __post_init__(self) -> None:
         if self.modality not in MODALITY_CHOICES:
@@ -111,6 +120,8 @@ class TrainConfig:
             raise ValueError(f"azimuthal_loss_rings must be ≥ 1, got {self.azimuthal_loss_rings}")
         if self.profile_loss is not None and self.profile_loss < 0:
             raise ValueError(f"profile_loss must be ≥ 0, got {self.profile_loss}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
         if self.head is not None and self.head not in HEADS:
             raise ValueError(f"head must be one of {HEADS}, got {self.head!r}")
 
@@ -123,4 +134,4 @@ class TrainConfig:
         return cls(**{k: v for k, v in d.items() if k in names})
 
 
-__all__ = ["DEVICES", "TrainConfig"]
+__all__ = ["DEVICES", "PRECISIONS", "TrainConfig"]

@@ -3,8 +3,9 @@
 It is seeded, checkpoints atomically after every epoch and resumes from the last checkpoint
 (optimizer, scheduler, gradient scaler and random-generator states included), so a run killed
 with ``kill -9`` continues with the next epoch and ``train_log.csv`` has every epoch once.
-On CUDA it uses mixed precision (``torch.autocast`` + ``GradScaler``), channels-last tensors
-and pinned-memory host-to-device copies.
+On CUDA it uses float16 mixed precision (``torch.autocast`` + ``GradScaler``), channels-last
+tensors and pinned-memory host-to-device copies; on a CPU with native bfloat16 (AVX512-BF16 or
+AMX) bfloat16 mixed precision and channels-last tensors (``TrainConfig.precision``).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from galexplore.training.setup import (
     input_pooling,
     model_config_for,
     resolve_device,
+    resolve_precision,
     seed_everything,
 )
 
@@ -100,6 +102,8 @@ class _Trainer:
             torch.set_num_threads(int(config.threads))
         self.device = self.dist.device(resolve_device(config.device))
         self.cuda = self.device.type == "cuda"
+        self.amp_dtype = resolve_precision(config.precision, self.device)
+        self.channels_last = self.cuda or self.amp_dtype is not None
         seed_everything(config.seed)
         self.model_config = model_config_for(survey, config)
         self.modalities = list(self.model_config["modalities"])
@@ -122,13 +126,13 @@ class _Trainer:
         self.normalisation = normalisation
         self.model = build_model(self.model_config, normalisation).to(self.device)
         self.views = ViewMaker(self.model_config).to(self.device)
-        if self.cuda:
+        if self.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
         self.net = self.dist.wrap(self.model, self.device)  # the model itself when not distributed
         params = [p for p in self.model.parameters() if p.requires_grad]
         self.opt = torch.optim.AdamW(params, lr=self.config.lr, weight_decay=self.config.weight_decay)
         self.sched = make_scheduler(self.opt, self.steps_per_epoch, self.config)
-        self.scaler = torch.amp.GradScaler("cuda", enabled=self.cuda)
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp_dtype == torch.float16)
         self.order_gen = torch.Generator().manual_seed(self.config.seed)
         self.aug_gen = torch.Generator(device=self.device).manual_seed(self.aug_seed)
 
@@ -140,7 +144,7 @@ class _Trainer:
     # -- one step / epoch ------------------------------------------------------------------
     def _inputs(self, batch: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
         b = to_device(batch, self.device, pin=self.cuda)
-        if self.cuda:
+        if self.channels_last:
             b = {m: t.contiguous(memory_format=torch.channels_last) if t.ndim == 4 else t for m, t in b.items()}
         return b
 
@@ -150,7 +154,7 @@ class _Trainer:
         return len(next(iter(inputs.values()))) * self.dist.world_size, self.views(inputs, self.aug_gen)
 
     def loss(self, views: tuple[torch.Tensor, ...], net: torch.nn.Module | None = None) -> torch.Tensor:
-        with torch.autocast(device_type=self.device.type, dtype=torch.float16, enabled=self.cuda):
+        with torch.autocast(device_type=self.device.type, dtype=self.amp_dtype or torch.float32, enabled=self.amp_dtype is not None):
             return (net or self.model)(*views)
 
     def step(self, views: tuple[torch.Tensor, ...]) -> torch.Tensor:
@@ -223,6 +227,7 @@ class _Trainer:
                 "best_val": best,
                 "bad_epochs": bad,
                 "device": self.device.type,
+                "precision": str(self.amp_dtype or torch.float32).removeprefix("torch."),
             },
         }
 
@@ -231,7 +236,7 @@ class _Trainer:
         t = ckpt["training"]
         self.opt.load_state_dict(t["optimizer"])
         self.sched.load_state_dict(t["scheduler"])
-        if self.cuda and t.get("scaler"):
+        if self.scaler.is_enabled() and t.get("scaler"):
             self.scaler.load_state_dict(t["scaler"])
         self.order_gen.set_state(t["order_rng"])
         if t.get("device") == self.device.type and self.dist.is_main:
@@ -243,10 +248,10 @@ class _Trainer:
 def _resume_config(ckpt: dict[str, Any], config: TrainConfig, run: Path) -> TrainConfig:
     stored = TrainConfig.from_dict(ckpt["train_config"])
     changed = {k: (v, getattr(config, k)) for k, v in stored.to_dict().items() if getattr(config, k) != v}
-    for k in changed.keys() - {"epochs", "device", "threads", "patience", "min_delta", "prefetch"}:
+    for k in changed.keys() - {"epochs", "device", "threads", "patience", "min_delta", "prefetch", "precision"}:
         log.warning("--resume %s: keeping %s=%r from the checkpoint (ignoring %r)", run, k, *changed[k])
     stored.epochs, stored.device, stored.threads = config.epochs, config.device, config.threads
-    stored.prefetch = config.prefetch
+    stored.prefetch, stored.precision = config.prefetch, config.precision
     stored.patience, stored.min_delta = config.patience, config.min_delta
     return stored
 
@@ -346,7 +351,8 @@ def _train(
         history, start, best, bad = [], 0, math.inf, 0
     if dist.is_main:
         write_train_log(run, history)  # re-syncs the log with the checkpoint after a kill
-    log.info("training %s on %s (%d train / %d val galaxies) on %s from epoch %d", config.modality, survey.path, len(tr.train_rows), len(tr.val_rows), tr.device, start + 1)
+    log.info("training %s on %s (%d train / %d val galaxies) on %s (%s) from epoch %d", config.modality, survey.path,
+             len(tr.train_rows), len(tr.val_rows), tr.device, tr.amp_dtype or torch.float32, start + 1)  # fmt: skip
     stopped = False
     for epoch in range(start + 1, config.epochs + 1):
         t0 = time.perf_counter()

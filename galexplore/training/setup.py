@@ -31,6 +31,32 @@ def resolve_device(device: str) -> torch.device:
     return torch.device(device)
 
 
+def cpu_has_native_bf16() -> bool:
+    """Whether this CPU computes bfloat16 natively (AVX512-BF16 or AMX tiles)."""
+    cpu = getattr(torch, "cpu", None)
+    checks = (getattr(cpu, "_is_avx512_bf16_supported", None), getattr(cpu, "_is_amx_tile_supported", None))
+    return any(bool(f()) for f in checks if f is not None)
+
+
+def resolve_precision(precision: str, device: torch.device) -> torch.dtype | None:
+    """The autocast dtype of a training step (None: float32 throughout).
+
+    ``auto``: float16 on CUDA, bfloat16 on a CPU with native bfloat16, else None. ``fp16``
+    on a CPU is a clear error (CPUs have no fast float16 training path).
+    """
+    if precision == "fp32":
+        return None
+    if precision == "bf16":
+        return torch.bfloat16
+    if precision == "fp16":
+        if device.type != "cuda":
+            raise GalexploreError("--precision fp16 needs a CUDA device; on a CPU use bf16 or fp32")
+        return torch.float16
+    if device.type == "cuda":
+        return torch.float16
+    return torch.bfloat16 if device.type == "cpu" and cpu_has_native_bf16() else None
+
+
 def model_config_for(survey: Survey, config: TrainConfig) -> dict[str, Any]:
     """The default model config for ``config.modality`` on this survey, with overrides applied."""
     from galexplore.models.factory import MODALITY_CHOICES
@@ -125,4 +151,7 @@ def seed_everything(seed: int) -> None:
     np.random.seed(seed % 2**32)
 
 
-__all__ = ["ViewMaker", "fit_normalisation", "input_pooling", "model_config_for", "resolve_device", "seed_everything"]
+__all__ = [
+    "ViewMaker", "cpu_has_native_bf16", "fit_normalisation", "input_pooling", "model_config_for", "resolve_device",
+    "resolve_precision", "seed_everything",
+]

@@ -255,3 +255,14 @@ def test_residual_fourier_branch_sees_no_levels():
         ConvEncoder(3, depth=2, fourier_orders=(2,), fourier_source="pixels")
     with pytest.raises(ValueError, match="mask channel"):
         ConvEncoder(3, depth=2, fourier_orders=(2,), fourier_source="residual", mask_channel=False)
+
+
+def test_stem_blocks_add_full_resolution_blocks_and_keep_old_state_dicts():
+    plain = ConvEncoder(3, width=8, depth=2, stem_stride=2)
+    deep = ConvEncoder(3, width=8, depth=2, stem_stride=2, stem_blocks=2)
+    x = torch.randn(4, 3, 32, 32)
+    assert deep(x).shape == plain(x).shape == (4, 32)
+    assert not any(k.startswith("stem_blocks") for k in plain.state_dict())  # checkpoints of earlier versions load
+    assert sum(k.startswith("stem_blocks.1.") for k in deep.state_dict()) > 0
+    with pytest.raises(ValueError, match="stem_blocks"):
+        ConvEncoder(3, stem_blocks=-1)

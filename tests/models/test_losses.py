@@ -150,3 +150,17 @@ def test_profile_reconstruction_by_hand():
     assert 0.0 < want[0] < want[1] < 0.45  # ring means rise outwards, as r does
     with pytest.raises(ValueError):
         ProfileReconstruction(head, n_rings=1)
+
+
+@pytest.mark.parametrize("make", [lambda: NTXentLoss(0.1), lambda: InfoNCELoss(0.1), lambda: CLIPLoss(15.5)])
+def test_losses_stay_float32_under_autocast(make):
+    """Inside a bfloat16 autocast region the similarities are still computed in float32."""
+    g = torch.Generator().manual_seed(0)
+    z1, z2 = torch.randn(64, 32, generator=g), torch.randn(64, 32, generator=g)
+    loss = make()
+    ref = loss(z1, z2)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        mixed = loss(z1.bfloat16(), z2.bfloat16())
+    assert mixed.dtype == torch.float32
+    assert abs(float(mixed) - float(loss(z1.bfloat16().float(), z2.bfloat16().float()))) < 1e-5
+    assert abs(float(mixed) - float(ref)) < 0.02 * float(ref)

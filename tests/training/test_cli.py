@@ -69,13 +69,14 @@ def test_cli_choices_agree_with_library():
     from galexplore.cli import train as cli_train
     from galexplore.models import factory
     from galexplore.models.factory import HEADS, MODALITY_CHOICES
-    from galexplore.training.config import DEVICES, TrainConfig
+    from galexplore.training.config import DEVICES, PRECISIONS, TrainConfig
 
     assert (cli_train.AZIMUTHAL_LOSS_WEIGHT, cli_train.AZIMUTHAL_LOSS_RINGS) == (factory.AZIMUTHAL_LOSS_WEIGHT, factory.AZIMUTHAL_LOSS_RINGS)
     assert cli_train.PROFILE_LOSS_WEIGHT == factory.PROFILE_LOSS_WEIGHT
     assert cli_train.MODALITIES == tuple(MODALITY_CHOICES)
     assert cli_train.HEADS == HEADS
     assert cli_train.DEVICES == DEVICES
+    assert cli_train.PRECISIONS == PRECISIONS
     d = TrainConfig()
     for k, v in vars(cli_train.DEFAULTS).items():
         assert getattr(d, k) == v, k

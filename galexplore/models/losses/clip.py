@@ -8,6 +8,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from galexplore.models.losses.precision import float32_loss
+
 
 class CLIPLoss(nn.Module):
     """Symmetric cross-entropy over the cosine-similarity matrix of paired embeddings.
@@ -39,6 +41,7 @@ class CLIPLoss(nn.Module):
     def scale(self) -> torch.Tensor:
         return self.log_scale.clamp(max=math.log(100.0)).exp()
 
+    @float32_loss
     def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         """Loss of paired embeddings ``a`` (B, D) and ``b`` (B, D) of two modalities."""
         a = F.normalize(a.float(), dim=1)

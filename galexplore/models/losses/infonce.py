@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from galexplore.models.losses.ntxent import pair_similarities
+from galexplore.models.losses.precision import float32_loss
 
 
 class InfoNCELoss(nn.Module):
@@ -31,6 +32,7 @@ class InfoNCELoss(nn.Module):
             raise ValueError(f"temperature must be > 0, got {temperature}")
         self.temperature = float(temperature)
 
+    @float32_loss
     def forward(self, z1: torch.Tensor, z2: torch.Tensor) -> torch.Tensor:
         """Loss of two views ``z1``, ``z2`` (B, D) of the same B galaxies, in the same order."""
         b = z1.shape[0]

@@ -6,6 +6,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from galexplore.models.losses.precision import float32_loss
+
 
 class MoCoLoss(nn.Module):
     """InfoNCE of queries against their keys (positives) and a FIFO queue (negatives).
@@ -34,6 +36,7 @@ class MoCoLoss(nn.Module):
         self.register_buffer("queue", F.normalize(torch.randn(queue_size, dim), dim=1))
         self.register_buffer("ptr", torch.zeros((), dtype=torch.long))
 
+    @float32_loss
     def forward(self, q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
         """Loss of queries ``q`` (B, D) against keys ``k`` (B, D, no gradient needed)."""
         q = F.normalize(q.float(), dim=1)

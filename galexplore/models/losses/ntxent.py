@@ -6,6 +6,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from galexplore.models.losses.precision import float32_loss
+
 
 def pair_similarities(z1: torch.Tensor, z2: torch.Tensor, temperature: float) -> torch.Tensor:
     """Cosine similarities / τ of the 2B stacked views, (2B, 2B), with −inf on the diagonal."""
@@ -36,6 +38,7 @@ class NTXentLoss(nn.Module):
             raise ValueError(f"temperature must be > 0, got {temperature}")
         self.temperature = float(temperature)
 
+    @float32_loss
     def forward(self, z1: torch.Tensor, z2: torch.Tensor) -> torch.Tensor:
         """Loss of two views ``z1``, ``z2`` (B, D) of the same B galaxies, in the same order."""
         b = z1.shape[0]
