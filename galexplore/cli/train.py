@@ -72,7 +72,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("survey", metavar="SURVEY", help="survey directory")
     p.add_argument("--out", required=True, metavar="RUN", help="run directory (created)")
     p.add_argument("--modality", choices=MODALITIES, default=d.modality, help=f"what to train on (default: {d.modality})")
-    p.add_argument("--epochs", type=positive_int, default=d.epochs, help=f"epochs (default: {d.epochs}; more improve structure)")
+    length = p.add_mutually_exclusive_group()
+    length.add_argument("--epochs", type=positive_int, default=d.epochs, help=f"epochs (default: {d.epochs}; more improve structure)")
+    length.add_argument(
+        "--minutes", type=_positive_float, default=None, metavar="M",
+        help="a time budget instead of --epochs: a short timed probe on this machine sets the epochs that fit in M "
+        "minutes and the learning-rate schedule follows them (for more time, or a GPU)",
+    )  # fmt: skip
     p.add_argument("--device", choices=DEVICES, default=d.device, help="auto: CUDA if available (default: auto)")
     p.add_argument("--resume", action="store_true", help="continue from RUN/encoder.pt (--epochs may be raised)")
     p.add_argument("--batch-size", type=positive_int, default=d.batch_size, help=f"galaxies per step (default: {d.batch_size})")
@@ -128,7 +134,7 @@ def run(args: argparse.Namespace) -> int:
     args.quiet = getattr(args, "quiet", False) or not dist.is_main
 
     config = TrainConfig(
-        modality=args.modality, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
+        modality=args.modality, epochs=args.epochs, minutes=args.minutes, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
         device=args.device, val_fraction=args.val_fraction, patience=args.patience, width=args.width,
         depth=args.depth, loss=args.loss, temperature=args.temperature, head=args.head, threads=args.threads,
         azimuthal_orders=args.azimuthal_orders, azimuthal_loss=args.azimuthal_loss,

@@ -25,6 +25,11 @@ class TrainConfig:
         Passes over the training galaxies. The default (12) trains the 2,000-galaxy
         synthetic survey in about 2–4 minutes on a 2-core CPU; longer runs improve the
         structural features further.
+    minutes : float or None
+        A time budget instead of ``epochs``: a short timed probe of the training step on this
+        machine sets the number of epochs that fits in this many minutes (at least one), and
+        the learning-rate schedule follows it (:mod:`galexplore.training.budget`). The epochs
+        chosen replace ``epochs`` in the stored config.
     batch_size : int
         Galaxies per step (each contrastive step sees two views of each).
     lr, weight_decay : float
@@ -78,6 +83,7 @@ class TrainConfig:
 
     modality: str = "maps"
     epochs: int = 12
+    minutes: float | None = None
     batch_size: int = 64
     lr: float = 3e-3
     weight_decay: float = 1e-4
@@ -108,6 +114,8 @@ class TrainConfig:
             raise ValueError(f"device must be one of {DEVICES}, got {self.device!r}")
         if self.epochs < 1 or self.batch_size < 2:
             raise ValueError("epochs must be ≥ 1 and batch_size ≥ 2")
+        if self.minutes is not None and not self.minutes > 0:
+            raise ValueError(f"minutes must be > 0, got {self.minutes}")
         if not 0 <= self.val_fraction < 1:
             raise ValueError(f"val_fraction must be in [0, 1), got {self.val_fraction}")
         if self.loss not in (None, "infonce", "ntxent", "moco"):

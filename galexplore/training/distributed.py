@@ -94,6 +94,16 @@ class Distributed:
 
             dist.barrier()
 
+    def broadcast(self, value: int) -> int:
+        """Rank 0's ``value`` on every rank (the value itself when not distributed)."""
+        if not self.active:
+            return value
+        import torch.distributed as dist
+
+        box = [value]
+        dist.broadcast_object_list(box, src=0)
+        return box[0]
+
     def local_batch(self, global_batch: int) -> int:
         """Galaxies per rank for a global batch of ``global_batch``."""
         if global_batch % self.world_size:

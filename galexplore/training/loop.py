@@ -10,6 +10,7 @@ AMX) bfloat16 mixed precision and channels-last tensors (``TrainConfig.precision
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import os
@@ -26,6 +27,7 @@ from galexplore.errors import GalexploreError, StoreError
 from galexplore.models.factory import build_model
 from galexplore.progress import ProgressCallback, report
 from galexplore.runs import RunPaths
+from galexplore.training.budget import epochs_for_budget, seconds_per_step
 from galexplore.training.checkpoint import (
     load_checkpoint,
     save_checkpoint,
@@ -248,12 +250,27 @@ class _Trainer:
 def _resume_config(ckpt: dict[str, Any], config: TrainConfig, run: Path) -> TrainConfig:
     stored = TrainConfig.from_dict(ckpt["train_config"])
     changed = {k: (v, getattr(config, k)) for k, v in stored.to_dict().items() if getattr(config, k) != v}
-    for k in changed.keys() - {"epochs", "device", "threads", "patience", "min_delta", "prefetch", "precision"}:
+    for k in changed.keys() - {"epochs", "minutes", "device", "threads", "patience", "min_delta", "prefetch", "precision"}:
         log.warning("--resume %s: keeping %s=%r from the checkpoint (ignoring %r)", run, k, *changed[k])
-    stored.epochs, stored.device, stored.threads = config.epochs, config.device, config.threads
+    if config.minutes is not None:  # a budget is planned once, when training starts
+        log.warning("--resume %s: continuing to the %d epochs planned at the start (--minutes is not re-planned)", run, stored.epochs)
+    else:
+        stored.epochs = config.epochs
+    stored.device, stored.threads = config.device, config.threads
     stored.prefetch, stored.precision = config.prefetch, config.precision
     stored.patience, stored.min_delta = config.patience, config.min_delta
     return stored
+
+
+def _fit_budget(tr: _Trainer, config: TrainConfig, dist: Distributed) -> TrainConfig:
+    """``config`` with the epochs that fit in ``config.minutes`` here, and the schedule set for them."""
+    step_s = seconds_per_step(tr, prefetch_views=config.prefetch)
+    val_batches = math.ceil(len(tr.val_rows) / tr.batch_size) if len(tr.val_rows) >= 2 else 0
+    epochs = dist.broadcast(epochs_for_budget(config.minutes, step_s, tr.steps_per_epoch, val_batches))
+    log.info("time budget %.3g min: %.3f s per step, %d steps per epoch -> %d epochs", config.minutes, step_s, tr.steps_per_epoch, epochs)
+    config = dataclasses.replace(config, epochs=epochs)
+    tr.sched = make_scheduler(tr.opt, tr.steps_per_epoch, config)
+    return config
 
 
 def train(
@@ -348,6 +365,8 @@ def _train(
             return TrainResult(run, start, history, True, tr.device.type, start)
     else:
         tr.build(fit_normalisation(tr.data, tr.model_config, config.seed))
+        if config.minutes is not None:
+            config = tr.config = _fit_budget(tr, config, dist)
         history, start, best, bad = [], 0, math.inf, 0
     if dist.is_main:
         write_train_log(run, history)  # re-syncs the log with the checkpoint after a kill
