@@ -61,7 +61,15 @@ DEVICES = ("auto", "cpu", "cuda")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 HEADS = ("mlp", "none")
 AZIMUTHAL_LOSS_WEIGHT, AZIMUTHAL_LOSS_RINGS, PROFILE_LOSS_WEIGHT = 1.0, 4, 3.0  # galexplore.models.factory's defaults
-DEFAULTS = argparse.Namespace(modality="maps", epochs=12, batch_size=64, lr=3e-3, seed=0, val_fraction=0.1, device="auto")
+DEFAULTS = argparse.Namespace(modality="maps", seed=0, val_fraction=0.1, device="auto")
+#: galexplore.training.config's per-modality defaults of epochs, batch size and learning rate.
+MODALITY_DEFAULTS = {"maps": {"epochs": 12, "batch_size": 64, "lr": 3e-3}, "images": {"epochs": 20, "batch_size": 256, "lr": 2e-3}}
+GENERIC_DEFAULTS = {"epochs": 12, "batch_size": 64, "lr": 3e-3}
+
+
+def _by_modality(key: str) -> str:
+    parts = [f"{m} {v[key]:g}" for m, v in MODALITY_DEFAULTS.items()]
+    return "default: " + ", ".join(parts) + f", otherwise {GENERIC_DEFAULTS[key]:g}"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -73,7 +81,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, metavar="RUN", help="run directory (created)")
     p.add_argument("--modality", choices=MODALITIES, default=d.modality, help=f"what to train on (default: {d.modality})")
     length = p.add_mutually_exclusive_group()
-    length.add_argument("--epochs", type=positive_int, default=d.epochs, help=f"epochs (default: {d.epochs}; more improve structure)")
+    length.add_argument("--epochs", type=positive_int, default=None, help=f"epochs ({_by_modality('epochs')})")
     length.add_argument(
         "--minutes", type=_positive_float, default=None, metavar="M",
         help="a time budget instead of --epochs: a short timed probe on this machine sets the epochs that fit in M "
@@ -81,8 +89,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     )  # fmt: skip
     p.add_argument("--device", choices=DEVICES, default=d.device, help="auto: CUDA if available (default: auto)")
     p.add_argument("--resume", action="store_true", help="continue from RUN/encoder.pt (--epochs may be raised)")
-    p.add_argument("--batch-size", type=positive_int, default=d.batch_size, help=f"galaxies per step (default: {d.batch_size})")
-    p.add_argument("--lr", type=_positive_float, default=d.lr, help=f"peak learning rate (default: {d.lr})")
+    p.add_argument("--batch-size", type=positive_int, default=None, help=f"galaxies per step ({_by_modality('batch_size')})")
+    p.add_argument("--lr", type=_positive_float, default=None, help=f"peak learning rate ({_by_modality('lr')})")
     p.add_argument("--seed", type=non_negative_int, default=d.seed, help="random seed (default: 0)")
     p.add_argument("--val-fraction", type=_fraction, default=d.val_fraction, help=f"galaxies held out for the validation loss (default: {d.val_fraction})")
     p.add_argument("--patience", type=positive_int, default=None, help="stop when the validation loss has not improved for this many epochs")
@@ -126,6 +134,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+def _stored_epochs(run: str) -> int | None:
+    """The epochs planned by the run's checkpoint (None without one)."""
+    from galexplore.runs import RunPaths
+    from galexplore.training import load_checkpoint
+
+    if not RunPaths.of(run).encoder.is_file():
+        return None
+    return int(load_checkpoint(run)["train_config"]["epochs"])
+
+
 def run(args: argparse.Namespace) -> int:
     from galexplore.training import TrainConfig, train
     from galexplore.training.distributed import Distributed
@@ -133,8 +151,11 @@ def run(args: argparse.Namespace) -> int:
     dist = Distributed.from_env()
     args.quiet = getattr(args, "quiet", False) or not dist.is_main
 
+    epochs = args.epochs
+    if args.resume and epochs is None and args.minutes is None:
+        epochs = _stored_epochs(args.out)  # without --epochs, a resumed run goes on to its planned epochs
     config = TrainConfig(
-        modality=args.modality, epochs=args.epochs, minutes=args.minutes, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
+        modality=args.modality, epochs=epochs, minutes=args.minutes, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
         device=args.device, val_fraction=args.val_fraction, patience=args.patience, width=args.width,
         depth=args.depth, loss=args.loss, temperature=args.temperature, head=args.head, threads=args.threads,
         azimuthal_orders=args.azimuthal_orders, azimuthal_loss=args.azimuthal_loss,

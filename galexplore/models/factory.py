@@ -27,6 +27,7 @@ from galexplore.models.augment import (
     MapAugment,
     SpectrumAugment,
     extinction_coefficients,
+    is_display_image,
     is_log_channel,
 )
 from galexplore.models.auxiliary import ProfileReconstruction, SubsetContrast
@@ -66,6 +67,17 @@ AZIMUTHAL_LOSS_RINGS: int | None = 4
 #: (Standardised maps: the loss starts near 1 per ring and channel.)
 PROFILE_LOSS_WEIGHT: float = 3.0
 PROFILE_LOSS_RINGS: int = 5
+#: The images encoder: a ResNet 32 channels wide at the stem (stride 2), one residual block at
+#: that resolution, then three stride-2 stages to 256 channels, mean-pooled (256-d embedding);
+#: on real SDSS images it scored best per CPU second of those screened (docs/training.md).
+IMAGE_ENCODER: dict[str, Any] = {"width": 32, "depth": 3, "blocks": 1, "stem_stride": 2, "stem_blocks": 1}
+#: Images are fed at about this many pixels across (larger ones are block-averaged on reading).
+IMAGE_INPUT = 64
+#: The default views of images (:class:`~galexplore.models.augment.ImageAugment`); sizes in
+#: input pixels of a 64-pixel input.
+IMAGE_VIEWS: dict[str, Any] = {
+    "max_shift": 0.1, "scale_range": [0.6, 1.0], "max_blur_px": 1.0, "p_blur": 0.5, "max_noise": 2.0,
+}  # fmt: skip
 #: The ``--modality`` choices and the modalities each trains on.
 MODALITY_CHOICES: dict[str, tuple[str, ...]] = {
     "maps": ("maps",),
@@ -187,6 +199,38 @@ def build_model(config: Mapping[str, Any], normalisation: Mapping[str, Mapping[s
     raise ValueError(f"unknown model family {family!r} (expected one of {FAMILIES})")
 
 
+def image_pooling(size: int) -> int:
+    """k of the k×k block average that brings ``size``-pixel images to about :data:`IMAGE_INPUT` pixels."""
+    k = max(1, size // IMAGE_INPUT)
+    while size % k:
+        k -= 1
+    return k
+
+
+def _images(spec: Mapping[str, Any], width: int | None, depth: int | None) -> tuple[dict[str, Any], dict[str, Any], int]:
+    """Encoder config, augmentation config and input pooling of the images modality.
+
+    The encoder is :data:`IMAGE_ENCODER` (``width`` / ``depth`` override it). The views follow
+    Hayat et al. (2021) and Stein et al. (2022): any rotation and a flip, a jitter-crop zooming
+    in by up to :data:`IMAGE_VIEWS` ``scale_range``, PSF blur, noise at the survey's sky level,
+    and, for linear fluxes, Galactic reddening. Display renderings (JPEG/PNG) get no reddening
+    and no colour jitter: their colours are the physics the embedding should keep, and every
+    jitter screened lowered the scores (docs/training.md).
+    """
+    c, h = len(spec["channels"]), int(spec["shape"][-1])
+    pool = image_pooling(h)
+    enc = {"kind": "conv", "in_channels": c, **IMAGE_ENCODER}
+    if width:
+        enc["width"] = width
+    if depth:
+        enc["depth"] = depth
+    display = is_display_image(spec.get("units", []))
+    aug = {"kind": "images", "extinction": extinction_coefficients(spec["channels"]), "sky_noise": [1.0] * c,
+           **IMAGE_VIEWS, "max_ebv": 0.0 if display else 0.1}  # fmt: skip
+    aug["max_blur_px"] = float(aug["max_blur_px"]) * IMAGE_INPUT / (h / pool) if h / pool < IMAGE_INPUT else aug["max_blur_px"]
+    return enc, aug, pool
+
+
 def _input_cfg(modality: str, spec: Mapping[str, Any]) -> dict[str, Any]:
     return {"channels": list(spec["channels"]), "shape": list(spec["shape"]), "units": list(spec.get("units", []))}
 
@@ -208,7 +252,7 @@ def _azimuthal(orders: Sequence[int], width: int) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def _single_head(encoder: dict[str, Any], head: str) -> tuple[dict[str, Any], str]:
+def _single_head(encoder: dict[str, Any], head: str, *, hidden: int = 256, out_dim: int = 64) -> tuple[dict[str, Any], str]:
     """The head config and ``embed_from`` of a single-modality run; sets the encoder's ``out_dim``.
 
     ``"mlp"`` (SimCLR): the pooled encoder features are the embedding and a 2-layer MLP maps
@@ -219,7 +263,7 @@ def _single_head(encoder: dict[str, Any], head: str) -> tuple[dict[str, Any], st
         encoder["out_dim"] = 64
         return {"kind": "identity"}, "projection"
     encoder.pop("out_dim", None)
-    return {"kind": "mlp", "out_dim": 64, "hidden": 256, "n_layers": 2}, "features"
+    return {"kind": "mlp", "out_dim": out_dim, "hidden": hidden, "n_layers": 2}, "features"
 
 
 def default_config(
@@ -275,10 +319,13 @@ def default_config(
             continue
         c = len(spec["channels"])
         h = int(spec["shape"][-1])
-        # 64×64 maps and images are oversampled (PSF FWHM ≈ 3 pixels): pool 2×2 on reading,
-        # which makes augmentation and the encoder 4× cheaper for little loss. (Full-resolution
-        # maps through a stride-2 stem cost the network the same and scored a little better,
-        # but their augmentation costs as much as the optimizer step on a CPU; docs/training.md.)
+        if m == "images":
+            encoders[m], augment[m], inputs[m]["pool"] = _images(spec, width, depth)
+            continue
+        # 64×64 maps are oversampled (PSF FWHM ≈ 3 pixels): pool 2×2 on reading, which makes
+        # augmentation and the encoder 4× cheaper for little loss. (Full-resolution maps through a
+        # stride-2 stem cost the network the same and scored a little better, but their
+        # augmentation costs as much as the optimizer step on a CPU; docs/training.md.)
         pool = 2 if h >= 64 and h % 2 == 0 else 1
         inputs[m]["pool"] = pool
         encoders[m] = {"kind": "conv", "in_channels": c, "width": width or 16, "depth": depth or 3, "blocks": 1, "stem_stride": 1}
@@ -302,11 +349,6 @@ def default_config(
                 "sn_range": [1.0, 10.0], "p_noise": 0.5, "max_stars": 2, "p_star": 0.25,
                 "star_radius_px": [2.0 * px, 5.0 * px], "p_aperture": 0.8, "aperture_range": [0.6, 0.95], "binning": pool,
             }  # fmt: skip
-        else:
-            augment[m] = {
-                "kind": "images", "extinction": extinction_coefficients(spec["channels"]), "sky_noise": [1.0] * c,
-                "max_shift": 0.06, "scale_range": [0.85, 1.0], "max_blur_px": 1.0 * px, "max_ebv": 0.1, "max_noise": 2.0,
-            }  # fmt: skip
     if len(mods) == 2:
         for m in mods:
             heads[m] = {"kind": "mlp", "out_dim": 128, "hidden": 256, "n_layers": 2}
@@ -314,7 +356,8 @@ def default_config(
         family, embed_from = "clip", "projection"
     else:
         (m,) = mods
-        heads[m], embed_from = _single_head(encoders[m], head or "mlp")
+        # SimCLR's head for images (512 hidden, 128 out); the maps encoder's is smaller
+        heads[m], embed_from = _single_head(encoders[m], head or "mlp", **({"hidden": 512, "out_dim": 128} if m == "images" else {}))
         # InfoNCE without the positive in the denominator (eCALIFA) for maps, NT-Xent (SimCLR)
         # for images. eCALIFA's τ = 0.5 (``--temperature 0.5``) gave lower k-NN scores here
         # than τ = 0.2 (docs/training.md).

@@ -20,6 +20,19 @@ def _asinh(x: np.ndarray, softening: np.ndarray | None, axis_shape: tuple[int, .
     return np.arcsinh(x / softening.reshape(axis_shape))
 
 
+def border_noise(x: np.ndarray, width: int = 4) -> np.ndarray:
+    """Robust per-channel pixel noise σ of images (N, C, H, W), from their borders (mostly sky).
+
+    1.4826 × the median absolute deviation of the top and bottom ``width`` rows; NaN ignored.
+    Returns (C,) in the images' units.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    n, c = x.shape[:2]
+    border = np.concatenate([x[:, :, :width].reshape(n, c, -1), x[:, :, -width:].reshape(n, c, -1)], axis=2)
+    border = border.transpose(1, 0, 2).reshape(c, -1)
+    return 1.4826 * np.nanmedian(np.abs(border - np.nanmedian(border, axis=1, keepdims=True)), axis=1)
+
+
 class Standardize(nn.Module):
     """Per-channel standardisation of (B, C, H, W) maps or images; NaN stays NaN.
 
@@ -45,13 +58,7 @@ class Standardize(nn.Module):
         """
         x = np.asarray(x, dtype=np.float64)
         c = x.shape[1]
-        soft = None
-        if asinh:
-            border = np.concatenate(
-                [x[:, :, :4].reshape(len(x), c, -1), x[:, :, -4:].reshape(len(x), c, -1)], axis=2
-            ).transpose(1, 0, 2).reshape(c, -1)
-            mad = np.nanmedian(np.abs(border - np.nanmedian(border, axis=1, keepdims=True)), axis=1)
-            soft = np.maximum(3 * 1.4826 * mad, 1e-6)
+        soft = np.maximum(3 * border_noise(x), 1e-6) if asinh else None
         y = _asinh(x, soft, (1, c, 1, 1))
         mean = np.nanmean(y, axis=(0, 2, 3))
         std = np.nanstd(y, axis=(0, 2, 3))
@@ -156,4 +163,4 @@ def from_stats(stats: Mapping[str, Any]) -> nn.Module:
     raise ValueError(f"unknown normalisation kind {kind!r}")
 
 
-__all__ = ["SpectrumNorm", "Standardize", "from_stats", "pool_nan"]
+__all__ = ["SpectrumNorm", "Standardize", "border_noise", "from_stats", "pool_nan"]

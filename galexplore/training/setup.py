@@ -12,7 +12,8 @@ from torch import nn
 from galexplore.data.store import Survey
 from galexplore.errors import GalexploreError
 from galexplore.models.factory import build_augment, default_config
-from galexplore.models.preprocess import SpectrumNorm, Standardize
+from galexplore.models.augment import is_display_image
+from galexplore.models.preprocess import SpectrumNorm, Standardize, border_noise
 from galexplore.training.config import TrainConfig
 from galexplore.training.data import NORM_SAMPLE, SurveyArrays
 
@@ -107,9 +108,10 @@ def fit_normalisation(data: SurveyArrays, model_config: dict[str, Any], seed: in
         if m == "spectra":
             out[m] = SpectrumNorm.fit(sample[m]).stats()
         elif m == "images":
-            norm = Standardize.fit(sample[m], asinh=True)
-            out[m] = norm.stats()
-            model_config["augment"][m]["sky_noise"] = [s / 3 for s in norm.stats()["softening"]]
+            # linear fluxes are compressed with asinh; display renderings are already stretched
+            display = is_display_image(model_config["inputs"][m].get("units", []))
+            out[m] = Standardize.fit(sample[m], asinh=not display).stats()
+            model_config["augment"][m]["sky_noise"] = [max(float(s), 1e-6) for s in border_noise(sample[m])]
         else:
             out[m] = Standardize.fit(sample[m]).stats()
     return out

@@ -112,6 +112,51 @@ def test_image_augment_full():
     assert y.shape == (4, 3, 32, 32)
 
 
+def test_background_swap_keeps_the_middle_and_takes_the_outskirts_from_another_galaxy():
+    x = torch.stack([torch.full((1, 32, 32), float(i)) for i in range(4)])  # image i is constant i
+    perm = torch.tensor([1, 2, 3, 0])
+    y = ops.swap_background(x, torch.full((4,), 0.5), perm=perm, softness=0.02)
+    assert torch.allclose(y[:, 0, 16, 16], x[:, 0, 0, 0], atol=1e-4)  # centre: its own
+    assert torch.allclose(y[:, 0, 0, 0], x[perm, 0, 0, 0], atol=1e-4)  # corner: the donor's
+    holes = x.clone()
+    holes[1, :, :4] = float("nan")  # the donor of image 0 lacks data at the top
+    z = ops.swap_background(holes, torch.full((4,), 0.5), perm=perm, softness=0.02)
+    assert torch.isnan(z[0, 0, 0, 16]) and torch.isfinite(z[0, 0, 16, 16])
+
+
+def test_colour_jitter_factors():
+    x = torch.rand(3, 3, 8, 8)
+    one = torch.ones(3)
+    assert torch.allclose(ops.jitter_colour(x, brightness=one, contrast=one, saturation=one), x)
+    y = ops.jitter_colour(x, brightness=2 * one, contrast=one, saturation=one)
+    assert torch.allclose(y, 2 * x)
+    grey = ops.jitter_colour(x, brightness=one, contrast=one, saturation=0 * one)
+    assert torch.allclose(grey, x.mean(dim=1, keepdim=True).expand_as(x), atol=1e-6)
+    flat = ops.jitter_colour(x, brightness=one, contrast=0 * one, saturation=one)
+    assert torch.allclose(flat, x.flatten(1).mean(1)[:, None, None, None].expand_as(x), atol=1e-6)
+
+
+def test_image_augment_new_options_are_seeded_and_off_by_default():
+    x = torch.rand(8, 3, 32, 32)
+    plain = ImageAugment([1.0] * 3, [0.01] * 3)
+    assert plain.background_swap is None and plain.brightness == plain.contrast == plain.saturation == 0
+    aug = ImageAugment([1.0] * 3, [0.01] * 3, background_swap=(0.5, 0.8), brightness=0.2, contrast=0.1, saturation=0.2, p_blur=0.5)
+    a, b = aug(x, _gen(3)), aug(x, _gen(3))
+    assert torch.equal(a.nan_to_num(), b.nan_to_num()) and not torch.equal(a.nan_to_num(), plain(x, _gen(3)).nan_to_num())
+    with pytest.raises(ValueError, match="background_swap"):
+        ImageAugment([1.0] * 3, [0.01] * 3, background_swap=(0.8, 0.5))
+    with pytest.raises(ValueError, match="brightness"):
+        ImageAugment([1.0] * 3, [0.01] * 3, brightness=1.5)
+
+
+def test_display_images_are_recognised_by_their_unit():
+    from galexplore.data.readers.image_folder import DISPLAY_UNIT
+    from galexplore.models.augment import is_display_image
+
+    assert is_display_image([DISPLAY_UNIT] * 3)
+    assert not is_display_image(["nanomaggy"] * 3) and not is_display_image([])
+
+
 def test_spectrum_augment():
     x = torch.rand(4, 100) + 1
     y = SpectrumAugment()(x, _gen())

@@ -125,3 +125,23 @@ def test_maps_runs_reconstruct_the_radial_profile_by_default():
     assert "reconstruction" not in default_config("images", images)
     with pytest.raises(ValueError, match="profile loss"):
         default_config("images", images, profile_loss=1.0)
+
+
+DISPLAY = {"images": {"channels": ["red", "green", "blue"], "shape": [3, 64, 64], "units": ["display value (0-1, not linear flux)"] * 3}}
+FLUX = {"images": {"channels": ["g", "r", "i"], "shape": [3, 128, 128], "units": ["nanomaggy"] * 3}}
+
+
+def test_images_default_encoder_views_and_input_size():
+    from galexplore.models.factory import IMAGE_ENCODER, image_pooling
+
+    disp = default_config("images", DISPLAY)
+    enc = disp["encoders"]["images"]
+    assert {k: enc[k] for k in IMAGE_ENCODER} == IMAGE_ENCODER and disp["inputs"]["images"]["pool"] == 1
+    assert disp["augment"]["images"]["max_ebv"] == 0.0  # no reddening of a display rendering
+    assert disp["heads"]["images"] == {"kind": "mlp", "out_dim": 128, "hidden": 512, "n_layers": 2}
+    flux = default_config("images", FLUX, width=8)
+    assert flux["augment"]["images"]["max_ebv"] > 0 and flux["inputs"]["images"]["pool"] == 2
+    assert flux["encoders"]["images"]["width"] == 8
+    assert [image_pooling(s) for s in (32, 64, 96, 128, 424, 100)] == [1, 1, 1, 2, 4, 1]
+    model = build_model(disp, {"images": {"kind": "standardize", "mean": [0.0] * 3, "std": [1.0] * 3, "softening": None}}).eval()
+    assert model.embed({"images": torch.rand(2, 3, 64, 64)})["images"].shape == (2, 256)

@@ -80,3 +80,25 @@ def test_cli_choices_agree_with_library():
     d = TrainConfig()
     for k, v in vars(cli_train.DEFAULTS).items():
         assert getattr(d, k) == v, k
+    from galexplore.training import config
+
+    assert cli_train.MODALITY_DEFAULTS == config.MODALITY_DEFAULTS
+    assert cli_train.GENERIC_DEFAULTS == config.GENERIC_DEFAULTS
+    assert (d.epochs, d.batch_size, d.lr) == (12, 64, 3e-3)  # maps
+    img = TrainConfig(modality="images")
+    assert (img.epochs, img.batch_size, img.lr) == (20, 256, 2e-3)
+    assert TrainConfig(modality="images", epochs=3).epochs == 3
+
+
+def test_resume_without_epochs_keeps_the_planned_epochs(tiny_survey, tmp_path, capsys):
+    """An images run planned for 2 epochs: --resume alone does not switch it to another default."""
+    from galexplore.training import load_checkpoint
+
+    run = tmp_path / "r"
+    base = ["train", str(tiny_survey.path), "--out", str(run), "--modality", "images", "--width", "4", "--depth", "2",
+            "--batch-size", "32", "--threads", "1", "--device", "cpu"]  # fmt: skip
+    assert main([*base, "--epochs", "2"]) == 0
+    assert main([*base, "--resume"]) == 0
+    assert load_checkpoint(run)["epoch"] == 2 and load_checkpoint(run)["train_config"]["epochs"] == 2
+    assert main([*base, "--resume", "--epochs", "3"]) == 0
+    assert load_checkpoint(run)["epoch"] == 3

@@ -160,3 +160,28 @@ def test_bf16_training_on_cpu_matches_float32_closely(tiny_survey, tmp_path):
     ck = load_checkpoint(tmp_path / "bf16")
     assert ck["training"]["precision"] == "bfloat16" and load_checkpoint(tmp_path / "fp32")["training"]["precision"] == "float32"
     assert all(v.dtype == torch.float32 for v in ck["model"].values() if v.is_floating_point())
+
+
+def test_display_images_are_standardised_without_asinh(tmp_path):
+    """JPEG/PNG renderings are already stretched: no asinh, sky noise from the frame border."""
+    import numpy as np
+    import pandas as pd
+    from PIL import Image
+
+    from galexplore.data.ingest import ingest_images
+
+    rng = np.random.default_rng(0)
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    for i in range(40):
+        img = rng.normal(20, 4, (32, 32, 3))
+        img[12:20, 10:22] += rng.uniform(60, 160)
+        Image.fromarray(img.clip(0, 255).astype(np.uint8)).save(folder / f"g{i}.png")
+    pd.DataFrame({"galaxy_id": [f"g{i}" for i in range(40)], "file": [f"g{i}.png" for i in range(40)]}).to_csv(tmp_path / "c.csv", index=False)
+    survey = ingest_images(folder, tmp_path / "c.csv", tmp_path / "s", size=32, crop=1.0).survey
+    train(survey, tmp_path / "run", tiny(modality="images", epochs=1, batch_size=16))
+    ck = load_checkpoint(tmp_path / "run")
+    assert ck["normalisation"]["images"]["softening"] is None
+    sky = ck["model_config"]["augment"]["images"]["sky_noise"]
+    assert len(sky) == 3 and all(abs(s - 4 / 255) < 1.5 / 255 for s in sky)  # the border's pixel noise
+    assert ck["model_config"]["augment"]["images"]["max_ebv"] == 0.0

@@ -8,6 +8,7 @@ from galexplore.models.augment.images import (
     EXTINCTION_COEFFICIENTS,
     ImageAugment,
     extinction_coefficients,
+    is_display_image,
 )
 from galexplore.models.augment.maps import MapAugment, is_log_channel
 from galexplore.models.augment.spectra import SpectrumAugment
@@ -18,5 +19,6 @@ __all__ = [
     "MapAugment",
     "SpectrumAugment",
     "extinction_coefficients",
+    "is_display_image",
     "is_log_channel",
 ]

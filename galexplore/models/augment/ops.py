@@ -170,6 +170,41 @@ def star_masks(
     return hit.any(dim=1, keepdim=True)
 
 
+def jitter_colour(
+    x: torch.Tensor, *, brightness: torch.Tensor, contrast: torch.Tensor, saturation: torch.Tensor
+) -> torch.Tensor:
+    """Per-sample brightness, contrast and saturation factors applied to (B, C, H, W) images.
+
+    ``contrast`` scales each image about its own mean, ``saturation`` scales each pixel's bands
+    about their mean (the grey level), ``brightness`` multiplies the result; each factor is a
+    (B,) tensor, 1 leaving the image unchanged. NaN pixels stay NaN.
+    """
+    c = contrast[:, None, None, None]
+    mean = torch.nanmean(x.flatten(1), dim=1)[:, None, None, None]
+    x = (x - mean) * c + mean
+    grey = x.mean(dim=1, keepdim=True)
+    x = grey + (x - grey) * saturation[:, None, None, None]
+    return x * brightness[:, None, None, None]
+
+
+def swap_background(x: torch.Tensor, radius: torch.Tensor, *, perm: torch.Tensor, softness: float = 0.05) -> torch.Tensor:
+    """Replace the outskirts of each image by those of another image of the batch.
+
+    Pixels farther than ``radius`` (B,) half-widths from the centre (with a logistic edge of
+    width ``softness``) come from image ``perm[i]`` instead: neighbouring objects and sky then
+    stop identifying a galaxy, while the galaxy in the middle is kept. Missing data (NaN) is
+    blended by its validity weight (:func:`to_weighted`): a pixel is NaN where less than half
+    of its weight came from data.
+    """
+    h, w = x.shape[-2:]
+    yy = torch.arange(h, device=x.device, dtype=x.dtype)[:, None] - (h - 1) / 2
+    xx = torch.arange(w, device=x.device, dtype=x.dtype)[None, :] - (w - 1) / 2
+    r = torch.sqrt(yy * yy + xx * xx) / (min(h, w) / 2)
+    weight = torch.sigmoid((r[None, None] - radius[:, None, None, None]) / softness)
+    t = to_weighted(x)
+    return from_weighted(t * (1 - weight) + t[perm] * weight)
+
+
 def uniform(n: int, lo: float, hi: float, *, generator: torch.Generator | None, device: torch.device) -> torch.Tensor:
     """n draws from U(lo, hi)."""
     return lo + (hi - lo) * torch.rand(n, generator=generator, device=device)
@@ -185,6 +220,8 @@ __all__ = [
     "to_weighted",
     "warp_weighted",
     "gaussian_kernels",
+    "jitter_colour",
+    "swap_background",
     "join_valid",
     "split_valid",
     "star_masks",
