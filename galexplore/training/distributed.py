@@ -179,7 +179,7 @@ class GlobalBatchNorm(nn.modules.batchnorm._BatchNorm):
     """Batch norm whose batch statistics are taken over all ranks, on any device (gloo included).
 
     :class:`torch.nn.SyncBatchNorm` runs on GPUs only; this one all-reduces the per-channel
-    count, sum and sum of squares (differentiably), so a 2-process CPU job normalises exactly
+    count, mean and sum of squared deviations (differentiably), so a 2-process CPU job normalises exactly
     as one process on the global batch. Same parameters and buffers as ``BatchNorm{1,2}d``.
     """
 
@@ -188,19 +188,24 @@ class GlobalBatchNorm(nn.modules.batchnorm._BatchNorm):
             raise ValueError(f"expected at least 2D input (got {x.dim()}D input)")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        from torch.distributed.nn.functional import all_reduce
+        from torch.distributed.nn.functional import all_gather
 
         self._check_input_dim(x)
         if not self.training:
             return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias, False, 0.0, self.eps)
         dims = [0, *range(2, x.dim())]
         xf = x.float()
-        local = torch.cat([xf.sum(dims), (xf * xf).sum(dims), xf.new_tensor([x.numel() / x.shape[1]])])
-        total = all_reduce(local)
         c = x.shape[1]
-        n = total[-1]
-        mean, sq = total[:c] / n, total[c : 2 * c] / n
-        var = (sq - mean * mean).clamp_min(0)
+        # each rank's count, mean and sum of squared deviations (two-pass, so no cancellation),
+        # combined exactly as Chan et al.'s parallel variance
+        n_i = xf.new_tensor([x.numel() / c])
+        mean_i = xf.mean(dims)
+        m2_i = ((xf - mean_i.view([1, c] + [1] * (x.dim() - 2))) ** 2).sum(dims)
+        parts = torch.stack(all_gather(torch.cat([n_i, mean_i, m2_i])))  # (world, 1 + 2c)
+        counts, means, m2s = parts[:, :1], parts[:, 1 : c + 1], parts[:, c + 1 :]
+        n = counts.sum()
+        mean = (counts * means).sum(0) / n
+        var = (m2s.sum(0) + (counts * (means - mean) ** 2).sum(0)) / n
         with torch.no_grad():
             if self.track_running_stats and self.running_mean is not None:
                 self.num_batches_tracked.add_(1)

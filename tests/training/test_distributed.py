@@ -37,7 +37,7 @@ def test_ddp_loss_and_steps_match_one_process_on_the_global_batch(tiny_survey, t
         # every rank sees the loss of the whole global batch, equal to the single-process one …
         for per_rank in r["ddp_per_rank"]:
             np.testing.assert_allclose(per_rank, r["reference"], rtol=2e-5, err_msg=name)
-        # … and the averaged gradients take the same steps (after 3 of them, up to rounding)
+        # … and the averaged gradients take the same step from the same state (up to rounding)
         assert r["max_state_diff"] < 1e-3, (name, r["max_state_diff"])
         assert r["same_keys"], name
         # the steps did change the loss, so equality is not that of an untouched model
