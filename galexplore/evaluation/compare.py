@@ -117,9 +117,18 @@ def compare_runs(
     survey = survey if isinstance(survey, Survey) else open_survey(survey)
     modalities = {str(r): run_modality(r, modality) for r in runs}  # every error before any work
     cache: dict = {}
-    metrics = {str(r): evaluate(survey, r, modality=modalities[str(r)], feature_cache=cache, progress=progress,
-                                **evaluate_kwargs) for r in runs}
+    metrics = {}
+    for r in runs:
+        bars = _named(progress, Path(r).name) if len(runs) > 1 else progress
+        metrics[str(r)] = evaluate(survey, r, modality=modalities[str(r)], feature_cache=cache, progress=bars, **evaluate_kwargs)
     return comparison_of(str(survey.path), metrics)
+
+
+def _named(progress: ProgressCallback | None, name: str) -> ProgressCallback | None:
+    """``progress`` with the run's name after each stage (one progress bar per run)."""
+    if progress is None:
+        return None
+    return lambda done, total, stage: progress(done, total, f"{stage} {name}")
 
 
 def comparison_of(survey: str, metrics: Mapping[str, Mapping[str, Any]]) -> Comparison:

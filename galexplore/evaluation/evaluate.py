@@ -218,7 +218,8 @@ def _header(inp: Inputs) -> dict[str, Any]:
     return {"run": str(inp.run), "survey": str(inp.survey.path), "modality": inp.modality,
             "created": datetime.now(UTC).isoformat(timespec="seconds"),
             "encoder_fingerprint": encoder_fingerprint(inp.run, inp.meta), "run_kind": describe_run(inp.run, inp.meta),
-            "survey_modalities": sorted(inp.survey.modalities), "n_embedded": len(inp.X),
+            "survey_modalities": sorted(inp.survey.modalities), "embedded_modalities": list(inp.vectors),
+            "n_embedded": len(inp.X),
             "properties": inp.targets, "labels": inp.labels, "skipped": {}}
 
 
@@ -265,14 +266,15 @@ def _supervised(inp: Inputs, options: Mapping[str, Any], n_fits: int, progress: 
 
     enc_cfg, norm, x = run_inputs(inp.survey, inp.run, inp.modality)
     x = x[inp.rows]
-    proto = SupervisedCNN(enc_cfg, norm, random_state=inp.seed, **options)
-    info: dict[str, Any] = {"method": SUPERVISED_METHOD, "device": str(proto._device()), "epochs": proto.epochs,
+    options = {"random_state": inp.seed} | dict(options)
+    proto = SupervisedCNN(enc_cfg, norm, **options)
+    info: dict[str, Any] = {"method": SUPERVISED_METHOD, "device": str(proto.resolved_device()), "epochs": proto.epochs,
                             "min_steps": proto.min_steps, "max_steps": proto.max_steps, "batch_size": proto.batch_size,
                             "steps": [], "seconds": 0.0, "n_parameters": None}
     report(progress, 0, n_fits, "supervised CNN")
 
     def fit_predict(train_rows: np.ndarray, y: np.ndarray, test_rows: np.ndarray) -> np.ndarray:
-        model = SupervisedCNN(enc_cfg, norm, random_state=inp.seed, **options).fit(x[train_rows], y[train_rows])
+        model = SupervisedCNN(enc_cfg, norm, **options).fit(x[train_rows], y[train_rows])
         info["steps"].append(model.n_steps_)
         info["seconds"] += model.seconds_
         info["n_parameters"] = sum(p.numel() for p in model.model_.parameters())

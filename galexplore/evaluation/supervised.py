@@ -123,7 +123,8 @@ class SupervisedCNN:
         """Optimiser steps for ``n`` labelled galaxies: ``epochs`` passes, clipped to [min_steps, max_steps]."""
         return int(np.clip(self.epochs * math.ceil(n / self.batch_size), self.min_steps, self.max_steps))
 
-    def _device(self) -> torch.device:
+    def resolved_device(self) -> torch.device:
+        """The device ``device`` names (``auto``: CUDA when there is one)."""
         from galexplore.training.setup import resolve_device
 
         return resolve_device(self.device) if isinstance(self.device, str) else self.device
@@ -144,7 +145,7 @@ class SupervisedCNN:
         if len(X) != len(y) or len(X) < 2:
             raise ValueError(f"need at least 2 labelled rows with one label each, got X {X.shape} and y {y.shape}")
         self.classes_, codes = np.unique(y, return_inverse=True)
-        device = self._device()
+        device = self.resolved_device()
         net = self._build(len(self.classes_), device).train()
         counts = np.bincount(codes, minlength=len(self.classes_))
         weight = None
