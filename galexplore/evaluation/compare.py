@@ -135,6 +135,7 @@ def comparison_of(survey: str, metrics: Mapping[str, Mapping[str, Any]]) -> Comp
     """A :class:`Comparison` of evaluations already made (run → ``metrics.json`` content)."""
     rows, baselines, notes = [], {}, []
     names = _method_names(metrics)
+    pixels = {m.get("baseline_modality") for m in metrics.values() if m.get("baselines")}
     for run, m in metrics.items():
         who = m.get("run_kind") or {"kind": "trained", "model": None}
         name = names[run]
@@ -142,6 +143,8 @@ def comparison_of(survey: str, metrics: Mapping[str, Mapping[str, Any]]) -> Comp
                      "r2": m["knn_r2"], "classification": m.get("classification", {})})
         for b, r2 in m.get("baselines", {}).items():
             key = f"random_init ({name})" if b == "random_init" else b
+            if b != "random_init" and len(pixels) > 1:  # runs of different modalities: pixel baselines of each
+                key = f"{b} ({m.get('baseline_modality')})"
             if key not in baselines:
                 baselines[key] = {"method": key, "kind": "baseline", "model": None, "run": run, "n_test": m["n_test"],
                                   "r2": r2, "classification": m.get("baselines_classification", {}).get(b, {})}

@@ -33,12 +33,15 @@ def ridge_r2(features: np.ndarray, y: np.ndarray, train_idx: np.ndarray, test_id
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
+    from galexplore.evaluation.probes import one_blas_thread
+
     tr = train_idx[np.isfinite(y[train_idx])]
     te = test_idx[np.isfinite(y[test_idx])]
     if len(tr) < 3 or len(te) < 2:
         return float("nan")
     model = make_pipeline(StandardScaler(), RidgeCV(alphas=np.logspace(-2, 4, 13)))
-    model.fit(features[tr], y[tr])
+    with one_blas_thread():
+        model.fit(features[tr], y[tr])
     return float(r2_score(y[te], model.predict(features[te])))
 
 

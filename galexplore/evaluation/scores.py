@@ -124,9 +124,14 @@ def baseline_scores(inp: Inputs, names: Sequence[str], metrics: dict, cache: Mut
     """Score each baseline on the same split into ``metrics``; returns the features computed.
 
     Fills ``baselines`` (property → R²), ``baselines_accuracy`` (label → k-NN accuracy),
-    ``baselines_classification`` (as ``classification``) and ``baselines_skipped`` (name → why).
+    ``baselines_classification`` (as ``classification``), ``baselines_skipped`` (name → why)
+    and ``baseline_modality`` (the survey modality of ``pixel_pca`` and ``radial_profile``).
     """
     metrics["baselines"], metrics["baselines_accuracy"], metrics["baselines_classification"] = {}, {}, {}
+    try:
+        metrics["baseline_modality"] = baseline_modality(inp.survey, inp.modality)  # whose pixels pixel_pca uses
+    except GalexploreError:
+        metrics["baseline_modality"] = None
     skipped, features = {}, {}
     for b in names:
         try:

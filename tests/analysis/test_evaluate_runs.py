@@ -182,3 +182,36 @@ def test_evaluate_verb_with_several_runs(tiny_survey, three_runs, tmp_path, caps
     with pytest.raises(SystemExit):
         main(["evaluate", str(tiny_survey.path), str(three_runs[0]), "--baselines", "pixels"])
     capsys.readouterr()
+
+
+def test_help_states_the_supervised_defaults(capsys):
+    from galexplore.evaluation.supervised import MAX_STEPS
+
+    with pytest.raises(SystemExit):
+        main(["evaluate", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert f"(default: {MAX_STEPS})" in out and "comparison.csv" in out and "catalog-only survey has no pixels" in out
+
+
+def _metrics(run_name, kind, modality, n_test=20, pixels="maps", embedded=None):
+    return {"run_kind": {"name": run_name, "kind": kind, "model": None}, "modality": modality, "n_test": n_test,
+            "embedded_modalities": embedded or [modality], "knn_r2": {"ew_ha": 0.5}, "seed": 0, "k": 16,
+            "properties": {"standard": ["ew_ha"], "structural": []}, "labels": [], "baseline_modality": pixels,
+            "baselines": ({"pixel_pca": {"ew_ha": 0.1}} if pixels else {})
+                         | ({"random_init": {"ew_ha": 0.2}} if kind == "trained" else {}),
+            "baselines_skipped": ({} if pixels else {"pixel_pca": "catalog-only"})
+                                 | ({} if kind == "trained" else {"random_init": "no encoder.pt"})}
+
+
+def test_comparison_rows_name_runs_and_baselines_unambiguously():
+    from galexplore.evaluation.compare import comparison_of, markdown
+
+    comp = comparison_of("s", {"a/run": _metrics("run", "trained", "maps"),
+                               "b/run": _metrics("run", "trained", "images", pixels="images"),
+                               "c/clip": _metrics("clip", "imported", "spec", n_test=10, pixels=None, embedded=["img", "spec"])})
+    methods = [r["method"] for r in comp.rows]
+    assert methods == ["a/run", "b/run", "clip [spec]", "pixel_pca (maps)", "random_init (a/run)",
+                       "pixel_pca (images)", "random_init (b/run)"]
+    assert any("different galaxies" in n for n in comp.notes) and any("clip [spec]" in n for n in comp.notes)
+    same = comparison_of("s", {"a/r1": _metrics("r1", "trained", "maps"), "b/r2": _metrics("r2", "imported", "maps")})
+    assert [r["method"] for r in same.rows] == ["r1", "r2", "pixel_pca", "random_init (r1)"] and "different" not in markdown(same)
