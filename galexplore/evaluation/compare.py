@@ -199,12 +199,16 @@ def _md_table(df: pd.DataFrame, score_cols: Sequence[str], names: Sequence[str],
 
 def markdown(comp: Comparison) -> str:
     """The comparison as markdown: R² tables, one classification table per label, the notes."""
+    from galexplore.evaluation.scores import counts_text
+
     df = comp.table().replace({np.nan: None})
     m0 = next(iter(comp.metrics.values()))
     out = [f"# Embeddings of `{comp.survey}` side by side\n",
            f"{len(comp.metrics)} run(s); held-out split of the survey's galaxies (seed {m0['seed']}, "
            f"{m0['n_test']} test galaxies), k = {m0.get('k')} neighbours. {m0.get('protocol', '')} "
            "The best value of each column is in bold.\n"]
+    out.append("Runs: " + "; ".join(f"`{r['method']}` ({r['kind']}" + (f", {r['model']}" if r.get("model") else "") + ")"
+                                     for r in comp.rows if r["kind"] != "baseline") + ".\n")
     std, struct = comp.properties["standard"], comp.properties["structural"]
     if std:
         out.append("## Properties: held-out k-NN R²\n")
@@ -214,7 +218,7 @@ def markdown(comp: Comparison) -> str:
         out.append(_md_table(df, [f"knn_r2:{p}" for p in struct], list(struct)))
     for col in comp.labels:
         info = comp.label_classes.get(col, {})
-        counts = ", ".join(f"{c} {n}" for c, n in info.get("counts", {}).items())
+        counts = counts_text(info.get("counts", {}))
         out.append(f"## `{col}`: held-out classification\n")
         if counts:
             out.append(f"Classes (embedded galaxies): {counts}.\n")

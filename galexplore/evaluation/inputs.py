@@ -110,7 +110,7 @@ def describe_run(run: str | os.PathLike, meta: dict[str, Any]) -> dict[str, Any]
     else ``pretrained`` or ``imported`` as its embeddings' metadata says) and the ``model``.
 
     Read from the metadata keys ``pretrained``, ``model_name``, ``model``, ``source`` and
-    ``provenance`` (a dict with the same keys) where present.
+    ``provenance`` (a dict with the same keys) where present; a dict-valued model gives its ``name``.
     """
     prov = meta.get("provenance") if isinstance(meta.get("provenance"), dict) else {}
 
@@ -125,6 +125,8 @@ def describe_run(run: str | os.PathLike, meta: dict[str, Any]) -> dict[str, Any]
     else:
         kind = "imported"
     model = get("model_name") or get("pretrained") or get("model") or (meta.get("model_family") if kind == "trained" else None)
+    if isinstance(model, dict):  # e.g. {"name": "timm:resnet18", "weights": ...}
+        model = model.get("name") or model.get("model_name") or model.get("model")
     return {"name": Path(run).name, "kind": kind, "model": None if model is None else str(model)}
 
 

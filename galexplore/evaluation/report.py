@@ -165,7 +165,9 @@ def _class_row(name: str, scores: Mapping) -> list:
 def _labels_section(metrics: Mapping, col: str, baselines: Sequence[str]) -> str:
     """One label column: k-NN and linear-probe scores of the embedding and the baselines."""
     info = metrics.get("label_classes", {}).get(col, {})
-    counts = ", ".join(f"{c} {n}" for c, n in info.get("counts", {}).items())
+    from galexplore.evaluation.scores import counts_text
+
+    counts = counts_text(info.get("counts", {}))
     text = f"## Label `{col}`: held-out classification\n\n"
     if counts:
         text += f"Classes: {counts}. Balanced accuracy and macro-F1 weigh every class alike.\n\n"

@@ -65,6 +65,13 @@ def label_classes(inp: Inputs, col: str) -> dict[str, Any]:
             "chance_balanced_accuracy": 1 / len(set(y[te])) if len(te) else float("nan")}
 
 
+def counts_text(counts: dict[str, int], most: int = 12) -> str:
+    """``"elliptical 4636, spiral 848, …"``: the commonest ``most`` classes and how many more there are."""
+    items = list(counts.items())
+    text = ", ".join(f"{c} {n}" for c, n in items[:most])
+    return text + (f" and {len(items) - most} more classes" if len(items) > most else "")
+
+
 def embedding_scores(inp: Inputs) -> dict[str, Any]:
     """The embedding's probe scores under their ``metrics.json`` keys."""
     from galexplore.evaluation.probes import linear_probe_r2
@@ -149,4 +156,4 @@ def baseline_scores(inp: Inputs, names: Sequence[str], metrics: dict, cache: Mut
     return features
 
 
-__all__ = ["BASELINES", "baseline_features", "baseline_scores", "embedding_scores", "label_classes", "score_features"]
+__all__ = ["BASELINES", "baseline_features", "baseline_scores", "counts_text", "embedding_scores", "label_classes", "score_features"]

@@ -215,3 +215,16 @@ def test_comparison_rows_name_runs_and_baselines_unambiguously():
     assert any("different galaxies" in n for n in comp.notes) and any("clip [spec]" in n for n in comp.notes)
     same = comparison_of("s", {"a/r1": _metrics("r1", "trained", "maps"), "b/r2": _metrics("r2", "imported", "maps")})
     assert [r["method"] for r in same.rows] == ["r1", "r2", "pixel_pca", "random_init (r1)"] and "different" not in markdown(same)
+
+
+def test_run_kind_and_class_counts_text(tmp_path):
+    from galexplore.evaluation.inputs import describe_run
+    from galexplore.evaluation.scores import counts_text
+
+    assert describe_run(tmp_path, {"pretrained": {"name": "timm:resnet18", "weights": "w.pt"}})["model"] == "timm:resnet18"
+    assert describe_run(tmp_path, {"provenance": {"source": "import-embeddings", "model_name": "AION-1"}}) == {
+        "name": tmp_path.name, "kind": "imported", "model": "AION-1"}
+    (tmp_path / "encoder.pt").write_bytes(b"")
+    assert describe_run(tmp_path, {"model_family": "contrastive"})["kind"] == "trained"
+    counts = {f"c{i}": 100 - i for i in range(15)}
+    assert counts_text(counts) == ", ".join(f"c{i} {100 - i}" for i in range(12)) + " and 3 more classes"
