@@ -7,12 +7,20 @@ The checks of the seed papers, on one held-out split (DESIGN §2 keys first):
 - ``baselines``: the same scores from ``pixel_pca``, ``random_init`` (the same encoder,
   untrained) and ``radial_profile`` features, on the same split;
 - ``knn_accuracy`` / ``knn_f1_weighted`` for label columns (``sf_class``, ``morph_type``,
-  ``has_bar``, …) and ``baselines_accuracy``; ``linear_probe_accuracy``: a logistic-regression
-  probe on the same standardised embedding and split (the seeds' linear classification);
+  ``has_bar``, real sets' ``label`` …) and ``baselines_accuracy``; ``linear_probe_accuracy``: a
+  class-balanced logistic-regression probe on the same standardised embedding and split;
+- ``classification`` / ``baselines_classification``: label column → ``knn`` and
+  ``linear_probe`` → accuracy, balanced accuracy, macro-F1 and weighted F1, with
+  ``label_classes`` (class counts, the majority-class accuracy and chance balanced accuracy);
 - ``photo_z``: σ_MAD and outlier fraction of k-NN redshifts (Hayat et al.) when ``z`` exists;
 - ``cross_modal_retrieval``: for a multi-modal run, top-1 / top-10 retrieval of each test
   galaxy's other modality among the test galaxies (AstroCLIP), with the chance rates;
 - ``label_efficiency``: R² against the fraction of labels, embedding vs a supervised baseline;
+- ``label_efficiency_classification``: Hayat et al.'s table, linear probes on 1 %, 10 % and
+  100 % of the training labels, and with ``supervised_baseline`` the run's encoder
+  architecture trained on those labels (:mod:`galexplore.evaluation.supervised`);
+- ``run_kind`` (trained / imported / pretrained, :func:`~galexplore.evaluation.inputs.describe_run`),
+  ``baselines_skipped`` and ``skipped`` (stage → why it was not computed);
 - ``correlation_ranking``: properties by distance correlation with the embedding (method named);
 - ``clusters``: k → adjusted Rand index of k-means clusters (on the 2-D map by default)
   against ``sf_class`` (k = 2 leaves the green valley out), with each cluster's class mix and
@@ -20,8 +28,9 @@ The checks of the seed papers, on one held-out split (DESIGN §2 keys first):
 - ``projection``: the parameters of the 2-D map used for the clusters and the report;
 - ``n_train``, ``n_test``, ``seed``.
 
-The probes and the baseline features come from :mod:`galexplore.evaluation.probes` and
-:mod:`galexplore.evaluation.baselines`.
+The probes and the baseline features come from :mod:`galexplore.evaluation.probes`,
+:mod:`galexplore.evaluation.scores` and :mod:`galexplore.evaluation.baselines`; what is scored
+(the aligned catalog, the split, the label columns) from :mod:`galexplore.evaluation.inputs`.
 """
 
 from __future__ import annotations
@@ -29,99 +38,50 @@ from __future__ import annotations
 import logging
 import math
 import os
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, MutableMapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from galexplore._io import write_json
-from galexplore.data.columns import STANDARD_PROPERTIES
 from galexplore.data.store import Survey
 from galexplore.errors import GalexploreError
+from galexplore.evaluation.inputs import (
+    Inputs,
+    default_labels,
+    default_targets,
+    describe_run,
+    load_inputs,
+)
+from galexplore.evaluation.label_efficiency import CLASS_FRACTIONS
+from galexplore.evaluation.scores import BASELINES, baseline_scores, embedding_scores
 from galexplore.progress import ProgressCallback, report
 from galexplore.provenance import encoder_fingerprint
-from galexplore.runs import RunPaths, read_embeddings
+from galexplore.runs import RunPaths
 
 log = logging.getLogger(__name__)
 
-BASELINES = ("pixel_pca", "random_init", "radial_profile")
-LABEL_COLUMNS = ("sf_class", "morph_type", "has_bar")
 #: Properties of the label-efficiency curve (the eCALIFA map properties), when present.
 LABEL_EFFICIENCY_PROPERTIES = ("ew_ha", "log_age_lw", "zh_lw", "log_sigma_star")
 PROTOCOL = ("k-NN: distance-weighted, on embeddings standardised on the training split; "
-            "NaN targets left out of each property's score.")
+            "NaN targets left out of each property's score. Linear probes: ridge (properties) and "
+            "logistic regression with class_weight='balanced' (labels), same split.")
 PROJECTION_KEYS = ("method", "n_neighbors", "min_dist", "metric", "random_state", "modality", "embedding_fingerprint")
 STAGES = ("embedding probes", "baselines", "photo-z", "label efficiency", "correlation ranking", "clusters", "report")
+SUPERVISED_METHOD = ("the run's encoder architecture, randomly initialised, with the run's input normalisation and a "
+                     "linear layer, trained with class-weighted cross-entropy on the labelled subset only "
+                     "(random flips and right-angle rotations; AdamW, cosine schedule), on the same subsets as the "
+                     "linear probe's first repeat")
 
 
-def _structural_truths() -> tuple[str, ...]:
-    from galexplore.data.synthetic import STRUCTURAL_TRUTHS
-
-    return STRUCTURAL_TRUTHS
-
-
-def _scorable(catalog: pd.DataFrame, col: str) -> bool:
-    if col not in catalog or pd.api.types.is_bool_dtype(catalog[col]) or not pd.api.types.is_numeric_dtype(catalog[col]):
-        return False
-    v = catalog[col].to_numpy(float)
-    return np.isfinite(v).sum() >= 10 and np.nanstd(v) > 0
-
-
-def default_targets(catalog: pd.DataFrame) -> dict[str, list[str]]:
-    """Regression targets present in the catalog: standard properties and structural truths."""
-    return {"standard": [c for c in STANDARD_PROPERTIES if _scorable(catalog, c)],
-            "structural": [c for c in _structural_truths() if _scorable(catalog, c)]}
-
-
-def default_labels(catalog: pd.DataFrame) -> list[str]:
-    """Label columns present with at least two classes."""
-    return [c for c in LABEL_COLUMNS if c in catalog and catalog[c].nunique(dropna=True) >= 2]
-
-
-def _aligned_catalog(survey: Survey, galaxy_ids: np.ndarray) -> tuple[pd.DataFrame, np.ndarray]:
-    rows = survey.positions(list(galaxy_ids))
-    return survey.catalog.iloc[rows].reset_index(drop=True), rows
-
-
-def _labels_array(values: pd.Series) -> np.ndarray:
-    return np.asarray(values.astype("string").fillna("").to_numpy(dtype=str))
-
-
-def _score_features(X, catalog, targets, labels, train_idx, test_idx, k) -> tuple[dict, dict, dict]:
-    from galexplore.evaluation.probes import knn_accuracy, knn_r2
-
-    r2 = {p: knn_r2(X, catalog[p].to_numpy(float), train_idx, test_idx, k=k) for p in targets}
-    acc, f1 = {}, {}
-    for col in labels:
-        res = knn_accuracy(X, _labels_array(catalog[col]), train_idx, test_idx, k=k)
-        acc[col], f1[col] = res["accuracy"], res["f1_weighted"]
-    return r2, acc, f1
-
-
-def _baseline_features(name: str, survey: Survey, run: Path, modality: str, seed: int) -> np.ndarray:
-    from galexplore.evaluation import baselines
-
-    if name == "pixel_pca":
-        return baselines.pixel_pca_features(survey, modality=modality, random_state=seed)
-    if name == "radial_profile":
-        return baselines.radial_profile_features(survey, modality=modality)
-    if name == "random_init":
-        if not RunPaths.of(run).encoder.is_file():
-            raise GalexploreError(f"{RunPaths.of(run).encoder}: not found (random_init needs the run's encoder architecture)")
-        return baselines.random_init_embeddings(survey, run, seed=seed)[modality]
-    raise GalexploreError(f"unknown baseline {name!r} (choose from {', '.join(BASELINES)})")
-
-
-def _clean(obj: Any) -> Any:
+def json_safe(obj: Any) -> Any:
     """JSON-safe copy: NaN/inf → None, numpy scalars → Python, arrays dropped to lists."""
     if isinstance(obj, dict):
-        return {str(k): _clean(v) for k, v in obj.items() if not isinstance(v, np.ndarray) or v.ndim == 0}
+        return {str(k): json_safe(v) for k, v in obj.items() if not isinstance(v, np.ndarray) or v.ndim == 0}
     if isinstance(obj, list | tuple):
-        return [_clean(v) for v in obj]
+        return [json_safe(v) for v in obj]
     if isinstance(obj, np.generic):
         obj = obj.item()
     if isinstance(obj, float):
@@ -140,8 +100,12 @@ def evaluate(
     labels: Sequence[str] | None = None,
     baselines: Sequence[str] = BASELINES,
     label_fractions: Sequence[float] | None = None,
+    class_fractions: Sequence[float] = CLASS_FRACTIONS,
+    supervised_baseline: bool | Sequence[str] = False,
+    supervised_options: Mapping[str, Any] | None = None,
     cluster_space: str = "projection",
     write_report: bool = True,
+    feature_cache: MutableMapping | None = None,
     progress: ProgressCallback | None = None,
 ) -> dict[str, Any]:
     """Evaluate a run's embeddings against the survey's truths; write ``metrics.json`` and ``report/``.
@@ -149,9 +113,11 @@ def evaluate(
     Parameters
     ----------
     survey : Survey or path-like
-        The survey the run was embedded from (its catalog holds the truths).
+        The survey the run was embedded from (its catalog holds the truths); may be
+        catalog-only (no pixels: the pixel baselines are skipped, with the reason).
     run : path-like
-        Run directory with ``embeddings.parquet`` (and ``encoder.pt`` for ``random_init``).
+        Run directory with ``embeddings.parquet``, made by ``embed`` (``encoder.pt`` beside it),
+        ``embed --pretrained`` or ``import-embeddings``.
     modality : str, optional
         Which embedding of a multi-modal run (required when there are several).
     seed : int
@@ -159,19 +125,34 @@ def evaluate(
     k : int
         Neighbours of the k-NN probes.
     test_fraction : float
-        Share of galaxies held out for testing.
+        Share of the survey's galaxies held out for testing (the split is drawn over the
+        survey, so every run of a survey is tested on the same galaxies).
     labels : sequence of str, optional
-        Categorical columns for k-NN accuracy (default: ``sf_class``, ``morph_type``,
-        ``has_bar`` where present); any catalog column may be named, e.g. Galaxy Zoo classes.
+        Label columns to classify (default: those of
+        :data:`~galexplore.evaluation.inputs.LABEL_COLUMNS` present, e.g. ``sf_class``,
+        ``morph_type``, ``has_bar``, ``label``, ``label_coarse``); any catalog column with 2 to
+        200 classes may be named.
     baselines : sequence of str
         Baselines to score; one that cannot be computed is listed in ``baselines_skipped``.
     label_fractions : sequence of float, optional
-        Fractions of the label-efficiency curve (default: 2 % … 100 %).
+        Fractions of the regression label-efficiency curve (default: 2 % … 100 %).
+    class_fractions : sequence of float
+        Fractions of the classification label-efficiency table (Hayat et al.: 1 %, 10 %, 100 %).
+    supervised_baseline : bool or sequence of str
+        Also train the run's encoder architecture from scratch on each fraction of the labels
+        (:class:`~galexplore.evaluation.supervised.SupervisedCNN`) for every label column
+        (True) or the columns named; slow on a CPU (minutes per column, see docs/analysis.md).
+    supervised_options : mapping, optional
+        Keyword arguments of :class:`~galexplore.evaluation.supervised.SupervisedCNN`
+        (``device``, ``max_steps``, ``epochs`` …).
     cluster_space : {"projection", "embedding"}
         Where the k = 2, 3 k-means clusters scored in ``clusters`` are found (see
         :mod:`galexplore.evaluation.clusters`); the other space's ARI is reported beside it.
     write_report : bool
         Also write ``RUN/report/`` (markdown and PNG figures).
+    feature_cache : dict, optional
+        Shared by evaluations of several runs of one survey, so that the survey-level baseline
+        features are computed once (:func:`~galexplore.evaluation.compare.compare_runs`).
 
     Returns
     -------
@@ -180,12 +161,19 @@ def evaluate(
     """
     if cluster_space not in ("projection", "embedding"):
         raise GalexploreError(f"unknown cluster space {cluster_space!r} (choose projection or embedding)")
-    inp = _load(survey, run, modality, labels, test_fraction, seed, k)
+    unknown = [b for b in baselines if b not in BASELINES]
+    if unknown:
+        raise GalexploreError(f"unknown baseline {unknown[0]!r} (choose from {', '.join(BASELINES)})")
+    inp = load_inputs(survey, run, modality, labels, test_fraction, seed, k)
+    sup_cols = _supervised_columns(inp, supervised_baseline)
     total = len(STAGES)
     report(progress, 0, total, "evaluate")
-    metrics = _embedding_scores(inp)
+    metrics = _header(inp)
+    metrics.update(embedding_scores(inp))
+    if len(inp.vectors) > 1:
+        metrics["cross_modal_retrieval"] = _retrieval(inp)
     report(progress, 1, total, "evaluate")
-    features = _baseline_scores(inp, baselines, metrics)
+    features = baseline_scores(inp, baselines, metrics, feature_cache)
     report(progress, 2, total, "evaluate")
     if "z" in inp.props:
         metrics["photo_z"] = _photo_z(inp.X, inp.y("z"), inp.train, inp.test, k)
@@ -197,6 +185,12 @@ def evaluate(
         metrics["label_efficiency"] = label_efficiency(
             inp.X, features["pixel_pca"], {p: inp.y(p) for p in le_props}, inp.train, inp.test,
             fractions=label_fractions or FRACTIONS, k=k, random_state=seed)
+    elif le_props:
+        metrics["skipped"]["label_efficiency"] = "its supervised baseline is a ridge regression on pixel_pca features, " + (
+            "which were skipped" if "pixel_pca" in metrics.get("baselines_skipped", {}) else "which were not asked for")
+    if inp.labels:
+        metrics["label_efficiency_classification"] = _class_efficiency(
+            inp, features, metrics, class_fractions, sup_cols, supervised_options or {}, progress)
     report(progress, 4, total, "evaluate")
     from galexplore.evaluation.ranking import correlation_ranking
 
@@ -208,8 +202,8 @@ def evaluate(
     if "sf_class" in inp.catalog:
         labels_by_k = _clusters(metrics, inp.X, xy, inp.catalog["sf_class"].to_numpy(object), cluster_space, seed)
     report(progress, 6, total, "evaluate")
-    metrics.update({"n_train": int(len(inp.train)), "n_test": int(len(inp.test)), "seed": seed, "k": k, "protocol": PROTOCOL})
-    metrics = _clean(metrics)
+    metrics.update({"n_train": len(inp.train), "n_test": len(inp.test), "seed": seed, "k": k, "protocol": PROTOCOL})
+    metrics = json_safe(metrics)
     if write_report:
         from galexplore.evaluation.report import write_report as _write
 
@@ -220,71 +214,77 @@ def evaluate(
     return metrics
 
 
-@dataclass
-class _Inputs:
-    """What every stage of :func:`evaluate` works on: embeddings, aligned catalog, the split."""
-
-    survey: Survey
-    run: Path
-    modality: str | None
-    X: np.ndarray  # (N, D) embeddings
-    ids: np.ndarray  # (N,) galaxy ids, embedding order
-    catalog: pd.DataFrame  # aligned with X
-    rows: np.ndarray  # survey row of each embedded galaxy
-    train: np.ndarray
-    test: np.ndarray
-    targets: dict[str, list[str]]
-    labels: list[str]
-    k: int
-    seed: int
-    meta: dict[str, Any]  # the embeddings' metadata
-    vectors: dict[str, np.ndarray]  # every embedded modality (cross-modal retrieval)
-
-    @property
-    def props(self) -> list[str]:
-        return self.targets["standard"] + self.targets["structural"]
-
-    def y(self, prop: str) -> np.ndarray:
-        return self.catalog[prop].to_numpy(float)
+def _header(inp: Inputs) -> dict[str, Any]:
+    return {"run": str(inp.run), "survey": str(inp.survey.path), "modality": inp.modality,
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
+            "encoder_fingerprint": encoder_fingerprint(inp.run, inp.meta), "run_kind": describe_run(inp.run, inp.meta),
+            "survey_modalities": sorted(inp.survey.modalities), "embedded_modalities": list(inp.vectors),
+            "n_embedded": len(inp.X),
+            "properties": inp.targets, "labels": inp.labels, "skipped": {}}
 
 
-def _load(survey, run, modality, labels, test_fraction, seed, k) -> _Inputs:
-    from galexplore.data import open_survey
-    from galexplore.evaluation.probes import split_indices
-
-    survey = survey if isinstance(survey, Survey) else open_survey(survey)
-    emb = read_embeddings(run)
-    name = modality if modality is not None else (emb.modalities[0] if len(emb.modalities) == 1 else None)
-    X = emb.get(name)
-    catalog, rows = _aligned_catalog(survey, emb.galaxy_ids)
-    unknown = [c for c in (labels or []) if c not in catalog]
-    if unknown:
-        raise GalexploreError(f"{survey.path}: catalog has no label column {unknown[0]!r}")
-    label_cols = list(labels) if labels is not None else default_labels(catalog)
-    train, test = split_indices(len(X), test_fraction=test_fraction, random_state=seed)
-    return _Inputs(survey, Path(run), name, X, emb.galaxy_ids, catalog, rows, train, test,
-                   default_targets(catalog), label_cols, k, seed, emb.metadata, emb.vectors)
+def _supervised_columns(inp: Inputs, supervised: bool | Sequence[str]) -> list[str]:
+    """The label columns the supervised CNN is trained on (a clear error for one not scored)."""
+    if supervised is True:
+        return list(inp.labels)
+    if not supervised:
+        return []
+    missing = [c for c in supervised if c not in inp.labels]
+    if missing:
+        raise GalexploreError(f"supervised baseline: {missing[0]!r} is not one of the label columns scored "
+                              f"({', '.join(inp.labels) or 'none'}); name it in labels too")
+    return list(dict.fromkeys(supervised))
 
 
-def _embedding_scores(inp: _Inputs) -> dict[str, Any]:
-    from galexplore.evaluation.probes import linear_probe_accuracy, linear_probe_r2
+def _class_efficiency(inp: Inputs, features: Mapping[str, np.ndarray], metrics: dict, fractions: Sequence[float],
+                      sup_cols: list[str], options: Mapping[str, Any], progress: ProgressCallback | None) -> dict:
+    """Hayat et al.'s table: linear probes on fractions of the labels, and the supervised CNN."""
+    from galexplore.evaluation.label_efficiency import classification_label_efficiency
 
-    metrics: dict[str, Any] = {"run": str(inp.run), "survey": str(inp.survey.path), "modality": inp.modality,
-                               "created": datetime.now(UTC).isoformat(timespec="seconds"),
-                               "encoder_fingerprint": encoder_fingerprint(inp.run, inp.meta),
-                               "properties": inp.targets, "labels": inp.labels}
-    metrics["knn_r2"], metrics["knn_accuracy"], metrics["knn_f1_weighted"] = _score_features(
-        inp.X, inp.catalog, inp.props, inp.labels, inp.train, inp.test, inp.k)
-    metrics["linear_probe_r2"] = {p: linear_probe_r2(inp.X, inp.y(p), inp.train, inp.test) for p in inp.props}
-    metrics["linear_probe_accuracy"] = {
-        c: linear_probe_accuracy(inp.X, _labels_array(inp.catalog[c]), inp.train, inp.test) for c in inp.labels
-    }
-    if len(inp.vectors) > 1:
-        metrics["cross_modal_retrieval"] = _retrieval(inp)
-    return metrics
+    fit_predict, info = None, None
+    if sup_cols:
+        try:
+            fit_predict, info = _supervised(inp, options, len(sup_cols) * len(fractions), progress)
+        except GalexploreError as exc:
+            log.warning("supervised CNN skipped: %s", exc)
+            metrics["skipped"]["supervised_cnn"] = str(exc)
+    # The embedding and pixel PCA (64-d: cheap); the 100 % points are the main table's probes.
+    feats = {"embedding": inp.X, **({"pixel_pca": features["pixel_pca"]} if "pixel_pca" in features else {})}
+    full = {"embedding": metrics["classification"]} | dict(metrics["baselines_classification"])
+    full = {name: {c: s["linear_probe"] for c, s in by_col.items()} for name, by_col in full.items()}
+    out = classification_label_efficiency(feats, {c: inp.label(c) for c in inp.labels}, inp.train, inp.test,
+                                          fractions=fractions, random_state=inp.seed, supervised=fit_predict,
+                                          supervised_labels=sup_cols, full_scores=full)
+    if info is not None:
+        out["supervised_cnn"] = info
+    return out
 
 
-def _retrieval(inp: _Inputs) -> dict[str, dict]:
+def _supervised(inp: Inputs, options: Mapping[str, Any], n_fits: int, progress: ProgressCallback | None):
+    """``fit_predict(train_rows, y, test_rows)`` training a :class:`SupervisedCNN` per call, and its record."""
+    from galexplore.evaluation.supervised import SupervisedCNN, run_inputs
+
+    enc_cfg, norm, x = run_inputs(inp.survey, inp.run, inp.modality)
+    x = x[inp.rows]
+    options = {"random_state": inp.seed} | dict(options)
+    proto = SupervisedCNN(enc_cfg, norm, **options)
+    info: dict[str, Any] = {"method": SUPERVISED_METHOD, "device": str(proto.resolved_device()), "epochs": proto.epochs,
+                            "min_steps": proto.min_steps, "max_steps": proto.max_steps, "batch_size": proto.batch_size,
+                            "steps": [], "seconds": 0.0, "n_parameters": None}
+    report(progress, 0, n_fits, "supervised CNN")
+
+    def fit_predict(train_rows: np.ndarray, y: np.ndarray, test_rows: np.ndarray) -> np.ndarray:
+        model = SupervisedCNN(enc_cfg, norm, **options).fit(x[train_rows], y[train_rows])
+        info["steps"].append(model.n_steps_)
+        info["seconds"] += model.seconds_
+        info["n_parameters"] = sum(p.numel() for p in model.model_.parameters())
+        report(progress, len(info["steps"]), n_fits, "supervised CNN")
+        return model.predict(x[test_rows])
+
+    return fit_predict, info
+
+
+def _retrieval(inp: Inputs) -> dict[str, dict]:
     """AstroCLIP's check: does modality A of a test galaxy find its own modality B (top-1, top-10)?"""
     from galexplore.evaluation.probes import retrieval_accuracy
 
@@ -294,24 +294,6 @@ def _retrieval(inp: _Inputs) -> dict[str, dict]:
             if a != b and va.shape[1] == vb.shape[1]:
                 out[f"{a}->{b}"] = retrieval_accuracy(va[inp.test], vb[inp.test])
     return out
-
-
-def _baseline_scores(inp: _Inputs, baselines: Sequence[str], metrics: dict) -> dict[str, np.ndarray]:
-    """Score each baseline on the same split into ``metrics``; returns the features computed."""
-    metrics["baselines"], metrics["baselines_accuracy"] = {}, {}
-    skipped, features = {}, {}
-    for b in baselines:
-        try:
-            features[b] = np.asarray(_baseline_features(b, inp.survey, inp.run, inp.modality, inp.seed))[inp.rows]
-        except (GalexploreError, ValueError, KeyError) as exc:  # e.g. no radial profile of a spectrum
-            log.warning("baseline %s skipped: %s", b, exc)
-            skipped[b] = str(exc)
-            continue
-        metrics["baselines"][b], metrics["baselines_accuracy"][b], _ = _score_features(
-            features[b], inp.catalog, inp.props, inp.labels, inp.train, inp.test, inp.k)
-    if skipped:
-        metrics["baselines_skipped"] = skipped
-    return features
 
 
 def _photo_z(X: np.ndarray, z: np.ndarray, train_idx: np.ndarray, test_idx: np.ndarray, k: int) -> dict:
@@ -351,3 +333,6 @@ def _clusters(metrics: dict, X: np.ndarray, xy: np.ndarray, sf: np.ndarray, spac
     metrics["clusters"] = {k: d["ari"] for k, d in details.items()}
     metrics["cluster_details"] = details
     return labels_by_k
+
+
+__all__ = ["BASELINES", "default_labels", "default_targets", "evaluate", "json_safe"]

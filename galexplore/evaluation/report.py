@@ -106,13 +106,8 @@ def markdown(metrics: Mapping, figure_files: Sequence[str]) -> str:
             rows = [[axis_label(p), metrics["knn_r2"].get(p), probe.get(p), *[metrics["baselines"][b].get(p) for b in base]]
                     for p in props]
             out.append(_table(["property", "embedding k-NN", "embedding linear", *base], rows))
-    if metrics.get("knn_accuracy"):
-        out.append("## Labels: held-out accuracy (k-NN weighted F1)\n")
-        acc_b = metrics.get("baselines_accuracy", {})
-        lin = metrics.get("linear_probe_accuracy", {})
-        rows = [[c, f"{metrics['knn_accuracy'][c]:.3f} ({metrics['knn_f1_weighted'][c]:.3f})", lin.get(c),
-                 *[acc_b.get(b, {}).get(c) for b in base]] for c in metrics["knn_accuracy"]]
-        out.append(_table(["label", "embedding k-NN", "embedding linear", *base], rows))
+    for col in metrics.get("knn_accuracy", {}):
+        out.append(_labels_section(metrics, col, base))
     if metrics.get("photo_z"):
         pz = metrics["photo_z"]
         out.append("## Redshift (Hayat et al. metrics)\n")
@@ -148,9 +143,64 @@ def markdown(metrics: Mapping, figure_files: Sequence[str]) -> str:
         header = ["property", "model", *[f"{n} labels" for n in le["n_labels"]]]
         rows = [[p, m.replace("_", " "), *c[m]] for p, c in le["properties"].items() for m in c]
         out.append(_table(header, rows))
-    if metrics.get("baselines_skipped"):
-        out.append("## Baselines not computed\n")
-        out.extend(f"- {k}: {v}\n" for k, v in metrics["baselines_skipped"].items())
+    out.extend(_class_efficiency_section(metrics.get("label_efficiency_classification", {})))
+    skipped = {**metrics.get("baselines_skipped", {}), **metrics.get("skipped", {})}
+    if skipped:
+        out.append("## Not computed\n")
+        out.extend(f"- {k}: {v}\n" for k, v in skipped.items())
     out.append("## Figures\n")
     out.extend(f"### {FIGURES[f]}\n\n![{FIGURES[f]}]({f})\n" for f in figure_files)
     return "\n".join(out)
+
+
+CLASS_HEADER = ["k-NN accuracy", "balanced", "macro-F1", "linear accuracy", "balanced", "macro-F1"]
+
+
+def _class_row(name: str, scores: Mapping) -> list:
+    knn, lin = scores.get("knn", {}), scores.get("linear_probe", {})
+    return [name, *[knn.get(m) for m in ("accuracy", "balanced_accuracy", "macro_f1")],
+            *[lin.get(m) for m in ("accuracy", "balanced_accuracy", "macro_f1")]]
+
+
+def _labels_section(metrics: Mapping, col: str, baselines: Sequence[str]) -> str:
+    """One label column: k-NN and linear-probe scores of the embedding and the baselines."""
+    info = metrics.get("label_classes", {}).get(col, {})
+    from galexplore.evaluation.scores import counts_text
+
+    counts = counts_text(info.get("counts", {}))
+    text = f"## Label `{col}`: held-out classification\n\n"
+    if counts:
+        text += f"Classes: {counts}. Balanced accuracy and macro-F1 weigh every class alike.\n\n"
+    cls = metrics.get("classification", {}).get(col)
+    if cls is None:  # metrics.json of an earlier version: accuracy and weighted F1 only
+        rows = [["embedding", metrics["knn_accuracy"][col], None, None, metrics.get("linear_probe_accuracy", {}).get(col), None, None]]
+    else:
+        rows = [_class_row("embedding", cls)]
+    bcls = metrics.get("baselines_classification", {})
+    rows += [_class_row(b, bcls[b][col]) for b in baselines if col in bcls.get(b, {})]
+    if info:
+        rows.append(["majority class", info.get("majority_accuracy"), info.get("chance_balanced_accuracy"), None,
+                     info.get("majority_accuracy"), info.get("chance_balanced_accuracy"), None])
+    return text + _table(["features", *CLASS_HEADER], rows)
+
+
+def _class_efficiency_section(le: Mapping) -> list[str]:
+    """Hayat et al.'s label-efficiency table: balanced accuracy (accuracy) per fraction of the labels."""
+    if not le.get("labels"):
+        return []
+    out = ["## Label efficiency of the label columns\n",
+           f"Linear probe: {le['linear_probe']}. Each cell: balanced accuracy (accuracy) on the test galaxies.\n"]
+    sup = le.get("supervised_cnn")
+    if sup:
+        out.append(f"Supervised CNN: {sup['method']}; {len(sup['steps'])} trainings of {sup['steps']} steps on "
+                   f"{sup['device']}, {sup['seconds']:.0f} s in all, {sup['n_parameters']:,} parameters.\n")
+    names = {"embedding": "embedding, linear probe", "pixel_pca": "pixel PCA, linear probe", "supervised_cnn": "supervised CNN"}
+    for col, res in le["labels"].items():
+        header = ["model", *[f"{f:.0%} ({n} labels)" for f, n in zip(le["fractions"], res["n_labels"], strict=True)]]
+        rows = []
+        for key, title in names.items():
+            if key in res:
+                cells = [f"{_fmt(b)} ({_fmt(a)})" for b, a in zip(res[key]["balanced_accuracy"], res[key]["accuracy"], strict=True)]
+                rows.append([title, *cells])
+        out.append(f"`{col}`:\n\n" + _table(header, rows))
+    return out

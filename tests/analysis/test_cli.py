@@ -79,6 +79,7 @@ def test_evaluate_verb(run_copy, tiny_survey, capsys):
     assert "random_init" in metrics["baselines_skipped"]  # the stand-in run has no encoder.pt
     assert out.splitlines()[0].split()[:3] == ["k-NN", "R²", "embed"] and "ew_ha" in out
     assert "k=2 clusters vs sf_class: ARI" in out and "metrics.json" in err
+    assert "accuracy sf_class:" in out and "balanced" in out and "not computed: random_init" in out
     assert not (run_copy / "report").exists()
     assert main(["evaluate", str(tiny_survey.path), str(run_copy), "--test-fraction", "1"]) == 1
     assert "--test-fraction" in capsys.readouterr().err

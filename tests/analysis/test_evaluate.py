@@ -35,8 +35,9 @@ def evaluated(tiny_survey, trained_run):
 
     project_run(trained_run, method="pca")  # the report reuses an existing projection
     calls = []
-    metrics = evaluate(tiny_survey, trained_run, label_fractions=(0.25, 0.5, 1.0),
-                       progress=lambda d, t, s: calls.append((d, t)))
+    metrics = evaluate(tiny_survey, trained_run, label_fractions=(0.25, 0.5, 1.0), supervised_baseline=["sf_class"],
+                       supervised_options={"device": "cpu", "min_steps": 10, "max_steps": 10},
+                       progress=lambda d, t, s: calls.append((d, t)) if s == "evaluate" else None)
     return metrics, calls
 
 
@@ -59,6 +60,24 @@ def test_metrics_json_has_every_key(evaluated, trained_run, tiny_survey):
             assert prop in b
     assert set(metrics["knn_accuracy"]) == set(metrics["linear_probe_accuracy"]) == {"sf_class", "morph_type", "has_bar"}
     assert all(0 <= v <= 1 for v in [*metrics["knn_accuracy"].values(), *metrics["linear_probe_accuracy"].values()])
+    # every label: k-NN and linear probe, accuracy, balanced accuracy and macro-F1, for the embedding and each baseline
+    for scores in [metrics["classification"], *metrics["baselines_classification"].values()]:
+        assert set(scores) == {"sf_class", "morph_type", "has_bar"}
+        for s in scores.values():
+            assert set(s) == {"knn", "linear_probe"} and set(s["knn"]) == {"accuracy", "balanced_accuracy", "macro_f1", "f1_weighted"}
+    cls = metrics["classification"]["sf_class"]
+    assert cls["knn"]["accuracy"] == metrics["knn_accuracy"]["sf_class"]
+    assert cls["linear_probe"]["accuracy"] == metrics["linear_probe_accuracy"]["sf_class"]
+    info = metrics["label_classes"]["sf_class"]
+    assert sum(info["counts"].values()) == tiny_survey.n_galaxies and info["chance_balanced_accuracy"] == pytest.approx(1 / 3, abs=1e-4)
+    assert metrics["run_kind"]["kind"] == "trained" and metrics["skipped"] == {}
+    lec = metrics["label_efficiency_classification"]
+    assert lec["fractions"] == [0.01, 0.1, 1.0] and set(lec["labels"]) == {"sf_class", "morph_type", "has_bar"}
+    assert set(lec["labels"]["sf_class"]) == {"n_labels", "embedding", "pixel_pca", "supervised_cnn"}
+    assert "supervised_cnn" not in lec["labels"]["has_bar"]
+    sup = lec["supervised_cnn"]
+    assert sup["steps"] == [10, 10, 10] and sup["device"] == "cpu" and sup["n_parameters"] > 1000
+    assert all(0 <= v <= 1 for v in lec["labels"]["sf_class"]["supervised_cnn"]["balanced_accuracy"])
     assert metrics["correlation_ranking"]["method"].startswith("distance correlation")
     dcor = [r["dcor"] for r in metrics["correlation_ranking"]["ranking"]]
     assert dcor == sorted(dcor, reverse=True) and all(0 <= d <= 1 for d in dcor)
@@ -86,6 +105,8 @@ def test_report_figures_render(evaluated, trained_run):
         assert img[..., :3].std() > 0.05, f"{name} is blank"
         assert f"]({name})" in md
     assert "random_init" in md and "ARI" in md and "embedding linear" in md
+    assert "## Label `has_bar`: held-out classification" in md and "| majority class |" in md
+    assert "## Label efficiency of the label columns" in md and "| supervised CNN |" in md and "1% (" in md
 
 
 def _oracle_run(survey, path, noise: float, shuffle: bool = False):
@@ -115,6 +136,9 @@ def test_scores_separate_an_oracle_from_noise(survey_400, tmp_path):
     assert good["knn_accuracy"]["sf_class"] > 0.85 and bad["knn_accuracy"]["sf_class"] < 0.75
     # sf_class follows EW(Hα) and age, which the oracle holds linearly
     assert good["linear_probe_accuracy"]["sf_class"] > 0.85 and bad["linear_probe_accuracy"]["sf_class"] < 0.75
+    for probe in ("knn", "linear_probe"):  # balanced accuracy: a shuffled embedding is near chance (1/3)
+        assert bad["classification"]["sf_class"][probe]["balanced_accuracy"] < 0.5
+        assert good["classification"]["sf_class"][probe]["balanced_accuracy"] > 0.6
     assert good["clusters"]["2"] > 0.5 and abs(bad["clusters"]["2"]) < 0.1
     assert good["correlation_ranking"]["ranking"][0]["dcor"] > bad["correlation_ranking"]["ranking"][0]["dcor"]
     assert "random_init" not in good["baselines"] and "random_init" not in good.get("baselines_skipped", {})

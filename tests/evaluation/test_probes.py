@@ -95,3 +95,45 @@ def test_random_init_embeddings_are_seeded_and_untrained(tiny_survey, tmp_path):
     trained = read_embeddings(run).get()
     assert a.shape == trained.shape
     assert np.array_equal(a, b) and not np.allclose(a, c) and not np.allclose(a, trained)
+
+
+def test_classification_scores_weigh_every_class_alike():
+    from galexplore.evaluation.probes import classification_scores
+
+    y = np.array(["e"] * 70 + ["s"] * 20 + ["edge"] * 10)
+    guess = classification_scores(y, np.full(100, "e"))  # the majority guess of a 70 % set
+    assert guess["accuracy"] == pytest.approx(0.7)
+    assert guess["balanced_accuracy"] == pytest.approx(1 / 3)
+    assert guess["macro_f1"] == pytest.approx((2 * 0.7 / 1.7) / 3)
+    perfect = classification_scores(y, y)
+    assert all(v == 1.0 for v in perfect.values())
+
+
+def test_knn_scores_and_missing_labels_include_the_empty_string():
+    rng = np.random.default_rng(5)
+    X = np.concatenate([rng.normal(0, 1, (300, 2)), rng.normal(5, 1, (100, 2))])
+    labels = np.array(["a"] * 300 + ["b"] * 100, dtype=object)
+    labels[::10] = ""  # a missing label, as a CSV gives it, is left out, never a class of its own
+    labels[1::10] = None
+    tr, te = split_indices(400)
+    out = knn_accuracy(X, labels, tr, te)
+    assert set(out) == {"accuracy", "balanced_accuracy", "macro_f1", "f1_weighted"}
+    assert out["balanced_accuracy"] > 0.95 and out["macro_f1"] > 0.95
+
+
+def test_balanced_linear_probe_finds_the_minority_class():
+    """On an imbalanced, overlapping set, class weighting trades a little accuracy for balanced accuracy."""
+    from galexplore.evaluation.probes import linear_probe_classification
+
+    rng = np.random.default_rng(3)
+    n_major, n_minor = 1800, 200
+    X = np.concatenate([rng.normal(0, 1, (n_major, 4)), rng.normal(0, 1, (n_minor, 4)) + [1.6, 0, 0, 0]])
+    y = np.array(["major"] * n_major + ["minor"] * n_minor)
+    tr, te = split_indices(len(y), 0.3, random_state=0)
+    plain = linear_probe_classification(X, y, tr, te, class_weight=None)
+    balanced = linear_probe_classification(X, y, tr, te)
+    assert balanced["balanced_accuracy"] > plain["balanced_accuracy"] + 0.1
+    assert plain["accuracy"] > balanced["accuracy"]  # the unweighted probe leans to the majority
+    assert linear_probe_accuracy(X, y, tr, te) == balanced["accuracy"]
+    one_class = np.array(["major"] * len(y))
+    assert np.isnan(linear_probe_classification(X, one_class, tr, te)["accuracy"])
