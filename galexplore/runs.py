@@ -30,6 +30,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from galexplore._io import atomic_file
+from galexplore.embedding_checks import describe_row, duplicated_id, first_nonfinite_row
 from galexplore.errors import StoreError
 
 META_KEY = b"galexplore"
@@ -82,11 +83,11 @@ def with_metadata(table, metadata: Mapping[str, Any]):
     return table.replace_schema_metadata(meta)
 
 
-def _write_table(path: Path, table, metadata: Mapping[str, Any]) -> None:
+def _write_table(path: Path, table, metadata: Mapping[str, Any], *, row_group_size: int | None = None) -> None:
     import pyarrow.parquet as pq
 
     with atomic_file(path) as tmp:
-        pq.write_table(with_metadata(table, metadata), tmp)
+        pq.write_table(with_metadata(table, metadata), tmp, row_group_size=row_group_size)
 
 
 def parquet_parts(path: Path) -> list[Path]:
@@ -120,8 +121,9 @@ def _check_ids(path: Path, ids: Sequence[str], n: int) -> np.ndarray:
     ids = np.asarray([str(i) for i in ids], dtype=object)
     if len(ids) != n:
         raise StoreError(f"{path}: {len(ids)} galaxy ids for {n} rows")
-    if len(set(ids)) != len(ids):
-        raise StoreError(f"{path}: galaxy_id is not unique")
+    dup = duplicated_id(ids)
+    if dup is not None:
+        raise StoreError(f"{path}: galaxy_id is not unique ({dup!r} occurs more than once)")
     return ids
 
 
@@ -130,6 +132,8 @@ def write_embeddings(
     galaxy_ids: Sequence[str],
     vectors: Mapping[str, npt.ArrayLike],
     metadata: Mapping[str, Any] | None = None,
+    *,
+    row_group_size: int | None = None,
 ) -> Path:
     """Write ``embeddings.parquet`` atomically.
 
@@ -142,10 +146,13 @@ def write_embeddings(
         One embedding per modality, e.g. ``{"maps": z}`` or ``{"images": zi, "spectra": zs}``.
     metadata : mapping, optional
         Stored as JSON in the file (encoder fingerprint, survey fingerprint, n_views …).
+    row_group_size : int, optional
+        Rows per Parquet row group (pyarrow's default if None); a small one bounds the memory
+        that writing a large file takes beyond the vectors themselves.
     """
     path = RunPaths.of(run).embeddings
     table, meta = embeddings_table(galaxy_ids, vectors, metadata, where=path)
-    _write_table(path, table, meta)
+    _write_table(path, table, meta, row_group_size=row_group_size)
     return path
 
 
@@ -169,8 +176,9 @@ def embeddings_table(
         arr = np.ascontiguousarray(arr, dtype=np.float32)
         if arr.ndim != 2 or len(arr) != len(ids):
             raise StoreError(f"{where}: embedding {name!r} has shape {arr.shape}, expected ({len(ids)}, D)")
-        if not np.isfinite(arr).all():
-            raise StoreError(f"{where}: embedding {name!r} contains NaN or inf")
+        bad = first_nonfinite_row(arr)
+        if bad >= 0:
+            raise StoreError(f"{where}: embedding {name!r} contains NaN or inf (first in {describe_row(bad, ids)})")
         dims[name] = arr.shape[1]
         cols[EMB_PREFIX + name] = pa.FixedSizeListArray.from_arrays(pa.array(arr.ravel()), arr.shape[1])
     return pa.table(cols), {"modalities": list(vectors), "dims": dims, **dict(metadata or {})}
@@ -205,16 +213,42 @@ def read_embeddings(run: str | os.PathLike) -> Embeddings:
     table, meta = _read_table(path)
     if "galaxy_id" not in table.column_names:
         raise StoreError(f"{path}: no galaxy_id column")
-    vectors = {}
-    for name in table.column_names:
-        if name.startswith(EMB_PREFIX):
-            col = table.column(name).combine_chunks()
-            dim = col.type.list_size
-            vectors[name[len(EMB_PREFIX) :]] = col.flatten().to_numpy(zero_copy_only=False).reshape(-1, dim).astype(np.float32, copy=False)
+    ids = np.asarray(table.column("galaxy_id").to_pylist(), dtype=object)
+    dup = duplicated_id(ids)
+    if dup is not None:
+        raise StoreError(f"{path}: galaxy_id {dup!r} occurs more than once (each galaxy must have one embedding)")
+    vectors = {name[len(EMB_PREFIX) :]: _vector_column(path, table, name, ids) for name in table.column_names if name.startswith(EMB_PREFIX)}
     if not vectors:
         raise StoreError(f"{path}: no embedding columns (emb_*)")
-    ids = np.asarray(table.column("galaxy_id").to_pylist(), dtype=object)
     return Embeddings(ids, vectors, meta)
+
+
+def _vector_column(path: Path, table, name: str, ids: np.ndarray) -> np.ndarray:
+    """One ``emb_*`` column as (N, D) float32, checked: a vector for every row, all of one
+    length, all finite; the error names the file, the column and the first galaxy at fault."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    col = table.column(name).combine_chunks()
+    if not (pa.types.is_list(col.type) or pa.types.is_large_list(col.type) or pa.types.is_fixed_size_list(col.type)):
+        raise StoreError(f"{path}: column {name} is {col.type}, not a list of floats")
+    if col.null_count:
+        row = int(np.flatnonzero(col.is_null().to_numpy(zero_copy_only=False))[0])
+        raise StoreError(f"{path}: column {name} has no vector for {describe_row(row, ids)}")
+    if pa.types.is_fixed_size_list(col.type):
+        dim = col.type.list_size
+    else:
+        lengths = pc.list_value_length(col).to_numpy(zero_copy_only=False)
+        dim = int(lengths[0]) if len(lengths) else 0
+        if (lengths != dim).any():
+            row = int(np.argmax(lengths != dim))
+            raise StoreError(f"{path}: column {name} has vectors of unequal length ({int(lengths[row])} for "
+                             f"{describe_row(row, ids)}, {dim} for the first)")  # fmt: skip
+    values = col.flatten().to_numpy(zero_copy_only=False).reshape(-1, dim).astype(np.float32, copy=False)
+    bad = first_nonfinite_row(values)
+    if bad >= 0:
+        raise StoreError(f"{path}: column {name} has NaN or inf in the vector of {describe_row(bad, ids)}")
+    return values
 
 
 def read_embeddings_metadata(run: str | os.PathLike) -> dict[str, Any]:
