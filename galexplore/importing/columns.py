@@ -23,8 +23,8 @@ _DIGITS = re.compile(r"^(?P<prefix>.*?)(?P<index>\d+)$")
 
 
 def modality_name(column: str) -> str:
-    """The modality a vector column becomes (see module doc)."""
-    name = re.sub(r"[^0-9a-z_]+", "_", column.strip().lower()).strip("_")
+    """The modality a vector column (or HDF5 dataset: its last path part) becomes (see module doc)."""
+    name = re.sub(r"[^0-9a-z_]+", "_", column.strip().rsplit("/", 1)[-1].lower()).strip("_")
     if name.startswith("emb_"):
         name = name[4:]
     for suffix in _SUFFIXES:

@@ -1,8 +1,8 @@
 """Vector files read whole: CSV, FITS and ECSV tables, HDF5 (see :mod:`~galexplore.importing.sources`).
 
 - CSV: one column per dimension, or a column of bracketed lists (``"[0.1, 0.2, …]"``). Numbers
-  are parsed with pandas' round-trip parser, so a float32 written with its shortest repr comes
-  back bit for bit.
+  are parsed exactly (pandas' round-trip parser) and then rounded to float32, so a float32
+  written with its shortest repr comes back bit for bit.
 - FITS (first table extension) and ECSV: a 2-D (vector) column per modality, or one column per
   dimension; FITS variable-length array columns are read as lists (and checked for raggedness).
 - HDF5: every 2-D numeric dataset is a vector column (named after the dataset); 1-D datasets of
@@ -80,11 +80,13 @@ def _from_frame(path: Path, fmt: str, columns: dict[str, np.ndarray], lists: dic
 
 def csv(path: Path, *, id_column, requests, ids_file) -> VectorSource:
     sep = "\t" if path.name.lower().endswith(".tsv") else ","
-    df = pd.read_csv(path, sep=sep, float_precision="round_trip", low_memory=False)
+    # pandas < 3 parses floats exactly only with "round_trip"; pandas 3 does by default (and deprecates it)
+    exact = {"float_precision": "round_trip"} if int(pd.__version__.split(".")[0]) < 3 else {}
+    df = pd.read_csv(path, sep=sep, low_memory=False, **exact)
     df.columns = [str(c) for c in df.columns]
     lists = {}
     for c in df.columns:
-        if df[c].dtype == object:
+        if not pd.api.types.is_numeric_dtype(df[c].dtype):
             first = df[c].dropna()
             if len(first) and str(first.iloc[0]).lstrip().startswith("["):
                 lists[c] = df[c].to_numpy(dtype=object)
