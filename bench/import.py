@@ -1,0 +1,204 @@
+"""Importing 10⁶ vectors of 1,024 float32 (4.1 GB), then projecting and serving them.
+
+Goal (issue 18): the import takes ≤ 60 s with a peak memory ≤ 2× the vectors' size, from a
+Parquet file (one fixed-size-list column) and from a ``.npy`` with an ids file, into a
+catalog-only survey of 10⁶ galaxies; the run can then be projected and served.
+
+What it does:
+
+1. Makes the inputs, block by block (seeded normal vectors; ids ``G0000000`` …; a catalog with
+   ra/dec and two properties, ingested as a catalog-only survey), so the maker never holds them.
+2. Imports each file in a fresh subprocess and measures its wall time and its peak resident set
+   (``resource.getrusage(RUSAGE_SELF).ru_maxrss`` at the end, i.e. everything the process ever
+   held: Python, the libraries, the vectors, Arrow's buffers); the process's resident set after
+   the imports of the libraries and before the import is reported too. It checks 2,000 rows
+   of the written file bit for bit against the input.
+3. Projects the run (``galexplore project RUN --method pca``) in a subprocess, timed, peak RSS.
+4. Serves it: ``galexplore serve`` in a subprocess (in-memory mode; 10⁶ is below the automatic
+   out-of-core threshold), time until the page answers, page size, the server's peak RSS
+   (``VmHWM``).
+
+Run it with ``nice``; it records the load average before and after. Results:
+``bench/results/import.json``.
+
+    nice -n 15 python bench/import.py [--n 1000000] [--dim 1024] [--keep DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+RESULTS = Path(__file__).resolve().parent / "results"
+BLOCK = 1 << 16
+
+IMPORT_CHILD = r"""
+import json, resource, sys, time
+def rss_kb():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+from galexplore.importing import import_embeddings
+import pyarrow, pandas, astropy.coordinates  # what the import uses, loaded before the clock starts
+before = rss_kb()
+t = time.perf_counter()
+r = import_embeddings(sys.argv[1], sys.argv[2], sys.argv[3], ids_file=sys.argv[4] or None, model_name="bench")
+seconds = time.perf_counter() - t
+print(json.dumps({"seconds": seconds, "rss_before_kb": before, "peak_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+                  "n_imported": r.n_imported, "summary": r.summary()}))
+"""
+
+
+def vectors_block(start: int, stop: int, dim: int) -> np.ndarray:
+    """Rows start…stop of the benchmark's vectors (seeded per block, so any block can be remade)."""
+    out = np.empty((stop - start, dim), dtype=np.float32)
+    for b0 in range(start - start % BLOCK, stop, BLOCK):
+        rng = np.random.default_rng([7, b0 // BLOCK])
+        block = rng.standard_normal((BLOCK, dim), dtype=np.float32)
+        lo, hi = max(start, b0), min(stop, b0 + BLOCK)
+        out[lo - start : hi - start] = block[lo - b0 : hi - b0]
+    return out
+
+
+def ids_of(start: int, stop: int) -> list[str]:
+    return [f"G{i:07d}" for i in range(start, stop)]
+
+
+def make_inputs(root: Path, n: int, dim: int) -> dict[str, float]:
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from galexplore.data.ingest import ingest_catalog
+
+    t0 = time.perf_counter()
+    schema = pa.schema([("galaxy_id", pa.string()), ("embedding", pa.list_(pa.float32(), dim))])
+    npy = np.lib.format.open_memmap(root / "vectors.npy", mode="w+", dtype=np.float32, shape=(n, dim))
+    with pq.ParquetWriter(root / "vectors.parquet", schema) as writer, open(root / "ids.txt", "w") as ids_txt:
+        for start in range(0, n, BLOCK):
+            stop = min(n, start + BLOCK)
+            z = vectors_block(start, stop, dim)
+            ids = ids_of(start, stop)
+            writer.write_table(pa.table({"galaxy_id": ids, "embedding": pa.FixedSizeListArray.from_arrays(pa.array(z.ravel()), dim)},
+                                        schema=schema))  # fmt: skip
+            npy[start:stop] = z
+            ids_txt.write("\n".join(ids) + "\n")
+    npy.flush()
+    del npy
+    rng = np.random.default_rng(1)
+    pd.DataFrame({"galaxy_id": ids_of(0, n), "ra": rng.uniform(0, 360, n), "dec": np.degrees(np.arcsin(rng.uniform(-1, 1, n))),
+                  "log_mstar": rng.normal(10.5, 0.6, n), "log_sfr": rng.normal(0.0, 0.6, n)}).to_parquet(root / "catalog.parquet")  # fmt: skip
+    t1 = time.perf_counter()
+    ingest_catalog(root / "catalog.parquet", out=root / "survey")
+    return {"make_vectors_s": round(t1 - t0, 1), "ingest_catalog_s": round(time.perf_counter() - t1, 1)}
+
+
+def check_bits(run: Path, n: int, dim: int) -> bool:
+    """2,000 rows of the written embeddings (the first, the last, and a middle block) equal the input bit for bit."""
+    import pyarrow.parquet as pq
+
+    pf = pq.ParquetFile(run / "embeddings.parquet")
+    ok = True
+    for start in (0, n // 2, n - 500 if n > 500 else 0):
+        rows = pf.read_row_groups([start // pf.metadata.row_group(0).num_rows]).slice(start % pf.metadata.row_group(0).num_rows, 500)
+        got = rows.column("emb_embedding").combine_chunks().flatten().to_numpy().reshape(-1, dim)
+        want = vectors_block(start, start + len(got), dim)
+        ok &= bool((got.view(np.uint32) == want.view(np.uint32)).all()) and rows.column("galaxy_id").to_pylist() == ids_of(start, start + len(got))
+    return ok
+
+
+def run_child(args: list[str]) -> tuple[dict, float]:
+    t = time.perf_counter()
+    out = subprocess.run([sys.executable, *args], capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "2"})
+    if out.returncode != 0:
+        raise RuntimeError(out.stderr[-2000:])
+    return out, time.perf_counter() - t
+
+
+def import_one(root: Path, fmt: str, n: int, dim: int) -> dict:
+    run = root / f"run_{fmt}"
+    src = root / ("vectors.parquet" if fmt == "parquet" else "vectors.npy")
+    ids = str(root / "ids.txt") if fmt == "npy" else ""
+    out, _ = run_child(["-c", IMPORT_CHILD, str(src), str(root / "survey"), str(run), ids])
+    res = json.loads(out.stdout.strip().splitlines()[-1])
+    gib = n * dim * 4
+    res.update(file_bytes=src.stat().st_size, vectors_bytes=gib, peak_rss_bytes=res["peak_rss_kb"] * 1024,
+               peak_over_vectors=round(res["peak_rss_kb"] * 1024 / gib, 3),
+               peak_minus_start_over_vectors=round((res["peak_rss_kb"] - res["rss_before_kb"]) * 1024 / gib, 3),
+               bit_exact_sample=check_bits(run, n, dim), seconds=round(res["seconds"], 1))  # fmt: skip
+    return res
+
+
+def project(run: Path) -> dict:
+    child = ("import resource, sys, time; from galexplore.cli import main; t = time.perf_counter(); "
+             "rc = main(['-q', 'project', sys.argv[1], '--method', 'pca']); "
+             "print(rc, time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")  # fmt: skip
+    out, _ = run_child(["-c", child, str(run)])
+    rc, seconds, kb = out.stdout.split()[-3:]
+    return {"method": "pca", "exit": int(rc), "seconds": round(float(seconds), 1), "peak_rss_bytes": int(kb) * 1024}
+
+
+def serve(root: Path, run: Path) -> dict:
+    from galexplore.testing import ServerProcess
+
+    t = time.perf_counter()
+    server = ServerProcess(root / "survey", run, root / "server.log")
+    try:
+        server.wait_ready(timeout=1200)
+        ready = time.perf_counter() - t
+        t = time.perf_counter()
+        with urllib.request.urlopen(server.url, timeout=600) as resp:
+            page = resp.read()
+            status = resp.status
+        pid = server.proc.pid
+        hwm = next((int(line.split()[1]) for line in open(f"/proc/{pid}/status") if line.startswith("VmHWM:")), 0)
+        return {"mode": "in-memory", "ready_s": round(ready, 1), "page_status": status, "page_bytes": len(page),
+                "page_s": round(time.perf_counter() - t, 1), "server_peak_rss_bytes": hwm * 1024}  # fmt: skip
+    finally:
+        server.stop()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--n", type=int, default=1_000_000)
+    ap.add_argument("--dim", type=int, default=1024)
+    ap.add_argument("--keep", type=Path, help="work in this folder and keep it (default: a temporary one)")
+    ap.add_argument("--skip-serve", action="store_true")
+    args = ap.parse_args()
+    root = args.keep or Path(tempfile.mkdtemp(prefix="galexplore-import-bench-"))
+    root.mkdir(parents=True, exist_ok=True)
+    load_before = os.getloadavg()
+    result = {"what": "import-embeddings of N vectors of D float32 into a catalog-only survey; then project (PCA) and serve",
+              "n": args.n, "dim": args.dim, "vectors_gb": round(args.n * args.dim * 4 / 1e9, 2),
+              "goal": "import <= 60 s and peak RSS <= 2x the vectors' size", "date": datetime.now(UTC).isoformat(timespec="seconds"),
+              "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, shared", "load_average_before": [round(x, 2) for x in load_before]}  # fmt: skip
+    try:
+        result["inputs"] = make_inputs(root, args.n, args.dim)
+        result["import"] = {fmt: import_one(root, fmt, args.n, args.dim) for fmt in ("parquet", "npy")}
+        result["project"] = project(root / "run_parquet")
+        if not args.skip_serve:
+            result["serve"] = serve(root, root / "run_parquet")
+    finally:
+        result["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
+        if args.keep is None:
+            shutil.rmtree(root, ignore_errors=True)
+    RESULTS.mkdir(exist_ok=True)
+    name = "import.json" if (args.n, args.dim) == (1_000_000, 1024) else f"import_{args.n}x{args.dim}.json"
+    (RESULTS / name).write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
