@@ -179,6 +179,7 @@ def main() -> None:
     ap.add_argument("--dim", type=int, default=1024)
     ap.add_argument("--keep", type=Path, help="work in this folder and keep it (default: a temporary one)")
     ap.add_argument("--skip-serve", action="store_true")
+    ap.add_argument("--reuse", action="store_true", help="reuse the inputs already in --keep (made by an earlier run)")
     args = ap.parse_args()
     root = args.keep or Path(tempfile.mkdtemp(prefix="galexplore-import-bench-"))
     root.mkdir(parents=True, exist_ok=True)
@@ -187,19 +188,31 @@ def main() -> None:
               "n": args.n, "dim": args.dim, "vectors_gb": round(args.n * args.dim * 4 / 1e9, 2),
               "goal": "import <= 60 s and peak RSS <= 2x the vectors' size", "date": datetime.now(UTC).isoformat(timespec="seconds"),
               "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, shared", "load_average_before": [round(x, 2) for x in load_before]}  # fmt: skip
+    RESULTS.mkdir(exist_ok=True)
+    name = "import.json" if (args.n, args.dim) == (1_000_000, 1024) else f"import_{args.n}x{args.dim}.json"
+
+    def save() -> None:  # after every phase: a long run stopped midway keeps what it measured
+        result["load_average_now"] = [round(x, 2) for x in os.getloadavg()]
+        (RESULTS / name).write_text(json.dumps(result, indent=2) + "\n")
+
     try:
-        result["inputs"] = make_inputs(root, args.n, args.dim)
-        result["import"] = {fmt: import_one(root, fmt, args.n, args.dim) for fmt in ("parquet", "npy")}
+        if args.reuse and (root / "survey" / "survey.json").is_file():
+            result["inputs"] = {"reused": str(root)}
+        else:
+            result["inputs"] = make_inputs(root, args.n, args.dim)
+        result["import"] = {}
+        for fmt in ("parquet", "npy"):
+            result["import"][fmt] = import_one(root, fmt, args.n, args.dim)
+            save()
         result["project"] = project(root / "run_parquet")
+        save()
         if not args.skip_serve:
             result["serve"] = serve(root, root / "run_parquet")
     finally:
         result["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
+        save()
         if args.keep is None:
             shutil.rmtree(root, ignore_errors=True)
-    RESULTS.mkdir(exist_ok=True)
-    name = "import.json" if (args.n, args.dim) == (1_000_000, 1024) else f"import_{args.n}x{args.dim}.json"
-    (RESULTS / name).write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
 
 
