@@ -8,21 +8,23 @@ What it does:
 
 1. Makes the inputs, block by block (seeded normal vectors; ids ``G0000000`` …; a catalog with
    ra/dec and two properties, ingested as a catalog-only survey), so the maker never holds them.
-2. Imports each file in a fresh subprocess and measures its wall time and its peak resident set
-   (``VmHWM`` of ``/proc/self/status`` at the end: everything the process ever held, Python, the
-   libraries, the vectors, Arrow's buffers; not ``ru_maxrss``, which keeps the forking parent's
-   size across ``exec``); the resident set after the imports of the libraries and before the
-   import is reported too. It checks 2,000 rows
-   of the written file bit for bit against the input.
-3. Projects the run (``galexplore project RUN --method pca``) in a subprocess, timed, peak RSS.
+2. Imports each file in a fresh subprocess and measures its wall time, its CPU time (user +
+   sys, all threads) and its peak resident set (``VmHWM`` of ``/proc/self/status`` at the end:
+   everything the process ever held, Python, the libraries, the vectors, Arrow's buffers; not
+   ``ru_maxrss``, which keeps the forking parent's size across ``exec``); the resident set after
+   the imports of the libraries and before the import is reported too. It checks 2,000 rows of
+   the written file bit for bit against the input.
+3. Projects the run (``galexplore project RUN``, UMAP by default: fit on 10⁵, the rest
+   transformed; ``--project pca``) in a subprocess: wall and CPU time, peak RSS.
 4. Serves it: ``galexplore serve`` in a subprocess (in-memory mode; 10⁶ is below the automatic
-   out-of-core threshold), time until the page answers, page size, the server's peak RSS
-   (``VmHWM``).
+   out-of-core threshold): time until the server is ready and until the page answers, the page's
+   size, and, when Playwright and Chromium are there, one headless-browser load of the page
+   (seconds until the map and the catalog-only note are drawn); the server's peak RSS (``VmHWM``).
 
-Run it with ``nice``; it records the load average before and after. Results:
-``bench/results/import.json``.
+Run it with ``nice``; it records the load average before, after each phase and after. Results:
+``bench/results/import.json`` (``import_<n>x<dim>.json`` for other sizes).
 
-    nice -n 15 python bench/import.py [--n 1000000] [--dim 1024] [--keep DIR]
+    nice -n 15 python bench/import.py [--n 1000000] [--dim 1024] [--keep DIR [--reuse]] [--project umap|pca]
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ RESULTS = Path(__file__).resolve().parent / "results"
 BLOCK = 1 << 16
 
 IMPORT_CHILD = r"""
-import json, sys, time
+import json, os, sys, time
 def status_kb(key):
     for line in open("/proc/self/status"):
         if line.startswith(key + ":"):
@@ -54,11 +56,22 @@ def status_kb(key):
 from galexplore.importing import import_embeddings
 import pyarrow, pandas, astropy.coordinates  # what the import uses, loaded before the clock starts
 before = status_kb("VmRSS")
-t = time.perf_counter()
+t, c = time.perf_counter(), os.times()
 r = import_embeddings(sys.argv[1], sys.argv[2], sys.argv[3], ids_file=sys.argv[4] or None, model_name="bench")
-seconds = time.perf_counter() - t
-print(json.dumps({"seconds": seconds, "rss_before_kb": before, "peak_rss_kb": status_kb("VmHWM"),
-                  "n_imported": r.n_imported, "summary": r.summary()}))
+seconds, c1 = time.perf_counter() - t, os.times()
+print(json.dumps({"seconds": seconds, "cpu_user_s": c1.user - c.user, "cpu_sys_s": c1.system - c.system,
+                  "rss_before_kb": before, "peak_rss_kb": status_kb("VmHWM"), "n_imported": r.n_imported,
+                  "summary": r.summary()}))
+"""
+
+PROJECT_CHILD = r"""
+import os, sys, time
+from galexplore.cli import main
+t, c = time.perf_counter(), os.times()
+rc = main(["-q", "project", *sys.argv[1:]])
+c1 = os.times()
+hwm = next(int(ln.split()[1]) for ln in open("/proc/self/status") if ln.startswith("VmHWM:"))
+print(rc, time.perf_counter() - t, c1.user - c.user + c1.system - c.system, hwm)
 """
 
 
@@ -137,20 +150,49 @@ def import_one(root: Path, fmt: str, n: int, dim: int) -> dict:
     res = json.loads(out.stdout.strip().splitlines()[-1])
     gib = n * dim * 4
     res.update(file_bytes=src.stat().st_size, vectors_bytes=gib, peak_rss_bytes=res["peak_rss_kb"] * 1024,
+               cpu_s=round(res.pop("cpu_user_s") + res.pop("cpu_sys_s"), 1), load_average_after=load(),
                peak_over_vectors=round(res["peak_rss_kb"] * 1024 / gib, 3),
                peak_minus_start_over_vectors=round((res["peak_rss_kb"] - res["rss_before_kb"]) * 1024 / gib, 3),
                bit_exact_sample=check_bits(run, n, dim), seconds=round(res["seconds"], 1))  # fmt: skip
     return res
 
 
-def project(run: Path) -> dict:
-    child = ("import sys, time; from galexplore.cli import main; t = time.perf_counter(); "
-             "rc = main(['-q', 'project', sys.argv[1], '--method', 'pca']); "
-             "hwm = next(int(ln.split()[1]) for ln in open('/proc/self/status') if ln.startswith('VmHWM:')); "
-             "print(rc, time.perf_counter() - t, hwm)")  # fmt: skip
-    out, _ = run_child(["-c", child, str(run)])
-    rc, seconds, kb = out.stdout.split()[-3:]
-    return {"method": "pca", "exit": int(rc), "seconds": round(float(seconds), 1), "peak_rss_bytes": int(kb) * 1024}
+def load() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+def project(run: Path, method: str) -> dict:
+    before = load()
+    out, _ = run_child(["-c", PROJECT_CHILD, str(run), "--method", method])
+    rc, seconds, cpu, kb = out.stdout.split()[-4:]
+    return {"method": method, "exit": int(rc), "seconds": round(float(seconds), 1), "cpu_s": round(float(cpu), 1),
+            "peak_rss_bytes": int(kb) * 1024, "load_average_before": before, "load_average_after": load()}  # fmt: skip
+
+
+def browser_check(url: str) -> dict:
+    """One headless Chromium load of the page: seconds until the map's canvas and the
+    catalog-only note are there (skipped without Playwright or Chromium)."""
+    chromium = Path("/usr/bin/chromium")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        return {"checked": False, "why": "playwright is not installed"}
+    if not chromium.exists():
+        return {"checked": False, "why": f"{chromium} is missing"}
+    from galexplore.testing import wait_for_text
+
+    t = time.perf_counter()
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(chromium), headless=True, args=["--no-sandbox", "--disable-gpu"])
+        page = browser.new_page(viewport={"width": 1500, "height": 1300})
+        page.goto(url + "?galaxy=G0000007", timeout=900_000)
+        wait_for_text(page, ".gx-focus-title", "G0000007", 900)
+        note = wait_for_text(page, ".gx-no-pixels", r"no images or maps \(catalog only\)", 300).group(0)
+        page.wait_for_selector("canvas", timeout=300_000)
+        seconds = time.perf_counter() - t
+        canvases = page.locator("canvas").count()
+        browser.close()
+    return {"checked": True, "seconds_to_focus_and_note": round(seconds, 1), "note": note, "canvases": canvases}
 
 
 def serve(root: Path, run: Path) -> dict:
@@ -165,10 +207,14 @@ def serve(root: Path, run: Path) -> dict:
         with urllib.request.urlopen(server.url, timeout=600) as resp:
             page = resp.read()
             status = resp.status
+        page_s = round(time.perf_counter() - t, 1)
+        browser = browser_check(server.url)
         pid = server.proc.pid
         hwm = next((int(line.split()[1]) for line in open(f"/proc/{pid}/status") if line.startswith("VmHWM:")), 0)
+        log_tail = server.log()[-400:]
         return {"mode": "in-memory", "ready_s": round(ready, 1), "page_status": status, "page_bytes": len(page),
-                "page_s": round(time.perf_counter() - t, 1), "server_peak_rss_bytes": hwm * 1024}  # fmt: skip
+                "page_s": page_s, "browser": browser, "server_peak_rss_bytes": hwm * 1024,
+                "traceback_in_log": "Traceback" in server.log(), "log_tail": log_tail, "load_average_after": load()}  # fmt: skip
     finally:
         server.stop()
 
@@ -180,19 +226,21 @@ def main() -> None:
     ap.add_argument("--keep", type=Path, help="work in this folder and keep it (default: a temporary one)")
     ap.add_argument("--skip-serve", action="store_true")
     ap.add_argument("--reuse", action="store_true", help="reuse the inputs already in --keep (made by an earlier run)")
+    ap.add_argument("--project", choices=("umap", "pca"), default="umap", help="projection method (default: umap)")
+    ap.add_argument("--skip-import", action="store_true", help="with --reuse: keep the imported runs, only project and serve")
     args = ap.parse_args()
     root = args.keep or Path(tempfile.mkdtemp(prefix="galexplore-import-bench-"))
     root.mkdir(parents=True, exist_ok=True)
-    load_before = os.getloadavg()
+    load_before = load()
     result = {"what": "import-embeddings of N vectors of D float32 into a catalog-only survey; then project (PCA) and serve",
               "n": args.n, "dim": args.dim, "vectors_gb": round(args.n * args.dim * 4 / 1e9, 2),
               "goal": "import <= 60 s and peak RSS <= 2x the vectors' size", "date": datetime.now(UTC).isoformat(timespec="seconds"),
-              "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, shared", "load_average_before": [round(x, 2) for x in load_before]}  # fmt: skip
+              "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, shared", "load_average_before": load_before}  # fmt: skip
     RESULTS.mkdir(exist_ok=True)
     name = "import.json" if (args.n, args.dim) == (1_000_000, 1024) else f"import_{args.n}x{args.dim}.json"
 
     def save() -> None:  # after every phase: a long run stopped midway keeps what it measured
-        result["load_average_now"] = [round(x, 2) for x in os.getloadavg()]
+        result["load_average_now"] = load()
         (RESULTS / name).write_text(json.dumps(result, indent=2) + "\n")
 
     try:
@@ -200,16 +248,19 @@ def main() -> None:
             result["inputs"] = {"reused": str(root)}
         else:
             result["inputs"] = make_inputs(root, args.n, args.dim)
-        result["import"] = {}
-        for fmt in ("parquet", "npy"):
-            result["import"][fmt] = import_one(root, fmt, args.n, args.dim)
-            save()
-        result["project"] = project(root / "run_parquet")
+        if args.skip_import:  # keep the import figures of the run that made the inputs
+            result["import"] = json.loads((RESULTS / name).read_text()).get("import", {}) if (RESULTS / name).exists() else {}
+        else:
+            result["import"] = {}
+            for fmt in ("parquet", "npy"):
+                result["import"][fmt] = import_one(root, fmt, args.n, args.dim)
+                save()
+        result["project"] = project(root / "run_parquet", args.project)
         save()
         if not args.skip_serve:
             result["serve"] = serve(root, root / "run_parquet")
     finally:
-        result["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
+        result["load_average_after"] = load()
         save()
         if args.keep is None:
             shutil.rmtree(root, ignore_errors=True)

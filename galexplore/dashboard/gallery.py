@@ -62,7 +62,7 @@ class Gallery(pn.viewable.Viewer):
                                 sizing_mode="stretch_width")
         self._header = text_panes.Markdown("", css_classes=["gx-gallery-header"], margin=(0, 10), width=320)
         note = no_pixels_note(state.data, short=True)
-        self._note = text_panes.Markdown(note, css_classes=["gx-no-pixels"], visible=bool(note), margin=(0, 10))
+        self._note = text_panes.Markdown(note, css_classes=["gx-no-cutouts"], visible=bool(note), margin=(0, 10))
         self._prev = pn.widgets.Button(label="◀", width=40, disabled=True)
         self._next = pn.widgets.Button(label="▶", width=40, disabled=True)
         self._clear = pn.widgets.Button(label="Clear", width=70, disabled=True, css_classes=["gx-clear"])

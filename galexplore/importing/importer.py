@@ -7,16 +7,17 @@ written unless the whole file is good: duplicate ids, a row without a vector, ve
 length, NaN or inf, and all-zero vectors are refused, naming the id (or the row, counted from 0).
 Rows whose galaxy is not in the survey are skipped and counted.
 
-Memory: each modality's vectors are read block by block into one float32 array (the file is
-never held twice), checked block by block, and written in row groups of 64k rows, so the peak is
-about the vectors' own size plus a few blocks.
+Memory: the file is streamed. Blocks of rows (about 32 MB of vectors, every modality in step)
+are read, checked and written as one row group each into a temporary file, which replaces
+``embeddings.parquet`` only when the last block has passed; the vectors are never all in memory
+(the ids and the row match are: tens of bytes a row).
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,17 +29,14 @@ from galexplore import __version__
 from galexplore._io import check_writable
 from galexplore.data.readers.batch import file_record
 from galexplore.data.store import Survey, open_survey
-from galexplore.embedding_checks import BLOCK_ROWS, VectorScan, describe_row
+from galexplore.embedding_checks import BadRow, VectorScan, block_rows, describe_row
 from galexplore.errors import InputFileError
 from galexplore.importing.match import RowMatch, file_ids, match_rows
-from galexplore.importing.sources import BadRow, VectorColumn, VectorSource, open_source
+from galexplore.importing.sources import VectorColumn, VectorSource, open_source
 from galexplore.progress import ProgressCallback, report
-from galexplore.runs import RunPaths, write_embeddings
+from galexplore.runs import RunPaths, embeddings_writer
 
 log = logging.getLogger(__name__)
-
-#: Rows per row group of the written file (bounds the writer's buffer: 256 MB at D = 1,024).
-ROW_GROUP = 1 << 16
 
 
 @dataclass
@@ -65,41 +63,53 @@ class ImportResult:
         return text
 
 
-def read_vectors(source: VectorSource, name: str, col: VectorColumn, ids: np.ndarray | None, *,
-                 progress: ProgressCallback | None = None, done: int = 0, total: int | None = None) -> np.ndarray:  # fmt: skip
-    """All rows of one vector column as a checked (N, D) float32 array (see module doc)."""
-    out = np.empty((source.n_rows, col.dim), dtype=np.float32)
+def checked_blocks(source: VectorSource, col: VectorColumn, rows: int, ids: np.ndarray | None) -> Iterator[np.ndarray]:
+    """The rows of one vector column in blocks of exactly ``rows`` rows (the last may be shorter),
+    as (n, D) float32, each checked: :class:`InputFileError` names the file, the column and the
+    first id (or row) without a vector, of another length, with NaN or inf, or all zeros."""
     scan, pos = VectorScan(), 0
     try:
-        for block in col.blocks(BLOCK_ROWS):
+        for block in _exactly(col.blocks(rows), rows):
             if block.ndim != 2 or block.shape[1] != col.dim:
                 raise BadRow(pos, f"{block.shape[-1]} values where the first row has {col.dim} (ragged lengths)")
             if pos + len(block) > source.n_rows:
                 raise InputFileError(source.path, f"column {col.column} has more rows than the file's {source.n_rows}")
-            out[pos : pos + len(block)] = block
-            scan.update(out[pos : pos + len(block)])
+            block = block.astype(np.float32, copy=False)
+            scan.update(block)
+            if scan.first_nonfinite >= 0:
+                raise InputFileError(source.path, f"column {col.column}: NaN or inf in the vector of "
+                                                  f"{describe_row(scan.first_nonfinite, ids)}")  # fmt: skip
+            if scan.first_all_zero >= 0:
+                raise InputFileError(source.path, f"column {col.column}: the vector of {describe_row(scan.first_all_zero, ids)} "
+                                                  "is all zeros (a placeholder, not an embedding)")  # fmt: skip
             pos += len(block)
-            report(progress, done + pos, total, "importing")
+            yield block
     except BadRow as bad:
         raise InputFileError(source.path, f"column {col.column}: {describe_row(bad.row, ids)}: {bad.what}") from None
     if pos != source.n_rows:
         raise InputFileError(source.path, f"column {col.column} has {pos} rows, the file {source.n_rows}")
-    if scan.first_nonfinite >= 0:
-        raise InputFileError(source.path, f"column {col.column}: NaN or inf in the vector of {describe_row(scan.first_nonfinite, ids)}")
-    if scan.first_all_zero >= 0:
-        raise InputFileError(source.path, f"column {col.column}: the vector of {describe_row(scan.first_all_zero, ids)} "
-                                          "is all zeros (a placeholder, not an embedding)")  # fmt: skip
-    return out
 
 
-def keep_rows(arr: np.ndarray, keep: np.ndarray, *, block_rows: int = BLOCK_ROWS) -> np.ndarray:
-    """``arr[keep]`` for increasing ``keep``, computed in place block by block (no full copy)."""
-    if len(keep) == len(arr):
-        return arr
-    for start in range(0, len(keep), block_rows):
-        stop = min(start + block_rows, len(keep))
-        arr[start:stop] = arr[keep[start:stop]]  # keep[i] >= i: reads never hit rows already overwritten
-    return arr[: len(keep)]
+def _exactly(blocks: Iterator[np.ndarray], rows: int) -> Iterator[np.ndarray]:
+    """The same rows re-cut into blocks of exactly ``rows`` (the last may be shorter), so that
+    several columns advance in step; blocks that already have the size pass without a copy."""
+    pending: list[np.ndarray] = []
+    have = 0
+    for block in blocks:
+        if not pending and len(block) == rows:
+            yield block
+            continue
+        if pending and block.shape[1:] != pending[0].shape[1:]:
+            yield from pending  # a ragged block: let the caller's check name it
+            pending, have = [], 0
+        pending.append(block)
+        have += len(block)
+        while have >= rows:
+            joined = np.concatenate(pending) if len(pending) > 1 else pending[0]
+            yield joined[:rows]
+            pending, have = ([joined[rows:]] if have > rows else []), have - rows
+    if have:
+        yield np.concatenate(pending) if len(pending) > 1 else pending[0]
 
 
 def import_embeddings(
@@ -154,17 +164,25 @@ def import_embeddings(
     if not len(keep):
         raise InputFileError(source.path, f"no row matches a galaxy of {survey.path} ({match.summary()})")
     ids = file_ids(source)
-    total = source.n_rows * len(source.vectors)
-    vectors = {}
-    for i, (name, col) in enumerate(source.vectors.items()):
-        arr = read_vectors(source, name, col, ids, progress=progress, done=i * source.n_rows, total=total)
-        vectors[name] = keep_rows(arr, keep)
     galaxy_ids = survey.catalog["galaxy_id"].to_numpy()[match.rows[keep]]
-    meta = provenance(source, survey, match, model_name, len(keep))
-    write_embeddings(run, galaxy_ids.tolist(), vectors, meta, row_group_size=ROW_GROUP)
+    rows = block_rows(max(c.dim for c in source.vectors.values()))
+    dims = {name: col.dim for name, col in source.vectors.items()}
+    streams = {name: checked_blocks(source, col, rows, ids) for name, col in source.vectors.items()}
+    done, kept = 0, 0
+    with embeddings_writer(run, dims, provenance(source, survey, match, model_name, len(keep))) as writer:
+        for blocks in zip(*streams.values(), strict=False):
+            n = len(blocks[0])
+            take = match.rows[done : done + n] >= 0
+            k = int(take.sum())
+            vecs = {m: b if k == n else b[take] for m, b in zip(streams, blocks, strict=True)}  # no copy when every row is kept
+            writer.write(galaxy_ids[kept : kept + k], vecs)
+            done, kept = done + n, kept + k
+            report(progress, done, source.n_rows, "importing")
+        for stream in streams.values():  # every column ends with the file (checks their row counts)
+            next(stream, None)
     skipped = np.flatnonzero(match.rows < 0)[:3]
     examples = [describe_row(int(r), ids) for r in skipped]
-    result = ImportResult(out, source.n_rows, len(keep), match, {m: v.shape[1] for m, v in vectors.items()}, examples)
+    result = ImportResult(out, source.n_rows, len(keep), match, dims, examples)
     log.info("%s → %s: %s", source.path, out, result.summary())
     return result
 
@@ -193,4 +211,4 @@ def provenance(source: VectorSource, survey: Survey, match: RowMatch, model_name
     }
 
 
-__all__ = ["ImportResult", "import_embeddings", "keep_rows", "provenance", "read_vectors"]
+__all__ = ["ImportResult", "checked_blocks", "import_embeddings", "provenance"]

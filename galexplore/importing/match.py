@@ -57,6 +57,7 @@ def match_rows(source: VectorSource, survey: Survey, *, radius_arcsec: float = 1
         method = "galaxy_id"
         if (rows < 0).all():
             rows, method = _by_normalised_id(ids, survey), "galaxy_id (case and spaces ignored)"
+            _refuse_shared_galaxies(source, survey, rows, "match it when case and spaces are ignored: remove one")
         if (rows >= 0).any():
             return RowMatch(rows.astype(np.int64), method)
     kc = source.key_columns
@@ -92,11 +93,13 @@ def _by_sky(source: VectorSource, survey: Survey, radius_arcsec: float) -> RowMa
         near, sep, _ = SkyCoord(ra[ok] * u.deg, dec[ok] * u.deg).match_to_catalog_sky(SkyCoord(s_ra[s_ok] * u.deg, s_dec[s_ok] * u.deg))
         hit = sep.to_value(u.arcsec) < radius_arcsec
         rows[np.flatnonzero(ok)[hit]] = s_ok[near[hit]]
-    _refuse_shared_galaxies(source, survey, rows, radius_arcsec)
+    _refuse_shared_galaxies(source, survey, rows, f"lie within {radius_arcsec:g} arcsec of it: a galaxy takes one vector "
+                                                  "(use a smaller --match-radius or remove one)")  # fmt: skip
     return RowMatch(rows, "sky position", radius_arcsec)
 
 
-def _refuse_shared_galaxies(source: VectorSource, survey: Survey, rows: np.ndarray, radius_arcsec: float) -> None:
+def _refuse_shared_galaxies(source: VectorSource, survey: Survey, rows: np.ndarray, why: str) -> None:
+    """One line naming two file rows that matched the same survey galaxy, and ``why``."""
     hit = rows[rows >= 0]
     if len(np.unique(hit)) == len(hit):
         return
@@ -104,8 +107,7 @@ def _refuse_shared_galaxies(source: VectorSource, survey: Survey, rows: np.ndarr
     galaxy = int(hit[dup_row])
     both = np.flatnonzero(rows == galaxy)[:2]
     gid = survey.catalog["galaxy_id"].iloc[galaxy]
-    raise InputFileError(source.path, f"rows {both[0]} and {both[1]} both lie within {radius_arcsec:g} arcsec of galaxy "
-                                      f"{gid!r}: a galaxy takes one vector (use a smaller --match-radius or remove one)")  # fmt: skip
+    raise InputFileError(source.path, f"rows {both[0]} and {both[1]} both match galaxy {gid!r}: they {why}")
 
 
 __all__ = ["RowMatch", "file_ids", "match_rows"]

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from galexplore.embedding_checks import BLOCK_ROWS
+from galexplore.embedding_checks import BLOCK_ROWS, BadRow, is_list_type, open_parquet, parquet_vector_blocks
 from galexplore.errors import InputFileError
 from galexplore.importing.columns import (
     MIN_AUTO_DIMS,
@@ -31,14 +31,6 @@ from galexplore.importing.columns import (
 #: File name endings of each format.
 FORMATS = {"parquet": (".parquet", ".pq"), "npy": (".npy",), "csv": (".csv", ".csv.gz", ".tsv"),
            "fits": (".fits", ".fit", ".fits.gz", ".fts"), "ecsv": (".ecsv",), "hdf5": (".h5", ".hdf5", ".hdf")}  # fmt: skip
-
-
-class BadRow(Exception):
-    """A vector column is broken at one row (no vector, or a length other than the first row's)."""
-
-    def __init__(self, row: int, what: str) -> None:
-        super().__init__(f"row {row}: {what}")
-        self.row, self.what = row, what
 
 
 @dataclass
@@ -135,11 +127,10 @@ def choose_vectors(path: Path, lists: Mapping[str, object], scalars: Sequence[st
 # -- Parquet --------------------------------------------------------------------------------------
 def _parquet(path: Path, *, id_column, requests, ids_file) -> VectorSource:
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
-    pf = pq.ParquetFile(path)
+    pf = open_parquet(path)
     schema = pf.schema_arrow
-    lists = {f.name: f.type for f in schema if _is_list(f.type) and _is_number(f.type.value_type)}
+    lists = {f.name: f.type for f in schema if is_list_type(f.type) and _is_number(f.type.value_type)}
     scalars = [f.name for f in schema if _is_number(f.type)]
     kc = key_columns(schema.names, id_column)
     chosen = choose_vectors(path, lists, scalars, requests, kc)
@@ -158,12 +149,6 @@ def _parquet(path: Path, *, id_column, requests, ids_file) -> VectorSource:
     return VectorSource(path, "parquet", pf.metadata.num_rows, keys.reset_index(drop=True), kc, vectors)
 
 
-def _is_list(t) -> bool:
-    import pyarrow as pa
-
-    return pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t)
-
-
 def _is_number(t) -> bool:
     import pyarrow as pa
 
@@ -171,39 +156,14 @@ def _is_number(t) -> bool:
 
 
 def _first_length(pf, column: str) -> int:
-    import pyarrow.compute as pc
-
-    for batch in pf.iter_batches(batch_size=1, columns=[column]):
-        col = batch.column(0)
-        if col.null_count:
-            raise BadRow(0, "no vector")
-        return int(pc.list_value_length(col)[0].as_py())
-    return 0
-
-
-def list_block(col, start: int, dim: int) -> np.ndarray:
-    """An Arrow list array (rows ``start`` …) as (rows, dim) values; :class:`BadRow` if a row
-    has no vector or another length."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    if col.null_count:
-        raise BadRow(start + int(np.flatnonzero(col.is_null().to_numpy(zero_copy_only=False))[0]), "no vector")
-    if not pa.types.is_fixed_size_list(col.type):
-        lengths = pc.list_value_length(col).to_numpy(zero_copy_only=False)
-        if (lengths != dim).any():
-            row = int(np.argmax(lengths != dim))
-            raise BadRow(start + row, f"{int(lengths[row])} values where the first row has {dim} (ragged lengths)")
-    return col.flatten().to_numpy(zero_copy_only=False).reshape(-1, dim)
+    """The length of the first vector of a variable-length list column (0 in an empty file)."""
+    first = next(parquet_vector_blocks(pf, column, None, 1), None)
+    return 0 if first is None else first.shape[1]
 
 
 def _parquet_list_blocks(pf, column: str, dim: int) -> Callable[[int], Iterator[np.ndarray]]:
     def blocks(n: int = BLOCK_ROWS) -> Iterator[np.ndarray]:
-        start = 0
-        for batch in pf.iter_batches(batch_size=n, columns=[column], use_threads=False):
-            block = list_block(batch.column(0), start, dim)
-            start += len(block)
-            yield block
+        yield from parquet_vector_blocks(pf, column, dim, n)
 
     return blocks
 
@@ -283,5 +243,5 @@ def read_ids(path: str | os.PathLike, id_column: str | None = None) -> tuple[pd.
     return table[kc.names].reset_index(drop=True), kc
 
 
-__all__ = ["BadRow", "FORMATS", "VectorColumn", "VectorSource", "choose_vectors", "detect_format", "list_block",
-           "open_source", "read_ids"]  # fmt: skip
+__all__ = ["BadRow", "FORMATS", "VectorColumn", "VectorSource", "choose_vectors", "detect_format", "open_source",
+           "read_ids"]  # fmt: skip

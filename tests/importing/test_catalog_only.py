@@ -87,7 +87,8 @@ def test_the_served_page_of_a_catalog_only_survey(catalog_survey, imported_run, 
             page = browser.new_page(viewport={"width": 1500, "height": 1300})
             page.goto(server.url + "?galaxy=G007", timeout=180_000)
             wait_for_text(page, ".gx-focus-title", "G007", 120)
-            wait_for_text(page, ".gx-no-pixels", r"no images or maps \(catalog only\)", 60)
+            wait_for_text(page, ".gx-no-pixels", r"(?s)no images or maps \(catalog only\).*galexplore ingest images", 60)
+            wait_for_text(page, ".gx-no-cutouts", r"Catalog-only survey: no cutouts", 30)
             browser.close()
     finally:
         server.stop()

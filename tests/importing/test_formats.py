@@ -14,8 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 from astropy.table import Table
 
-from galexplore.importing import import_embeddings
-from galexplore.importing.importer import keep_rows
+from galexplore.importing import import_embeddings, importer
 from galexplore.runs import read_embeddings
 
 from .conftest import D, N, bits
@@ -146,14 +145,35 @@ def test_ids_are_matched_ignoring_case_and_spaces(catalog_survey, vectors, tmp_p
     assert list(read_embeddings(tmp_path / "run").galaxy_ids) == list(catalog_survey.catalog["galaxy_id"])
 
 
-def test_keep_rows_compacts_in_place():
-    rng = np.random.default_rng(1)
-    arr = rng.normal(size=(1000, 3)).astype(np.float32)
-    keep = np.sort(rng.choice(1000, 700, replace=False))
-    want = arr[keep].copy()
-    out = keep_rows(arr, keep, block_rows=64)
-    assert np.shares_memory(out, arr)
-    np.testing.assert_array_equal(out, want)
+def test_streamed_in_blocks_in_step_and_a_late_bad_row_writes_nothing(catalog_survey, vectors, tmp_path, monkeypatch):
+    """Blocks of 7 rows over row groups of 10: two modalities advance in step, skipped rows
+    anywhere in a block are dropped, every block becomes a row group, the bits are kept; NaN in
+    the last block fails after earlier blocks were written, and the earlier file stays."""
+    monkeypatch.setattr(importer, "block_rows", lambda dim, itemsize=4: 7)
+    ids, image, spectrum = vectors
+    order = np.random.default_rng(4).permutation(len(ids))  # the 5 unknown galaxies land in several blocks
+    ids_p, image_p, spectrum_p = [ids[k] for k in order], image[order], spectrum[order]
+    path = tmp_path / "v.parquet"
+    pq.write_table(pa.table({"galaxy_id": ids_p, "a": fsl(image_p), "b": pa.array(list(spectrum_p))}), path, row_group_size=10)
+    import_embeddings(path, catalog_survey, tmp_path / "run")
+    check_run(tmp_path / "run", ids_p, {"a": image_p, "b": spectrum_p})
+    assert pq.ParquetFile(tmp_path / "run" / "embeddings.parquet").metadata.num_row_groups == -(-len(ids) // 7)
+    before = (tmp_path / "run" / "embeddings.parquet").read_bytes()
+    spectrum_p = spectrum_p.copy()
+    spectrum_p[-1, 3] = np.nan
+    pq.write_table(pa.table({"galaxy_id": ids_p, "a": fsl(image_p), "b": pa.array(list(spectrum_p))}), path, row_group_size=10)
+    with pytest.raises(Exception, match=f"{ids_p[-1]!r}.*row {len(ids) - 1}"):
+        import_embeddings(path, catalog_survey, tmp_path / "run")
+    assert (tmp_path / "run" / "embeddings.parquet").read_bytes() == before
+    assert not list((tmp_path / "run").glob("*.tmp-*"))
+
+
+def test_blocks_are_recut_to_one_size():
+    parts = [np.arange(a, b, dtype=np.float32).reshape(-1, 1) for a, b in ((0, 3), (3, 8), (8, 9), (9, 18), (18, 20))]
+    got = list(importer._exactly(iter(parts), 4))
+    assert [len(b) for b in got] == [4, 4, 4, 4, 4]
+    np.testing.assert_array_equal(np.concatenate(got).ravel(), np.arange(20))
+    assert [len(b) for b in importer._exactly(iter(parts[:2]), 3)] == [3, 3, 2]
 
 
 def test_cli_imports_and_reports(catalog_survey, vectors, tmp_path):

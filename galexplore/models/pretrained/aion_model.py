@@ -85,10 +85,9 @@ class AIONEncoder(PretrainedEncoder):
 
     def load(self, weights: str | os.PathLike | None, device: torch.device) -> None:
         require("aion", "pretrained")
-        from safetensors.torch import load_file
-
         from aion import AION
         from aion.codecs.image import ImageCodec
+        from safetensors.torch import load_file
 
         root = resolve(self.name, weights, None if weights is not None else self.hub())
         if not root.is_dir():
