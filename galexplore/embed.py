@@ -184,4 +184,14 @@ def embed(
     return path
 
 
-__all__ = ["SurveyMismatchWarning", "check_compatible", "embed", "embed_arrays", "embedding_metadata", "load_model", "read_inputs"]
+def embed_pretrained(survey: Survey | str | os.PathLike, run: str | os.PathLike, name: str, **kwargs: Any) -> Path:
+    """Embed with a pretrained encoder of the field instead of a trained ``encoder.pt``:
+    ``timm:<arch>``, ``zoobot:<name>``, ``astropt:<size>``, ``aion:<size>``; see
+    :func:`galexplore.models.pretrained.embed_pretrained` for the keyword arguments."""
+    from galexplore.models.pretrained import embed_pretrained as _embed_pretrained
+
+    return _embed_pretrained(survey, run, name, **kwargs)
+
+
+__all__ = ["SurveyMismatchWarning", "check_compatible", "embed", "embed_arrays", "embed_pretrained", "embedding_metadata",
+           "load_model", "read_inputs"]  # fmt: skip

@@ -18,9 +18,10 @@ columns are named ``emb_<modality>`` (``emb_maps``, ``emb_images``, ``emb_spectr
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,16 @@ import numpy.typing as npt
 import pandas as pd
 
 from galexplore._io import atomic_file
+from galexplore.embedding_checks import (
+    BadRow,
+    block_rows,
+    describe_row,
+    duplicated_id,
+    first_nonfinite_row,
+    is_list_type,
+    open_parquet,
+    parquet_vector_blocks,
+)
 from galexplore.errors import StoreError
 
 META_KEY = b"galexplore"
@@ -116,12 +127,13 @@ def _read_table(path: Path):
     return table, meta
 
 
-def _check_ids(path: Path, ids: Sequence[str], n: int) -> np.ndarray:
+def _check_ids(path: Path, ids: Sequence[str], n: int, *, unique: bool = True) -> np.ndarray:
     ids = np.asarray([str(i) for i in ids], dtype=object)
     if len(ids) != n:
         raise StoreError(f"{path}: {len(ids)} galaxy ids for {n} rows")
-    if len(set(ids)) != len(ids):
-        raise StoreError(f"{path}: galaxy_id is not unique")
+    dup = duplicated_id(ids) if unique else None
+    if dup is not None:
+        raise StoreError(f"{path}: galaxy_id is not unique ({dup!r} occurs more than once)")
     return ids
 
 
@@ -144,9 +156,40 @@ def write_embeddings(
         Stored as JSON in the file (encoder fingerprint, survey fingerprint, n_views …).
     """
     path = RunPaths.of(run).embeddings
-    table, meta = embeddings_table(galaxy_ids, vectors, metadata, where=path)
-    _write_table(path, table, meta)
+    ids, arrays = _embedding_arrays(galaxy_ids, vectors, where=path)
+    rows = block_rows(max(a.shape[1] for a in arrays.values()))
+    with embeddings_writer(run, {m: a.shape[1] for m, a in arrays.items()}, metadata) as writer:
+        for start in range(0, len(ids), rows):
+            writer.write(ids[start : start + rows], {m: a[start : start + rows] for m, a in arrays.items()})
     return path
+
+
+def _embedding_arrays(galaxy_ids: Sequence[str], vectors: Mapping[str, npt.ArrayLike], *, where: Path | str,
+                      first_row: int = 0, unique: bool = True) -> tuple[np.ndarray, dict[str, np.ndarray]]:  # fmt: skip
+    """The ids and the (N, D) C-contiguous float32 vectors, checked: N ids (unique unless told
+    otherwise), N rows per modality, no NaN or inf (the error names the galaxy and its row, the
+    rows of this block counted from ``first_row``)."""
+    if not vectors:
+        raise StoreError(f"{where}: no embedding vectors given")
+    first = next(iter(vectors.values()))
+    ids = _check_ids(Path(where), galaxy_ids, len(first), unique=unique)
+    arrays = {}
+    for name, arr in vectors.items():
+        arr = np.ascontiguousarray(arr, dtype=np.float32)
+        if arr.ndim != 2 or len(arr) != len(ids):
+            raise StoreError(f"{where}: embedding {name!r} has shape {arr.shape}, expected ({len(ids)}, D)")
+        bad = first_nonfinite_row(arr)
+        if bad >= 0:
+            raise StoreError(f"{where}: embedding {name!r} contains NaN or inf (first in {describe_row(first_row + bad, ids, first_row)})")
+        arrays[name] = arr
+    return ids, arrays
+
+
+def _embeddings_schema(dims: Mapping[str, int], metadata: Mapping[str, Any]):
+    import pyarrow as pa
+
+    fields = [("galaxy_id", pa.string())] + [(EMB_PREFIX + m, pa.list_(pa.float32(), int(d))) for m, d in dims.items()]
+    return pa.schema(fields, metadata={META_KEY: json.dumps(metadata, default=str).encode()})
 
 
 def embeddings_table(
@@ -159,21 +202,77 @@ def embeddings_table(
     """The Arrow table and metadata of ``embeddings.parquet`` (or of one part of it)."""
     import pyarrow as pa
 
-    if not vectors:
-        raise StoreError(f"{where}: no embedding vectors given")
-    first = next(iter(vectors.values()))
-    ids = _check_ids(Path(where), galaxy_ids, len(first))
+    ids, arrays = _embedding_arrays(galaxy_ids, vectors, where=where)
     cols = {"galaxy_id": pa.array(ids.tolist(), type=pa.string())}
-    dims = {}
-    for name, arr in vectors.items():
-        arr = np.ascontiguousarray(arr, dtype=np.float32)
-        if arr.ndim != 2 or len(arr) != len(ids):
-            raise StoreError(f"{where}: embedding {name!r} has shape {arr.shape}, expected ({len(ids)}, D)")
-        if not np.isfinite(arr).all():
-            raise StoreError(f"{where}: embedding {name!r} contains NaN or inf")
-        dims[name] = arr.shape[1]
+    for name, arr in arrays.items():
         cols[EMB_PREFIX + name] = pa.FixedSizeListArray.from_arrays(pa.array(arr.ravel()), arr.shape[1])
-    return pa.table(cols), {"modalities": list(vectors), "dims": dims, **dict(metadata or {})}
+    return pa.table(cols), {"modalities": list(arrays), "dims": {m: a.shape[1] for m, a in arrays.items()}, **dict(metadata or {})}
+
+
+class EmbeddingsWriter:
+    """Appends blocks of rows to an ``embeddings.parquet`` being written (see :func:`embeddings_writer`)."""
+
+    def __init__(self, writer, path: Path, dims: Mapping[str, int]) -> None:
+        self._writer, self.path, self.dims = writer, path, dict(dims)
+        self._ids: list[np.ndarray] = []
+        self.n_rows = 0
+
+    def write(self, galaxy_ids: Sequence[str], vectors: Mapping[str, npt.ArrayLike]) -> None:
+        """Append ``len(galaxy_ids)`` rows (one Parquet row group): the ids and, for every
+        modality the writer was opened with, an (n, D) float array; checked as by
+        :func:`write_embeddings`."""
+        import pyarrow as pa
+
+        if set(vectors) != set(self.dims):
+            raise StoreError(f"{self.path}: block of modalities {sorted(vectors)}, the file has {sorted(self.dims)}")
+        ids, arrays = _embedding_arrays(galaxy_ids, vectors, where=self.path, first_row=self.n_rows, unique=False)
+        for name, arr in arrays.items():
+            if arr.shape[1] != self.dims[name]:
+                raise StoreError(f"{self.path}: embedding {name!r} has {arr.shape[1]} dimensions, the file {self.dims[name]}")
+        if not len(ids):
+            return
+        cols = [pa.array(ids.tolist(), type=pa.string())]
+        cols += [pa.FixedSizeListArray.from_arrays(pa.array(arrays[m].ravel()), self.dims[m]) for m in self.dims]
+        self._writer.write_table(pa.Table.from_arrays(cols, schema=self._writer.schema))
+        self._ids.append(ids)
+        self.n_rows += len(ids)
+
+    def _check_unique(self) -> None:
+        dup = duplicated_id(np.concatenate(self._ids)) if self._ids else None
+        if dup is not None:
+            raise StoreError(f"{self.path}: galaxy_id is not unique ({dup!r} occurs more than once)")
+
+
+@contextlib.contextmanager
+def embeddings_writer(run: str | os.PathLike, dims: Mapping[str, int], metadata: Mapping[str, Any] | None = None) -> Iterator[EmbeddingsWriter]:
+    """Write ``RUN/embeddings.parquet`` block by block, atomically.
+
+    Yields an :class:`EmbeddingsWriter`; each ``write`` becomes a row group, so writing holds
+    one block at a time, never the whole table. The file appears only when the block exits
+    without an error and its ids are unique; otherwise the previous file (if any) is kept.
+
+    Parameters
+    ----------
+    run : path-like
+        Run directory.
+    dims : mapping modality → D
+        The vector length of each modality, in column order.
+    metadata : mapping, optional
+        Stored as JSON in the file, with ``modalities`` and ``dims``.
+    """
+    import pyarrow.parquet as pq
+
+    path = RunPaths.of(run).embeddings
+    if not dims:
+        raise StoreError(f"{path}: no embedding vectors given")
+    schema = _embeddings_schema(dims, {"modalities": list(dims), "dims": dict(dims), **dict(metadata or {})})
+    with atomic_file(path) as tmp:
+        # no dictionary (unique ids, float vectors) and no min/max statistics of the vectors: both cost
+        # time on every value and help no reader
+        with pq.ParquetWriter(tmp, schema, use_dictionary=False, write_statistics=["galaxy_id"]) as pw:
+            writer = EmbeddingsWriter(pw, path, dims)
+            yield writer
+        writer._check_unique()
 
 
 @dataclass
@@ -200,21 +299,61 @@ class Embeddings:
 
 
 def read_embeddings(run: str | os.PathLike) -> Embeddings:
-    """Read ``embeddings.parquet`` of a run."""
+    """Read ``embeddings.parquet`` of a run (one file or the parts of a partitioned one), checked:
+    unique ids, a vector of one length for every row, all finite; the error names the file and
+    the first galaxy at fault. The vectors are read block by block into their final arrays, so
+    reading holds them once (plus a block), not twice."""
+    import pyarrow as pa
+
     path = RunPaths.of(run).embeddings
-    table, meta = _read_table(path)
-    if "galaxy_id" not in table.column_names:
-        raise StoreError(f"{path}: no galaxy_id column")
-    vectors = {}
-    for name in table.column_names:
-        if name.startswith(EMB_PREFIX):
-            col = table.column(name).combine_chunks()
-            dim = col.type.list_size
-            vectors[name[len(EMB_PREFIX) :]] = col.flatten().to_numpy(zero_copy_only=False).reshape(-1, dim).astype(np.float32, copy=False)
-    if not vectors:
-        raise StoreError(f"{path}: no embedding columns (emb_*)")
-    ids = np.asarray(table.column("galaxy_id").to_pylist(), dtype=object)
-    return Embeddings(ids, vectors, meta)
+    parts = parquet_parts(path)
+    try:
+        files = [open_parquet(p) for p in parts]
+        schema = files[0].schema_arrow
+        if "galaxy_id" not in schema.names:
+            raise StoreError(f"{path}: no galaxy_id column")
+        ids = np.concatenate([np.asarray(pf.read(columns=["galaxy_id"]).column(0).to_pylist(), dtype=object) for pf in files])
+        dup = duplicated_id(ids)
+        if dup is not None:
+            raise StoreError(f"{path}: galaxy_id {dup!r} occurs more than once (each galaxy must have one embedding)")
+        names = [n for n in schema.names if n.startswith(EMB_PREFIX)]
+        if not names:
+            raise StoreError(f"{path}: no embedding columns (emb_*)")
+        vectors = {name[len(EMB_PREFIX) :]: _vector_column(path, files, name, ids) for name in names}
+    except (pa.ArrowException, OSError, KeyError) as exc:  # pyarrow raises several types for corrupt files
+        raise StoreError(f"{path}: cannot read ({type(exc).__name__}: {exc})") from exc
+    raw = (schema.metadata or {}).get(META_KEY)
+    return Embeddings(ids, vectors, json.loads(raw) if raw else {})
+
+
+def _vector_column(path: Path, files: list, name: str, ids: np.ndarray) -> np.ndarray:
+    """One ``emb_*`` column of every part as (N, D) float32 (see :func:`read_embeddings`)."""
+    import pyarrow as pa
+
+    typ = files[0].schema_arrow.field(name).type
+    if not is_list_type(typ):
+        raise StoreError(f"{path}: column {name} is {typ}, not a list of floats")
+    dim = typ.list_size if pa.types.is_fixed_size_list(typ) else None
+    out, pos = np.empty((len(ids), dim or 0), dtype=np.float32), 0
+    try:
+        for pf in files:
+            for block in parquet_vector_blocks(pf, name, dim, block_rows(dim or 1024), first_row=pos):
+                if dim is None:
+                    dim = block.shape[1]
+                    out = np.empty((len(ids), dim), dtype=np.float32)
+                if pos + len(block) > len(ids):
+                    raise StoreError(f"{path}: column {name} has more rows than galaxy_id")
+                out[pos : pos + len(block)] = block
+                bad = first_nonfinite_row(out[pos : pos + len(block)])
+                if bad >= 0:
+                    raise StoreError(f"{path}: column {name} has NaN or inf in the vector of {describe_row(pos + bad, ids)}")
+                pos += len(block)
+    except BadRow as bad_row:
+        what = "has no vector for" if bad_row.what == "no vector" else f"has vectors of unequal length ({bad_row.what}) at"
+        raise StoreError(f"{path}: column {name} {what} {describe_row(bad_row.row, ids)}") from None
+    if pos != len(ids):
+        raise StoreError(f"{path}: column {name} has {pos} rows for {len(ids)} galaxy ids")
+    return out
 
 
 def read_embeddings_metadata(run: str | os.PathLike) -> dict[str, Any]:

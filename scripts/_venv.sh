@@ -35,8 +35,12 @@ if ! grep -qxF "$gx_want" "$gx_stamp" 2>/dev/null; then
   fi
   spec="$GX_ROOT"
   [ -n "$gx_extras" ] && spec="$GX_ROOT[$gx_extras]"
-  echo "[galexplore] installing galexplore${gx_extras:+ with extras [$gx_extras]} into .venv" >&2
-  "$GX_PY" -m pip install -q -e "$spec"
+  # Pin the torch installed above: a package that needs torchvision (timm, astropt in the
+  # [pretrained] extra) then gets the torchvision release of this torch, never another torch.
+  gx_pin="$GX_VENV/.torch-pin.txt"
+  "$GX_PY" -c 'import torch; print("torch==" + torch.__version__.split("+")[0])' >"$gx_pin"
+  echo "[galexplore] installing galexplore${gx_extras:+ with extras [$gx_extras]} into .venv ($(cat "$gx_pin") kept)" >&2
+  "$GX_PY" -m pip install -q -c "$gx_pin" -e "$spec"
   echo "$gx_want" >>"$gx_stamp"
 fi
 export PATH="$GX_VENV/bin:$PATH"

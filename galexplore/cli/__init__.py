@@ -18,7 +18,7 @@ from galexplore.errors import GalexploreError
 
 #: Verb modules under ``galexplore.cli``, in the order ``--help`` lists them.
 VERBS: tuple[str, ...] = (
-    "synth", "ingest", "train", "embed", "project", "cluster", "search", "evaluate", "export", "serve", "demo",
+    "synth", "ingest", "train", "embed", "import-embeddings", "project", "cluster", "search", "evaluate", "export", "serve", "demo",
 )
 
 EPILOG = """\
@@ -26,6 +26,7 @@ Typical session:
   galexplore synth --n 2000 --out survey/          # built-in eCALIFA-like survey
   galexplore train survey/ --out run/              # contrastive encoder (maps by default)
   galexplore embed survey/ run/                    # run/embeddings.parquet
+  galexplore import-embeddings vecs.parquet --survey survey/ --out run2/   # any model's vectors
   galexplore project run/                          # run/projection.parquet (UMAP)
   galexplore cluster run/ --method kmeans --k 2    # run/clusters/, with a summary
   galexplore search run/ --galaxy ID --k 10        # the most similar galaxies
@@ -52,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     sub = parser.add_subparsers(dest="verb", metavar="<verb>", title="verbs")
     for name in VERBS:
-        importlib.import_module(f"galexplore.cli.{name}").register(sub)
+        importlib.import_module(f"galexplore.cli.{name.replace('-', '_')}").register(sub)
     return parser
 
 

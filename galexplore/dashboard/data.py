@@ -212,5 +212,6 @@ def _align_embeddings(emb: Embeddings, ids: np.ndarray, path: Path) -> Embedding
     if (pos < 0).any():
         missing = ids[pos < 0]
         raise StoreError(f"{path}: no embedding for galaxy {missing[0]!r} (+{len(missing) - 1} more)")
-    vectors = {k: _readonly(v[pos]) for k, v in emb.vectors.items()}
+    same = len(pos) == len(emb.galaxy_ids) and bool((pos == np.arange(len(pos))).all())  # no copy of 10⁶ × 1,024 floats
+    vectors = {k: _readonly(v if same else v[pos]) for k, v in emb.vectors.items()}
     return Embeddings(ids.copy(), vectors, dict(emb.metadata))

@@ -22,6 +22,7 @@ import param
 
 from galexplore.dashboard import text_panes
 from galexplore.dashboard._setup import batched
+from galexplore.dashboard.catalog_only import no_pixels_note
 from galexplore.dashboard.cutouts import lupton_rgb
 from galexplore.dashboard.similar import find_similar
 from galexplore.dashboard.state import ExplorerState
@@ -108,6 +109,8 @@ class GalaxyFocus(pn.viewable.Viewer):
         if mods:
             self.param.update(query_modality=mods[0], target_modality=mods[0])
         self._title = text_panes.Markdown("", css_classes=["gx-focus-title"], width=300)
+        note = no_pixels_note(data)
+        self._note = text_panes.Markdown(note, css_classes=["gx-no-pixels"], visible=bool(note), sizing_mode="stretch_width")
         # two maps a row (rows of a column: a GridBox whose children update in place breaks
         # BokehJS's layout of the grid)
         self._maps = pn.Column(css_classes=["gx-focus-maps"], margin=0)
@@ -215,5 +218,5 @@ class GalaxyFocus(pn.viewable.Viewer):
         return pn.Row(*widgets, align="end")
 
     def __panel__(self):
-        return pn.Column(pn.Row(self._title, self.controls()), pn.Row(self._cutout, self._table), self._maps,
+        return pn.Column(pn.Row(self._title, self.controls()), self._note, pn.Row(self._cutout, self._table), self._maps,
                          sizing_mode="stretch_width")

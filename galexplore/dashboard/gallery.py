@@ -14,6 +14,7 @@ import panel as pn
 import param
 
 from galexplore.dashboard import text_panes
+from galexplore.dashboard.catalog_only import no_pixels_note
 from galexplore.dashboard.cutout_grid import CutoutGrid
 from galexplore.dashboard.cutouts import colormap_rgb, lupton_rgb, png_data_uri
 from galexplore.dashboard.data import ExplorerData, per_server_cache
@@ -60,6 +61,8 @@ class Gallery(pn.viewable.Viewer):
         self._grid = CutoutGrid(placeholder="Draw a lasso or a box on the map to select galaxies.",
                                 sizing_mode="stretch_width")
         self._header = text_panes.Markdown("", css_classes=["gx-gallery-header"], margin=(0, 10), width=320)
+        note = no_pixels_note(state.data, short=True)
+        self._note = text_panes.Markdown(note, css_classes=["gx-no-cutouts"], visible=bool(note), margin=(0, 10))
         self._prev = pn.widgets.Button(label="◀", width=40, disabled=True)
         self._next = pn.widgets.Button(label="▶", width=40, disabled=True)
         self._clear = pn.widgets.Button(label="Clear", width=70, disabled=True, css_classes=["gx-clear"])
@@ -129,5 +132,5 @@ class Gallery(pn.viewable.Viewer):
         return "\n".join(parts)
 
     def __panel__(self):
-        return pn.Column(pn.Row(self._prev, self._next, self._header, self._clear, align="center"), self._grid,
+        return pn.Column(pn.Row(self._prev, self._next, self._header, self._clear, align="center"), self._note, self._grid,
                          sizing_mode="stretch_width")
