@@ -112,9 +112,9 @@ def generate_ooc(n: int, workdir: Path) -> dict:
     import pyarrow.parquet as pq
     from dashboard import synthetic_catalog
 
-    from galexplore._io import atomic_directory
+    from galexplore.artifacts.atomic import atomic_directory
     from galexplore.data.store import write_survey
-    from galexplore.runs import RunPaths, with_metadata
+    from galexplore.artifacts.runs import RunPaths, with_metadata
 
     survey, run = workdir / f"survey_{n}", workdir / f"run_{n}"
     if not RunPaths.of(run).projection.is_dir():

@@ -44,7 +44,7 @@ def maps_table(survey, work: Path, seeds, epochs: int, tr, te, log, partial=None
         radial_profile_features,
         random_init_embeddings,
     )
-    from galexplore.runs import read_embeddings
+    from galexplore.artifacts.runs import read_embeddings
     from galexplore.training import TrainConfig, train
 
     cat = survey.catalog
@@ -89,7 +89,7 @@ def maps_table(survey, work: Path, seeds, epochs: int, tr, te, log, partial=None
 def cross_modal(survey, work: Path, epochs: int, tr, te, log) -> dict:
     from galexplore.embed import embed
     from galexplore.evaluation.probes import retrieval_accuracy
-    from galexplore.runs import read_embeddings
+    from galexplore.artifacts.runs import read_embeddings
     from galexplore.training import TrainConfig, train
 
     out = {}
@@ -174,7 +174,7 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default=str(HERE / "results" / "encoder_quality"))
     args = ap.parse_args(argv)
 
-    from galexplore._io import atomic_file, write_json
+    from galexplore.artifacts.atomic import atomic_file, write_json
     from galexplore.data import open_survey
     from galexplore.data.synthetic import synthesize
     from galexplore.evaluation.probes import split_indices

@@ -112,7 +112,7 @@ def main(argv=None) -> int:
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    from galexplore._io import write_json
+    from galexplore.artifacts.atomic import write_json
     from galexplore.data import open_survey
     from galexplore.data.synthetic import synthesize
 

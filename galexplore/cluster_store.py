@@ -24,11 +24,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from galexplore._io import atomic_file
+from galexplore.artifacts.atomic import atomic_file
 from galexplore.clustering import Clusterer
 from galexplore.errors import StoreError
-from galexplore.provenance import encoder_fingerprint
-from galexplore.runs import META_KEY, RunPaths, read_embeddings, read_projection
+from galexplore.artifacts.provenance import encoder_fingerprint
+from galexplore.artifacts.runs import META_KEY, RunPaths, read_embeddings, read_projection
 
 _NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 

@@ -26,9 +26,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from galexplore._io import write_json
+from galexplore.artifacts.atomic import write_json
 from galexplore.progress import ProgressCallback, report
-from galexplore.runs import RunPaths
+from galexplore.artifacts.runs import RunPaths
 
 log = logging.getLogger(__name__)
 

@@ -29,11 +29,11 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from galexplore._io import atomic_file
+from galexplore.artifacts.atomic import atomic_file
 from galexplore.errors import GalexploreError
 from galexplore.progress import ProgressCallback, report
-from galexplore.provenance import encoder_fingerprint
-from galexplore.runs import read_embeddings, write_projection
+from galexplore.artifacts.provenance import encoder_fingerprint
+from galexplore.artifacts.runs import read_embeddings, write_projection
 from galexplore.search import normalise
 
 log = logging.getLogger(__name__)

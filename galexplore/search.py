@@ -249,7 +249,7 @@ def run_search(
         Modality searched (default: ``modality``). Different from ``modality`` gives a
         cross-modal search, e.g. ``modality="images", target_modality="spectra"``.
     """
-    from galexplore.runs import read_embeddings
+    from galexplore.artifacts.runs import read_embeddings
 
     emb = read_embeddings(run)
     source_name = modality if modality is not None else (emb.modalities[0] if len(emb.modalities) == 1 else None)

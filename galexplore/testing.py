@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from galexplore.data.store import Survey, open_survey
-from galexplore.runs import write_embeddings, write_projection
+from galexplore.artifacts.runs import write_embeddings, write_projection
 
 
 def radial_pca_run(survey: Survey | str | os.PathLike, run: str | os.PathLike, dim: int = 8) -> Path:
@@ -195,8 +195,8 @@ def write_partitioned_projection(survey, run: str | os.PathLike, seed: int = 0, 
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from galexplore._io import atomic_directory
-    from galexplore.runs import RunPaths, with_metadata
+    from galexplore.artifacts.atomic import atomic_directory
+    from galexplore.artifacts.runs import RunPaths, with_metadata
 
     rng = np.random.default_rng(seed)
     ids = survey.catalog["galaxy_id"].astype(str).to_numpy()

@@ -64,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
 def _suggest(args: argparse.Namespace) -> int:
     from galexplore.clustering import suggest_k
     from galexplore.errors import GalexploreError
-    from galexplore.runs import read_embeddings, read_projection
+    from galexplore.artifacts.runs import read_embeddings, read_projection
 
     if args.method == "hdbscan":
         raise GalexploreError("--suggest-k applies to kmeans and gmm, not hdbscan (it finds its own k)")
@@ -81,7 +81,7 @@ def _suggest(args: argparse.Namespace) -> int:
 
 def _summary_text(result, survey, args: argparse.Namespace) -> str:
     from galexplore.clustering import cluster_summary
-    from galexplore.runs import read_embeddings
+    from galexplore.artifacts.runs import read_embeddings
 
     ids = result.labels["galaxy_id"].tolist()
     if survey is None:

@@ -40,7 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from galexplore.export import export_selection, read_export
+    from galexplore.artifacts.export import export_selection, read_export
 
     survey = run_survey(args.run, args.survey)
     path = export_selection(args.run, args.out, galaxies=args.galaxies, clusters=args.cluster,

@@ -50,7 +50,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from galexplore.projection import project_run
-    from galexplore.runs import read_projection
+    from galexplore.artifacts.runs import read_projection
 
     if args.dask:
         return _run_dask(args)

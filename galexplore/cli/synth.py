@@ -31,7 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from galexplore._io import check_writable
+    from galexplore.artifacts.atomic import check_writable
     from galexplore.data.synthetic import synthesize
 
     check_writable(args.out)

@@ -29,7 +29,7 @@ from galexplore.dashboard.model_cleanup import prompt_model_cleanup
 from galexplore.dashboard.profiles import RadialProfiles, cached_reference
 from galexplore.dashboard.state import ExplorerState
 from galexplore.errors import GalexploreError
-from galexplore.runs import RunPaths
+from galexplore.artifacts.runs import RunPaths
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""Download the selection as CSV, FITS or VOTable, with provenance (via :mod:`galexplore.export`)."""
+"""Download the selection as CSV, FITS or VOTable, with provenance (via :mod:`galexplore.artifacts.export`)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import param
 
 from galexplore.dashboard.state import ExplorerState
 from galexplore.errors import GalexploreError
-from galexplore.export import export_table, provenance_of, selection_rows
+from galexplore.artifacts.export import export_table, provenance_of, selection_rows
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ def export_bytes(state: ExplorerState, fmt: str) -> bytes:
 
 
 def table_bytes(rows: pd.DataFrame, provenance: dict[str, str], fmt: str) -> bytes:
-    """``rows`` written in ``fmt`` with ``provenance`` (:func:`galexplore.export.export_table`)."""
+    """``rows`` written in ``fmt`` with ``provenance`` (:func:`galexplore.artifacts.export.export_table`)."""
     with tempfile.TemporaryDirectory(prefix="galexplore-export-") as tmp:
         path = Path(tmp) / f"selection.{SUFFIX[fmt]}"
         export_table(rows, path, provenance, format=fmt)

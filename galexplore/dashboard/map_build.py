@@ -19,13 +19,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from galexplore._io import atomic_directory
+from galexplore.artifacts.atomic import atomic_directory
 from galexplore.dashboard.map_table import TABLE_JSON, VERSION, LazySurvey, projection_rows, table_path
 from galexplore.data.columns import categorical_columns, numeric_columns
 from galexplore.data.store import CATALOG, Survey
 from galexplore.errors import GalexploreError, StoreError
 from galexplore.progress import ProgressCallback, report
-from galexplore.runs import RunPaths, parquet_parts
+from galexplore.artifacts.runs import RunPaths, parquet_parts
 
 log = logging.getLogger(__name__)
 

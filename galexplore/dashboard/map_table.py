@@ -31,7 +31,7 @@ import pandas as pd
 
 from galexplore.data.store import CATALOG, Survey
 from galexplore.errors import GalexploreError, StoreError
-from galexplore.runs import RunPaths, parquet_parts
+from galexplore.artifacts.runs import RunPaths, parquet_parts
 
 log = logging.getLogger(__name__)
 

@@ -25,7 +25,7 @@ from galexplore.dashboard.map_table import LazySurvey, MapTable
 from galexplore.dashboard.selection import box_select, lasso_select
 from galexplore.data.columns import STANDARD_COLUMNS, axis_label
 from galexplore.progress import ProgressCallback
-from galexplore.runs import RunPaths, parquet_parts
+from galexplore.artifacts.runs import RunPaths, parquet_parts
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +91,7 @@ class OutOfCoreData:
         :func:`~galexplore.dashboard.map_build.build_map_table`)."""
         import pyarrow.parquet as pq
 
-        from galexplore.runs import META_KEY
+        from galexplore.artifacts.runs import META_KEY
 
         quick_datashader_tokens()
         lazy = LazySurvey(survey)

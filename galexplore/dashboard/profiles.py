@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import panel as pn
 
-from galexplore._io import atomic_file
+from galexplore.artifacts.atomic import atomic_file
 from galexplore.dashboard import text_panes
 from galexplore.dashboard._setup import batched, fit_range
 from galexplore.dashboard.data import ExplorerData, per_server_cache

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from galexplore._io import write_json
+from galexplore.artifacts.atomic import write_json
 from galexplore.data.readers import batch
 from galexplore.data.readers.batch import IngestReport, IngestResult, catalog_row, finite_or_none
 from galexplore.data.readers.cutouts import read_cutout, to_common

@@ -32,7 +32,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from galexplore import __version__
-from galexplore._io import atomic_directory, atomic_file, recover_directory, write_json
+from galexplore.artifacts.atomic import atomic_directory, atomic_file, recover_directory, write_json
 from galexplore.data.columns import STANDARD_COLUMNS, unit_of
 from galexplore.errors import StoreError
 

@@ -23,11 +23,11 @@ from typing import Any
 
 import numpy as np
 
-from galexplore._io import atomic_directory
+from galexplore.artifacts.atomic import atomic_directory
 from galexplore.data.store import Survey, open_survey
 from galexplore.errors import GalexploreError
 from galexplore.progress import ProgressCallback, report
-from galexplore.runs import RunPaths, embeddings_table, with_metadata
+from galexplore.artifacts.runs import RunPaths, embeddings_table, with_metadata
 
 log = logging.getLogger(__name__)
 

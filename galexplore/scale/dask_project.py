@@ -19,10 +19,10 @@ from typing import Any
 
 import numpy as np
 
-from galexplore._io import atomic_directory
+from galexplore.artifacts.atomic import atomic_directory
 from galexplore.errors import GalexploreError
 from galexplore.progress import ProgressCallback, report
-from galexplore.runs import EMB_PREFIX, RunPaths, parquet_parts, with_metadata
+from galexplore.artifacts.runs import EMB_PREFIX, RunPaths, parquet_parts, with_metadata
 
 log = logging.getLogger(__name__)
 
@@ -120,8 +120,8 @@ def project_with_dask(
     from distributed import as_completed
 
     from galexplore.projection import UMAPProjector, projector_params
-    from galexplore.provenance import encoder_fingerprint
-    from galexplore.runs import read_embeddings_metadata
+    from galexplore.artifacts.provenance import encoder_fingerprint
+    from galexplore.artifacts.runs import read_embeddings_metadata
 
     run = Path(run).resolve()
     source = EmbeddingParts(run, modality)

@@ -54,7 +54,7 @@ def feature_run(tiny_survey, tmp_path_factory):
     """A run directory with stand-in embeddings of :func:`tiny_survey`; treat as read-only."""
     import warnings
 
-    from galexplore.runs import write_embeddings
+    from galexplore.artifacts.runs import write_embeddings
 
     run = tmp_path_factory.mktemp("runs") / "features"
     with warnings.catch_warnings():

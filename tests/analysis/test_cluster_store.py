@@ -7,7 +7,7 @@ import pytest
 
 from galexplore.cluster_store import cluster_run, list_clusterings, load_clusters
 from galexplore.errors import StoreError
-from galexplore.runs import read_embeddings
+from galexplore.artifacts.runs import read_embeddings
 
 
 def test_round_trip_and_latest(run_copy):

@@ -72,7 +72,7 @@ def test_bad_arguments_are_named(make_blobs):
 
 
 def test_cluster_summary_adds_up_to_the_survey(tiny_survey, feature_run):
-    from galexplore.runs import read_embeddings
+    from galexplore.artifacts.runs import read_embeddings
 
     cat = tiny_survey.catalog
     Z = read_embeddings(feature_run).get("maps")

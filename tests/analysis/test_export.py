@@ -10,9 +10,9 @@ import pytest
 
 from galexplore.cluster_store import cluster_run
 from galexplore.errors import GalexploreError
-from galexplore.export import export_selection, read_export
+from galexplore.artifacts.export import export_selection, read_export
 from galexplore.projection import project_run
-from galexplore.runs import read_projection
+from galexplore.artifacts.runs import read_projection
 
 
 @pytest.fixture(scope="module")

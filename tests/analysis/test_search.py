@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from galexplore.errors import GalexploreError
-from galexplore.runs import write_embeddings
+from galexplore.artifacts.runs import write_embeddings
 from galexplore.search import SimilaritySearch, run_search
 
 

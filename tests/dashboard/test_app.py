@@ -14,7 +14,7 @@ from galexplore.dashboard.data import ExplorerData
 from galexplore.dashboard.selection import lasso_select
 from galexplore.dashboard.url_state import parse_polygon
 from galexplore.errors import StoreError
-from galexplore.runs import write_projection
+from galexplore.artifacts.runs import write_projection
 
 
 @pytest.fixture

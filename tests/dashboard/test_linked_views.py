@@ -13,7 +13,7 @@ from galexplore.dashboard.export import export_bytes
 from galexplore.dashboard.similar import find_similar
 from galexplore.dashboard.state import ExplorerState
 from galexplore.errors import GalexploreError
-from galexplore.export import read_export
+from galexplore.artifacts.export import read_export
 
 
 def test_histograms_share_bins_and_are_densities():

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from galexplore._io import write_json
+from galexplore.artifacts.atomic import write_json
 from galexplore.data.readers.catalogs import Catalog, read_catalog
 from galexplore.data.readers.join import join_catalog, match_by_id, match_by_sky
 from galexplore.data.store import Survey, write_survey

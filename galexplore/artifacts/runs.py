@@ -29,7 +29,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from galexplore._io import atomic_file
+from galexplore.artifacts.atomic import atomic_file
 from galexplore.errors import StoreError
 
 META_KEY = b"galexplore"

@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 from galexplore import __version__
-from galexplore._io import atomic_file
+from galexplore.artifacts.atomic import atomic_file
 from galexplore.data.columns import STANDARD_COLUMNS, unit_of
 from galexplore.errors import GalexploreError, InputFileError
 
@@ -90,8 +90,8 @@ def provenance_of(run: str | os.PathLike, *, selection: str, survey: Any = None)
         Adds the survey path and fingerprint.
     """
     from galexplore.projection import embedding_fingerprint
-    from galexplore.provenance import encoder_fingerprint
-    from galexplore.runs import RunPaths, read_embeddings, read_projection
+    from galexplore.artifacts.provenance import encoder_fingerprint
+    from galexplore.artifacts.runs import RunPaths, read_embeddings, read_projection
 
     emb = read_embeddings(run)
     prov: dict[str, str] = {"run": str(Path(run).resolve()), "selection": selection}
@@ -237,7 +237,7 @@ def selection_rows(
     clusters : DataFrame, optional
         ``galaxy_id`` and ``cluster`` of a clustering (adds ``cluster``).
     """
-    from galexplore.runs import RunPaths, read_projection
+    from galexplore.artifacts.runs import RunPaths, read_projection
 
     rows = pd.DataFrame({"galaxy_id": [str(g) for g in galaxy_ids]})
     if survey is not None:
@@ -282,7 +282,7 @@ def export_selection(
         e.g. ``"clusters [1] of kmeans_k3_embedding (kmeans, k=3, space=embedding)"``).
     """
     from galexplore.cluster_store import load_clusters
-    from galexplore.runs import read_embeddings
+    from galexplore.artifacts.runs import read_embeddings
 
     if (galaxies is None) == (clusters is None):
         raise GalexploreError("export needs either galaxy ids or cluster labels (not both)")
