@@ -268,7 +268,7 @@ def cpu_seconds(*, pids: list[int] | None = None, comm_prefix: str | None = None
 
 def standalone_cluster_ms(survey: Path, run: Path, method: str, k: int) -> float:
     """The long clustering alone, in this process (what session 0 waits for, without the server)."""
-    from galexplore.clustering import Clusterer
+    from galexplore.analysis.clustering import Clusterer
     from galexplore.dashboard.app import load_data
     from galexplore.dashboard.clusters import clustering_space
 

@@ -40,7 +40,7 @@ def bench_search(n: int, queries: int, dim: int = 64, k: int = 50) -> dict:
     sys.path.insert(0, str(Path(__file__).parent))
     from analysis import embeddings  # the same stand-in embeddings as bench/analysis.py
 
-    from galexplore.search import SimilaritySearch
+    from galexplore.analysis.search import SimilaritySearch
 
     X = embeddings(n, dim)
     ids = [f"g{i}" for i in range(n)]

@@ -161,12 +161,12 @@ class Demo:
         embed(self.survey_path, self.run_path, device=self.config.device, progress=self.progress)
 
     def _project(self) -> None:
-        from galexplore.projection import project_run
+        from galexplore.analysis.projection import project_run
 
         project_run(self.run_path, "umap", random_state=self.config.seed, progress=self.progress)
 
     def _cluster(self) -> None:
-        from galexplore.cluster_store import cluster_run
+        from galexplore.analysis.cluster_store import cluster_run
 
         report(self.progress, 0, 1, "clustering")
         cluster_run(self.run_path, "kmeans", self.config.n_clusters, random_state=self.config.seed)

@@ -89,7 +89,7 @@ def provenance_of(run: str | os.PathLike, *, selection: str, survey: Any = None)
     survey : Survey, optional
         Adds the survey path and fingerprint.
     """
-    from galexplore.projection import embedding_fingerprint
+    from galexplore.analysis.projection import embedding_fingerprint
     from galexplore.artifacts.provenance import encoder_fingerprint
     from galexplore.artifacts.runs import RunPaths, read_embeddings, read_projection
 
@@ -272,7 +272,7 @@ def export_selection(
     galaxies : list of str, optional
         Galaxy ids to export (exactly one of ``galaxies`` and ``clusters``).
     clusters : list of int, optional
-        Cluster labels of a saved clustering (see :mod:`galexplore.cluster_store`).
+        Cluster labels of a saved clustering (see :mod:`galexplore.analysis.cluster_store`).
     clustering : str, optional
         Name of the saved clustering (default: the most recent one).
     survey : Survey, optional
@@ -281,7 +281,7 @@ def export_selection(
         How the selection was made, in words (default: described from the arguments,
         e.g. ``"clusters [1] of kmeans_k3_embedding (kmeans, k=3, space=embedding)"``).
     """
-    from galexplore.cluster_store import load_clusters
+    from galexplore.analysis.cluster_store import load_clusters
     from galexplore.artifacts.runs import read_embeddings
 
     if (galaxies is None) == (clusters is None):

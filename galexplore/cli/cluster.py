@@ -47,7 +47,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from galexplore.cluster_store import cluster_run
+    from galexplore.analysis.cluster_store import cluster_run
 
     k = args.k
     if args.suggest_k is not None:
@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _suggest(args: argparse.Namespace) -> int:
-    from galexplore.clustering import suggest_k
+    from galexplore.analysis.clustering import suggest_k
     from galexplore.errors import GalexploreError
     from galexplore.artifacts.runs import read_embeddings, read_projection
 
@@ -80,7 +80,7 @@ def _suggest(args: argparse.Namespace) -> int:
 
 
 def _summary_text(result, survey, args: argparse.Namespace) -> str:
-    from galexplore.clustering import cluster_summary
+    from galexplore.analysis.clustering import cluster_summary
     from galexplore.artifacts.runs import read_embeddings
 
     ids = result.labels["galaxy_id"].tolist()
@@ -90,7 +90,7 @@ def _summary_text(result, survey, args: argparse.Namespace) -> str:
         catalog = aligned_catalog(survey, ids)
     X = None
     if args.space == "embedding":
-        from galexplore.search import normalise
+        from galexplore.analysis.search import normalise
 
         X = normalise(read_embeddings(args.run).get(args.modality))
     summary = cluster_summary(catalog, result.labels["cluster"].to_numpy(), X, n_exemplars=3)

@@ -49,7 +49,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from galexplore.projection import project_run
+    from galexplore.analysis.projection import project_run
     from galexplore.artifacts.runs import read_projection
 
     if args.dask:

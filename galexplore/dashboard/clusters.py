@@ -1,6 +1,6 @@
 """Clusters on demand: method and k as widgets, recomputed off the event loop, summarised in a table.
 
-Clustering itself is :class:`galexplore.clustering.Clusterer`; results are cached across
+Clustering itself is :class:`galexplore.analysis.clustering.Clusterer`; results are cached across
 sessions by (data, method, k). A clustering saved in ``RUN/clusters/`` (e.g. by
 ``galexplore cluster`` or ``galexplore demo``) is the starting point when there is one.
 Clicking a row of the summary table selects that cluster.
@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import panel as pn
 
-from galexplore.clustering import Clusterer, cluster_summary
+from galexplore.analysis.clustering import Clusterer, cluster_summary
 from galexplore.dashboard import text_panes
 from galexplore.dashboard.data import ExplorerData, per_server_cache
 from galexplore.dashboard.state import CLUSTER, ExplorerState, reports_errors
@@ -53,7 +53,7 @@ def saved_clusters(data: ExplorerData) -> tuple[str, int, np.ndarray] | None:
     """The run's most recent saved clustering as (method, k, labels aligned to ``data``), or None."""
     if data.run is None:
         return None
-    from galexplore.cluster_store import load_clusters
+    from galexplore.analysis.cluster_store import load_clusters
 
     try:
         result = load_clusters(data.run)

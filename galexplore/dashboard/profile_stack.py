@@ -1,6 +1,6 @@
 """Stacked radial profiles of groups of galaxies (no Panel: pure survey + numpy).
 
-Builds on :mod:`galexplore.profiles`: per-galaxy annular means of the Rₑ-normalised maps
+Builds on :mod:`galexplore.analysis.profiles`: per-galaxy annular means of the Rₑ-normalised maps
 against deprojected radius, then the median and 16–84 % band over a group. Large groups are
 represented by a seeded random sample, so a lasso of 10⁵ galaxies reads a few hundred maps,
 not all of them.
@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from galexplore.dashboard.data import ExplorerData
-from galexplore.profiles import deprojected_radius, radial_profiles, stack_profiles
+from galexplore.analysis.profiles import deprojected_radius, radial_profiles, stack_profiles
 
 #: Channels stacked, in display order.
 PROFILE_CHANNELS = ("log_ew_ha", "log_age_lw", "zh_lw", "log_sigma_star")

@@ -1,4 +1,4 @@
-"""Similarity search from the dashboard: a thin adapter over :class:`galexplore.search.SimilaritySearch`.
+"""Similarity search from the dashboard: a thin adapter over :class:`galexplore.analysis.search.SimilaritySearch`.
 
 One index per (data, modality) is fitted lazily and shared read-only by all sessions.
 For a cross-modal run (e.g. images + spectra in one CLIP space) the query galaxy's vector in
@@ -11,7 +11,7 @@ import numpy as np
 
 from galexplore.dashboard.data import ExplorerData, per_server_cache
 from galexplore.errors import GalexploreError
-from galexplore.search import SimilaritySearch
+from galexplore.analysis.search import SimilaritySearch
 
 
 

@@ -323,7 +323,7 @@ def _photo_z(X: np.ndarray, z: np.ndarray, train_idx: np.ndarray, test_idx: np.n
 
 def _projection(run: Path, ids: np.ndarray, modality: str | None, seed: int) -> tuple[np.ndarray, dict]:
     """The run's 2-D map for ``ids``: ``projection.parquet`` if it fits, else a (cached) UMAP."""
-    from galexplore.projection import project_run
+    from galexplore.analysis.projection import project_run
     from galexplore.artifacts.runs import read_projection
 
     if RunPaths.of(run).projection.is_file():

@@ -1,11 +1,11 @@
 """UMAP for survey-scale embeddings: fit on a subsample, transform the rest over Dask.
 
 The client streams the (possibly partitioned) embeddings once to pick the fitting sample,
-fits :class:`~galexplore.projection.UMAPProjector` on it exactly as the single-process path
+fits :class:`~galexplore.analysis.projection.UMAPProjector` on it exactly as the single-process path
 does, broadcasts the fitted model, and lets the workers place the remaining rows in the same
 batches :meth:`UMAPProjector.fit` would use. Only the 2-D coordinates (8 bytes a galaxy) come
 back; the projection is written as partitioned Parquet aligned with the embeddings' parts.
-The coordinates are identical to :func:`galexplore.projection.project_run`'s.
+The coordinates are identical to :func:`galexplore.analysis.projection.project_run`'s.
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ class EmbeddingParts:
         return np.concatenate(out) if out else np.empty((0, 0), dtype=np.float32)
 
     def fingerprint(self) -> str:
-        """Same value as :func:`galexplore.projection.embedding_fingerprint` on the whole table."""
+        """Same value as :func:`galexplore.analysis.projection.embedding_fingerprint` on the whole table."""
         h = hashlib.blake2b(digest_size=12)
         ids = [str(g) for i in range(len(self.parts)) for g in self.part(i, "galaxy_id").to_pylist()]
         h.update("\n".join(ids).encode())
@@ -113,13 +113,13 @@ def project_with_dask(
 ) -> Path:
     """UMAP-project a run's embeddings with the transform spread over ``client``'s workers.
 
-    Parameters are those of :class:`~galexplore.projection.UMAPProjector`. Writes
+    Parameters are those of :class:`~galexplore.analysis.projection.UMAPProjector`. Writes
     ``RUN/projection.parquet/part-*.parquet`` (one part per embeddings part) atomically, with
     the parameters, the fitted-row count and the embeddings' fingerprint in the metadata.
     """
     from distributed import as_completed
 
-    from galexplore.projection import UMAPProjector, projector_params
+    from galexplore.analysis.projection import UMAPProjector, projector_params
     from galexplore.artifacts.provenance import encoder_fingerprint
     from galexplore.artifacts.runs import read_embeddings_metadata
 

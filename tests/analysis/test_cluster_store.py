@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from galexplore.cluster_store import cluster_run, list_clusterings, load_clusters
+from galexplore.analysis.cluster_store import cluster_run, list_clusterings, load_clusters
 from galexplore.errors import StoreError
 from galexplore.artifacts.runs import read_embeddings
 

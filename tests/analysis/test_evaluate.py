@@ -31,7 +31,7 @@ def trained_run(tiny_survey, tmp_path_factory):
 @pytest.fixture(scope="module")
 def evaluated(tiny_survey, trained_run):
     from galexplore.evaluation.evaluate import evaluate
-    from galexplore.projection import project_run
+    from galexplore.analysis.projection import project_run
 
     project_run(trained_run, method="pca")  # the report reuses an existing projection
     calls = []

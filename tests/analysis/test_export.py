@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from galexplore.cluster_store import cluster_run
+from galexplore.analysis.cluster_store import cluster_run
 from galexplore.errors import GalexploreError
 from galexplore.artifacts.export import export_selection, read_export
-from galexplore.projection import project_run
+from galexplore.analysis.projection import project_run
 from galexplore.artifacts.runs import read_projection
 
 

@@ -7,7 +7,7 @@ import pytest
 from sklearn.manifold import trustworthiness
 
 from galexplore.errors import GalexploreError
-from galexplore.projection import PCAProjector, UMAPProjector, embedding_fingerprint, project_run
+from galexplore.analysis.projection import PCAProjector, UMAPProjector, embedding_fingerprint, project_run
 from galexplore.artifacts.runs import read_projection
 
 

@@ -76,7 +76,7 @@ def test_failed_partition_leaves_old_embeddings(tiny_survey_copy, trained_run, c
 
 
 def test_dask_projection_matches_single_process(tiny_survey, trained_run, client):
-    from galexplore.projection import UMAPProjector, embedding_fingerprint
+    from galexplore.analysis.projection import UMAPProjector, embedding_fingerprint
     from galexplore.artifacts.runs import read_projection
     from galexplore.scale.dask_embed import embed_with_dask
     from galexplore.scale.dask_project import project_with_dask

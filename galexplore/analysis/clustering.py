@@ -14,7 +14,7 @@ the nearest fitted row).
 
 :func:`suggest_k` scores a range of k by silhouette (k-means) or BIC (Gaussian mixture);
 :func:`cluster_summary` describes each cluster by the catalog; saving and loading clusterings
-under ``RUN/clusters/`` is in :mod:`galexplore.cluster_store`.
+under ``RUN/clusters/`` is in :mod:`galexplore.analysis.cluster_store`.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ import pandas as pd
 
 from galexplore.data.columns import SF_CLASSES, STANDARD_PROPERTIES
 from galexplore.errors import GalexploreError
-from galexplore.search import normalise
+from galexplore.analysis.search import normalise
 
 log = logging.getLogger(__name__)
 

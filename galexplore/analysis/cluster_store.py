@@ -6,7 +6,7 @@
                                                  parameters as JSON metadata ("galexplore")
 
 :func:`cluster_run` reads the run's embeddings (or its projection), fits a
-:class:`~galexplore.clustering.Clusterer` and, unless ``save=False``, writes the labels
+:class:`~galexplore.analysis.clustering.Clusterer` and, unless ``save=False``, writes the labels
 atomically. :func:`load_clusters` reads them back (the most recent one by default), which is
 what ``galexplore export --cluster K`` and the dashboard use.
 """
@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from galexplore.artifacts.atomic import atomic_file
-from galexplore.clustering import Clusterer
+from galexplore.analysis.clustering import Clusterer
 from galexplore.errors import StoreError
 from galexplore.artifacts.provenance import encoder_fingerprint
 from galexplore.artifacts.runs import META_KEY, RunPaths, read_embeddings, read_projection
@@ -78,7 +78,7 @@ def cluster_run(
         Run directory with ``embeddings.parquet`` (and ``projection.parquet`` for
         ``space="projection"``).
     method, n_clusters, space, random_state, min_cluster_size
-        As in :class:`~galexplore.clustering.Clusterer`.
+        As in :class:`~galexplore.analysis.clustering.Clusterer`.
     modality : str, optional
         Which embedding of a multi-modal run (required when there are several).
     save : bool

@@ -34,7 +34,7 @@ from galexplore.errors import GalexploreError
 from galexplore.progress import ProgressCallback, report
 from galexplore.artifacts.provenance import encoder_fingerprint
 from galexplore.artifacts.runs import read_embeddings, write_projection
-from galexplore.search import normalise
+from galexplore.analysis.search import normalise
 
 log = logging.getLogger(__name__)
 
