@@ -114,7 +114,8 @@ def generate_ooc(n: int, workdir: Path) -> dict:
 
     from galexplore.artifacts.atomic import atomic_directory
     from galexplore.data.store import write_survey
-    from galexplore.artifacts.runs import RunPaths, with_metadata
+    from galexplore.artifacts.runs import with_metadata
+    from galexplore.artifacts.paths import RunPaths
 
     survey, run = workdir / f"survey_{n}", workdir / f"run_{n}"
     if not RunPaths.of(run).projection.is_dir():
@@ -145,13 +146,14 @@ def child_ooc(n: int, repeats: int, workdir: Path) -> dict:
     from dashboard import time_zoom
     from panel.io.state import set_curdoc
 
+    from galexplore.artifacts.paths import RunPaths
     from galexplore.dashboard.ooc_app import OutOfCoreExplorer
     from galexplore.dashboard.ooc_data import OutOfCoreData
 
     paths = json.loads((workdir / f"paths_{n}.json").read_text())
     import shutil
 
-    for old in Path(paths["run"], "cache").glob("map_table-*"):  # time the build, not a reuse
+    for old in RunPaths.of(paths["run"]).cache.glob("map_table-*"):  # time the build, not a reuse
         shutil.rmtree(old)
     pn.extension("tabulator")
     t0 = time.perf_counter()

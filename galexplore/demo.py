@@ -28,7 +28,7 @@ from typing import Any
 
 from galexplore.artifacts.atomic import write_json
 from galexplore.progress import ProgressCallback, report
-from galexplore.artifacts.runs import RunPaths
+from galexplore.artifacts.paths import RunPaths, SurveyPaths
 
 log = logging.getLogger(__name__)
 
@@ -107,13 +107,16 @@ class Demo:
 
     def _output_fingerprint(self, stage: str) -> str | None:
         """Fingerprint of a stage's artifact as it is on disk now (None if absent or unreadable)."""
+        from galexplore.analysis.cluster_store import clustering_name
+
         paths = RunPaths.of(self.run_path)
         try:
             if stage == "synthesise":
-                meta = json.loads((self.survey_path / "survey.json").read_text())
-                return f"{meta['fingerprint']}:{file_digest(self.survey_path / 'catalog.parquet')}"
+                survey = SurveyPaths.of(self.survey_path)
+                meta = json.loads(survey.meta.read_text())
+                return f"{meta['fingerprint']}:{file_digest(survey.catalog)}"
             target = {"train": paths.encoder, "embed": paths.embeddings, "project": paths.projection,
-                      "cluster": paths.clusters / f"kmeans_k{self.config.n_clusters}_embedding.parquet"}[stage]
+                      "cluster": paths.clustering(clustering_name("kmeans", self.config.n_clusters, "embedding"))}[stage]
             return file_digest(target)
         except (OSError, ValueError, KeyError):
             return None

@@ -196,7 +196,8 @@ def write_partitioned_projection(survey, run: str | os.PathLike, seed: int = 0, 
     import pyarrow.parquet as pq
 
     from galexplore.artifacts.atomic import atomic_directory
-    from galexplore.artifacts.runs import RunPaths, with_metadata
+    from galexplore.artifacts.runs import with_metadata
+    from galexplore.artifacts.paths import RunPaths, part_file
 
     rng = np.random.default_rng(seed)
     ids = survey.catalog["galaxy_id"].astype(str).to_numpy()
@@ -209,7 +210,7 @@ def write_partitioned_projection(survey, run: str | os.PathLike, seed: int = 0, 
     with atomic_directory(RunPaths.of(run).projection) as tmp:
         for i, (lo, hi) in enumerate(itertools.pairwise(bounds)):
             table = pa.table({"galaxy_id": ids[lo:hi].tolist(), "x": xy[lo:hi, 0], "y": xy[lo:hi, 1]})
-            pq.write_table(with_metadata(table, {"method": "umap", "partition": i}), tmp / f"part-{i:05d}.parquet")
+            pq.write_table(with_metadata(table, {"method": "umap", "partition": i}), part_file(tmp, i))
     return xy
 
 

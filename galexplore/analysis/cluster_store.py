@@ -28,7 +28,8 @@ from galexplore.artifacts.atomic import atomic_file
 from galexplore.analysis.clustering import Clusterer
 from galexplore.errors import StoreError
 from galexplore.artifacts.provenance import encoder_fingerprint
-from galexplore.artifacts.runs import META_KEY, RunPaths, read_embeddings, read_projection
+from galexplore.artifacts.runs import META_KEY, read_embeddings, read_projection
+from galexplore.artifacts.paths import RunPaths
 
 _NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 
@@ -119,7 +120,7 @@ def save_clusters(run: str | os.PathLike, labels: pd.DataFrame, params: dict[str
 
     if not _NAME.match(name):
         raise StoreError(f"bad clustering name {name!r} (letters, digits, '_', '-', '.')")
-    path = RunPaths.of(run).clusters / f"{name}.parquet"
+    path = RunPaths.of(run).clustering(name)
     table = pa.table(
         {
             "galaxy_id": pa.array(labels["galaxy_id"].astype(str).tolist(), type=pa.string()),
@@ -151,7 +152,7 @@ def load_clusters(run: str | os.PathLike, name: str | None = None) -> ClusterRes
         if not names:
             raise StoreError(f"{folder}: no saved clustering (run `galexplore cluster RUN` first)")
         name = names[-1]
-    path = folder / f"{name}.parquet"
+    path = RunPaths.of(run).clustering(name)
     if not path.is_file():
         have = ", ".join(names) or "none"
         raise StoreError(f"{path}: no clustering named {name!r} (saved: {have})")

@@ -33,6 +33,7 @@ from galexplore.artifacts.atomic import atomic_file
 from galexplore.errors import GalexploreError
 from galexplore.progress import ProgressCallback, report
 from galexplore.artifacts.provenance import encoder_fingerprint
+from galexplore.artifacts.paths import RunPaths
 from galexplore.artifacts.runs import read_embeddings, write_projection
 from galexplore.analysis.search import normalise
 
@@ -46,7 +47,6 @@ SPECTRAL_MAX_ROWS = 20_000
 #: trustworthiness stays within 0.003 (``bench/analysis.py`` measures both side by side).
 LARGE_N_ROWS = 50_000
 LARGE_N_EPOCHS = 100
-CACHE_DIR = Path("cache") / "projection"
 
 
 def _check_X(X: npt.ArrayLike) -> np.ndarray:
@@ -264,7 +264,7 @@ def embedding_fingerprint(galaxy_ids: Sequence[str], vectors: np.ndarray) -> str
 
 def _cache_path(run: Path, fingerprint: str, params: dict[str, Any]) -> Path:
     key = hashlib.blake2b(json.dumps([fingerprint, params], sort_keys=True, default=str).encode(), digest_size=12)
-    return run / CACHE_DIR / f"{key.hexdigest()}.npy"
+    return RunPaths.of(run).cache / "projection" / f"{key.hexdigest()}.npy"
 
 
 def project_run(

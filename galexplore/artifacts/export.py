@@ -91,7 +91,8 @@ def provenance_of(run: str | os.PathLike, *, selection: str, survey: Any = None)
     """
     from galexplore.analysis.projection import embedding_fingerprint
     from galexplore.artifacts.provenance import encoder_fingerprint
-    from galexplore.artifacts.runs import RunPaths, read_embeddings, read_projection
+    from galexplore.artifacts.runs import read_embeddings, read_projection
+    from galexplore.artifacts.paths import RunPaths
 
     emb = read_embeddings(run)
     prov: dict[str, str] = {"run": str(Path(run).resolve()), "selection": selection}
@@ -237,7 +238,8 @@ def selection_rows(
     clusters : DataFrame, optional
         ``galaxy_id`` and ``cluster`` of a clustering (adds ``cluster``).
     """
-    from galexplore.artifacts.runs import RunPaths, read_projection
+    from galexplore.artifacts.runs import read_projection
+    from galexplore.artifacts.paths import RunPaths
 
     rows = pd.DataFrame({"galaxy_id": [str(g) for g in galaxy_ids]})
     if survey is not None:

@@ -7,7 +7,7 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from galexplore.artifacts.runs import RunPaths
+from galexplore.artifacts.paths import RunPaths
 
 
 def encoder_fingerprint(run: str | os.PathLike, metadata: Mapping[str, Any] | None = None) -> str | None:

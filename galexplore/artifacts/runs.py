@@ -30,49 +30,11 @@ import numpy.typing as npt
 import pandas as pd
 
 from galexplore.artifacts.atomic import atomic_file
+from galexplore.artifacts.paths import PART_GLOB, RunPaths
 from galexplore.errors import StoreError
 
 META_KEY = b"galexplore"
 EMB_PREFIX = "emb_"
-
-
-@dataclass(frozen=True)
-class RunPaths:
-    """Standard artifact paths inside a run directory."""
-
-    root: Path
-
-    @classmethod
-    def of(cls, run: str | os.PathLike) -> RunPaths:
-        return cls(Path(run))
-
-    @property
-    def encoder(self) -> Path:
-        return self.root / "encoder.pt"
-
-    @property
-    def train_log(self) -> Path:
-        return self.root / "train_log.csv"
-
-    @property
-    def embeddings(self) -> Path:
-        return self.root / "embeddings.parquet"
-
-    @property
-    def projection(self) -> Path:
-        return self.root / "projection.parquet"
-
-    @property
-    def metrics(self) -> Path:
-        return self.root / "metrics.json"
-
-    @property
-    def report(self) -> Path:
-        return self.root / "report"
-
-    @property
-    def clusters(self) -> Path:
-        return self.root / "clusters"
 
 
 def with_metadata(table, metadata: Mapping[str, Any]):
@@ -93,7 +55,7 @@ def parquet_parts(path: Path) -> list[Path]:
     """The files of a Parquet artifact: itself, or the sorted ``part-*.parquet`` of a
     partitioned one (a directory written by the Dask path)."""
     if path.is_dir():
-        parts = sorted(path.glob("part-*.parquet"))
+        parts = sorted(path.glob(PART_GLOB))
         if not parts:
             raise StoreError(f"{path}: partitioned artifact without part-*.parquet files")
         return parts

@@ -49,7 +49,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from galexplore.errors import GalexploreError
     from galexplore.evaluation.evaluate import evaluate
-    from galexplore.artifacts.runs import RunPaths
+    from galexplore.artifacts.paths import RunPaths
 
     if not 0 < args.test_fraction < 1:
         raise GalexploreError(f"--test-fraction must be strictly between 0 and 1, got {args.test_fraction}")

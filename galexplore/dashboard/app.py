@@ -29,7 +29,7 @@ from galexplore.dashboard.model_cleanup import prompt_model_cleanup
 from galexplore.dashboard.profiles import RadialProfiles, cached_reference
 from galexplore.dashboard.state import ExplorerState
 from galexplore.errors import GalexploreError
-from galexplore.artifacts.runs import RunPaths
+from galexplore.artifacts.paths import RunPaths, SurveyPaths
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,8 @@ EXTENSIONS = ("tabulator",)
 
 
 def _mtimes(survey: Path, run: Path) -> tuple[int, ...]:
-    paths = [survey / "survey.json", survey / "catalog.parquet", RunPaths.of(run).projection, RunPaths.of(run).embeddings]
+    s, r = SurveyPaths.of(survey), RunPaths.of(run)
+    paths = [s.meta, s.catalog, r.projection, r.embeddings]
     return tuple(p.stat().st_mtime_ns if p.is_file() else 0 for p in paths)
 
 

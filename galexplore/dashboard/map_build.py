@@ -22,10 +22,11 @@ import pandas as pd
 from galexplore.artifacts.atomic import atomic_directory
 from galexplore.dashboard.map_table import TABLE_JSON, VERSION, LazySurvey, projection_rows, table_path
 from galexplore.data.columns import categorical_columns, numeric_columns
-from galexplore.data.store import CATALOG, Survey
+from galexplore.data.store import Survey
 from galexplore.errors import GalexploreError, StoreError
 from galexplore.progress import ProgressCallback, report
-from galexplore.artifacts.runs import RunPaths, parquet_parts
+from galexplore.artifacts.runs import parquet_parts
+from galexplore.artifacts.paths import RunPaths, part_file
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +86,7 @@ def _stripe_edges(run: Path, n_stripes: int) -> np.ndarray:
 def _catalog_batches(survey: Survey, columns: list[str]) -> Iterator[pd.DataFrame]:
     import pyarrow.parquet as pq
 
-    for batch in pq.ParquetFile(survey.path / CATALOG, **STREAM).iter_batches(batch_size=BATCH_ROWS, columns=columns):
+    for batch in pq.ParquetFile(survey.paths.catalog, **STREAM).iter_batches(batch_size=BATCH_ROWS, columns=columns):
         yield batch.to_pandas()
 
 
@@ -158,7 +159,7 @@ class _Stripes:
             self.schema = table.schema
         table = table.cast(self.schema)
         if self.writers[s] is None:
-            self.writers[s] = pq.ParquetWriter(self.folder / f"part-{s:05d}.parquet", self.schema)
+            self.writers[s] = pq.ParquetWriter(part_file(self.folder, s), self.schema)
         self.writers[s].write_table(table)
         self.buffers[s] = []
 
@@ -202,10 +203,10 @@ def build_map_table(survey: str | os.PathLike | Survey, run: str | os.PathLike, 
     if (target / TABLE_JSON).is_file():
         return target
     n = projection_rows(run)
-    schema = pq.read_schema(survey.path / CATALOG)
+    schema = pq.read_schema(survey.paths.catalog)
     columns = [c for c in schema.names if not c.startswith("__index")]
     if "galaxy_id" not in columns:
-        raise StoreError(f"{survey.path / CATALOG}: catalog has no 'galaxy_id' column")
+        raise StoreError(f"{survey.paths.catalog}: catalog has no 'galaxy_id' column")
     head = next(_catalog_batches(survey, columns))
     numeric = [c for c in numeric_columns(head) if c not in ("x", "y")]
     categorical = [c for c in categorical_columns(head) if c not in numeric]
@@ -221,8 +222,8 @@ def build_map_table(survey: str | os.PathLike | Survey, run: str | os.PathLike, 
         kept = stripes.close()
         groups = []
         for new, s in enumerate(kept):  # consecutive part numbers: a part is a Dask partition
-            os.replace(tmp / f"part-{s:05d}.parquet", tmp / f"part-{new:05d}.parquet")
-            groups.append(_sort_by_y(tmp / f"part-{new:05d}.parquet"))
+            os.replace(part_file(tmp, s), part_file(tmp, new))
+            groups.append(_sort_by_y(part_file(tmp, new)))
         sample = pd.concat(stripes.samples, ignore_index=True) if stripes.samples else pd.DataFrame()
         from galexplore.dashboard.embedding_map import _category_order
 

@@ -29,9 +29,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from galexplore.data.store import CATALOG, Survey
+from galexplore.data.store import Survey
 from galexplore.errors import GalexploreError, StoreError
-from galexplore.artifacts.runs import RunPaths, parquet_parts
+from galexplore.artifacts.runs import parquet_parts
+from galexplore.artifacts.paths import CATALOG, PART_GLOB, RunPaths, SurveyPaths
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +51,7 @@ class LazySurvey(Survey):
     def _validate(self) -> None:
         import pyarrow.parquet as pq
 
-        path = self.path / CATALOG
+        path = self.paths.catalog
         if not path.is_file():
             raise StoreError(f"{self.path}: missing {CATALOG}")
         rows = pq.ParquetFile(path).metadata.num_rows
@@ -58,7 +59,7 @@ class LazySurvey(Survey):
             raise StoreError(f"{path}: {rows} rows but survey.json says {self.n_galaxies} galaxies")
         for name in self.modalities:
             if self.array(name).shape[0] != rows:
-                raise StoreError(f"{self.path / (name + '.zarr')}: {self.array(name).shape[0]} galaxies but the catalog has {rows}")
+                raise StoreError(f"{self.paths.modality(name)}: {self.array(name).shape[0]} galaxies but the catalog has {rows}")
 
     @property
     def catalog(self) -> pd.DataFrame:  # type: ignore[override]
@@ -67,14 +68,14 @@ class LazySurvey(Survey):
 
 def source_key(survey: str | os.PathLike, run: str | os.PathLike) -> str:
     """A short hash of the inputs of a map table (paths, sizes and modification times)."""
-    paths = [Path(survey) / CATALOG, *parquet_parts(RunPaths.of(run).projection)]
+    paths = [SurveyPaths.of(survey).catalog, *parquet_parts(RunPaths.of(run).projection)]
     text = "|".join(f"{p.resolve()}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in paths)
     return hashlib.blake2b(f"v{VERSION}|{text}".encode(), digest_size=8).hexdigest()
 
 
 def table_path(survey: str | os.PathLike, run: str | os.PathLike) -> Path:
     """Where the map table of this survey and run lives: ``RUN/cache/map_table-<key>``."""
-    return Path(run) / "cache" / f"map_table-{source_key(survey, run)}"
+    return RunPaths.of(run).cache / f"map_table-{source_key(survey, run)}"
 
 
 def projection_rows(run: str | os.PathLike) -> int:
@@ -138,7 +139,7 @@ class MapTable:
             self.meta: dict[str, Any] = json.loads((self.path / TABLE_JSON).read_text())
         except (OSError, ValueError) as exc:
             raise StoreError(f"{self.path / TABLE_JSON}: cannot read the map table ({exc})") from exc
-        self.parts = [str(p) for p in sorted(self.path.glob("part-*.parquet"))]
+        self.parts = [str(p) for p in sorted(self.path.glob(PART_GLOB))]
         if len(self.parts) != len(self.meta["counts"]):
             raise StoreError(f"{self.path}: {len(self.parts)} parts but table.json lists {len(self.meta['counts'])}")
         self.offsets = np.concatenate([[0], np.cumsum(self.meta["counts"])]).astype(np.int64)

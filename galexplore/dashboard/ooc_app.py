@@ -26,7 +26,7 @@ from galexplore.dashboard.ooc_data import OutOfCoreData
 from galexplore.dashboard.ooc_map import OutOfCoreMap
 from galexplore.dashboard.ooc_panels import OutOfCoreExport, OutOfCoreMainSequence, SelectionDetail
 from galexplore.dashboard.state import ExplorerState
-from galexplore.artifacts.runs import RunPaths
+from galexplore.artifacts.paths import RunPaths
 
 log = logging.getLogger(__name__)
 

@@ -25,7 +25,8 @@ from galexplore.dashboard.map_table import LazySurvey, MapTable
 from galexplore.dashboard.selection import box_select, lasso_select
 from galexplore.data.columns import STANDARD_COLUMNS, axis_label
 from galexplore.progress import ProgressCallback
-from galexplore.artifacts.runs import RunPaths, parquet_parts
+from galexplore.artifacts.runs import parquet_parts
+from galexplore.artifacts.paths import RunPaths
 
 log = logging.getLogger(__name__)
 

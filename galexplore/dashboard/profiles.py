@@ -16,6 +16,7 @@ import numpy as np
 import panel as pn
 
 from galexplore.artifacts.atomic import atomic_file
+from galexplore.artifacts.paths import RunPaths
 from galexplore.dashboard import text_panes
 from galexplore.dashboard._setup import batched, fit_range
 from galexplore.dashboard.data import ExplorerData, per_server_cache
@@ -57,7 +58,7 @@ def _disk_cache(data: ExplorerData) -> Path | None:
     if data.run is None or data.survey is None:
         return None
     key = hashlib.blake2b(f"{data.token}|{MAX_REFERENCE}|v1".encode(), digest_size=12).hexdigest()
-    return Path(data.run) / "cache" / "profiles" / f"{key}.npz"
+    return RunPaths.of(data.run).cache / "profiles" / f"{key}.npz"
 
 
 def _save(path: Path, rows: np.ndarray, prof: np.ndarray) -> None:

@@ -297,7 +297,7 @@ def ingest_catalog(path: str | os.PathLike, *, out: str | os.PathLike | None = N
         prov = {"kind": "catalog", "layout": cat.layout, "conversions": cat.conversions, "sources": [batch.file_record(path)],
                 "packages": batch.package_versions()}  # fmt: skip
         survey = write_survey(out, cat.table, None, name=name or Path(out).name, source="catalog", provenance=prov)
-        write_json(Path(out) / batch.REPORT, vars(rep))
+        write_json(survey.paths.ingest_report, vars(rep))
         return IngestResult(survey, rep)
     survey = open_survey(into)
     joined = join_catalog(survey.catalog, cat.table, on=on, radius=radius, overwrite=overwrite)
@@ -310,8 +310,8 @@ def ingest_catalog(path: str | os.PathLike, *, out: str | os.PathLike | None = N
     meta.setdefault("provenance", {}).setdefault("joined_catalogs", []).append(
         {"file": batch.file_record(path), "layout": cat.layout, "conversions": cat.conversions, "join": joined.summary(),
          "overwrite": overwrite, "packages": batch.package_versions()})  # fmt: skip
-    write_json(Path(into) / "survey.json", meta)
-    write_json(Path(into) / batch.REPORT, vars(rep))
+    write_json(survey.paths.meta, meta)
+    write_json(survey.paths.ingest_report, vars(rep))
     return IngestResult(open_survey(into), rep)
 
 

@@ -33,13 +33,12 @@ import pandas as pd
 
 from galexplore import __version__
 from galexplore.artifacts.atomic import atomic_directory, atomic_file, recover_directory, write_json
+from galexplore.artifacts.paths import CATALOG, SURVEY_JSON, SurveyPaths
 from galexplore.data.columns import STANDARD_COLUMNS, unit_of
 from galexplore.errors import StoreError
 
 log = logging.getLogger(__name__)
 
-SURVEY_JSON = "survey.json"
-CATALOG = "catalog.parquet"
 FORMAT_VERSION = 1
 #: Galaxies per chunk along the first axis of every modality array.
 DEFAULT_CHUNK = 32
@@ -188,7 +187,7 @@ class SurveyWriter:
         from zarr.codecs import BloscCodec
 
         assert self._tmp is not None, "use SurveyWriter as a context manager"
-        group = zarr.open_group(self._tmp / f"{spec.name}.zarr", mode="w")
+        group = zarr.open_group(SurveyPaths(self._tmp).modality(spec.name), mode="w")
         c = chunk or self.chunk
         arr = group.create_array(
             "data",
@@ -230,7 +229,7 @@ class SurveyWriter:
             raise StoreError(
                 f"{self.path}: catalog has {len(catalog)} rows but {self.n_galaxies} galaxies were declared"
             )
-        catalog.to_parquet(self._tmp / CATALOG, index=False)
+        catalog.to_parquet(SurveyPaths(self._tmp).catalog, index=False)
         specs = list(self._specs.values())
         meta = {
             "format_version": FORMAT_VERSION,
@@ -244,7 +243,7 @@ class SurveyWriter:
             "modalities": {s.name: s.to_json() for s in specs},
             "provenance": self.provenance,
         }
-        write_json(self._tmp / SURVEY_JSON, meta)
+        write_json(SurveyPaths(self._tmp).meta, meta)
 
 
 class Survey:
@@ -263,8 +262,9 @@ class Survey:
 
     def __init__(self, path: str | os.PathLike) -> None:
         self.path = Path(path)
+        self.paths = SurveyPaths(self.path)
         recover_directory(self.path)
-        meta_path = self.path / SURVEY_JSON
+        meta_path = self.paths.meta
         if not self.path.is_dir():
             raise StoreError(f"{self.path}: no such survey directory")
         if not meta_path.is_file():
@@ -287,23 +287,23 @@ class Survey:
         cat = self.catalog  # reads and validates ids
         if len(cat) != n:
             raise StoreError(
-                f"{self.path / CATALOG}: {len(cat)} rows but survey.json says {n} galaxies"
+                f"{self.paths.catalog}: {len(cat)} rows but survey.json says {n} galaxies"
             )
         for name, spec in self.modalities.items():
             arr = self.array(name)
             if arr.shape[0] != n:
                 raise StoreError(
-                    f"{self.path / (name + '.zarr')}: {arr.shape[0]} galaxies but the catalog has {n}"
+                    f"{self.paths.modality(name)}: {arr.shape[0]} galaxies but the catalog has {n}"
                 )
             if tuple(arr.shape[1:]) != spec.shape:
                 raise StoreError(
-                    f"{self.path / (name + '.zarr')}: per-galaxy shape {tuple(arr.shape[1:])} "
+                    f"{self.paths.modality(name)}: per-galaxy shape {tuple(arr.shape[1:])} "
                     f"!= {spec.shape} in survey.json"
                 )
             stored = arr.attrs.get("channels")
             if stored is not None and list(stored) != spec.channels:
                 raise StoreError(
-                    f"{self.path / (name + '.zarr')}: channels {list(stored)} != {spec.channels} in survey.json"
+                    f"{self.paths.modality(name)}: channels {list(stored)} != {spec.channels} in survey.json"
                 )
 
     # -- properties -------------------------------------------------------------------
@@ -322,7 +322,7 @@ class Survey:
     @cached_property
     def catalog(self) -> pd.DataFrame:
         """The catalog as a DataFrame, ``galaxy_id`` as strings, in store order."""
-        path = self.path / CATALOG
+        path = self.paths.catalog
         if not path.is_file():
             raise StoreError(f"{self.path}: missing {CATALOG}")
         try:
@@ -360,7 +360,7 @@ class Survey:
         import zarr
 
         self.spec(name)
-        path = self.path / f"{name}.zarr"
+        path = self.paths.modality(name)
         try:
             return zarr.open_group(path, mode="r")
         except Exception as exc:
@@ -370,14 +370,14 @@ class Survey:
         """The lazily read array of one modality (a ``zarr.Array``; index it to read)."""
         group = self._group(name)
         if "data" not in group:
-            raise StoreError(f"{self.path / (name + '.zarr')}: no 'data' array")
+            raise StoreError(f"{self.paths.modality(name)}: no 'data' array")
         return group["data"]
 
     def aux(self, name: str, key: str) -> np.ndarray:
         """A small array stored beside a modality, e.g. ``aux("spectra", "wavelength")``."""
         group = self._group(name)
         if key not in group:
-            raise StoreError(f"{self.path / (name + '.zarr')}: no {key!r} array")
+            raise StoreError(f"{self.paths.modality(name)}: no {key!r} array")
         return np.asarray(group[key][...])
 
     def read(self, name: str, rows: npt.ArrayLike | slice) -> np.ndarray:
@@ -401,7 +401,7 @@ class Survey:
         except Exception as exc:  # codecs and the store raise many types for damaged chunks
             what = f"rows {rows.start}:{rows.stop}" if isinstance(rows, slice) else f"{np.size(rows)} rows"
             raise StoreError(
-                f"{self.path / (name + '.zarr')}: cannot read {what} ({type(exc).__name__}: {exc})"
+                f"{self.paths.modality(name)}: cannot read {what} ({type(exc).__name__}: {exc})"
             ) from exc
 
     def channel_index(self, name: str, channel: str) -> int:
@@ -427,14 +427,14 @@ def write_catalog(survey: Survey | str | os.PathLike, catalog: pd.DataFrame) -> 
     the modality arrays stay aligned. ``survey.json`` is updated afterwards.
     """
     survey = survey if isinstance(survey, Survey) else Survey(survey)
-    catalog = _validate_catalog(catalog, str(survey.path / CATALOG))
+    catalog = _validate_catalog(catalog, str(survey.paths.catalog))
     if not catalog["galaxy_id"].equals(survey.catalog["galaxy_id"]):
         raise StoreError(f"{survey.path}: the new catalog's galaxy_id column does not match the survey's")
-    with atomic_file(survey.path / CATALOG) as tmp:
+    with atomic_file(survey.paths.catalog) as tmp:
         catalog.to_parquet(tmp, index=False)
     meta = dict(survey.meta)
     meta["columns"] = {c: unit_of(c) for c in catalog.columns if unit_of(c)}
-    write_json(survey.path / SURVEY_JSON, meta)
+    write_json(survey.paths.meta, meta)
     return Survey(survey.path)
 
 

@@ -44,7 +44,8 @@ from galexplore.data.store import Survey
 from galexplore.errors import GalexploreError
 from galexplore.progress import ProgressCallback, report
 from galexplore.artifacts.provenance import encoder_fingerprint
-from galexplore.artifacts.runs import RunPaths, read_embeddings
+from galexplore.artifacts.runs import read_embeddings
+from galexplore.artifacts.paths import RunPaths
 
 log = logging.getLogger(__name__)
 

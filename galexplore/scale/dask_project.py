@@ -22,7 +22,8 @@ import numpy as np
 from galexplore.artifacts.atomic import atomic_directory
 from galexplore.errors import GalexploreError
 from galexplore.progress import ProgressCallback, report
-from galexplore.artifacts.runs import EMB_PREFIX, RunPaths, parquet_parts, with_metadata
+from galexplore.artifacts.runs import EMB_PREFIX, parquet_parts, with_metadata
+from galexplore.artifacts.paths import RunPaths, part_file
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +94,7 @@ def _write_parts(run: Path, source: EmbeddingParts, xy: np.ndarray, meta: dict[s
         for i in range(len(source.parts)):
             lo, hi = source.offsets[i], source.offsets[i + 1]
             table = pa.table({"galaxy_id": source.part(i, "galaxy_id"), "x": xy[lo:hi, 0], "y": xy[lo:hi, 1]})
-            pq.write_table(with_metadata(table, {**meta, "partition": i}), tmp / f"part-{i:05d}.parquet")
+            pq.write_table(with_metadata(table, {**meta, "partition": i}), part_file(tmp, i))
     return target
 
 

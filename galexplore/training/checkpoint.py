@@ -29,7 +29,7 @@ import torch
 
 from galexplore.artifacts.atomic import atomic_file
 from galexplore.errors import StoreError
-from galexplore.artifacts.runs import RunPaths
+from galexplore.artifacts.paths import RunPaths
 
 FORMAT_VERSION = 1
 LOG_FIELDS = ("epoch", "loss", "val_loss", "lr", "seconds", "samples_per_s")

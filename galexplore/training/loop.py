@@ -24,7 +24,7 @@ from galexplore.data.store import Survey, open_survey
 from galexplore.errors import GalexploreError, StoreError
 from galexplore.models.factory import build_model
 from galexplore.progress import ProgressCallback, report
-from galexplore.artifacts.runs import RunPaths
+from galexplore.artifacts.paths import RunPaths
 from galexplore.training.checkpoint import (
     load_checkpoint,
     save_checkpoint,

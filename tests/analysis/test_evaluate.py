@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from galexplore.errors import GalexploreError
-from galexplore.artifacts.runs import RunPaths, write_embeddings
+from galexplore.artifacts.runs import write_embeddings
+from galexplore.artifacts.paths import RunPaths
 
 DESIGN_KEYS = ("knn_r2", "baselines", "knn_accuracy", "correlation_ranking", "clusters", "n_train", "n_test", "seed")
 FIGURES = ("umap_properties.png", "main_sequence_clusters.png", "r2_baselines.png", "label_efficiency.png",

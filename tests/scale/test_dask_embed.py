@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from galexplore.artifacts.runs import RunPaths, read_embeddings
+from galexplore.artifacts.runs import read_embeddings
+from galexplore.artifacts.paths import RunPaths
 
 distributed = pytest.importorskip("distributed")
 

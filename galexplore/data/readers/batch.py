@@ -29,7 +29,6 @@ from galexplore.progress import ProgressCallback, report
 
 log = logging.getLogger(__name__)
 
-REPORT = "ingest_report.json"
 PACKAGES = ("galexplore", "numpy", "scipy", "pandas", "astropy", "h5py", "zarr", "pillow")
 #: Errors that mean "this input is bad", turned into a skip; anything else is a bug.
 INPUT_ERRORS = (GalexploreError, OSError, ValueError, KeyError, IndexError, TypeError)
@@ -136,7 +135,7 @@ def finish(out, rep: IngestReport, catalog_table: pd.DataFrame, arrays: dict, *,
                       skipped=rep.skipped)  # fmt: skip
     survey = write_survey(out, catalog_table, arrays, name=name or Path(out).name, source=source,
                           provenance=provenance, aux=aux)  # fmt: skip
-    write_json(Path(out) / REPORT, asdict(rep))
+    write_json(survey.paths.ingest_report, asdict(rep))
     return IngestResult(survey, rep)
 
 
@@ -188,7 +187,6 @@ __all__ = [
     "INPUT_ERRORS",
     "IngestReport",
     "IngestResult",
-    "REPORT",
     "catalog_row",
     "dedupe",
     "file_record",
