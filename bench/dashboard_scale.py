@@ -113,7 +113,7 @@ def generate_ooc(n: int, workdir: Path) -> dict:
     from dashboard import synthetic_catalog
 
     from galexplore.artifacts.atomic import atomic_directory
-    from galexplore.data.store import write_survey
+    from galexplore.data.writer import write_survey
     from galexplore.artifacts.runs import with_metadata
     from galexplore.artifacts.paths import RunPaths
 

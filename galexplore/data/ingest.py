@@ -33,7 +33,8 @@ from galexplore.data.readers.pipe3d import UNITS as PIPE3D_UNITS
 from galexplore.data.readers.pipe3d import flux_elines_companion, is_flux_elines, read_pipe3d, rescale_distance
 from galexplore.data.readers.resample import Geometry, resample
 from galexplore.data.readers.spectra import common_grid, is_redrock, read_spectra
-from galexplore.data.store import ModalitySpec, open_survey, write_catalog, write_survey
+from galexplore.data.store import ModalitySpec, open_survey
+from galexplore.data.writer import write_catalog, write_survey
 from galexplore.data.synthetic.geometry import Grid
 from galexplore.errors import GalexploreError, InputFileError
 from galexplore.progress import ProgressCallback

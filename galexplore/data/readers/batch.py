@@ -23,7 +23,8 @@ import pandas as pd
 from galexplore.artifacts.atomic import write_json
 from galexplore.data.readers.catalogs import Catalog, read_catalog
 from galexplore.data.readers.join import join_catalog, match_by_id, match_by_sky
-from galexplore.data.store import Survey, write_survey
+from galexplore.data.store import Survey
+from galexplore.data.writer import write_survey
 from galexplore.errors import GalexploreError, InputFileError
 from galexplore.progress import ProgressCallback, report
 
