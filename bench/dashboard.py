@@ -82,7 +82,7 @@ def map_only_session(data):
     from galexplore.dashboard.embedding_map import EmbeddingMap
     from galexplore.dashboard.state import ExplorerState
 
-    from galexplore.dashboard._setup import lean_document
+    from galexplore.dashboard._compat import lean_document
 
     doc = Document()
     lean_document(doc)  # as the page's document (Explorer does it)
@@ -230,7 +230,7 @@ def main() -> None:
                     "map_only_document_median": round(statistics.median(zoom_map_only), 1),
                     "note": "median is in the whole page's document (what a session pays); map_only_document holds "
                             "only the map's models. Both skip Bokeh's whole-graph walk after freezes that change no "
-                            "references (galexplore.dashboard._setup.LeanModelManager), so the page's other models "
+                            "references (galexplore.dashboard._compat.LeanModelManager), so the page's other models "
                             "no longer add to a zoom"},
         "lasso": {"n_selected": lasso["n_selected"],
                   "lookup_ms_median": round(statistics.median(lasso["lasso_lookup_ms"]), 1),

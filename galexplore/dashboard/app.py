@@ -15,8 +15,7 @@ import holoviews as hv
 import panel as pn
 
 from galexplore.dashboard import url_state
-from galexplore.dashboard._setup import lean_document
-from galexplore.dashboard.gestures import guard_press_gestures
+from galexplore.dashboard._compat import guard_press_gestures, lean_document, prompt_model_cleanup
 from galexplore.dashboard.clusters import ClusterControls, compute_clusters, saved_clusters
 from galexplore.dashboard.data import ExplorerData
 from galexplore.dashboard.distributions import Distributions
@@ -25,7 +24,6 @@ from galexplore.dashboard.export import Export
 from galexplore.dashboard.galaxy_maps import GalaxyFocus
 from galexplore.dashboard.gallery import Gallery
 from galexplore.dashboard.main_sequence import MainSequence
-from galexplore.dashboard.model_cleanup import prompt_model_cleanup
 from galexplore.dashboard.profiles import RadialProfiles, cached_reference
 from galexplore.dashboard.state import ExplorerState
 from galexplore.errors import GalexploreError
@@ -139,9 +137,9 @@ def page_main(galaxy_map, main_sequence, gallery, focus, *more: tuple) -> pn.Col
 def page_template(title: str, controls, main) -> pn.template.BaseTemplate:
     """The page: ``controls`` in the sidebar, ``main`` beside them (for serving).
 
-    The session's document also gets the press guard of :mod:`~galexplore.dashboard.gestures`
-    (lassos and boxes begun while the page is busy are not lost) and the prompt clean-up of
-    :mod:`~galexplore.dashboard.model_cleanup` (the models of replaced plots leave the page).
+    The session's document also gets the press guard (lassos and boxes begun while the page
+    is busy are not lost) and the prompt clean-up (the models of replaced plots leave the
+    page) of :mod:`~galexplore.dashboard._compat`.
     """
     if pn.state.curdoc is not None:
         guard_press_gestures(pn.state.curdoc)

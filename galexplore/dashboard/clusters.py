@@ -16,7 +16,7 @@ import pandas as pd
 import panel as pn
 
 from galexplore.analysis.clustering import Clusterer, cluster_summary
-from galexplore.dashboard import text_panes
+from galexplore.dashboard import _compat
 from galexplore.dashboard.data import ExplorerData, per_server_cache
 from galexplore.dashboard.state import CLUSTER, ExplorerState, reports_errors
 from galexplore.errors import GalexploreError, StoreError
@@ -101,7 +101,7 @@ class ClusterControls(pn.viewable.Viewer):
                                          css_classes=["gx-cluster-recompute"])
         self._button.on_click(self.recompute)
         self._spinner = pn.indicators.LoadingSpinner(value=False, size=22, label="", css_classes=["gx-cluster-busy"])
-        self._status = text_panes.Markdown("", css_classes=["gx-cluster-status"])
+        self._status = _compat.Markdown("", css_classes=["gx-cluster-status"])
         self._table = pn.widgets.Tabulator(pd.DataFrame(), show_index=False, disabled=True, selectable=1,
                                            height=220, layout="fit_data_table", css_classes=["gx-cluster-table"])
         self._table.param.watch(self._on_table, ["selection"])

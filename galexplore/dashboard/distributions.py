@@ -7,7 +7,7 @@ import pandas as pd
 import panel as pn
 import param
 
-from galexplore.dashboard import text_panes
+from galexplore.dashboard import _compat
 from galexplore.dashboard._setup import fit_range
 from galexplore.dashboard.data import class_codes  # noqa: F401 (part of this module's API)
 from galexplore.dashboard.palettes import HIGHLIGHT
@@ -85,7 +85,7 @@ class Distributions(pn.viewable.Viewer):
         self.param.columns.objects = numeric
         if not self.columns:
             self.columns = [c for c in DEFAULT_COLUMNS if c in numeric][:6] or numeric[:4]
-        self._summary = text_panes.Markdown("", css_classes=["gx-summary"])
+        self._summary = _compat.Markdown("", css_classes=["gx-summary"])
         self._classes = pn.widgets.Tabulator(pd.DataFrame(), show_index=False, disabled=True, height=140,
                                              css_classes=["gx-class-table"], layout="fit_data_table")
         self._grid = pn.GridBox(ncols=3, css_classes=["gx-distributions"])

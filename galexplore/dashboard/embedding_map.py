@@ -21,6 +21,7 @@ import panel as pn
 import param
 from holoviews.operation.datashader import datashade, rasterize
 
+from galexplore.dashboard._compat import colorbar_models
 from galexplore.dashboard._setup import CANVAS
 from galexplore.dashboard.data import ExplorerData, per_server_cache
 from galexplore.dashboard.palettes import CONTINUOUS_CMAP, FOCUS, HIGHLIGHT, category_colors
@@ -345,10 +346,8 @@ class EmbeddingMap(pn.viewable.Viewer):
         column = self._colour.column
         plot.state.title.text = self._title(column)
         if self._kind == "numeric":
-            for sub in plot.subplots.values():
-                bar = sub.handles.get("colorbar")
-                if bar is not None:
-                    bar.title = self.state.data.label(column)
+            for bar in colorbar_models(plot):
+                bar.title = self.state.data.label(column)
 
     def _extent(self) -> tuple[np.ndarray, np.ndarray]:
         """Lowest and highest (x, y) of the projection, float64 (2,) each."""

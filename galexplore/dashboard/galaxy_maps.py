@@ -20,7 +20,7 @@ import pandas as pd
 import panel as pn
 import param
 
-from galexplore.dashboard import text_panes
+from galexplore.dashboard import _compat
 from galexplore.dashboard._setup import batched
 from galexplore.dashboard.cutouts import lupton_rgb
 from galexplore.dashboard.similar import find_similar
@@ -107,7 +107,7 @@ class GalaxyFocus(pn.viewable.Viewer):
         self.param.query_modality.objects = self.param.target_modality.objects = mods
         if mods:
             self.param.update(query_modality=mods[0], target_modality=mods[0])
-        self._title = text_panes.Markdown("", css_classes=["gx-focus-title"], width=300)
+        self._title = _compat.Markdown("", css_classes=["gx-focus-title"], width=300)
         # two maps a row (rows of a column: a GridBox whose children update in place breaks
         # BokehJS's layout of the grid)
         self._maps = pn.Column(css_classes=["gx-focus-maps"], margin=0)
@@ -115,7 +115,7 @@ class GalaxyFocus(pn.viewable.Viewer):
         self._frame = FocusFrame()
         self._panes: dict[str, pn.pane.HoloViews] = {}  # channel name or CUTOUT → its plot, built once
         self._elements: dict[str, hv.Element] = {}  # what each plot shows now (the last galaxy's if hidden)
-        self._table = text_panes.HTML("", height=220, width=340, css_classes=["gx-focus-table"],
+        self._table = _compat.HTML("", height=220, width=340, css_classes=["gx-focus-table"],
                                    styles={"overflow-y": "auto", "font-size": "12px"})
         self._similar = pn.widgets.Button(label="Find similar", color="primary", disabled=not mods,
                                           css_classes=["gx-find-similar"])

@@ -13,7 +13,7 @@ import numpy as np
 import panel as pn
 import param
 
-from galexplore.dashboard import text_panes
+from galexplore.dashboard import _compat
 from galexplore.dashboard.cutout_grid import CutoutGrid
 from galexplore.dashboard.cutouts import colormap_rgb, lupton_rgb, png_data_uri
 from galexplore.dashboard.data import ExplorerData, per_server_cache
@@ -59,7 +59,7 @@ class Gallery(pn.viewable.Viewer):
         self.state = state
         self._grid = CutoutGrid(placeholder="Draw a lasso or a box on the map to select galaxies.",
                                 sizing_mode="stretch_width")
-        self._header = text_panes.Markdown("", css_classes=["gx-gallery-header"], margin=(0, 10), width=320)
+        self._header = _compat.Markdown("", css_classes=["gx-gallery-header"], margin=(0, 10), width=320)
         self._prev = pn.widgets.Button(label="◀", width=40, disabled=True)
         self._next = pn.widgets.Button(label="▶", width=40, disabled=True)
         self._clear = pn.widgets.Button(label="Clear", width=70, disabled=True, css_classes=["gx-clear"])

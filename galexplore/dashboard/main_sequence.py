@@ -19,7 +19,7 @@ import panel as pn
 import param
 from holoviews.operation.datashader import datashade, dynspread, rasterize
 
-from galexplore.dashboard import text_panes
+from galexplore.dashboard import _compat
 from galexplore.dashboard._setup import CANVAS
 from galexplore.dashboard.data import ExplorerData, per_server_cache
 from galexplore.dashboard.embedding_map import view_layer
@@ -80,7 +80,7 @@ class MainSequence(pn.viewable.Viewer):
         self.available = X in data.catalog.columns and Y in data.catalog.columns
         if "sf_class" not in data.catalog.columns:
             self.colour = CLUSTER
-        self._caption = text_panes.HTML("", css_classes=["gx-ms-caption"], sizing_mode="stretch_width")
+        self._caption = _compat.HTML("", css_classes=["gx-ms-caption"], sizing_mode="stretch_width")
         self._plot = pn.pane.HoloViews(None, sizing_mode="stretch_width", height=self.height,
                                        css_classes=["gx-main-sequence"], linked_axes=False)
         self._code_cache = self._frame_cache = None

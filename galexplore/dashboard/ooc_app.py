@@ -19,7 +19,7 @@ from pathlib import Path
 
 import panel as pn
 
-from galexplore.dashboard._setup import lean_document
+from galexplore.dashboard._compat import lean_document
 from galexplore.dashboard.app import _evaluate, page_main, page_template
 from galexplore.dashboard.map_table import projection_rows
 from galexplore.dashboard.ooc_data import OutOfCoreData

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from galexplore.dashboard._compat import quick_datashader_tokens
 from galexplore.dashboard.data import KEY_PROPERTIES, ExplorerData
 from galexplore.dashboard.map_build import ROWS_PER_PART, build_map_table
 from galexplore.dashboard.map_table import LazySurvey, MapTable
@@ -32,28 +33,6 @@ log = logging.getLogger(__name__)
 
 #: Internal columns of the map table, never offered to colour by or exported.
 INTERNAL = ("x", "y", "survey_row", "pos")
-
-
-def quick_datashader_tokens() -> None:
-    """Let Dask name Datashader's per-call closures without pickling them (idempotent).
-
-    Datashader's Dask pipeline builds new closures around Numba kernels on every aggregation,
-    and Dask tokenises them by pickling, which walks every loaded module for every kernel:
-    ~0.2–0.7 s per view whatever the number of galaxies. A fresh unique token per closure is
-    what a new closure means anyway (as ``pure=False``); every other function is tokenised
-    by Dask as before.
-    """
-    import types
-    import uuid
-
-    from dask.tokenize import normalize_object, normalize_token
-
-    def normalize_function(func):
-        if (getattr(func, "__module__", None) or "").startswith("datashader."):
-            return "datashader-closure", func.__qualname__, uuid.uuid4().hex
-        return normalize_object(func)
-
-    normalize_token.register(types.FunctionType)(normalize_function)
 
 
 def _inside_lasso(part: pd.DataFrame, polygon: np.ndarray) -> pd.DataFrame:

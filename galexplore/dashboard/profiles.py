@@ -17,7 +17,7 @@ import panel as pn
 
 from galexplore.artifacts.atomic import atomic_file
 from galexplore.artifacts.paths import RunPaths
-from galexplore.dashboard import text_panes
+from galexplore.dashboard import _compat
 from galexplore.dashboard._setup import batched, fit_range
 from galexplore.dashboard.data import ExplorerData, per_server_cache
 from galexplore.dashboard.palettes import HIGHLIGHT
@@ -115,7 +115,7 @@ class RadialProfiles(pn.viewable.Viewer):
         super().__init__(**params)
         self.state = state
         self.available = state.data.has_modality("maps")
-        self._note = text_panes.Markdown("", css_classes=["gx-profiles-note"])
+        self._note = _compat.Markdown("", css_classes=["gx-profiles-note"])
         self._plot = pn.pane.Bokeh(None, min_height=260)
         # the busy spinner goes on a layout: Panel cannot set it on a Bokeh pane's own model
         self._box = pn.Column(self._plot, css_classes=["gx-profiles"], sizing_mode="stretch_width")

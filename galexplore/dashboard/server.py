@@ -7,6 +7,7 @@ import os
 import socket
 from collections.abc import Callable
 
+from galexplore.dashboard._compat import quiet_closed_sockets
 from galexplore.errors import GalexploreError
 
 log = logging.getLogger(__name__)
@@ -96,18 +97,6 @@ def websocket_origins(address: str, port: int, extra: list[str] | None = None) -
     return sorted({f"{h}:{port}" for h in hosts} | set(extra or []))
 
 
-class ClosedSocketFilter(logging.Filter):
-    """Drop asyncio's "Task exception was never retrieved" reports of a websocket closed by
-    the browser (a tab closed while the server was still sending): not a server error."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        from tornado.iostream import StreamClosedError
-        from tornado.websocket import WebSocketClosedError
-
-        exc = record.exc_info[1] if record.exc_info else None
-        return not isinstance(exc, (WebSocketClosedError, StreamClosedError))
-
-
 #: Seconds after start-up when the kernels a new page does not need (colouring by class) are
 #: compiled; a page requested meanwhile is not held up by them.
 REST_WARM_UP_DELAY_S = 20.0
@@ -152,9 +141,7 @@ def make_server(
 
     from galexplore.dashboard.app import create_app, load_data
 
-    asyncio_log = logging.getLogger("asyncio")
-    if not any(isinstance(f, ClosedSocketFilter) for f in asyncio_log.filters):
-        asyncio_log.addFilter(ClosedSocketFilter())
+    quiet_closed_sockets()
     for warning in check_exposure(address, allow_origins, basic_auth):
         log.warning(warning)
     if out_of_core:  # builds the map table on first use (partition by partition)

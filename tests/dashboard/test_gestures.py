@@ -1,4 +1,4 @@
-"""The press guard (``galexplore.dashboard.gestures``) in a served page, in Debian's Chromium.
+"""The press guard (``galexplore.dashboard._compat``) in a served page, in Debian's Chromium.
 
 BokehJS's gesture recogniser is driven here with synthetic pointer events on a detached
 element, so the page's timing is exact: the main thread is blocked on purpose between the
