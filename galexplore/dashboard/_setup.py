@@ -62,3 +62,9 @@ def fit_range(rng, *arrays, padding: float = 0.05, start: float | None = None) -
     hi = float(max(values.max(), lo))
     pad = (hi - lo) * padding if hi > lo else 0.5
     rng.update(start=lo if start is not None else lo - pad, end=hi + pad)
+
+
+def evaluate(obj) -> None:
+    """Evaluate a DynamicMap, or the DynamicMaps of an overlay, once (pure HoloViews: compiles
+    their Datashader kernels before a browser asks; no Bokeh document is touched)."""
+    obj[()] if isinstance(obj, hv.DynamicMap) else [layer[()] for layer in obj if isinstance(layer, hv.DynamicMap)]

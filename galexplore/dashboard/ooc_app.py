@@ -19,12 +19,12 @@ from pathlib import Path
 
 import panel as pn
 
-from galexplore.dashboard._compat import lean_document
-from galexplore.dashboard.app import _evaluate, page_main, page_template
+from galexplore.dashboard._setup import evaluate
 from galexplore.dashboard.map_table import projection_rows
 from galexplore.dashboard.ooc_data import OutOfCoreData
 from galexplore.dashboard.ooc_map import OutOfCoreMap
 from galexplore.dashboard.ooc_panels import OutOfCoreExport, OutOfCoreMainSequence, SelectionDetail
+from galexplore.dashboard.page import Page, page_main
 from galexplore.dashboard.state import ExplorerState
 from galexplore.artifacts.paths import RunPaths
 
@@ -69,28 +69,16 @@ def load_ooc_data(survey: str | os.PathLike, run: str | os.PathLike) -> OutOfCor
     return _load(str(survey), str(run), source_key(survey, run))
 
 
-class OutOfCoreExplorer(pn.viewable.Viewer):
+class OutOfCoreExplorer(Page):
     """One browser session's out-of-core explorer (see the module docstring)."""
 
     def __init__(self, data: OutOfCoreData, **params) -> None:
-        super().__init__(**params)
-        if pn.state.curdoc is not None:
-            lean_document(pn.state.curdoc)
-        self.data = data
-        self.state = ExplorerState(data)
+        super().__init__(data, **params)
         self.map = OutOfCoreMap(self.state)
         self.main_sequence = OutOfCoreMainSequence(self.state)
         self.detail = SelectionDetail(self.state, self.map)
         self.export = OutOfCoreExport(self.state)
-        self._color = pn.widgets.Select.from_param(self.state.param.color_by, label="Colour by",
-                                                   css_classes=["gx-color-by"], sizing_mode="stretch_width")
-        self._message = pn.pane.Alert("", alert_type="warning", visible=False, css_classes=["gx-message"])
         self._note = pn.pane.Alert(UNAVAILABLE, alert_type="info", css_classes=["gx-ooc-note"])
-        self.state.param.watch(self._on_message, ["message"])
-
-    def _on_message(self, event) -> None:
-        self._message.object = event.new
-        self._message.visible = bool(event.new)
 
     def controls(self) -> pn.viewable.Viewable:
         return pn.Column(self._color, self._message, self._note, "### Export", self.export,
@@ -99,20 +87,14 @@ class OutOfCoreExplorer(pn.viewable.Viewer):
     def main(self) -> pn.viewable.Viewable:
         return page_main(self.map, self.main_sequence, self.detail.gallery(), self.detail.focus())
 
-    def __panel__(self):
-        return pn.Row(pn.Column(self.controls(), width=300), self.main(), sizing_mode="stretch_width")
-
-    def template(self) -> pn.template.BaseTemplate:
-        return page_template(self.data.title, self.controls(), self.main())
-
 
 def warm_up_ooc(data: OutOfCoreData) -> None:
     """Evaluate the map's and the main sequence's pipelines once (compiles their kernels)."""
     state = ExplorerState(data)
-    _evaluate(OutOfCoreMap(state)._build())
+    evaluate(OutOfCoreMap(state)._build())
     ms = OutOfCoreMainSequence(state)
     if ms.available:
-        _evaluate(ms._plot.object)
+        evaluate(ms._plot.object)
 
 
 __all__ = ["AUTO_ROWS", "OutOfCoreExplorer", "load_ooc_data", "wants_out_of_core", "warm_up_ooc"]
