@@ -18,7 +18,7 @@ or images, which load lazily per galaxy anyway). Targets (issue 7): at 10⁷ the
 within 1 s and the server under 4 GB; at 10⁶ under 2 GB.
 
 With ``--out-of-core`` the same sizes are also served out of core (``serve --out-of-core``,
-:mod:`galexplore.dashboard.ooc_app`), side by side: a child process writes the catalog as a
+:mod:`galexplore.dashboard.ooc.app`), side by side: a child process writes the catalog as a
 survey and the projection as 1M-row Parquet parts (as ``project --dask``) under ``--workdir``;
 a fresh one then builds the map table (``ooc_table_build_s``, its peak memory apart), renders
 the out-of-core page, zooms (``ooc_zoom_ms``, the same views as in memory) and draws a lasso
@@ -147,8 +147,8 @@ def child_ooc(n: int, repeats: int, workdir: Path) -> dict:
     from panel.io.state import set_curdoc
 
     from galexplore.artifacts.paths import RunPaths
-    from galexplore.dashboard.ooc_app import OutOfCoreExplorer
-    from galexplore.dashboard.ooc_data import OutOfCoreData
+    from galexplore.dashboard.ooc.app import OutOfCoreExplorer
+    from galexplore.dashboard.ooc.data import OutOfCoreData
 
     paths = json.loads((workdir / f"paths_{n}.json").read_text())
     import shutil

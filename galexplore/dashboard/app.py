@@ -102,14 +102,14 @@ class Explorer(Page):
 def create_app(survey: str | os.PathLike, run: str | os.PathLike, *, out_of_core: bool = False) -> pn.viewable.Viewable:
     """A fresh explorer page for one browser session (the ``panel serve`` entry point).
 
-    ``out_of_core`` serves :class:`~galexplore.dashboard.ooc_app.OutOfCoreExplorer` instead.
+    ``out_of_core`` serves :class:`~galexplore.dashboard.ooc.app.OutOfCoreExplorer` instead.
     A survey or run that cannot be read gives a page with the one-line reason, not a
     blank page and a traceback.
     """
     pn.extension(*EXTENSIONS)
     try:
         if out_of_core:
-            from galexplore.dashboard.ooc_app import OutOfCoreExplorer, load_ooc_data
+            from galexplore.dashboard.ooc.app import OutOfCoreExplorer, load_ooc_data
 
             return OutOfCoreExplorer(load_ooc_data(survey, run)).template()
         return Explorer(load_data(survey, run), sync_url=True).template()

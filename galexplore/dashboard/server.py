@@ -109,7 +109,7 @@ def _warm_up(survey: str | os.PathLike, run: str | os.PathLike, part: str, out_o
 
     try:
         if out_of_core:
-            from galexplore.dashboard.ooc_app import load_ooc_data, warm_up_ooc
+            from galexplore.dashboard.ooc.app import load_ooc_data, warm_up_ooc
 
             if part == "first":
                 warm_up_ooc(load_ooc_data(survey, run))
@@ -145,7 +145,7 @@ def make_server(
     for warning in check_exposure(address, allow_origins, basic_auth):
         log.warning(warning)
     if out_of_core:  # builds the map table on first use (partition by partition)
-        from galexplore.dashboard.ooc_app import load_ooc_data
+        from galexplore.dashboard.ooc.app import load_ooc_data
 
         load_ooc_data(survey, run)
     else:
@@ -210,11 +210,11 @@ def serve(
         Server processes sharing the port (0: one per core). A browser session lives in one
         of them, so sessions in different processes are served in parallel.
     out_of_core : bool or None
-        Serve the out-of-core explorer (:mod:`galexplore.dashboard.ooc_app`): the catalog
+        Serve the out-of-core explorer (:mod:`galexplore.dashboard.ooc.app`): the catalog
         and projection stay on disk and are aggregated with Dask. None: out of core for a
         partitioned projection of more than ``AUTO_ROWS`` galaxies.
     """
-    from galexplore.dashboard.ooc_app import wants_out_of_core
+    from galexplore.dashboard.ooc.app import wants_out_of_core
 
     out_of_core = wants_out_of_core(run, out_of_core)
     server = make_server(survey, run, port=port, address=address, allow_origins=allow_origins,

@@ -13,8 +13,8 @@ import pytest
 
 from galexplore.dashboard.data import ExplorerData
 from galexplore.dashboard.embedding_map import EmbeddingMap, colour_limits
-from galexplore.dashboard.ooc_data import OutOfCoreData
-from galexplore.dashboard.ooc_map import OutOfCoreMap
+from galexplore.dashboard.ooc.data import OutOfCoreData
+from galexplore.dashboard.ooc.map import OutOfCoreMap
 from galexplore.dashboard.selection import lasso_select
 from galexplore.dashboard.state import ExplorerState, column_kind
 from galexplore.testing import write_partitioned_projection
@@ -32,7 +32,7 @@ def ooc_run(survey_400, tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def both(survey_400, ooc_run):
     """The in-memory and the out-of-core data of the same survey and partitioned run."""
-    from galexplore.dashboard import map_build
+    from galexplore.dashboard.ooc import build as map_build
 
     mem = ExplorerData.load(survey_400.path, ooc_run)
     with pytest.MonkeyPatch.context() as mp:
@@ -159,7 +159,7 @@ def test_lasso_on_a_two_worker_dask_cluster(both):
 
 
 def test_export_of_an_out_of_core_selection(both, tmp_path):
-    from galexplore.dashboard.ooc_panels import OutOfCoreExport
+    from galexplore.dashboard.ooc.panels import OutOfCoreExport
 
     mem, ooc = both
     state = ExplorerState(ooc)
@@ -182,8 +182,8 @@ def test_export_of_an_out_of_core_selection(both, tmp_path):
 
 
 def test_page_builds_with_detail_panels_of_the_first_selected(both):
-    from galexplore.dashboard.ooc_app import OutOfCoreExplorer
-    from galexplore.dashboard.ooc_panels import DETAIL_MAX
+    from galexplore.dashboard.ooc.app import OutOfCoreExplorer
+    from galexplore.dashboard.ooc.panels import DETAIL_MAX
 
     _, ooc = both
     explorer = OutOfCoreExplorer(ooc)
@@ -204,7 +204,8 @@ def test_page_builds_with_detail_panels_of_the_first_selected(both):
 
 
 def test_rows_reads_the_asked_rows_in_order_across_row_groups(survey_400, tmp_path, monkeypatch):
-    from galexplore.dashboard import map_build, map_table
+    from galexplore.dashboard.ooc import build as map_build
+    from galexplore.dashboard.ooc import table as map_table
 
     monkeypatch.setattr(map_build, "FLUSH_ROWS", 7)
     monkeypatch.setattr(map_build, "GROUP_ROWS", 9)  # many small row groups per part

@@ -16,7 +16,7 @@ ROWS_PER_PART = 90  # 400 galaxies: 5 stripes of the map table
 
 @pytest.fixture(scope="module")
 def ooc_server(survey_400, tmp_path_factory):
-    from galexplore.dashboard.ooc_data import OutOfCoreData
+    from galexplore.dashboard.ooc.data import OutOfCoreData
 
     run = tmp_path_factory.mktemp("ooc_server") / "run"
     xy = write_partitioned_projection(survey_400, run, seed=1)
@@ -49,7 +49,7 @@ def test_serve_help_explains_out_of_core(capsys):
 
 
 def test_automatic_mode_needs_a_large_partitioned_projection(tiny_run, survey_400, tmp_path):
-    from galexplore.dashboard import ooc_app
+    from galexplore.dashboard.ooc import app as ooc_app
 
     run = tmp_path / "run"
     write_partitioned_projection(survey_400, run)

@@ -1,4 +1,4 @@
-"""Building the map table (:mod:`galexplore.dashboard.map_table`) part by part.
+"""Building the map table (:mod:`galexplore.dashboard.ooc.table`) part by part.
 
 The projection and the catalog are streamed once, in batches, in step (the projection lists
 the survey's galaxies in survey order); each batch's rows go to the stripe of the map their
@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from galexplore.artifacts.atomic import atomic_directory
-from galexplore.dashboard.map_table import TABLE_JSON, VERSION, LazySurvey, projection_rows, table_path
+from galexplore.dashboard.ooc.table import TABLE_JSON, VERSION, LazySurvey, projection_rows, table_path
 from galexplore.data.columns import categorical_columns, numeric_columns
 from galexplore.data.store import Survey
 from galexplore.errors import GalexploreError, StoreError

@@ -3,7 +3,7 @@
 :class:`OutOfCoreData` stands where :class:`~galexplore.dashboard.data.ExplorerData` stands
 in the in-memory dashboard (the same names where the meaning is the same), but holds no
 array of the survey's size: the map aggregates Dask DataFrames of the
-:class:`~galexplore.dashboard.map_table.MapTable`, selections are computed part by part, and
+:class:`~galexplore.dashboard.ooc.table.MapTable`, selections are computed part by part, and
 the few galaxies a panel shows are read when asked (:meth:`OutOfCoreData.subset`).
 """
 
@@ -21,8 +21,8 @@ import pandas as pd
 
 from galexplore.dashboard._compat import quick_datashader_tokens
 from galexplore.dashboard.data import KEY_PROPERTIES, ExplorerData
-from galexplore.dashboard.map_build import ROWS_PER_PART, build_map_table
-from galexplore.dashboard.map_table import LazySurvey, MapTable
+from galexplore.dashboard.ooc.build import ROWS_PER_PART, build_map_table
+from galexplore.dashboard.ooc.table import LazySurvey, MapTable
 from galexplore.dashboard.selection import box_select, lasso_select
 from galexplore.data.columns import STANDARD_COLUMNS, axis_label
 from galexplore.progress import ProgressCallback
@@ -68,7 +68,7 @@ class OutOfCoreData:
     def load(cls, survey: str | os.PathLike, run: str | os.PathLike, *, rows_per_part: int = ROWS_PER_PART,
              progress: ProgressCallback | None = None) -> OutOfCoreData:
         """Open a survey and a run, building the map table on first use (see
-        :func:`~galexplore.dashboard.map_build.build_map_table`)."""
+        :func:`~galexplore.dashboard.ooc.build.build_map_table`)."""
         import pyarrow.parquet as pq
 
         from galexplore.artifacts.runs import META_KEY

@@ -16,7 +16,7 @@ import zlib
 import numpy as np
 
 from galexplore.dashboard.embedding_map import VALUE, EmbeddingMap, shade_points
-from galexplore.dashboard.ooc_data import OutOfCoreData
+from galexplore.dashboard.ooc.data import OutOfCoreData
 from galexplore.dashboard.state import column_kind
 
 

@@ -2,7 +2,7 @@
 
 ``galexplore serve SURVEY RUN --out-of-core`` (or a partitioned projection of more than
 :data:`AUTO_ROWS` galaxies) serves this page. The catalog and the projection stay on disk in
-the map table (:mod:`galexplore.dashboard.map_table`, built once under ``RUN/cache/``); the
+the map table (:mod:`galexplore.dashboard.ooc.table`, built once under ``RUN/cache/``); the
 map and the main sequence are Datashader aggregates of Dask DataFrames, selections are
 computed part by part, and only the first selected galaxies' panels are loaded.
 
@@ -20,10 +20,10 @@ from pathlib import Path
 import panel as pn
 
 from galexplore.dashboard._setup import evaluate
-from galexplore.dashboard.map_table import projection_rows
-from galexplore.dashboard.ooc_data import OutOfCoreData
-from galexplore.dashboard.ooc_map import OutOfCoreMap
-from galexplore.dashboard.ooc_panels import OutOfCoreExport, OutOfCoreMainSequence, SelectionDetail
+from galexplore.dashboard.ooc.table import projection_rows
+from galexplore.dashboard.ooc.data import OutOfCoreData
+from galexplore.dashboard.ooc.map import OutOfCoreMap
+from galexplore.dashboard.ooc.panels import OutOfCoreExport, OutOfCoreMainSequence, SelectionDetail
 from galexplore.dashboard.page import Page, page_main
 from galexplore.dashboard.state import ExplorerState
 from galexplore.artifacts.paths import RunPaths
@@ -63,7 +63,7 @@ def _load(survey: str, run: str, key: str) -> OutOfCoreData:
 def load_ooc_data(survey: str | os.PathLike, run: str | os.PathLike) -> OutOfCoreData:
     """The out-of-core data of a survey and a run, opened once per server (map table built on
     first use and reused while its inputs are unchanged)."""
-    from galexplore.dashboard.map_table import source_key
+    from galexplore.dashboard.ooc.table import source_key
 
     survey, run = Path(survey).resolve(), Path(run).resolve()
     return _load(str(survey), str(run), source_key(survey, run))

@@ -24,7 +24,7 @@ from galexplore.dashboard.export import Export, describe_selection, table_bytes
 from galexplore.dashboard.galaxy_maps import GalaxyFocus
 from galexplore.dashboard.gallery import Gallery
 from galexplore.dashboard.main_sequence import MAX_GLYPHS, X, Y, density_layer, overlay_options, relation_layers
-from galexplore.dashboard.ooc_data import INTERNAL
+from galexplore.dashboard.ooc.data import INTERNAL
 from galexplore.dashboard.palettes import category_colors
 from galexplore.dashboard.state import ExplorerState, reports_errors
 from galexplore.errors import GalexploreError

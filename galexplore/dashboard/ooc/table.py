@@ -1,6 +1,6 @@
 """The out-of-core map table: a run's projection joined with its survey's catalog, on disk.
 
-:func:`galexplore.dashboard.map_build.build_map_table` streams the (partitioned) projection and the catalog once, batch by
+:func:`galexplore.dashboard.ooc.build.build_map_table` streams the (partitioned) projection and the catalog once, batch by
 batch, and writes ``RUN/cache/map_table-<key>/part-*.parquet``: one row per projected galaxy
 with ``x``, ``y``, ``galaxy_id``, ``survey_row`` (its row in the survey's arrays) and every
 catalog column. The rows are bucketed into vertical stripes of the map (equal-count ranges of
