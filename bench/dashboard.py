@@ -79,7 +79,7 @@ def map_only_session(data):
     from bokeh.document import Document
     from panel.io.state import set_curdoc
 
-    from galexplore.dashboard.embedding_map import EmbeddingMap
+    from galexplore.dashboard.views.embedding_map import EmbeddingMap
     from galexplore.dashboard.state import ExplorerState
 
     from galexplore.dashboard._compat import lean_document
@@ -139,7 +139,7 @@ def lasso_polygon(xy: np.ndarray, target: int) -> np.ndarray:
 def time_lasso(explorer, doc, repeats: int, target: int = 100_000) -> dict:
     from panel.io.state import set_curdoc
 
-    from galexplore.dashboard.selection import lasso_select
+    from galexplore.dashboard.compute.selection import lasso_select
 
     poly = lasso_polygon(explorer.data.xy, min(target, explorer.data.n // 3))
     lookups, totals = [], []
@@ -171,7 +171,7 @@ def message_bytes(model) -> int:
 
 
 def map_view_bytes(data) -> int:
-    from galexplore.dashboard.embedding_map import EmbeddingMap
+    from galexplore.dashboard.views.embedding_map import EmbeddingMap
     from galexplore.dashboard.state import ExplorerState
 
     emap = EmbeddingMap(ExplorerState(data))

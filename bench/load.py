@@ -270,7 +270,7 @@ def standalone_cluster_ms(survey: Path, run: Path, method: str, k: int) -> float
     """The long clustering alone, in this process (what session 0 waits for, without the server)."""
     from galexplore.analysis.clustering import Clusterer
     from galexplore.dashboard.app import load_data
-    from galexplore.dashboard.clusters import clustering_space
+    from galexplore.dashboard.views.clusters import clustering_space
 
     space, X = clustering_space(load_data(survey, run))
     t = time.perf_counter()

@@ -141,7 +141,7 @@ def to_data(plot: dict, px: float, py: float) -> tuple[float, float]:
 def expected_counts(xy: np.ndarray, plot: dict, pixels) -> tuple[int, int]:
     """Lasso counts for the pixel polygon shrunk and grown by one pixel: bounds on the exact
     answer, computed independently of the dashboard from the projection ``xy`` (N, 2)."""
-    from galexplore.dashboard.selection import lasso_select
+    from galexplore.dashboard.compute.selection import lasso_select
 
     out = []
     for grow in (-1.0, 1.0):

@@ -15,15 +15,15 @@ import panel as pn
 
 from galexplore.dashboard import url_state
 from galexplore.dashboard._setup import evaluate
-from galexplore.dashboard.clusters import ClusterControls, compute_clusters, saved_clusters
+from galexplore.dashboard.views.clusters import ClusterControls, compute_clusters, saved_clusters
 from galexplore.dashboard.data import ExplorerData
-from galexplore.dashboard.distributions import Distributions
-from galexplore.dashboard.embedding_map import EmbeddingMap
-from galexplore.dashboard.export import Export
-from galexplore.dashboard.galaxy_maps import GalaxyFocus
-from galexplore.dashboard.gallery import Gallery
-from galexplore.dashboard.main_sequence import MainSequence
-from galexplore.dashboard.profiles import RadialProfiles, cached_reference
+from galexplore.dashboard.views.distributions import Distributions
+from galexplore.dashboard.views.embedding_map import EmbeddingMap
+from galexplore.dashboard.views.export import Export
+from galexplore.dashboard.views.galaxy_maps import GalaxyFocus
+from galexplore.dashboard.views.gallery import Gallery
+from galexplore.dashboard.views.main_sequence import MainSequence
+from galexplore.dashboard.views.profiles import RadialProfiles, cached_reference
 from galexplore.dashboard.page import EXTENSIONS, Page, page_main
 from galexplore.dashboard.state import ExplorerState
 from galexplore.errors import GalexploreError

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from galexplore.dashboard.selection import lasso_select
+from galexplore.dashboard.compute.selection import lasso_select
 from galexplore.dashboard.state import CLUSTER_METHODS, ExplorerState, validate_color_by
 from galexplore.errors import GalexploreError
 

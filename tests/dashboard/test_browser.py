@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from galexplore.dashboard.selection import lasso_select
+from galexplore.dashboard.compute.selection import lasso_select
 from galexplore.artifacts.runs import read_projection
 from galexplore.testing import JS_PLOTS, drag_lasso, expected_counts, page_text, polygon_pixels, to_data, wait_for_text
 

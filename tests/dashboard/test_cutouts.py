@@ -8,7 +8,7 @@ import io
 import numpy as np
 from PIL import Image
 
-from galexplore.dashboard.cutouts import colormap_rgb, lupton_rgb, png_data_uri, rgb_band_indices
+from galexplore.dashboard.compute.cutouts import colormap_rgb, lupton_rgb, png_data_uri, rgb_band_indices
 
 
 def test_band_order_is_reddest_first():

@@ -7,10 +7,10 @@ import asyncio
 import numpy as np
 import pytest
 
-from galexplore.dashboard.clusters import compute_clusters, summary_table
-from galexplore.dashboard.distributions import class_codes, class_table, histogram_pair
-from galexplore.dashboard.export import export_bytes
-from galexplore.dashboard.similar import find_similar
+from galexplore.dashboard.views.clusters import compute_clusters, summary_table
+from galexplore.dashboard.views.distributions import class_codes, class_table, histogram_pair
+from galexplore.dashboard.views.export import export_bytes
+from galexplore.dashboard.compute.similar import find_similar
 from galexplore.dashboard.state import ExplorerState
 from galexplore.errors import GalexploreError
 from galexplore.artifacts.export import read_export
@@ -86,7 +86,7 @@ def test_export_round_trips_with_provenance(tiny_data, tmp_path, fmt, suffix):
 
 
 def test_cluster_recompute_runs_off_the_event_loop(tiny_data):
-    from galexplore.dashboard.clusters import ClusterControls
+    from galexplore.dashboard.views.clusters import ClusterControls
 
     state = ExplorerState(tiny_data)
     controls = ClusterControls(state)

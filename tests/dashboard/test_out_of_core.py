@@ -12,10 +12,10 @@ import pandas as pd
 import pytest
 
 from galexplore.dashboard.data import ExplorerData
-from galexplore.dashboard.embedding_map import EmbeddingMap, colour_limits
+from galexplore.dashboard.views.embedding_map import EmbeddingMap, colour_limits
 from galexplore.dashboard.ooc.data import OutOfCoreData
 from galexplore.dashboard.ooc.map import OutOfCoreMap
-from galexplore.dashboard.selection import lasso_select
+from galexplore.dashboard.compute.selection import lasso_select
 from galexplore.dashboard.state import ExplorerState, column_kind
 from galexplore.testing import write_partitioned_projection
 

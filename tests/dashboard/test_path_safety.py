@@ -23,7 +23,7 @@ from panel.io.location import Location
 
 import galexplore.dashboard as dashboard_pkg
 from galexplore.dashboard.app import Explorer
-from galexplore.dashboard.export import export_bytes
+from galexplore.dashboard.views.export import export_bytes
 from galexplore.dashboard.state import ExplorerState
 from galexplore.dashboard.url_state import URL_PARAMS, parse_query, sync_url
 from galexplore.errors import GalexploreError
@@ -205,10 +205,10 @@ DANGEROUS_CALLS = {"eval", "exec", "compile", "__import__", "import_module", "sy
                    "read_pickle", "loads", "load"}
 #: (module, call, why it is safe), reviewed by hand; anything new fails the test until reviewed.
 REVIEWED = {
-    ("embedding_map.py", "query"): "scipy cKDTree.query on the hover position (numbers), not DataFrame.query",
+    ("views/embedding_map.py", "query"): "scipy cKDTree.query on the hover position (numbers), not DataFrame.query",
     ("server.py", "loads"): "json.loads of the --basic-auth file named on the command line",
     ("app.py", "load"): "ExplorerData.load of the SURVEY and RUN given to `galexplore serve`",
-    ("profiles.py", "load"): "np.load(allow_pickle=False) of the server's own cache RUN/cache/profiles/<hash>.npz",
+    ("views/profiles.py", "load"): "np.load(allow_pickle=False) of the server's own cache RUN/cache/profiles/<hash>.npz",
     ("ooc/app.py", "load"): "OutOfCoreData.load of the SURVEY and RUN given to `galexplore serve --out-of-core`",
     ("ooc/data.py", "loads"): "json.loads of the projection's Parquet metadata (written by galexplore project)",
     ("ooc/table.py", "loads"): "json.loads of the server's own RUN/cache/map_table-<hash>/table.json",
@@ -216,16 +216,16 @@ REVIEWED = {
 FILE_CALLS = {"open", "Path", "read_text", "read_bytes", "write_text", "write_bytes", "TemporaryDirectory",
               "mkdtemp", "NamedTemporaryFile", "remove", "unlink", "rmtree"}
 REVIEWED_FILES = {
-    ("export.py", "TemporaryDirectory"): "private build directory of the download (fixed name inside)",
-    ("export.py", "Path"): "Path(tmp) / 'selection.<fixed suffix>'",
-    ("export.py", "read_bytes"): "reads the built download back",
+    ("views/export.py", "TemporaryDirectory"): "private build directory of the download (fixed name inside)",
+    ("views/export.py", "Path"): "Path(tmp) / 'selection.<fixed suffix>'",
+    ("views/export.py", "read_bytes"): "reads the built download back",
     ("data.py", "Path"): "the RUN directory given to `galexplore serve`",
     ("app.py", "Path"): "the SURVEY and RUN given to `galexplore serve`",
     ("server.py", "Path"): "the --basic-auth file named on the command line",
     ("server.py", "read_text"): "the --basic-auth file named on the command line",
-    ("selection.py", "Path"): "matplotlib.path.Path: the lasso polygon, not a file",
-    ("profiles.py", "Path"): "RUN/cache/profiles/<hash of the loaded artifacts>.npz (no user input in the name)",
-    ("profiles.py", "open"): "writes that cache file through atomic_file",
+    ("compute/selection.py", "Path"): "matplotlib.path.Path: the lasso polygon, not a file",
+    ("views/profiles.py", "Path"): "RUN/cache/profiles/<hash of the loaded artifacts>.npz (no user input in the name)",
+    ("views/profiles.py", "open"): "writes that cache file through atomic_file",
     ("ooc/app.py", "Path"): "the SURVEY and RUN given to `galexplore serve --out-of-core`",
     ("ooc/data.py", "Path"): "the RUN directory given to `galexplore serve --out-of-core`",
     ("ooc/table.py", "Path"): "SURVEY/catalog.parquet, RUN's projection parts, RUN/cache/map_table-<hash of them>",
@@ -268,6 +268,6 @@ def test_reviewed_query_call_is_the_kdtree(tiny_data):
     """The only ``.query(`` in the dashboard is a k-d tree look-up of numbers."""
     from scipy.spatial import cKDTree
 
-    from galexplore.dashboard.embedding_map import point_tree
+    from galexplore.dashboard.views.embedding_map import point_tree
 
     assert isinstance(point_tree(tiny_data), cKDTree)

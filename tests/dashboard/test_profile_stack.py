@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from galexplore.dashboard.profile_stack import PROFILE_CHANNELS, galaxy_profiles, sample_rows, stack, stack_rest
+from galexplore.dashboard.compute.profile_stack import PROFILE_CHANNELS, galaxy_profiles, sample_rows, stack, stack_rest
 
 
 def _rows(data, cls):
@@ -55,8 +55,8 @@ def test_reference_profiles_are_cached_on_disk_for_the_next_server(tiny_survey, 
     import panel as pn
 
     from galexplore.dashboard.data import ExplorerData
-    from galexplore.dashboard.profile_stack import reference_profiles
-    from galexplore.dashboard.profiles import _disk_cache, cached_reference
+    from galexplore.dashboard.compute.profile_stack import reference_profiles
+    from galexplore.dashboard.views.profiles import _disk_cache, cached_reference
     from galexplore.testing import radial_pca_run
 
     run = radial_pca_run(tiny_survey, tmp_path / "run")

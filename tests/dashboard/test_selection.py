@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from matplotlib.path import Path
 
-from galexplore.dashboard.selection import box_select, lasso_select, nearest
+from galexplore.dashboard.compute.selection import box_select, lasso_select, nearest
 
 
 @settings(max_examples=40, deadline=None)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from galexplore.dashboard.spreading import density, dynspread_radius, spread_nearest, spread_rgba
+from galexplore.dashboard.compute.spreading import density, dynspread_radius, spread_nearest, spread_rgba
 
 
 def test_spread_fills_empty_pixels_from_the_nearest_galaxy_only():

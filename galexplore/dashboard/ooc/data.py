@@ -23,7 +23,7 @@ from galexplore.dashboard._compat import quick_datashader_tokens
 from galexplore.dashboard.data import KEY_PROPERTIES, ExplorerData
 from galexplore.dashboard.ooc.build import ROWS_PER_PART, build_map_table
 from galexplore.dashboard.ooc.table import LazySurvey, MapTable
-from galexplore.dashboard.selection import box_select, lasso_select
+from galexplore.dashboard.compute.selection import box_select, lasso_select
 from galexplore.data.columns import STANDARD_COLUMNS, axis_label
 from galexplore.progress import ProgressCallback
 from galexplore.artifacts.runs import parquet_parts

@@ -3,7 +3,7 @@
 * :class:`OutOfCoreMainSequence`: the survey's log SFR–log M* density datashaded from the map
   table's Dask DataFrame, the relation, and the first :data:`MAX_GLYPHS` selected galaxies.
 * :class:`SelectionDetail`: the in-memory gallery and galaxy-in-focus panels
-  (:class:`~galexplore.dashboard.gallery.Gallery`, :class:`~galexplore.dashboard.galaxy_maps.GalaxyFocus`)
+  (:class:`~galexplore.dashboard.views.gallery.Gallery`, :class:`~galexplore.dashboard.views.galaxy_maps.GalaxyFocus`)
   on a small :class:`~galexplore.dashboard.data.ExplorerData` of the first :data:`DETAIL_MAX`
   selected galaxies (and the tapped one), read from the map table when the selection changes.
 * :class:`OutOfCoreExport`: every catalog column and x, y of the selection, read part by part.
@@ -20,10 +20,10 @@ import numpy as np
 import panel as pn
 import param
 
-from galexplore.dashboard.export import Export, describe_selection, table_bytes
-from galexplore.dashboard.galaxy_maps import GalaxyFocus
-from galexplore.dashboard.gallery import Gallery
-from galexplore.dashboard.main_sequence import MAX_GLYPHS, X, Y, density_layer, overlay_options, relation_layers
+from galexplore.dashboard.views.export import Export, describe_selection, table_bytes
+from galexplore.dashboard.views.galaxy_maps import GalaxyFocus
+from galexplore.dashboard.views.gallery import Gallery
+from galexplore.dashboard.views.main_sequence import MAX_GLYPHS, X, Y, density_layer, overlay_options, relation_layers
 from galexplore.dashboard.ooc.data import INTERNAL
 from galexplore.dashboard.palettes import category_colors
 from galexplore.dashboard.state import ExplorerState, reports_errors

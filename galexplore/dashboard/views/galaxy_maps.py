@@ -22,8 +22,8 @@ import param
 
 from galexplore.dashboard import _compat
 from galexplore.dashboard._setup import batched
-from galexplore.dashboard.cutouts import lupton_rgb
-from galexplore.dashboard.similar import find_similar
+from galexplore.dashboard.compute.cutouts import lupton_rgb
+from galexplore.dashboard.compute.similar import find_similar
 from galexplore.dashboard.state import ExplorerState
 from galexplore.data.columns import MAP_CHANNELS
 from galexplore.errors import GalexploreError

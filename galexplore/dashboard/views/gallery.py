@@ -14,8 +14,8 @@ import panel as pn
 import param
 
 from galexplore.dashboard import _compat
-from galexplore.dashboard.cutout_grid import CutoutGrid
-from galexplore.dashboard.cutouts import colormap_rgb, lupton_rgb, png_data_uri
+from galexplore.dashboard.views.cutout_grid import CutoutGrid
+from galexplore.dashboard.compute.cutouts import colormap_rgb, lupton_rgb, png_data_uri
 from galexplore.dashboard.data import ExplorerData, per_server_cache
 from galexplore.dashboard.state import ExplorerState
 from galexplore.errors import GalexploreError

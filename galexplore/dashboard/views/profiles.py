@@ -21,7 +21,7 @@ from galexplore.dashboard import _compat
 from galexplore.dashboard._setup import batched, fit_range
 from galexplore.dashboard.data import ExplorerData, per_server_cache
 from galexplore.dashboard.palettes import HIGHLIGHT
-from galexplore.dashboard.profile_stack import MAX_REFERENCE, StackedProfiles, reference_profiles, stack, stack_rest
+from galexplore.dashboard.compute.profile_stack import MAX_REFERENCE, StackedProfiles, reference_profiles, stack, stack_rest
 from galexplore.dashboard.state import ExplorerState
 from galexplore.data.columns import MAP_CHANNELS
 

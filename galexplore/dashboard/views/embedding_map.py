@@ -5,7 +5,7 @@ image the size of the plot (mean of a numeric column, or counts per category) an
 dynamically so isolated galaxies stay visible. Hovering sends the cursor position to the
 server, which finds the nearest galaxy in a k-d tree and draws it as one ring with a tooltip
 (galaxy id and key properties). Lasso and box selections arrive as polygons in data coordinates and are turned
-into catalog rows with :mod:`galexplore.dashboard.selection`.
+into catalog rows with :mod:`galexplore.dashboard.compute.selection`.
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ from galexplore.dashboard._setup import CANVAS
 from galexplore.dashboard.data import ExplorerData, per_server_cache
 from galexplore.dashboard.palettes import CONTINUOUS_CMAP, FOCUS, HIGHLIGHT, category_colors
 from galexplore.dashboard.gestures import select_on_release, throttled_cursor
-from galexplore.dashboard.selection import box_select, lasso_select, nearest
-from galexplore.dashboard.spreading import dynspread_radius, dynspread_values, spread_nearest, spread_rgba
+from galexplore.dashboard.compute.selection import box_select, lasso_select, nearest
+from galexplore.dashboard.compute.spreading import dynspread_radius, dynspread_values, spread_nearest, spread_rgba
 from galexplore.dashboard.state import CLUSTER, ExplorerState, column_kind, reports_errors
 from galexplore.dashboard.url_state import format_polygon
 
