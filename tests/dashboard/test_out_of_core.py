@@ -12,7 +12,8 @@ import pandas as pd
 import pytest
 
 from galexplore.dashboard.data import ExplorerData
-from galexplore.dashboard.views.embedding_map import EmbeddingMap, colour_limits
+from galexplore.dashboard.views.embedding_map import EmbeddingMap
+from galexplore.dashboard.compute.raster import colour_limits
 from galexplore.dashboard.ooc.data import OutOfCoreData
 from galexplore.dashboard.ooc.map import OutOfCoreMap
 from galexplore.dashboard.compute.selection import lasso_select

@@ -174,7 +174,7 @@ class _Stripes:
 
 
 def _limits(sample: pd.DataFrame, columns: list[str]) -> dict[str, list[float] | None]:
-    from galexplore.dashboard.views.embedding_map import robust_limits
+    from galexplore.dashboard.compute.raster import robust_limits
 
     out = {}
     for c in columns:
@@ -225,12 +225,12 @@ def build_map_table(survey: str | os.PathLike | Survey, run: str | os.PathLike, 
             os.replace(part_file(tmp, s), part_file(tmp, new))
             groups.append(_sort_by_y(part_file(tmp, new)))
         sample = pd.concat(stripes.samples, ignore_index=True) if stripes.samples else pd.DataFrame()
-        from galexplore.dashboard.views.embedding_map import _category_order
+        from galexplore.dashboard.compute.raster import category_order
 
         meta = {
             "version": VERSION, "n": int(done), "survey": str(survey.path.resolve()), "run": str(run.resolve()),
             "numeric": numeric, "categorical": categorical,
-            "categories": {c: sorted(v, key=_category_order) for c, v in stripes.categories.items()},
+            "categories": {c: sorted(v, key=category_order) for c, v in stripes.categories.items()},
             "limits": _limits(sample, numeric),
             "ranges": {c: [float(np.nanmin(sample[c])), float(np.nanmax(sample[c]))] if sample[c].notna().any() else None
                        for c in numeric},

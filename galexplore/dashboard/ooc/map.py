@@ -15,7 +15,8 @@ import zlib
 
 import numpy as np
 
-from galexplore.dashboard.views.embedding_map import VALUE, EmbeddingMap, shade_points
+from galexplore.dashboard.views.embedding_map import EmbeddingMap
+from galexplore.dashboard.compute.raster import VALUE, shade_points
 from galexplore.dashboard.ooc.data import OutOfCoreData
 from galexplore.dashboard.state import column_kind
 
@@ -23,7 +24,7 @@ from galexplore.dashboard.state import column_kind
 def render_view(data: OutOfCoreData, column: str, kind: str, categories: list[str] | None, *,
                 x_range: tuple[float, float], y_range: tuple[float, float], width: int, height: int):
     """One view of the map coloured by ``column``, aggregated from the tiles that meet it (the
-    colour column as :data:`~galexplore.dashboard.views.embedding_map.VALUE`, float32 when numeric,
+    colour column as :data:`~galexplore.dashboard.compute.raster.VALUE`, float32 when numeric,
     as in memory: one Datashader kernel for every column)."""
     frame = data.view_frame(["x", "y", column], x_range, y_range, rename={column: VALUE},
                             float32=[column] if kind == "numeric" else [])

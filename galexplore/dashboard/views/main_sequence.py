@@ -22,7 +22,7 @@ from holoviews.operation.datashader import datashade, dynspread, rasterize
 from galexplore.dashboard import _compat
 from galexplore.dashboard._setup import CANVAS
 from galexplore.dashboard.data import ExplorerData, per_server_cache
-from galexplore.dashboard.views.embedding_map import view_layer
+from galexplore.dashboard.compute.raster import view_layer
 from galexplore.dashboard.palettes import DENSITY_CMAP, FOCUS, category_colors
 from galexplore.dashboard.state import CLUSTER, ExplorerState
 from galexplore.data.relations import MS_SCATTER, MS_SLOPE, MS_ZERO, main_sequence
