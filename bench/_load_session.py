@@ -14,6 +14,7 @@ import asyncio
 import time
 from dataclasses import dataclass, field
 
+from galexplore.analysis.clustering import METHOD_LABELS
 from galexplore.testing import JS_DEEP_TEXT, JS_PLOTS, polygon_pixels
 
 POLL_MS = 100
@@ -40,7 +41,6 @@ GESTURE_TRACE_JS = """() => {
   };
 }"""
 LATE_TIMERS_JS = "() => window.Bokeh ? (Bokeh.require('core/ui_gestures').UIGestures.gx_late_timers ?? 0) : 0"
-METHOD_LABELS = {"kmeans": "k-means", "gmm": "Gaussian mixture", "hdbscan": "HDBSCAN"}
 IGNORED_CONSOLE = ("WebGL", "GPU stall", "favicon")
 
 #: Deep text of the first element matching a CSS selector, shadow roots included (cached).

@@ -34,8 +34,14 @@ from galexplore.analysis.search import normalise
 log = logging.getLogger(__name__)
 
 METHODS = ("kmeans", "gmm", "hdbscan")
+#: How people read :data:`METHODS` (the dashboard's choices).
+METHOD_LABELS = {"kmeans": "k-means", "gmm": "Gaussian mixture", "hdbscan": "HDBSCAN"}
 SPACES = ("embedding", "projection")
+#: How :func:`suggest_k` scores k.
+CRITERIA = ("silhouette", "bic")
+#: HDBSCAN's label of galaxies in no cluster, and its name in tables and legends.
 NOISE = -1
+NOISE_NAME = "noise"
 #: Above this many rows k-means is seeded on a subsample of this size (see ``Clusterer``).
 KMEANS_SEED_ROWS = 100_000
 
@@ -232,8 +238,8 @@ def suggest_k(
     from sklearn.metrics import silhouette_score
     from sklearn.mixture import GaussianMixture
 
-    if method not in ("silhouette", "bic"):
-        raise GalexploreError(f"unknown k-selection method {method!r} (choose silhouette or bic)")
+    if method not in CRITERIA:
+        raise GalexploreError(f"unknown k-selection method {method!r} (choose from {', '.join(CRITERIA)})")
     ks = sorted({int(k) for k in k_range})
     X = Clusterer(space=space).prepare(X)
     if len(X) > sample_size:

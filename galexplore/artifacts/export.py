@@ -44,6 +44,8 @@ from galexplore.data.columns import STANDARD_COLUMNS, unit_of
 from galexplore.errors import GalexploreError, InputFileError
 
 FORMATS = ("csv", "fits", "votable")
+#: The suffix a file of each format gets when no name is given (the dashboard's downloads).
+DEFAULT_SUFFIX = {"csv": ".csv", "fits": ".fits", "votable": ".vot"}
 SUFFIXES = {".csv": "csv", ".ecsv": "csv", ".fits": "fits", ".fit": "fits", ".fits.gz": "fits",
             ".vot": "votable", ".xml": "votable", ".votable": "votable"}
 #: Provenance key → FITS header keyword (8 characters at most).

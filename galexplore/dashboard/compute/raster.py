@@ -15,10 +15,12 @@ import numpy as np
 import pandas as pd
 from holoviews.operation.datashader import datashade, rasterize
 
+from galexplore.analysis.clustering import NOISE_NAME
 from galexplore.dashboard.compute.spreading import dynspread_radius, dynspread_values, spread_nearest, spread_rgba
 from galexplore.dashboard.data import ExplorerData, per_server_cache
 from galexplore.dashboard.palettes import category_colors
 from galexplore.dashboard.state import CLUSTER, ExplorerState, column_kind
+from galexplore.data.columns import SF_CLASSES
 
 #: Dynamic spreading: grow isolated pixels up to this many pixels.
 MAX_PX = 4
@@ -105,9 +107,12 @@ def with_values(img: hv.Image, fn) -> hv.Image:
 
 
 def category_order(c: str) -> tuple:
-    order = {"star-forming": 0, "green-valley": 1, "retired": 2, "noise": 1_000_000}
-    if c in order:
-        return (0, order[c], "")
+    """Sort key of a category on the map: the EW(Hα) classes in their standard order, then
+    clusters by number, then other names, noise last."""
+    if c in SF_CLASSES:
+        return (0, SF_CLASSES.index(c), "")
+    if c == NOISE_NAME:
+        return (0, 1_000_000, "")
     try:
         return (1, int(c), "")
     except ValueError:

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import panel as pn
 
-from galexplore.analysis.clustering import Clusterer, cluster_summary
+from galexplore.analysis.clustering import METHOD_LABELS, NOISE, NOISE_NAME, Clusterer, cluster_summary
 from galexplore.dashboard import _compat
 from galexplore.dashboard.data import ExplorerData, per_server_cache
 from galexplore.dashboard.state import CLUSTER, ExplorerState, reports_errors
@@ -76,7 +76,7 @@ def summary_table(data: ExplorerData, labels: np.ndarray) -> pd.DataFrame:
     _, X = clustering_space(data)
     cols = [c for c in SUMMARY_COLUMNS if c in data.catalog.columns]
     summ = cluster_summary(data.catalog, labels, None, columns=cols)
-    out = pd.DataFrame({"cluster": ["noise" if c < 0 else str(c) for c in summ.index], "n": summ["size"].to_numpy(),
+    out = pd.DataFrame({"cluster": [NOISE_NAME if c < 0 else str(c) for c in summ.index], "n": summ["size"].to_numpy(),
                         "%": (100 * summ["fraction"]).round(1).to_numpy()})
     for c in cols:
         out[SUMMARY_COLUMNS[c]] = summ[f"median_{c}"].round(2).to_numpy()
@@ -93,8 +93,8 @@ class ClusterControls(pn.viewable.Viewer):
         super().__init__(**params)
         self.state = state
         self._method = pn.widgets.Select.from_param(state.param.cluster_method, label="Method",
-                                                    options={"k-means": "kmeans", "Gaussian mixture": "gmm",
-                                                             "HDBSCAN": "hdbscan"}, css_classes=["gx-cluster-method"])
+                                                    options={label: m for m, label in METHOD_LABELS.items()},
+                                                    css_classes=["gx-cluster-method"])
         self._k = pn.widgets.IntInput.from_param(state.param.n_clusters, label="k", width=80,
                                                  css_classes=["gx-cluster-k"])
         self._button = pn.widgets.Button(label="Recompute clusters", color="primary",
@@ -164,7 +164,7 @@ class ClusterControls(pn.viewable.Viewer):
         if not event.new or self.state.cluster_labels is None:
             return
         name = str(self._table.value.iloc[event.new[0]]["cluster"])
-        label = -1 if name == "noise" else int(name)
+        label = NOISE if name == NOISE_NAME else int(name)
         rows = np.flatnonzero(self.state.cluster_labels == label)
         self.state.select(rows, f"cluster {name} of {self.state.cluster_key}")
 

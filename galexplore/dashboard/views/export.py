@@ -13,11 +13,10 @@ import param
 
 from galexplore.dashboard.state import ExplorerState
 from galexplore.errors import GalexploreError
-from galexplore.artifacts.export import export_table, provenance_of, selection_rows
+from galexplore.artifacts.export import DEFAULT_SUFFIX, FORMATS, export_table, provenance_of, selection_rows
 
 log = logging.getLogger(__name__)
 
-SUFFIX = {"csv": "csv", "fits": "fits", "votable": "vot"}
 
 
 def describe_selection(state: ExplorerState) -> str:
@@ -62,7 +61,7 @@ def export_bytes(state: ExplorerState, fmt: str) -> bytes:
 def table_bytes(rows: pd.DataFrame, provenance: dict[str, str], fmt: str) -> bytes:
     """``rows`` written in ``fmt`` with ``provenance`` (:func:`galexplore.artifacts.export.export_table`)."""
     with tempfile.TemporaryDirectory(prefix="galexplore-export-") as tmp:
-        path = Path(tmp) / f"selection.{SUFFIX[fmt]}"
+        path = Path(tmp) / f"selection{DEFAULT_SUFFIX[fmt]}"
         export_table(rows, path, provenance, format=fmt)
         return path.read_bytes()
 
@@ -70,7 +69,7 @@ def table_bytes(rows: pd.DataFrame, provenance: dict[str, str], fmt: str) -> byt
 class Export(pn.viewable.Viewer):
     """Format choice and a download button for the current selection."""
 
-    format = param.Selector(default="csv", objects=list(SUFFIX), doc="File format of the download.")
+    format = param.Selector(default="csv", objects=list(FORMATS), doc="File format of the download.")
 
     def __init__(self, state: ExplorerState, **params) -> None:
         super().__init__(**params)
@@ -82,7 +81,7 @@ class Export(pn.viewable.Viewer):
         state.param.watch(self._on_selection, ["selection"])
 
     def _filename(self) -> str:
-        return f"galexplore_selection.{SUFFIX[self.format]}"
+        return f"galexplore_selection{DEFAULT_SUFFIX[self.format]}"
 
     def _on_selection(self, event) -> None:
         self._download.disabled = len(event.new) == 0

@@ -19,6 +19,7 @@ import panel as pn
 import param
 from holoviews.operation.datashader import datashade, dynspread, rasterize
 
+from galexplore.analysis.clustering import NOISE_NAME
 from galexplore.dashboard import _compat
 from galexplore.dashboard._setup import CANVAS
 from galexplore.dashboard.data import ExplorerData, per_server_cache
@@ -111,7 +112,7 @@ class MainSequence(pn.viewable.Viewer):
                     codes, cats = np.zeros(self.state.data.n, np.int16), ["none"]
                 else:
                     found = [int(c) for c in np.unique(labels) if c >= 0]
-                    cats = [str(c) for c in found] + (["noise"] if (labels < 0).any() else [])
+                    cats = [str(c) for c in found] + ([NOISE_NAME] if (labels < 0).any() else [])
                     lookup = np.full(int(labels.max(initial=0)) + 2, len(cats) - 1, dtype=np.int16)
                     lookup[found] = np.arange(len(found))
                     codes = lookup[labels]  # −1 (noise) indexes the last entry, "noise"
