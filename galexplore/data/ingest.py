@@ -30,7 +30,8 @@ from galexplore.data.readers.manga import read_manga_maps
 from galexplore.data.readers.native import NativePlanes
 from galexplore.data.readers.pipe3d import CHANNELS as PIPE3D_CHANNELS
 from galexplore.data.readers.pipe3d import UNITS as PIPE3D_UNITS
-from galexplore.data.readers.pipe3d import flux_elines_companion, is_flux_elines, read_pipe3d, rescale_distance
+from galexplore.data.readers.distances import rescale_distance
+from galexplore.data.readers.pipe3d import flux_elines_companion, is_flux_elines, read_pipe3d
 from galexplore.data.readers.resample import Geometry, resample
 from galexplore.data.readers.spectra import common_grid, is_redrock, read_spectra
 from galexplore.data.store import ModalitySpec, open_survey
