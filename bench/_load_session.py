@@ -226,12 +226,12 @@ class LoadSession:
             # last one's round trip: more than Bokeh's 300 ms press threshold on a starved
             # machine, and the drag became a "press"). Chromium delivers only the last of moves
             # that arrive together, so they lie on the first edge: the polygon is the same.
-            first_edge = [[a + (b - a) * t for a, b in zip(pixels[0], pixels[1])] for t in (0.5, 1.0)]
+            first_edge = [[a + (b - a) * t for a, b in zip(pixels[0], pixels[1], strict=True)] for t in (0.5, 1.0)]
             await asyncio.gather(self._mouse("mousePressed", pixels[0]), *(self._mouse("mouseMoved", p) for p in first_edge))
             last = pixels[1]
             for p in [*pixels[2:], pixels[0]]:
                 for step in (1, 2, 3):  # as Playwright's mouse.move(steps=3)
-                    await self._mouse("mouseMoved", [a + (b - a) * step / 3 for a, b in zip(last, p)])
+                    await self._mouse("mouseMoved", [a + (b - a) * step / 3 for a, b in zip(last, p, strict=True)])
                 last = p
         except Exception as exc:  # a broken page is a measured failure, not a crash
             self.errors.append(f"lasso drawing: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}")

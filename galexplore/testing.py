@@ -128,7 +128,7 @@ def polygon_pixels(plot: dict, frac: float = 0.3, n: int = 7) -> list[tuple[int,
     rx, ry = plot["width"] * frac, plot["height"] * frac
     ang = np.linspace(0, 2 * np.pi, n, endpoint=False)
     wobble = 1 + 0.25 * np.sin(3 * ang)
-    return [(round(cx + rx * w * np.cos(a)), round(cy + ry * w * np.sin(a))) for a, w in zip(ang, wobble)]
+    return [(round(cx + rx * w * np.cos(a)), round(cy + ry * w * np.sin(a))) for a, w in zip(ang, wobble, strict=True)]
 
 
 def to_data(plot: dict, px: float, py: float) -> tuple[float, float]:

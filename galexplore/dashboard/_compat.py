@@ -132,7 +132,7 @@ if (!proto?.apply_json_patch || !proto?._recompute_all_models) {
     if (this._all_models.size > before && this._gx_cleanup == null) {
       this._gx_cleanup = setTimeout(() => {
         this._gx_cleanup = null;
-        if (this._all_models_freeze_count > 0) return;  // a batch of changes is under way: BokehJS recomputes at its end
+        if (this._all_models_freeze_count > 0) return;  // a batch is under way: BokehJS recomputes at its end
         this._recompute_all_models();
         Document.gx_cleanups = (Document.gx_cleanups ?? 0) + 1;  // for tests and diagnosis
       }, DELAY);

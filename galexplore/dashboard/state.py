@@ -168,7 +168,7 @@ class ExplorerState(param.Parameterized):
             self.param.update(cluster_labels=labels.astype(np.int64), cluster_key=key)
 
     def cluster_names(self) -> np.ndarray | None:
-        """Cluster label of each galaxy as a string (:data:`~galexplore.analysis.clustering.NOISE_NAME` for -1), or None."""
+        """Cluster label of each galaxy as a string (``NOISE_NAME`` for -1), or None."""
         if self.cluster_labels is None:
             return None
         names = self.cluster_labels.astype(str).astype(object)

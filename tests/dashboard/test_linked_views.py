@@ -33,7 +33,7 @@ def test_class_table_counts_the_selection(tiny_data):
     assert t["selected"].sum() == 20
     assert abs(t["survey %"].sum() - 100) < 0.5
     expected = tiny_data.catalog["sf_class"].iloc[rows].value_counts()
-    assert dict(zip(t["class"], t["selected"])) == {c: int(expected.get(c, 0)) for c in t["class"]}
+    assert dict(zip(t["class"], t["selected"], strict=True)) == {c: int(expected.get(c, 0)) for c in t["class"]}
     assert list(t["class"][:3]) == ["star-forming", "green-valley", "retired"]
 
 

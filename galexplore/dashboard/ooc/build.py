@@ -232,8 +232,8 @@ def build_map_table(survey: str | os.PathLike | Survey, run: str | os.PathLike, 
             "numeric": numeric, "categorical": categorical,
             "categories": {c: sorted(v, key=category_order) for c, v in stripes.categories.items()},
             "limits": _limits(sample, numeric),
-            "ranges": {c: [float(np.nanmin(sample[c])), float(np.nanmax(sample[c]))] if sample[c].notna().any() else None
-                       for c in numeric},
+            "ranges": {c: [float(np.nanmin(sample[c])), float(np.nanmax(sample[c]))]
+                          if sample[c].notna().any() else None for c in numeric},
             "counts": stripes.counts[kept].tolist(), "boxes": stripes.boxes[kept].tolist(), "groups": groups,
         }  # fmt: skip
         (tmp / TABLE_JSON).write_text(json.dumps(meta, indent=1))

@@ -1,14 +1,15 @@
 """The out-of-core map table: a run's projection joined with its survey's catalog, on disk.
 
-:func:`galexplore.dashboard.ooc.build.build_map_table` streams the (partitioned) projection and the catalog once, batch by
-batch, and writes ``RUN/cache/map_table-<key>/part-*.parquet``: one row per projected galaxy
-with ``x``, ``y``, ``galaxy_id``, ``survey_row`` (its row in the survey's arrays) and every
-catalog column. The rows are bucketed into vertical stripes of the map (equal-count ranges of
-``x``), so a zoomed view reads only the stripes it overlaps. ``table.json`` beside the parts
-holds what the dashboard needs without a pass over the data: column kinds, the categories of
-each class column, colour limits, the extent, and each part's row count and bounding box. Within a part the rows are sorted by
-``y`` and cut into row groups whose ``y`` ranges are listed too, so a view reads only the row
-groups of the stripes it meets (a tile of the map).
+:func:`galexplore.dashboard.ooc.build.build_map_table` streams the (partitioned) projection and
+the catalog once, batch by batch, and writes ``RUN/cache/map_table-<key>/part-*.parquet``: one
+row per projected galaxy with ``x``, ``y``, ``galaxy_id``, ``survey_row`` (its row in the
+survey's arrays) and every catalog column. The rows are bucketed into vertical stripes of the
+map (equal-count ranges of ``x``), so a zoomed view reads only the stripes it overlaps.
+``table.json`` beside the parts holds what the dashboard needs without a pass over the data:
+column kinds, the categories of each class column, colour limits, the extent, and each part's
+row count and bounding box. Within a part the rows are sorted by ``y`` and cut into row groups
+whose ``y`` ranges are listed too, so a view reads only the row groups of the stripes it meets
+(a tile of the map).
 
 :class:`MapTable` opens it and answers with Dask DataFrames (one partition per part) or small
 pandas frames (the rows of a selection); no array of the survey's size is ever held.

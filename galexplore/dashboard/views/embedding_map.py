@@ -2,10 +2,11 @@
 
 The map is never drawn as raw glyphs: the points are aggregated on the server into an
 image the size of the plot (mean of a numeric column, or counts per category) and spread
-dynamically so isolated galaxies stay visible (:mod:`galexplore.dashboard.compute.raster`). Hovering sends the cursor position to the
-server, which finds the nearest galaxy in a k-d tree and draws it as one ring with a tooltip
-(galaxy id and key properties). Lasso and box selections arrive as polygons in data
-coordinates and are turned into catalog rows with :mod:`galexplore.dashboard.compute.selection`.
+dynamically so isolated galaxies stay visible (:mod:`galexplore.dashboard.compute.raster`).
+Hovering sends the cursor position to the server, which finds the nearest galaxy in a k-d
+tree and draws it as one ring with a tooltip (galaxy id and key properties). Lasso and box
+selections arrive as polygons in data coordinates and are turned into catalog rows with
+:mod:`galexplore.dashboard.compute.selection`.
 """
 
 from __future__ import annotations

@@ -111,7 +111,7 @@ class Gallery(pn.viewable.Viewer):
             log.exception("cannot read cutouts")
             self.state.message = f"cannot read cutouts: {exc}"
             uris = tuple("" for _ in rows)
-        tiles = [{"id": str(data.galaxy_ids[r]), "src": u, "title": self._title(r)} for r, u in zip(rows, uris)]
+        tiles = [{"id": str(data.galaxy_ids[r]), "src": u, "title": self._title(r)} for r, u in zip(rows, uris, strict=True)]
         self._grid.param.update(tiles=tiles, focus=self.state.focus)
         how = f" ({self.state.selection_label})" if self.state.selection_label else ""
         self._header.object = (f"**{n:,} selected**{how} · page {self.page + 1} of {self.n_pages}" if n
