@@ -14,6 +14,7 @@ import asyncio
 import time
 from dataclasses import dataclass, field
 
+from galexplore.analysis.clustering import METHOD_LABELS
 from galexplore.testing import JS_DEEP_TEXT, JS_PLOTS, polygon_pixels
 
 POLL_MS = 100
@@ -40,7 +41,6 @@ GESTURE_TRACE_JS = """() => {
   };
 }"""
 LATE_TIMERS_JS = "() => window.Bokeh ? (Bokeh.require('core/ui_gestures').UIGestures.gx_late_timers ?? 0) : 0"
-METHOD_LABELS = {"kmeans": "k-means", "gmm": "Gaussian mixture", "hdbscan": "HDBSCAN"}
 IGNORED_CONSOLE = ("WebGL", "GPU stall", "favicon")
 
 #: Deep text of the first element matching a CSS selector, shadow roots included (cached).
@@ -226,12 +226,12 @@ class LoadSession:
             # last one's round trip: more than Bokeh's 300 ms press threshold on a starved
             # machine, and the drag became a "press"). Chromium delivers only the last of moves
             # that arrive together, so they lie on the first edge: the polygon is the same.
-            first_edge = [[a + (b - a) * t for a, b in zip(pixels[0], pixels[1])] for t in (0.5, 1.0)]
+            first_edge = [[a + (b - a) * t for a, b in zip(pixels[0], pixels[1], strict=True)] for t in (0.5, 1.0)]
             await asyncio.gather(self._mouse("mousePressed", pixels[0]), *(self._mouse("mouseMoved", p) for p in first_edge))
             last = pixels[1]
             for p in [*pixels[2:], pixels[0]]:
                 for step in (1, 2, 3):  # as Playwright's mouse.move(steps=3)
-                    await self._mouse("mouseMoved", [a + (b - a) * step / 3 for a, b in zip(last, p)])
+                    await self._mouse("mouseMoved", [a + (b - a) * step / 3 for a, b in zip(last, p, strict=True)])
                 last = p
         except Exception as exc:  # a broken page is a measured failure, not a crash
             self.errors.append(f"lasso drawing: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}")

@@ -29,9 +29,9 @@ from pathlib import Path
 
 import numpy as np
 
-from galexplore.clustering import Clusterer
-from galexplore.projection import UMAPProjector
-from galexplore.search import SimilaritySearch, normalise
+from galexplore.analysis.clustering import Clusterer
+from galexplore.analysis.projection import UMAPProjector
+from galexplore.analysis.search import SimilaritySearch, normalise
 
 RESULTS = Path(__file__).resolve().parent / "results"
 TARGETS = {"umap_100k_s": 60.0, "umap_1m_subsample_s": 600.0, "kmeans_1m_s": 10.0, "search_top50_ms": 50.0}

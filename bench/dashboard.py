@@ -79,10 +79,10 @@ def map_only_session(data):
     from bokeh.document import Document
     from panel.io.state import set_curdoc
 
-    from galexplore.dashboard.embedding_map import EmbeddingMap
+    from galexplore.dashboard.views.embedding_map import EmbeddingMap
     from galexplore.dashboard.state import ExplorerState
 
-    from galexplore.dashboard._setup import lean_document
+    from galexplore.dashboard._compat import lean_document
 
     doc = Document()
     lean_document(doc)  # as the page's document (Explorer does it)
@@ -139,7 +139,7 @@ def lasso_polygon(xy: np.ndarray, target: int) -> np.ndarray:
 def time_lasso(explorer, doc, repeats: int, target: int = 100_000) -> dict:
     from panel.io.state import set_curdoc
 
-    from galexplore.dashboard.selection import lasso_select
+    from galexplore.dashboard.compute.selection import lasso_select
 
     poly = lasso_polygon(explorer.data.xy, min(target, explorer.data.n // 3))
     lookups, totals = [], []
@@ -171,7 +171,7 @@ def message_bytes(model) -> int:
 
 
 def map_view_bytes(data) -> int:
-    from galexplore.dashboard.embedding_map import EmbeddingMap
+    from galexplore.dashboard.views.embedding_map import EmbeddingMap
     from galexplore.dashboard.state import ExplorerState
 
     emap = EmbeddingMap(ExplorerState(data))
@@ -230,7 +230,7 @@ def main() -> None:
                     "map_only_document_median": round(statistics.median(zoom_map_only), 1),
                     "note": "median is in the whole page's document (what a session pays); map_only_document holds "
                             "only the map's models. Both skip Bokeh's whole-graph walk after freezes that change no "
-                            "references (galexplore.dashboard._setup.LeanModelManager), so the page's other models "
+                            "references (galexplore.dashboard._compat.LeanModelManager), so the page's other models "
                             "no longer add to a zoom"},
         "lasso": {"n_selected": lasso["n_selected"],
                   "lookup_ms_median": round(statistics.median(lasso["lasso_lookup_ms"]), 1),

@@ -18,7 +18,7 @@ or images, which load lazily per galaxy anyway). Targets (issue 7): at 10⁷ the
 within 1 s and the server under 4 GB; at 10⁶ under 2 GB.
 
 With ``--out-of-core`` the same sizes are also served out of core (``serve --out-of-core``,
-:mod:`galexplore.dashboard.ooc_app`), side by side: a child process writes the catalog as a
+:mod:`galexplore.dashboard.ooc.app`), side by side: a child process writes the catalog as a
 survey and the projection as 1M-row Parquet parts (as ``project --dask``) under ``--workdir``;
 a fresh one then builds the map table (``ooc_table_build_s``, its peak memory apart), renders
 the out-of-core page, zooms (``ooc_zoom_ms``, the same views as in memory) and draws a lasso
@@ -112,9 +112,10 @@ def generate_ooc(n: int, workdir: Path) -> dict:
     import pyarrow.parquet as pq
     from dashboard import synthetic_catalog
 
-    from galexplore._io import atomic_directory
-    from galexplore.data.store import write_survey
-    from galexplore.runs import RunPaths, with_metadata
+    from galexplore.artifacts.atomic import atomic_directory
+    from galexplore.data.writer import write_survey
+    from galexplore.artifacts.runs import with_metadata
+    from galexplore.artifacts.paths import RunPaths
 
     survey, run = workdir / f"survey_{n}", workdir / f"run_{n}"
     if not RunPaths.of(run).projection.is_dir():
@@ -145,13 +146,14 @@ def child_ooc(n: int, repeats: int, workdir: Path) -> dict:
     from dashboard import time_zoom
     from panel.io.state import set_curdoc
 
-    from galexplore.dashboard.ooc_app import OutOfCoreExplorer
-    from galexplore.dashboard.ooc_data import OutOfCoreData
+    from galexplore.artifacts.paths import RunPaths
+    from galexplore.dashboard.ooc.app import OutOfCoreExplorer
+    from galexplore.dashboard.ooc.data import OutOfCoreData
 
     paths = json.loads((workdir / f"paths_{n}.json").read_text())
     import shutil
 
-    for old in Path(paths["run"], "cache").glob("map_table-*"):  # time the build, not a reuse
+    for old in RunPaths.of(paths["run"]).cache.glob("map_table-*"):  # time the build, not a reuse
         shutil.rmtree(old)
     pn.extension("tabulator")
     t0 = time.perf_counter()
@@ -253,7 +255,8 @@ def main() -> None:
         "benchmark": "dashboard at scale",
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {"platform": platform.platform(), "python": platform.python_version(), "cpus": os.cpu_count(),
-                    "load_average_1min_start": round(load_start, 2), "load_average_1min_end": round(os.getloadavg()[0], 2)},
+                    "load_average_1min_start": round(load_start, 2),
+                    "load_average_1min_end": round(os.getloadavg()[0], 2)},
         "what": "in-memory catalog + projection (ExplorerData) with one whole page; plain Bokeh scatter beside it",
         "sizes": rows,
         "meets_targets": targets,

@@ -44,7 +44,7 @@ def maps_table(survey, work: Path, seeds, epochs: int, tr, te, log, partial=None
         radial_profile_features,
         random_init_embeddings,
     )
-    from galexplore.runs import read_embeddings
+    from galexplore.artifacts.runs import read_embeddings
     from galexplore.training import TrainConfig, train
 
     cat = survey.catalog
@@ -56,7 +56,8 @@ def maps_table(survey, work: Path, seeds, epochs: int, tr, te, log, partial=None
         embed(survey, run)
         trained.append(score(read_embeddings(run).get("maps"), cat, tr, te))
         random.append(score(random_init_embeddings(survey, run, seed=seed)["maps"], cat, tr, te))
-        log(f"seed {seed}: trained in {minutes[-1]:.1f} min: {json.dumps({k: round(v, 3) for k, v in trained[-1].items()})}")
+        scores = json.dumps({k: round(v, 3) for k, v in trained[-1].items()})
+        log(f"seed {seed}: trained in {minutes[-1]:.1f} min: {scores}")
         if partial is not None:
             partial({"seeds_done": seeds[: len(trained)], "trained": trained, "random_init": random, "train_minutes": minutes})
     pca = score(pixel_pca_features(survey, "maps", 64), cat, tr, te)
@@ -89,7 +90,7 @@ def maps_table(survey, work: Path, seeds, epochs: int, tr, te, log, partial=None
 def cross_modal(survey, work: Path, epochs: int, tr, te, log) -> dict:
     from galexplore.embed import embed
     from galexplore.evaluation.probes import retrieval_accuracy
-    from galexplore.runs import read_embeddings
+    from galexplore.artifacts.runs import read_embeddings
     from galexplore.training import TrainConfig, train
 
     out = {}
@@ -125,7 +126,8 @@ def markdown(result: dict) -> str:
     for c, r in m["rows"].items():
         lines.append(
             f"| {c} | {r['metric']} | {r['trained_mean']:.3f} ± {r['trained_std']:.3f} | "
-            f"{r['random_init_mean']:.3f} ± {r['random_init_std']:.3f} | {r['pixel_pca']:.3f} | {r['radial_profile']:.3f} |"
+            f"{r['random_init_mean']:.3f} ± {r['random_init_std']:.3f} | "
+            f"{r['pixel_pca']:.3f} | {r['radial_profile']:.3f} |"
         )
     lines += ["", "| acceptance check | result |", "|---|---|"]
     lines += [f"| {k} | {'PASS' if v else 'FAIL'} |" for k, v in m["checks"].items()]
@@ -174,7 +176,7 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default=str(HERE / "results" / "encoder_quality"))
     args = ap.parse_args(argv)
 
-    from galexplore._io import atomic_file, write_json
+    from galexplore.artifacts.atomic import atomic_file, write_json
     from galexplore.data import open_survey
     from galexplore.data.synthetic import synthesize
     from galexplore.evaluation.probes import split_indices

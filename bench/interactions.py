@@ -47,8 +47,9 @@ def measure(survey: str, run: str) -> dict[str, list[float]]:
     from bokeh.document import Document
     from panel.io.state import set_curdoc
 
-    from galexplore.dashboard.app import EXTENSIONS, Explorer, load_data, warm_up
-    from galexplore.dashboard.selection import lasso_select
+    from galexplore.dashboard.app import Explorer, load_data, warm_up
+    from galexplore.dashboard.page import EXTENSIONS
+    from galexplore.dashboard.compute.selection import lasso_select
     from galexplore.dashboard.state import color_choices, column_kind
 
     pn.extension(*EXTENSIONS)

@@ -45,6 +45,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from galexplore.analysis.clustering import METHODS  # noqa: E402
 from galexplore.testing import ServerProcess, expected_counts, radial_pca_run  # noqa: E402
 from _load_session import LoadSession, Timing  # noqa: E402
 
@@ -268,9 +269,9 @@ def cpu_seconds(*, pids: list[int] | None = None, comm_prefix: str | None = None
 
 def standalone_cluster_ms(survey: Path, run: Path, method: str, k: int) -> float:
     """The long clustering alone, in this process (what session 0 waits for, without the server)."""
-    from galexplore.clustering import Clusterer
+    from galexplore.analysis.clustering import Clusterer
     from galexplore.dashboard.app import load_data
-    from galexplore.dashboard.clusters import clustering_space
+    from galexplore.dashboard.views.clusters import clustering_space
 
     space, X = clustering_space(load_data(survey, run))
     t = time.perf_counter()
@@ -283,7 +284,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sessions", type=int, default=20)
     p.add_argument("--rounds", type=int, default=1, help="repeats of the colour/lasso/cluster script per session")
     p.add_argument("--n", type=int, default=400, help="galaxies in the synthetic survey")
-    p.add_argument("--long-method", default="gmm", choices=("kmeans", "gmm", "hdbscan"))
+    p.add_argument("--long-method", default="gmm", choices=METHODS)
     p.add_argument("--long-k", type=int, default=30)
     p.add_argument("--budget", type=float, default=480, help="seconds for the browser phases (cut short beyond)")
     p.add_argument("--num-procs", type=int, default=1, help="server processes (galexplore serve --num-procs)")

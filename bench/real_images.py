@@ -108,7 +108,7 @@ def ingest(data: Path, work: Path, log) -> Path:
 
 def train_seed(survey, work: Path, seed: int, threads: int | None, log) -> dict:
     from galexplore.embed import embed
-    from galexplore.runs import read_embeddings
+    from galexplore.artifacts.runs import read_embeddings
     from galexplore.training import TrainConfig, load_checkpoint, train
 
     run = work / f"images_seed{seed}"

@@ -40,7 +40,7 @@ def bench_search(n: int, queries: int, dim: int = 64, k: int = 50) -> dict:
     sys.path.insert(0, str(Path(__file__).parent))
     from analysis import embeddings  # the same stand-in embeddings as bench/analysis.py
 
-    from galexplore.search import SimilaritySearch
+    from galexplore.analysis.search import SimilaritySearch
 
     X = embeddings(n, dim)
     ids = [f"g{i}" for i in range(n)]
@@ -75,7 +75,7 @@ def bench_search(n: int, queries: int, dim: int = 64, k: int = 50) -> dict:
 def bench_embed(n: int, workers: int = 2, reps: int = 3) -> dict:
     from galexplore.data.synthetic import synthesize
     from galexplore.embed import embed
-    from galexplore.runs import read_embeddings
+    from galexplore.artifacts.runs import read_embeddings
     from galexplore.scale.dask_embed import dask_client, embed_with_dask
     from galexplore.training import TrainConfig, train
 

@@ -112,7 +112,7 @@ def main(argv=None) -> int:
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    from galexplore._io import write_json
+    from galexplore.artifacts.atomic import write_json
     from galexplore.data import open_survey
     from galexplore.data.synthetic import synthesize
 
@@ -126,7 +126,8 @@ def main(argv=None) -> int:
         results[dev] = measure(survey, dev, args.steps, args.rounds, args.batch_size)
         print(json.dumps(results[dev], indent=2), file=sys.stderr)
     if "cuda" not in results:
-        results["cuda"] = {"measured": False, "note": "no CUDA device was available to this run; the CUDA path (AMP, channels-last, pinned memory) is unmeasured"}
+        results["cuda"] = {"measured": False, "note": "no CUDA device was available to this run; the CUDA path "
+                                                      "(AMP, channels-last, pinned memory) is unmeasured"}
     out = {
         "benchmark": "training throughput, full pipeline vs model step alone",
         "survey": {"path": str(survey.path), "n_galaxies": survey.n_galaxies},

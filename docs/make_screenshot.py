@@ -31,7 +31,7 @@ def main() -> None:
 
     from galexplore.dashboard.url_state import format_polygon
     from galexplore.data.store import Survey
-    from galexplore.runs import read_projection
+    from galexplore.artifacts.runs import read_projection
 
     work = Path(args.workdir)
     proj, _ = read_projection(work / "run")

@@ -26,9 +26,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from galexplore._io import write_json
+from galexplore.artifacts.atomic import write_json
 from galexplore.progress import ProgressCallback, report
-from galexplore.runs import RunPaths
+from galexplore.artifacts.paths import RunPaths, SurveyPaths
 
 log = logging.getLogger(__name__)
 
@@ -107,13 +107,16 @@ class Demo:
 
     def _output_fingerprint(self, stage: str) -> str | None:
         """Fingerprint of a stage's artifact as it is on disk now (None if absent or unreadable)."""
+        from galexplore.analysis.cluster_store import clustering_name
+
         paths = RunPaths.of(self.run_path)
         try:
             if stage == "synthesise":
-                meta = json.loads((self.survey_path / "survey.json").read_text())
-                return f"{meta['fingerprint']}:{file_digest(self.survey_path / 'catalog.parquet')}"
+                survey = SurveyPaths.of(self.survey_path)
+                meta = json.loads(survey.meta.read_text())
+                return f"{meta['fingerprint']}:{file_digest(survey.catalog)}"
             target = {"train": paths.encoder, "embed": paths.embeddings, "project": paths.projection,
-                      "cluster": paths.clusters / f"kmeans_k{self.config.n_clusters}_embedding.parquet"}[stage]
+                      "cluster": paths.clustering(clustering_name("kmeans", self.config.n_clusters, "embedding"))}[stage]
             return file_digest(target)
         except (OSError, ValueError, KeyError):
             return None
@@ -161,12 +164,12 @@ class Demo:
         embed(self.survey_path, self.run_path, device=self.config.device, progress=self.progress)
 
     def _project(self) -> None:
-        from galexplore.projection import project_run
+        from galexplore.analysis.projection import project_run
 
         project_run(self.run_path, "umap", random_state=self.config.seed, progress=self.progress)
 
     def _cluster(self) -> None:
-        from galexplore.cluster_store import cluster_run
+        from galexplore.analysis.cluster_store import cluster_run
 
         report(self.progress, 0, 1, "clustering")
         cluster_run(self.run_path, "kmeans", self.config.n_clusters, random_state=self.config.seed)

@@ -22,7 +22,7 @@ from galexplore.data.store import Survey, open_survey
 from galexplore.errors import StoreError
 from galexplore.models.factory import build_model
 from galexplore.progress import ProgressCallback, report
-from galexplore.runs import write_embeddings
+from galexplore.artifacts.runs import write_embeddings
 from galexplore.training.checkpoint import load_checkpoint
 from galexplore.training.setup import ViewMaker, input_pooling, resolve_device
 

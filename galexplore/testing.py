@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from galexplore.data.store import Survey, open_survey
-from galexplore.runs import write_embeddings, write_projection
+from galexplore.artifacts.runs import write_embeddings, write_projection
 
 
 def radial_pca_run(survey: Survey | str | os.PathLike, run: str | os.PathLike, dim: int = 8) -> Path:
@@ -128,7 +128,7 @@ def polygon_pixels(plot: dict, frac: float = 0.3, n: int = 7) -> list[tuple[int,
     rx, ry = plot["width"] * frac, plot["height"] * frac
     ang = np.linspace(0, 2 * np.pi, n, endpoint=False)
     wobble = 1 + 0.25 * np.sin(3 * ang)
-    return [(round(cx + rx * w * np.cos(a)), round(cy + ry * w * np.sin(a))) for a, w in zip(ang, wobble)]
+    return [(round(cx + rx * w * np.cos(a)), round(cy + ry * w * np.sin(a))) for a, w in zip(ang, wobble, strict=True)]
 
 
 def to_data(plot: dict, px: float, py: float) -> tuple[float, float]:
@@ -141,7 +141,7 @@ def to_data(plot: dict, px: float, py: float) -> tuple[float, float]:
 def expected_counts(xy: np.ndarray, plot: dict, pixels) -> tuple[int, int]:
     """Lasso counts for the pixel polygon shrunk and grown by one pixel: bounds on the exact
     answer, computed independently of the dashboard from the projection ``xy`` (N, 2)."""
-    from galexplore.dashboard.selection import lasso_select
+    from galexplore.dashboard.compute.selection import lasso_select
 
     out = []
     for grow in (-1.0, 1.0):
@@ -195,8 +195,9 @@ def write_partitioned_projection(survey, run: str | os.PathLike, seed: int = 0, 
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from galexplore._io import atomic_directory
-    from galexplore.runs import RunPaths, with_metadata
+    from galexplore.artifacts.atomic import atomic_directory
+    from galexplore.artifacts.runs import with_metadata
+    from galexplore.artifacts.paths import RunPaths, part_file
 
     rng = np.random.default_rng(seed)
     ids = survey.catalog["galaxy_id"].astype(str).to_numpy()
@@ -209,7 +210,7 @@ def write_partitioned_projection(survey, run: str | os.PathLike, seed: int = 0, 
     with atomic_directory(RunPaths.of(run).projection) as tmp:
         for i, (lo, hi) in enumerate(itertools.pairwise(bounds)):
             table = pa.table({"galaxy_id": ids[lo:hi].tolist(), "x": xy[lo:hi, 0], "y": xy[lo:hi, 1]})
-            pq.write_table(with_metadata(table, {"method": "umap", "partition": i}), tmp / f"part-{i:05d}.parquet")
+            pq.write_table(with_metadata(table, {"method": "umap", "partition": i}), part_file(tmp, i))
     return xy
 
 

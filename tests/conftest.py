@@ -1,4 +1,5 @@
-"""Shared fixtures: tiny seeded synthetic surveys and the real survey files.
+"""Shared fixtures: tiny seeded synthetic surveys, a run of stand-in embeddings, and the real
+survey files.
 
 Real files live in ``../shared/data/real/`` beside the checkout (never in the repository);
 tests that need them skip cleanly when the folder is absent.
@@ -10,6 +11,7 @@ import os
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -69,3 +71,37 @@ def tiny_survey_copy(tiny_survey, tmp_path):
     dst = tmp_path / "survey"
     shutil.copytree(tiny_survey.path, dst)
     return open_survey(dst)
+
+
+def map_features(survey, n_components: int = 16) -> np.ndarray:
+    """Seeded stand-in embeddings: 8×8 block means of every map channel, standardised, PCA."""
+    from sklearn.decomposition import PCA
+
+    maps = survey.read("maps", slice(None))  # (N, C, 64, 64)
+    n, c, h, w = maps.shape
+    blocks = np.nanmean(maps.reshape(n, c, 8, h // 8, 8, w // 8), axis=(3, 5))
+    feats = blocks.reshape(n, -1)
+    feats = np.where(np.isfinite(feats), feats, np.nanmean(feats, axis=0))
+    feats = np.nan_to_num((feats - feats.mean(0)) / (feats.std(0) + 1e-6))
+    return PCA(n_components, random_state=0).fit_transform(feats).astype(np.float32)
+
+
+@pytest.fixture(scope="session")
+def feature_run(tiny_survey, tmp_path_factory):
+    """A run directory with stand-in embeddings of :func:`tiny_survey`; treat as read-only.
+
+    The embeddings are made from the survey's own maps (block-averaged, then PCA), a fixed,
+    seeded feature extractor: enough to give the analysis, evaluation and export code vectors
+    in which similar galaxies are close, without training an encoder in every test.
+    """
+    import warnings
+
+    from galexplore.artifacts.runs import write_embeddings
+
+    run = tmp_path_factory.mktemp("runs") / "features"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN blocks outside the IFU field
+        Z = map_features(tiny_survey)
+    write_embeddings(run, tiny_survey.catalog["galaxy_id"], {"maps": Z},
+                     {"encoder_fingerprint": "test-features-v1", "survey": str(tiny_survey.path)})
+    return run

@@ -7,6 +7,7 @@ import sys
 
 import pandas as pd
 
+from galexplore.analysis.clustering import CRITERIA, METHODS, NOISE_NAME, SPACES
 from galexplore.cli._analysis import add_survey_option, aligned_catalog, int_range, run_survey
 from galexplore.cli._common import non_negative_int, positive_int
 
@@ -31,13 +32,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("cluster", help="k-means / GMM / HDBSCAN clusters of a run, with a summary",
                        description=DESCRIPTION, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("run", metavar="RUN", help="run directory with embeddings.parquet")
-    p.add_argument("--method", choices=("kmeans", "gmm", "hdbscan"), default="kmeans", help="clustering method (default: kmeans)")
+    p.add_argument("--method", choices=METHODS, default="kmeans", help="clustering method (default: kmeans)")
     p.add_argument("--k", type=positive_int, default=3, help="number of clusters for kmeans and gmm (default: 3)")
-    p.add_argument("--space", choices=("embedding", "projection"), default="embedding",
+    p.add_argument("--space", choices=SPACES, default="embedding",
                    help="cluster the full embedding (default) or the 2-D projection (run `project` first)")
     p.add_argument("--min-cluster-size", type=positive_int, help="HDBSCAN minimum cluster size (default: 2%% of the galaxies)")
     p.add_argument("--suggest-k", type=int_range, metavar="LOW-HIGH", help="choose k in this range first, e.g. 2-8")
-    p.add_argument("--criterion", choices=("silhouette", "bic"), default="silhouette",
+    p.add_argument("--criterion", choices=CRITERIA, default="silhouette",
                    help="how --suggest-k scores k (default: silhouette)")
     p.add_argument("--seed", type=non_negative_int, default=0, help="random seed (default: 0)")
     p.add_argument("--modality", help="which embedding of a multi-modal run")
@@ -47,7 +48,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from galexplore.cluster_store import cluster_run
+    from galexplore.analysis.cluster_store import cluster_run
 
     k = args.k
     if args.suggest_k is not None:
@@ -62,9 +63,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _suggest(args: argparse.Namespace) -> int:
-    from galexplore.clustering import suggest_k
+    from galexplore.analysis.clustering import suggest_k
     from galexplore.errors import GalexploreError
-    from galexplore.runs import read_embeddings, read_projection
+    from galexplore.artifacts.runs import read_embeddings, read_projection
 
     if args.method == "hdbscan":
         raise GalexploreError("--suggest-k applies to kmeans and gmm, not hdbscan (it finds its own k)")
@@ -80,8 +81,8 @@ def _suggest(args: argparse.Namespace) -> int:
 
 
 def _summary_text(result, survey, args: argparse.Namespace) -> str:
-    from galexplore.clustering import cluster_summary
-    from galexplore.runs import read_embeddings
+    from galexplore.analysis.clustering import cluster_summary
+    from galexplore.artifacts.runs import read_embeddings
 
     ids = result.labels["galaxy_id"].tolist()
     if survey is None:
@@ -90,13 +91,13 @@ def _summary_text(result, survey, args: argparse.Namespace) -> str:
         catalog = aligned_catalog(survey, ids)
     X = None
     if args.space == "embedding":
-        from galexplore.search import normalise
+        from galexplore.analysis.search import normalise
 
         X = normalise(read_embeddings(args.run).get(args.modality))
     summary = cluster_summary(catalog, result.labels["cluster"].to_numpy(), X, n_exemplars=3)
     if "exemplars" in summary:
         summary["exemplars"] = summary["exemplars"].map(" ".join)
     table = summary.T  # one column per cluster reads better than 20 property columns
-    table.columns = [f"cluster {c}" if c >= 0 else "noise" for c in table.columns]
+    table.columns = [f"cluster {c}" if c >= 0 else NOISE_NAME for c in table.columns]
     table = table.map(lambda v: f"{v:.3g}" if isinstance(v, float) else str(v))
     return table.to_string()

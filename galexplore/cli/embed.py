@@ -50,7 +50,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from galexplore.embed import embed
-    from galexplore.runs import read_embeddings
+    from galexplore.artifacts.runs import read_embeddings
 
     if args.pretrained is None and args.weights is not None:
         raise GalexploreError("--weights goes with --pretrained NAME")

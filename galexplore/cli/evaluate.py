@@ -83,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
     if args.supervised_steps is not None:
         options.update(max_steps=args.supervised_steps, min_steps=min(args.supervised_steps, 100))
     if args.out:
-        from galexplore._io import check_writable
+        from galexplore.artifacts.atomic import check_writable
 
         check_writable(f"{args.out}/comparison.md")  # a bad --out fails before minutes of work
     with progress_bar(args, unit="stage") as progress:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from galexplore.artifacts.export import FORMATS
 from galexplore.cli._analysis import add_survey_option, run_survey
 
 DESCRIPTION = """\
@@ -29,7 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description=DESCRIPTION, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("run", metavar="RUN", help="run directory with embeddings.parquet")
     p.add_argument("--out", required=True, metavar="FILE", help="output file (.csv, .fits or .vot)")
-    p.add_argument("--format", choices=("csv", "fits", "votable"), help="output format (default: from the suffix of --out)")
+    p.add_argument("--format", choices=FORMATS, help="output format (default: from the suffix of --out)")
     which = p.add_mutually_exclusive_group(required=True)
     which.add_argument("--galaxies", nargs="+", metavar="ID", help="galaxy ids to export")
     which.add_argument("--cluster", nargs="+", type=int, metavar="K", help="cluster labels to export")
@@ -40,7 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from galexplore.export import export_selection, read_export
+    from galexplore.artifacts.export import export_selection, read_export
 
     survey = run_survey(args.run, args.survey)
     path = export_selection(args.run, args.out, galaxies=args.galaxies, clusters=args.cluster,

@@ -177,6 +177,6 @@ def run(args: argparse.Namespace) -> int:
     survey = result.survey
     mods = ", ".join(f"{k} {tuple(v.shape)}" for k, v in survey.modalities.items()) or "catalog only"
     skipped = f"; {len(result.report.skipped)} skipped" if result.report.skipped else ""
-    print(f"wrote {survey.n_galaxies} galaxies to {survey.path} ({mods}{skipped}; report: {survey.path / 'ingest_report.json'})",
+    print(f"wrote {survey.n_galaxies} galaxies to {survey.path} ({mods}{skipped}; report: {survey.paths.ingest_report})",
           file=sys.stderr)  # fmt: skip
     return 0

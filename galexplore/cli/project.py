@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from galexplore.analysis.projection import METHODS
 from galexplore.cli._analysis import unit_float
 from galexplore.cli._common import non_negative_int, positive_int, progress_bar
 
@@ -29,7 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("project", help="2-D UMAP or PCA map of a run's embeddings", description=DESCRIPTION,
                        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("run", metavar="RUN", help="run directory with embeddings.parquet")
-    p.add_argument("--method", choices=("umap", "pca"), default="umap", help="projection method (default: umap)")
+    p.add_argument("--method", choices=METHODS, default="umap", help="projection method (default: umap)")
     p.add_argument("--n-neighbors", type=positive_int, default=15, help="UMAP neighbourhood size (default: 15)")
     p.add_argument("--min-dist", type=unit_float, default=0.1, help="UMAP minimum distance in [0, 1] (default: 0.1)")
     p.add_argument("--metric", default="cosine", help="distance between embeddings (default: cosine)")
@@ -49,8 +50,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from galexplore.projection import project_run
-    from galexplore.runs import read_projection
+    from galexplore.analysis.projection import project_run
+    from galexplore.artifacts.runs import read_projection
 
     if args.dask:
         return _run_dask(args)

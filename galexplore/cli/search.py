@@ -43,7 +43,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from galexplore.search import run_search
+    from galexplore.analysis.search import run_search
 
     res = run_search(args.run, args.galaxy, args.k, args.negative, modality=args.modality,
                      target_modality=args.target_modality, exclude_examples=args.exclude_query)

@@ -31,13 +31,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from galexplore._io import check_writable
+    from galexplore.artifacts.atomic import check_writable
+    from galexplore.data.columns import SF_CLASSES
     from galexplore.data.synthetic import synthesize
 
     check_writable(args.out)
     with progress_bar(args, unit="gal") as progress:
         survey = synthesize(args.n, args.out, seed=args.seed, progress=progress)
     counts = survey.catalog["sf_class"].value_counts()
-    mix = ", ".join(f"{counts.get(k, 0)} {k}" for k in ("star-forming", "green-valley", "retired"))
+    mix = ", ".join(f"{counts.get(k, 0)} {k}" for k in SF_CLASSES)
     print(f"wrote {survey.n_galaxies} galaxies to {survey.path} ({mix})", file=sys.stderr)
     return 0

@@ -136,7 +136,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _stored_epochs(run: str) -> int | None:
     """The epochs planned by the run's checkpoint (None without one)."""
-    from galexplore.runs import RunPaths
+    from galexplore.artifacts.paths import RunPaths
     from galexplore.training import load_checkpoint
 
     if not RunPaths.of(run).encoder.is_file():

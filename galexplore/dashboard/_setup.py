@@ -1,13 +1,14 @@
-"""Load the HoloViews Bokeh backend once (idempotent, no output outside notebooks)."""
+"""Plotting set-up shared by the views: the HoloViews Bokeh backend (loaded once, no output outside
+notebooks), batched updates, canvas output and ranges set by the server."""
 
 from __future__ import annotations
 
 import contextlib
-import functools
-import warnings
 from collections.abc import Iterator
 
 import holoviews as hv
+
+from galexplore.dashboard._compat import quiet_empty_rasters
 
 
 #: HoloViews options drawing a plot on a 2-d canvas, not WebGL (HoloViews' default): our plots
@@ -20,11 +21,10 @@ CANVAS = {"backend_opts": {"plot.output_backend": "canvas"}}
 def ensure_bokeh() -> None:
     """Select HoloViews' Bokeh backend if it is not the current one.
 
-    Also silences the one warning HoloViews gives for an all-NaN raster (an empty selection
-    layer, a view zoomed where no galaxy lies): the layer is meant to be empty.
+    Also silences HoloViews' warning for an all-NaN raster
+    (:func:`~galexplore.dashboard._compat.quiet_empty_rasters`).
     """
-    warnings.filterwarnings("ignore", message="All-NaN slice encountered", category=RuntimeWarning,
-                            module=r"holoviews\.core\.data\.image")
+    quiet_empty_rasters()
     if hv.Store.current_backend != "bokeh" or "bokeh" not in hv.Store.renderers:
         hv.extension("bokeh", logo=False)
 
@@ -41,55 +41,6 @@ def batched() -> Iterator[None]:
         return
     with pn.io.hold(doc, freeze=True):
         yield
-
-
-class LeanModelManager:
-    """Mixin for a Bokeh document's model manager: skip the walk of the whole model graph
-    when a ``freeze`` ends and nothing in the graph changed.
-
-    Bokeh recomputes the document's set of models (visiting every model reachable from the
-    roots) at the end of every ``doc.models.freeze()``, and HoloViews freezes around every
-    plot update. A zoom or a new selection only replaces data arrays, so on a page of ~800
-    models that walk was a third of the server's re-render time. Here the walk still runs
-    whenever Bokeh marked the graph dirty during the freeze (a property now references other
-    models: ``Model.trigger`` calls ``invalidate``) or the document's roots changed, which
-    are the only ways models join or leave a document.
-    """
-
-    _gx_dirty = True
-    _gx_roots: tuple = ()
-
-    def _gx_root_ids(self) -> tuple:
-        doc = self._document()
-        return tuple(r.id for r in doc.roots) if doc is not None else ()
-
-    def _push_freeze(self) -> None:
-        if self._freeze_count == 0:
-            self._gx_dirty, self._gx_roots = False, self._gx_root_ids()
-        super()._push_freeze()
-
-    def invalidate(self) -> None:
-        self._gx_dirty = True
-        super().invalidate()
-
-    def _pop_freeze(self) -> None:
-        if self._freeze_count == 1 and not self._gx_dirty and self._gx_roots == self._gx_root_ids():
-            self._freeze_count = 0  # nothing joined or left the graph: no walk
-            return
-        super()._pop_freeze()
-
-
-def lean_document(doc) -> None:
-    """Give ``doc`` (a Bokeh Document) the :class:`LeanModelManager` behaviour (idempotent)."""
-    models = getattr(doc, "models", None)
-    if models is None or isinstance(models, LeanModelManager):
-        return
-    models.__class__ = _lean_class(type(models))
-
-
-@functools.cache
-def _lean_class(base: type) -> type:
-    return type(f"Lean{base.__name__}", (LeanModelManager, base), {})
 
 
 def fit_range(rng, *arrays, padding: float = 0.05, start: float | None = None) -> None:
@@ -111,3 +62,9 @@ def fit_range(rng, *arrays, padding: float = 0.05, start: float | None = None) -
     hi = float(max(values.max(), lo))
     pad = (hi - lo) * padding if hi > lo else 0.5
     rng.update(start=lo if start is not None else lo - pad, end=hi + pad)
+
+
+def evaluate(obj) -> None:
+    """Evaluate a DynamicMap, or the DynamicMaps of an overlay, once (pure HoloViews: compiles
+    their Datashader kernels before a browser asks; no Bokeh document is touched)."""
+    obj[()] if isinstance(obj, hv.DynamicMap) else [layer[()] for layer in obj if isinstance(layer, hv.DynamicMap)]

@@ -11,33 +11,30 @@ import logging
 import os
 from pathlib import Path
 
-import holoviews as hv
 import panel as pn
 
 from galexplore.dashboard import url_state
-from galexplore.dashboard._setup import lean_document
-from galexplore.dashboard.gestures import guard_press_gestures
-from galexplore.dashboard.clusters import ClusterControls, compute_clusters, saved_clusters
+from galexplore.dashboard._setup import evaluate
+from galexplore.dashboard.views.clusters import ClusterControls, compute_clusters, saved_clusters
 from galexplore.dashboard.data import ExplorerData
-from galexplore.dashboard.distributions import Distributions
-from galexplore.dashboard.embedding_map import EmbeddingMap
-from galexplore.dashboard.export import Export
-from galexplore.dashboard.galaxy_maps import GalaxyFocus
-from galexplore.dashboard.gallery import Gallery
-from galexplore.dashboard.main_sequence import MainSequence
-from galexplore.dashboard.model_cleanup import prompt_model_cleanup
-from galexplore.dashboard.profiles import RadialProfiles, cached_reference
+from galexplore.dashboard.views.distributions import Distributions
+from galexplore.dashboard.views.embedding_map import EmbeddingMap
+from galexplore.dashboard.views.export import Export
+from galexplore.dashboard.views.galaxy_maps import GalaxyFocus
+from galexplore.dashboard.views.gallery import Gallery
+from galexplore.dashboard.views.main_sequence import MainSequence
+from galexplore.dashboard.views.profiles import RadialProfiles, cached_reference
+from galexplore.dashboard.page import EXTENSIONS, Page, page_main
 from galexplore.dashboard.state import ExplorerState
 from galexplore.errors import GalexploreError
-from galexplore.runs import RunPaths
+from galexplore.artifacts.paths import RunPaths, SurveyPaths
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = ("tabulator",)
-
 
 def _mtimes(survey: Path, run: Path) -> tuple[int, ...]:
-    paths = [survey / "survey.json", survey / "catalog.parquet", RunPaths.of(run).projection, RunPaths.of(run).embeddings]
+    s, r = SurveyPaths.of(survey), RunPaths.of(run)
+    paths = [s.meta, s.catalog, r.projection, r.embeddings]
     return tuple(p.stat().st_mtime_ns if p.is_file() else 0 for p in paths)
 
 
@@ -55,7 +52,7 @@ def load_data(survey: str | os.PathLike, run: str | os.PathLike) -> ExplorerData
     return _load(str(survey), str(run), _mtimes(survey, run))
 
 
-class Explorer(pn.viewable.Viewer):
+class Explorer(Page):
     """One browser session's explorer: the map and every linked view.
 
     Parameters
@@ -67,11 +64,7 @@ class Explorer(pn.viewable.Viewer):
     """
 
     def __init__(self, data: ExplorerData, *, sync_url: bool = False, **params) -> None:
-        super().__init__(**params)
-        if pn.state.curdoc is not None:  # the session's document (served, or rendered by a benchmark)
-            lean_document(pn.state.curdoc)
-        self.data = data
-        self.state = ExplorerState(data)
+        super().__init__(data, **params)
         self.map = EmbeddingMap(self.state)
         self.gallery = Gallery(self.state)
         self.main_sequence = MainSequence(self.state)
@@ -80,13 +73,9 @@ class Explorer(pn.viewable.Viewer):
         self.distributions = Distributions(self.state)
         self.clusters = ClusterControls(self.state)
         self.export = Export(self.state)
-        self._color = pn.widgets.Select.from_param(self.state.param.color_by, label="Colour by",
-                                                   css_classes=["gx-color-by"], sizing_mode="stretch_width")
-        self._message = pn.pane.Alert("", alert_type="warning", visible=False, css_classes=["gx-message"])
         self._share = pn.widgets.TextInput(label="Link to this view", value="", disabled=False,
                                            css_classes=["gx-share"], sizing_mode="stretch_width")
         self.state.param.watch(self._update_share, list(url_state.URL_PARAMS))
-        self.state.param.watch(self._on_message, ["message"])
         if sync_url:
             url_state.sync_url(self.state)
         self._update_share()
@@ -94,10 +83,6 @@ class Explorer(pn.viewable.Viewer):
 
     def _update_share(self, *_events) -> None:
         self._share.value = url_state.share_link(self.state)
-
-    def _on_message(self, event) -> None:
-        self._message.object = event.new
-        self._message.visible = bool(event.new)
 
     def controls(self) -> pn.viewable.Viewable:
         return pn.Column(
@@ -113,54 +98,18 @@ class Explorer(pn.viewable.Viewer):
                          (self.profiles, "Stacked radial profiles: selection vs the rest"),
                          (self.distributions, "Properties: selection vs survey"))
 
-    def __panel__(self):
-        return pn.Row(pn.Column(self.controls(), width=300), self.main(), sizing_mode="stretch_width")
-
-    def template(self) -> pn.template.BaseTemplate:
-        """The explorer in a page template with the controls in the sidebar (for serving)."""
-        return page_template(self.data.title, self.controls(), self.main())
-
-
-def page_main(galaxy_map, main_sequence, gallery, focus, *more: tuple) -> pn.Column:
-    """The page's main area: the map beside the main sequence, the selection beside the galaxy
-    in focus, then one card per ``(view, title)`` of ``more``."""
-    card = dict(sizing_mode="stretch_width", collapsible=False, margin=(5, 5))
-    return pn.Column(
-        pn.Row(pn.Card(galaxy_map, title="Embedding map", **card),
-               pn.Card(main_sequence, title="Star-forming main sequence", **card), sizing_mode="stretch_width"),
-        pn.Row(pn.Card(gallery, title="Selection", **card),
-               pn.Card(focus, title="Galaxy in focus", **card), sizing_mode="stretch_width"),
-        *[pn.Card(view, title=title, **card) for view, title in more],
-        sizing_mode="stretch_width",
-    )  # fmt: skip
-
-
-def page_template(title: str, controls, main) -> pn.template.BaseTemplate:
-    """The page: ``controls`` in the sidebar, ``main`` beside them (for serving).
-
-    The session's document also gets the press guard of :mod:`~galexplore.dashboard.gestures`
-    (lassos and boxes begun while the page is busy are not lost) and the prompt clean-up of
-    :mod:`~galexplore.dashboard.model_cleanup` (the models of replaced plots leave the page).
-    """
-    if pn.state.curdoc is not None:
-        guard_press_gestures(pn.state.curdoc)
-        prompt_model_cleanup(pn.state.curdoc)
-    # Bootstrap: no web fonts fetched from the internet (the page works offline)
-    return pn.template.BootstrapTemplate(title=f"galexplore · {title}", sidebar=[controls], main=[main],
-                                         sidebar_width=320, header_background="#1f4e79")
-
 
 def create_app(survey: str | os.PathLike, run: str | os.PathLike, *, out_of_core: bool = False) -> pn.viewable.Viewable:
     """A fresh explorer page for one browser session (the ``panel serve`` entry point).
 
-    ``out_of_core`` serves :class:`~galexplore.dashboard.ooc_app.OutOfCoreExplorer` instead.
+    ``out_of_core`` serves :class:`~galexplore.dashboard.ooc.app.OutOfCoreExplorer` instead.
     A survey or run that cannot be read gives a page with the one-line reason, not a
     blank page and a traceback.
     """
     pn.extension(*EXTENSIONS)
     try:
         if out_of_core:
-            from galexplore.dashboard.ooc_app import OutOfCoreExplorer, load_ooc_data
+            from galexplore.dashboard.ooc.app import OutOfCoreExplorer, load_ooc_data
 
             return OutOfCoreExplorer(load_ooc_data(survey, run)).template()
         return Explorer(load_data(survey, run), sync_url=True).template()
@@ -179,15 +128,12 @@ def warm_up(data: ExplorerData, part: str = "all") -> None:
     state = ExplorerState(data)
     if part in ("first", "all"):
         for obj in (EmbeddingMap(state)._build(), MainSequence(state)._build()):
-            _evaluate(obj)
+            evaluate(obj)
         if data.has_modality("maps"):
             cached_reference(data)
         if saved_clusters(data) is None:  # a page starts from the run's saved clustering when there is one
             compute_clusters(data, state.cluster_method, state.n_clusters)
     if part in ("rest", "all") and "sf_class" in data.catalog.columns:
         state.color_by = "sf_class"
-        _evaluate(EmbeddingMap(state)._build())
+        evaluate(EmbeddingMap(state)._build())
 
-
-def _evaluate(obj) -> None:
-    obj[()] if isinstance(obj, hv.DynamicMap) else [layer[()] for layer in obj if isinstance(layer, hv.DynamicMap)]

@@ -21,7 +21,8 @@ import pandas as pd
 from galexplore.data.columns import SF_CLASSES, STANDARD_COLUMNS, axis_label, categorical_columns, numeric_columns, unit_of
 from galexplore.data.store import Survey
 from galexplore.errors import StoreError
-from galexplore.runs import Embeddings, RunPaths, read_embeddings, read_projection
+from galexplore.artifacts.runs import Embeddings, read_embeddings, read_projection
+from galexplore.artifacts.paths import RunPaths
 
 log = logging.getLogger(__name__)
 

@@ -6,6 +6,8 @@ from collections.abc import Sequence
 
 from bokeh.palettes import Category10_10, Category20_20
 
+from galexplore.analysis.clustering import NOISE_NAME
+
 #: EW(Hα) classes: blue star-forming, green green-valley, red retired.
 SF_CLASS_COLORS = {"star-forming": "#1f77b4", "green-valley": "#2ca02c", "retired": "#d62728"}
 NOISE_COLOR = "#9e9e9e"
@@ -23,7 +25,7 @@ def category_colors(column: str, categories: Sequence[str]) -> dict[str, str]:
     palette = Category10_10 if len(cats) <= 10 else Category20_20
     out, i = {}, 0
     for c in cats:
-        if c == "noise":
+        if c == NOISE_NAME:
             out[c] = NOISE_COLOR
             continue
         out[c] = palette[i % len(palette)]

@@ -7,6 +7,7 @@ import os
 import socket
 from collections.abc import Callable
 
+from galexplore.dashboard._compat import quiet_closed_sockets
 from galexplore.errors import GalexploreError
 
 log = logging.getLogger(__name__)
@@ -96,18 +97,6 @@ def websocket_origins(address: str, port: int, extra: list[str] | None = None) -
     return sorted({f"{h}:{port}" for h in hosts} | set(extra or []))
 
 
-class ClosedSocketFilter(logging.Filter):
-    """Drop asyncio's "Task exception was never retrieved" reports of a websocket closed by
-    the browser (a tab closed while the server was still sending): not a server error."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        from tornado.iostream import StreamClosedError
-        from tornado.websocket import WebSocketClosedError
-
-        exc = record.exc_info[1] if record.exc_info else None
-        return not isinstance(exc, (WebSocketClosedError, StreamClosedError))
-
-
 #: Seconds after start-up when the kernels a new page does not need (colouring by class) are
 #: compiled; a page requested meanwhile is not held up by them.
 REST_WARM_UP_DELAY_S = 20.0
@@ -120,7 +109,7 @@ def _warm_up(survey: str | os.PathLike, run: str | os.PathLike, part: str, out_o
 
     try:
         if out_of_core:
-            from galexplore.dashboard.ooc_app import load_ooc_data, warm_up_ooc
+            from galexplore.dashboard.ooc.app import load_ooc_data, warm_up_ooc
 
             if part == "first":
                 warm_up_ooc(load_ooc_data(survey, run))
@@ -152,13 +141,11 @@ def make_server(
 
     from galexplore.dashboard.app import create_app, load_data
 
-    asyncio_log = logging.getLogger("asyncio")
-    if not any(isinstance(f, ClosedSocketFilter) for f in asyncio_log.filters):
-        asyncio_log.addFilter(ClosedSocketFilter())
+    quiet_closed_sockets()
     for warning in check_exposure(address, allow_origins, basic_auth):
         log.warning(warning)
     if out_of_core:  # builds the map table on first use (partition by partition)
-        from galexplore.dashboard.ooc_app import load_ooc_data
+        from galexplore.dashboard.ooc.app import load_ooc_data
 
         load_ooc_data(survey, run)
     else:
@@ -223,11 +210,11 @@ def serve(
         Server processes sharing the port (0: one per core). A browser session lives in one
         of them, so sessions in different processes are served in parallel.
     out_of_core : bool or None
-        Serve the out-of-core explorer (:mod:`galexplore.dashboard.ooc_app`): the catalog
+        Serve the out-of-core explorer (:mod:`galexplore.dashboard.ooc.app`): the catalog
         and projection stay on disk and are aggregated with Dask. None: out of core for a
         partitioned projection of more than ``AUTO_ROWS`` galaxies.
     """
-    from galexplore.dashboard.ooc_app import wants_out_of_core
+    from galexplore.dashboard.ooc.app import wants_out_of_core
 
     out_of_core = wants_out_of_core(run, out_of_core)
     server = make_server(survey, run, port=port, address=address, allow_origins=allow_origins,

@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 import param
 
+from galexplore.analysis.clustering import METHODS, NOISE_NAME
 from galexplore.dashboard._setup import batched, ensure_bokeh
 from galexplore.dashboard.data import ExplorerData
 from galexplore.errors import GalexploreError
@@ -24,7 +25,6 @@ from galexplore.errors import GalexploreError
 log = logging.getLogger(__name__)
 
 CLUSTER = "cluster"
-CLUSTER_METHODS = ("kmeans", "gmm", "hdbscan")
 #: Preferred default colourings, first present wins.
 DEFAULT_COLOR_BY = ("log_ssfr", "ew_ha", "log_mstar")
 EMPTY = np.empty(0, dtype=np.int64)
@@ -95,7 +95,7 @@ class ExplorerState(param.Parameterized):
     selection_label = param.String(default="", doc="How the selection was made, e.g. 'lasso' or 'similar to X'.")
     lasso = param.String(default="", doc="Lasso polygon behind the selection, 'x,y;x,y;…' ('' if none).")
     focus = param.String(default="", doc="galaxy_id of the galaxy in focus ('' for none).")
-    cluster_method = param.Selector(default="kmeans", objects=list(CLUSTER_METHODS), doc="Clustering algorithm.")
+    cluster_method = param.Selector(default="kmeans", objects=list(METHODS), doc="Clustering algorithm.")
     n_clusters = param.Integer(default=5, bounds=(2, 30), doc="Number of clusters (k-means, GMM).")
     cluster_labels = param.Array(default=None, allow_None=True, doc="Cluster of each galaxy (int, -1 = noise).")
     cluster_key = param.String(default="", doc="Settings that produced cluster_labels, e.g. 'kmeans k=5'.")
@@ -168,9 +168,9 @@ class ExplorerState(param.Parameterized):
             self.param.update(cluster_labels=labels.astype(np.int64), cluster_key=key)
 
     def cluster_names(self) -> np.ndarray | None:
-        """Cluster label of each galaxy as a string (``"noise"`` for -1), or None."""
+        """Cluster label of each galaxy as a string (``NOISE_NAME`` for -1), or None."""
         if self.cluster_labels is None:
             return None
         names = self.cluster_labels.astype(str).astype(object)
-        names[self.cluster_labels < 0] = "noise"
+        names[self.cluster_labels < 0] = NOISE_NAME
         return names

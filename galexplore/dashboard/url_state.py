@@ -16,8 +16,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from galexplore.dashboard.selection import lasso_select
-from galexplore.dashboard.state import CLUSTER_METHODS, ExplorerState, validate_color_by
+from galexplore.dashboard.compute.selection import lasso_select
+from galexplore.analysis.clustering import METHODS
+from galexplore.dashboard.state import ExplorerState, validate_color_by
 from galexplore.errors import GalexploreError
 
 log = logging.getLogger(__name__)
@@ -84,7 +85,7 @@ def parse_query(state: ExplorerState, query: Mapping[str, Any]) -> tuple[dict[st
 
 
 def _method(value: object) -> str:
-    if str(value) not in CLUSTER_METHODS:
+    if str(value) not in METHODS:
         raise GalexploreError(f"unknown clustering method {value!r}")
     return str(value)
 

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from galexplore._io import write_json
+from galexplore.artifacts.atomic import write_json
 from galexplore.data.readers import batch
 from galexplore.data.readers.batch import IngestReport, IngestResult, catalog_row, finite_or_none
 from galexplore.data.readers.cutouts import read_cutout, to_common
@@ -30,10 +30,12 @@ from galexplore.data.readers.manga import read_manga_maps
 from galexplore.data.readers.native import NativePlanes
 from galexplore.data.readers.pipe3d import CHANNELS as PIPE3D_CHANNELS
 from galexplore.data.readers.pipe3d import UNITS as PIPE3D_UNITS
-from galexplore.data.readers.pipe3d import flux_elines_companion, is_flux_elines, read_pipe3d, rescale_distance
+from galexplore.data.readers.distances import rescale_distance
+from galexplore.data.readers.pipe3d import flux_elines_companion, is_flux_elines, read_pipe3d
 from galexplore.data.readers.resample import Geometry, resample
 from galexplore.data.readers.spectra import common_grid, is_redrock, read_spectra
-from galexplore.data.store import ModalitySpec, open_survey, write_catalog, write_survey
+from galexplore.data.store import ModalitySpec, open_survey
+from galexplore.data.writer import write_catalog, write_survey
 from galexplore.data.synthetic.geometry import Grid
 from galexplore.errors import GalexploreError, InputFileError
 from galexplore.progress import ProgressCallback
@@ -308,7 +310,7 @@ def ingest_catalog(path: str | os.PathLike, *, out: str | os.PathLike | None = N
         prov = {"kind": "catalog", "layout": cat.layout, "conversions": cat.conversions, "sources": [batch.file_record(path)],
                 "packages": batch.package_versions()}  # fmt: skip
         survey = write_survey(out, cat.table, None, name=name or Path(out).name, source="catalog", provenance=prov)
-        write_json(Path(out) / batch.REPORT, vars(rep))
+        write_json(survey.paths.ingest_report, vars(rep))
         return IngestResult(survey, rep)
     survey = open_survey(into)
     joined = join_catalog(survey.catalog, cat.table, on=on, radius=radius, overwrite=overwrite)
@@ -321,8 +323,8 @@ def ingest_catalog(path: str | os.PathLike, *, out: str | os.PathLike | None = N
     meta.setdefault("provenance", {}).setdefault("joined_catalogs", []).append(
         {"file": batch.file_record(path), "layout": cat.layout, "conversions": cat.conversions, "join": joined.summary(),
          "overwrite": overwrite, "packages": batch.package_versions()})  # fmt: skip
-    write_json(Path(into) / "survey.json", meta)
-    write_json(Path(into) / batch.REPORT, vars(rep))
+    write_json(survey.paths.meta, meta)
+    write_json(survey.paths.ingest_report, vars(rep))
     return IngestResult(open_survey(into), rep)
 
 

@@ -9,9 +9,10 @@
       images.zarr/       group with ``data`` (N, B, H, W) float32, linear flux
       spectra.zarr/      group with ``data`` (N, L) and ``wavelength`` (L,)
 
-Arrays are chunked along the galaxy axis and read lazily. A survey is written by
-:class:`SurveyWriter` into a temporary directory and renamed into place only when complete,
-so a reader never sees half a survey.
+Arrays are chunked along the galaxy axis and read lazily. This module reads a survey
+(:class:`Survey`) and defines what every survey holds (:class:`ModalitySpec`, the catalog's
+checks, the fingerprint); :mod:`galexplore.data.writer` writes one. File names are in
+:class:`~galexplore.artifacts.paths.SurveyPaths`.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ import logging
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -31,15 +31,13 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from galexplore import __version__
-from galexplore._io import atomic_directory, atomic_file, recover_directory, write_json
+from galexplore.artifacts.atomic import recover_directory
+from galexplore.artifacts.paths import CATALOG, SURVEY_JSON, SurveyPaths
 from galexplore.data.columns import STANDARD_COLUMNS, unit_of
 from galexplore.errors import StoreError
 
 log = logging.getLogger(__name__)
 
-SURVEY_JSON = "survey.json"
-CATALOG = "catalog.parquet"
 FORMAT_VERSION = 1
 #: Galaxies per chunk along the first axis of every modality array.
 DEFAULT_CHUNK = 32
@@ -112,7 +110,9 @@ def fingerprint(galaxy_ids: Sequence[str], specs: Sequence[ModalitySpec]) -> str
     return h.hexdigest()[:16]
 
 
-def _validate_catalog(catalog: pd.DataFrame, where: str) -> pd.DataFrame:
+def validate_catalog(catalog: pd.DataFrame, where: str) -> pd.DataFrame:
+    """``catalog`` with unique, non-missing ``galaxy_id`` strings and a fresh index; a
+    :class:`StoreError` naming ``where`` otherwise."""
     if "galaxy_id" not in catalog.columns:
         raise StoreError(f"{where}: catalog has no 'galaxy_id' column")
     ids = catalog["galaxy_id"]
@@ -127,124 +127,6 @@ def _validate_catalog(catalog: pd.DataFrame, where: str) -> pd.DataFrame:
     out = catalog.copy()
     out["galaxy_id"] = ids
     return out.reset_index(drop=True)
-
-
-class SurveyWriter:
-    """Write a survey atomically, block by block.
-
-    Examples
-    --------
-    >>> with SurveyWriter("SURVEY", name="demo", source="synthetic", n_galaxies=n) as w:
-    ...     w.add_modality(ModalitySpec("maps", (5, 64, 64), channels, units))
-    ...     for start, block in blocks:
-    ...         w.write("maps", start, block)
-    ...     w.set_catalog(catalog)                                   # doctest: +SKIP
-
-    Nothing appears at ``SURVEY`` unless the ``with`` block completes; an existing survey
-    there is replaced only then.
-    """
-
-    def __init__(
-        self,
-        path: str | os.PathLike,
-        *,
-        name: str,
-        source: str,
-        n_galaxies: int,
-        provenance: Mapping[str, Any] | None = None,
-        chunk: int = DEFAULT_CHUNK,
-    ) -> None:
-        self.path = Path(path)
-        self.name = name
-        self.source = source
-        self.n_galaxies = int(n_galaxies)
-        self.provenance: dict[str, Any] = dict(provenance or {})
-        self.chunk = int(chunk)
-        self._specs: dict[str, ModalitySpec] = {}
-        self._arrays: dict[str, Any] = {}
-        self._groups: dict[str, Any] = {}
-        self._catalog: pd.DataFrame | None = None
-        self._ctx = None
-        self._tmp: Path | None = None
-
-    def __enter__(self) -> SurveyWriter:
-        self._ctx = atomic_directory(self.path)
-        self._tmp = self._ctx.__enter__()
-        return self
-
-    def __exit__(self, exc_type, exc, tb) -> bool | None:
-        assert self._ctx is not None
-        if exc_type is None:
-            try:
-                self._finish()
-            except BaseException as err:
-                self._ctx.__exit__(type(err), err, err.__traceback__)
-                raise
-        return self._ctx.__exit__(exc_type, exc, tb)
-
-    def add_modality(self, spec: ModalitySpec, *, chunk: int | None = None) -> None:
-        """Create the chunked array of one modality, filled with NaN."""
-        import zarr
-        from zarr.codecs import BloscCodec
-
-        assert self._tmp is not None, "use SurveyWriter as a context manager"
-        group = zarr.open_group(self._tmp / f"{spec.name}.zarr", mode="w")
-        c = chunk or self.chunk
-        arr = group.create_array(
-            "data",
-            shape=(self.n_galaxies, *spec.shape),
-            chunks=(min(c, max(self.n_galaxies, 1)), *spec.shape),
-            dtype=spec.dtype,
-            fill_value=np.nan,
-            compressors=[BloscCodec(cname="lz4", clevel=5, shuffle="shuffle")],
-        )
-        arr.attrs.update(spec.to_json())
-        self._specs[spec.name] = spec
-        self._arrays[spec.name] = arr
-        self._groups[spec.name] = group
-
-    def add_aux(self, modality: str, key: str, values: npt.ArrayLike) -> None:
-        """Store a small array beside a modality, e.g. the spectra's ``wavelength`` grid."""
-        values = np.asarray(values)
-        arr = self._groups[modality].create_array(key, shape=values.shape, dtype=values.dtype)
-        arr[...] = values
-
-    def write(self, modality: str, start: int, block: npt.ArrayLike) -> None:
-        """Write galaxies ``start : start + len(block)`` of one modality."""
-        block = np.asarray(block, dtype=self._specs[modality].dtype)
-        expected = self._specs[modality].shape
-        if block.shape[1:] != expected:
-            raise StoreError(f"modality {modality!r}: block shape {block.shape[1:]} != {expected}")
-        self._arrays[modality][start : start + len(block)] = block
-
-    def set_catalog(self, catalog: pd.DataFrame) -> None:
-        """Set the catalog; validated when the survey is finished."""
-        self._catalog = catalog
-
-    def _finish(self) -> None:
-        assert self._tmp is not None
-        if self._catalog is None:
-            raise StoreError(f"{self.path}: no catalog was set")
-        catalog = _validate_catalog(self._catalog, str(self.path))
-        if len(catalog) != self.n_galaxies:
-            raise StoreError(
-                f"{self.path}: catalog has {len(catalog)} rows but {self.n_galaxies} galaxies were declared"
-            )
-        catalog.to_parquet(self._tmp / CATALOG, index=False)
-        specs = list(self._specs.values())
-        meta = {
-            "format_version": FORMAT_VERSION,
-            "name": self.name,
-            "source": self.source,
-            "created": datetime.now(UTC).isoformat(timespec="seconds"),
-            "galexplore_version": __version__,
-            "n_galaxies": self.n_galaxies,
-            "fingerprint": fingerprint(catalog["galaxy_id"].tolist(), specs),
-            "columns": {c: unit_of(c) for c in catalog.columns if unit_of(c)},
-            "modalities": {s.name: s.to_json() for s in specs},
-            "provenance": self.provenance,
-        }
-        write_json(self._tmp / SURVEY_JSON, meta)
 
 
 class Survey:
@@ -263,8 +145,9 @@ class Survey:
 
     def __init__(self, path: str | os.PathLike) -> None:
         self.path = Path(path)
+        self.paths = SurveyPaths(self.path)
         recover_directory(self.path)
-        meta_path = self.path / SURVEY_JSON
+        meta_path = self.paths.meta
         if not self.path.is_dir():
             raise StoreError(f"{self.path}: no such survey directory")
         if not meta_path.is_file():
@@ -287,23 +170,23 @@ class Survey:
         cat = self.catalog  # reads and validates ids
         if len(cat) != n:
             raise StoreError(
-                f"{self.path / CATALOG}: {len(cat)} rows but survey.json says {n} galaxies"
+                f"{self.paths.catalog}: {len(cat)} rows but survey.json says {n} galaxies"
             )
         for name, spec in self.modalities.items():
             arr = self.array(name)
             if arr.shape[0] != n:
                 raise StoreError(
-                    f"{self.path / (name + '.zarr')}: {arr.shape[0]} galaxies but the catalog has {n}"
+                    f"{self.paths.modality(name)}: {arr.shape[0]} galaxies but the catalog has {n}"
                 )
             if tuple(arr.shape[1:]) != spec.shape:
                 raise StoreError(
-                    f"{self.path / (name + '.zarr')}: per-galaxy shape {tuple(arr.shape[1:])} "
+                    f"{self.paths.modality(name)}: per-galaxy shape {tuple(arr.shape[1:])} "
                     f"!= {spec.shape} in survey.json"
                 )
             stored = arr.attrs.get("channels")
             if stored is not None and list(stored) != spec.channels:
                 raise StoreError(
-                    f"{self.path / (name + '.zarr')}: channels {list(stored)} != {spec.channels} in survey.json"
+                    f"{self.paths.modality(name)}: channels {list(stored)} != {spec.channels} in survey.json"
                 )
 
     # -- properties -------------------------------------------------------------------
@@ -322,14 +205,14 @@ class Survey:
     @cached_property
     def catalog(self) -> pd.DataFrame:
         """The catalog as a DataFrame, ``galaxy_id`` as strings, in store order."""
-        path = self.path / CATALOG
+        path = self.paths.catalog
         if not path.is_file():
             raise StoreError(f"{self.path}: missing {CATALOG}")
         try:
             df = pd.read_parquet(path)
         except Exception as exc:  # pyarrow raises several types for corrupt files
             raise StoreError(f"{path}: cannot read catalog ({type(exc).__name__}: {exc})") from exc
-        return _validate_catalog(df, str(path))
+        return validate_catalog(df, str(path))
 
     @cached_property
     def index(self) -> pd.Index:
@@ -360,7 +243,7 @@ class Survey:
         import zarr
 
         self.spec(name)
-        path = self.path / f"{name}.zarr"
+        path = self.paths.modality(name)
         try:
             return zarr.open_group(path, mode="r")
         except Exception as exc:
@@ -370,14 +253,14 @@ class Survey:
         """The lazily read array of one modality (a ``zarr.Array``; index it to read)."""
         group = self._group(name)
         if "data" not in group:
-            raise StoreError(f"{self.path / (name + '.zarr')}: no 'data' array")
+            raise StoreError(f"{self.paths.modality(name)}: no 'data' array")
         return group["data"]
 
     def aux(self, name: str, key: str) -> np.ndarray:
         """A small array stored beside a modality, e.g. ``aux("spectra", "wavelength")``."""
         group = self._group(name)
         if key not in group:
-            raise StoreError(f"{self.path / (name + '.zarr')}: no {key!r} array")
+            raise StoreError(f"{self.paths.modality(name)}: no {key!r} array")
         return np.asarray(group[key][...])
 
     def read(self, name: str, rows: npt.ArrayLike | slice) -> np.ndarray:
@@ -401,7 +284,7 @@ class Survey:
         except Exception as exc:  # codecs and the store raise many types for damaged chunks
             what = f"rows {rows.start}:{rows.stop}" if isinstance(rows, slice) else f"{np.size(rows)} rows"
             raise StoreError(
-                f"{self.path / (name + '.zarr')}: cannot read {what} ({type(exc).__name__}: {exc})"
+                f"{self.paths.modality(name)}: cannot read {what} ({type(exc).__name__}: {exc})"
             ) from exc
 
     def channel_index(self, name: str, channel: str) -> int:
@@ -420,52 +303,10 @@ def open_survey(path: str | os.PathLike) -> Survey:
     return Survey(path)
 
 
-def write_catalog(survey: Survey | str | os.PathLike, catalog: pd.DataFrame) -> Survey:
-    """Replace the catalog of an existing survey atomically (same galaxies, same order).
-
-    New columns are allowed; ``galaxy_id`` must match the survey's ids row by row so that
-    the modality arrays stay aligned. ``survey.json`` is updated afterwards.
-    """
-    survey = survey if isinstance(survey, Survey) else Survey(survey)
-    catalog = _validate_catalog(catalog, str(survey.path / CATALOG))
-    if not catalog["galaxy_id"].equals(survey.catalog["galaxy_id"]):
-        raise StoreError(f"{survey.path}: the new catalog's galaxy_id column does not match the survey's")
-    with atomic_file(survey.path / CATALOG) as tmp:
-        catalog.to_parquet(tmp, index=False)
-    meta = dict(survey.meta)
-    meta["columns"] = {c: unit_of(c) for c in catalog.columns if unit_of(c)}
-    write_json(survey.path / SURVEY_JSON, meta)
-    return Survey(survey.path)
-
-
-def write_survey(
-    path: str | os.PathLike,
-    catalog: pd.DataFrame,
-    arrays: Mapping[str, tuple[npt.ArrayLike, ModalitySpec]] | None = None,
-    *,
-    name: str,
-    source: str,
-    provenance: Mapping[str, Any] | None = None,
-    aux: Mapping[str, Mapping[str, npt.ArrayLike]] | None = None,
-) -> Survey:
-    """Write a whole in-memory survey at once (small surveys, tests, ingest)."""
-    with SurveyWriter(path, name=name, source=source, n_galaxies=len(catalog), provenance=provenance) as w:
-        for arr, spec in (arrays or {}).values():
-            w.add_modality(spec)
-            w.write(spec.name, 0, arr)
-            for key, values in (aux or {}).get(spec.name, {}).items():
-                w.add_aux(spec.name, key, values)
-        w.set_catalog(catalog)
-    return Survey(path)
-
-
 __all__ = [
     "ModalitySpec",
     "Survey",
-    "SurveyWriter",
     "STANDARD_COLUMNS",
     "fingerprint",
     "open_survey",
-    "write_catalog",
-    "write_survey",
 ]

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
-from galexplore.clustering import Clusterer
+from galexplore.analysis.clustering import Clusterer
 from galexplore.data.columns import SF_CLASSES
 
 GREEN_VALLEY = "green-valley"

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from galexplore._io import atomic_file, check_writable, write_json
+from galexplore.artifacts.atomic import atomic_file, check_writable, write_json
 from galexplore.errors import GalexploreError
 from galexplore.progress import ProgressCallback
 
@@ -76,7 +76,7 @@ def _mean(values: Sequence[float | None]) -> float | None:
 
 def run_modality(run: str | os.PathLike, modality: str | None) -> str | None:
     """The embedding of ``run`` to evaluate: ``modality`` if the run has it, else its only one."""
-    from galexplore.runs import read_embeddings_metadata
+    from galexplore.artifacts.runs import read_embeddings_metadata
 
     mods = list(read_embeddings_metadata(run).get("modalities") or [])
     if modality is not None and (modality in mods or not mods):

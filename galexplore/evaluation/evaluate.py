@@ -45,7 +45,8 @@ from typing import Any
 
 import numpy as np
 
-from galexplore._io import write_json
+from galexplore.artifacts.atomic import write_json
+from galexplore.data.columns import STANDARD_PROPERTIES
 from galexplore.data.store import Survey
 from galexplore.errors import GalexploreError
 from galexplore.evaluation.inputs import (
@@ -58,8 +59,9 @@ from galexplore.evaluation.inputs import (
 from galexplore.evaluation.label_efficiency import CLASS_FRACTIONS
 from galexplore.evaluation.scores import BASELINES, baseline_scores, embedding_scores
 from galexplore.progress import ProgressCallback, report
-from galexplore.provenance import encoder_fingerprint
-from galexplore.runs import RunPaths
+from galexplore.artifacts.provenance import encoder_fingerprint
+from galexplore.artifacts.runs import read_embeddings
+from galexplore.artifacts.paths import RunPaths
 
 log = logging.getLogger(__name__)
 
@@ -305,8 +307,8 @@ def _photo_z(X: np.ndarray, z: np.ndarray, train_idx: np.ndarray, test_idx: np.n
 
 def _projection(run: Path, ids: np.ndarray, modality: str | None, seed: int) -> tuple[np.ndarray, dict]:
     """The run's 2-D map for ``ids``: ``projection.parquet`` if it fits, else a (cached) UMAP."""
-    from galexplore.projection import project_run
-    from galexplore.runs import read_projection
+    from galexplore.analysis.projection import project_run
+    from galexplore.artifacts.runs import read_projection
 
     if RunPaths.of(run).projection.is_file():
         df, params = read_projection(run)

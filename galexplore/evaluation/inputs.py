@@ -21,7 +21,8 @@ import pandas as pd
 from galexplore.data.columns import STANDARD_PROPERTIES
 from galexplore.data.store import Survey
 from galexplore.errors import GalexploreError
-from galexplore.runs import RunPaths, read_embeddings
+from galexplore.artifacts.paths import RunPaths
+from galexplore.artifacts.runs import read_embeddings
 
 #: Label columns scored when present (with 2 … :data:`MAX_AUTO_CLASSES` classes): the synthetic
 #: survey's, then the usual names of real labelled sets (Galaxy Zoo 1: ``label``, ``label_coarse``).

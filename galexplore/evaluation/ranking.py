@@ -65,7 +65,7 @@ def correlation_ranking(
     dict with ``method`` (str) and ``ranking``: a list of ``{"property", "dcor", "n"}``
     sorted from the most to the least strongly encoded.
     """
-    from galexplore.search import normalise
+    from galexplore.analysis.search import normalise
 
     Z = normalise(X)
     rng = np.random.default_rng(random_state)

@@ -13,10 +13,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from galexplore._io import atomic_directory
+from galexplore.artifacts.atomic import atomic_directory
 from galexplore.data.columns import axis_label
 from galexplore.evaluation import figures
-from galexplore.runs import RunPaths
+from galexplore.artifacts.paths import RunPaths
 
 FIGURES = {
     "umap_properties.png": "The 2-D map coloured by each standard property and by EW(Hα) class",

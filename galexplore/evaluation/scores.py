@@ -18,7 +18,7 @@ import numpy as np
 from galexplore.errors import GalexploreError
 from galexplore.evaluation import BASELINES
 from galexplore.evaluation.inputs import Inputs, baseline_modality, describe_run
-from galexplore.runs import RunPaths
+from galexplore.artifacts.paths import RunPaths
 
 log = logging.getLogger(__name__)
 

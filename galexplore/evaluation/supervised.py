@@ -198,7 +198,7 @@ def run_inputs(survey, run: str | os.PathLike, modality: str) -> tuple[dict[str,
     """
     from galexplore.embed import check_compatible, read_inputs
     from galexplore.errors import GalexploreError
-    from galexplore.runs import RunPaths
+    from galexplore.artifacts.paths import RunPaths
     from galexplore.training.checkpoint import load_checkpoint
     from galexplore.training.setup import input_pooling
 

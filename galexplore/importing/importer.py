@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from galexplore import __version__
-from galexplore._io import check_writable
+from galexplore.artifacts.atomic import check_writable
 from galexplore.data.readers.batch import file_record
 from galexplore.data.store import Survey, open_survey
 from galexplore.embedding_checks import BadRow, VectorScan, block_rows, describe_row
@@ -34,7 +34,8 @@ from galexplore.errors import InputFileError
 from galexplore.importing.match import RowMatch, file_ids, match_rows
 from galexplore.importing.sources import VectorColumn, VectorSource, open_source
 from galexplore.progress import ProgressCallback, report
-from galexplore.runs import RunPaths, embeddings_writer
+from galexplore.artifacts.paths import RunPaths
+from galexplore.artifacts.runs import embeddings_writer
 
 log = logging.getLogger(__name__)
 

@@ -2,6 +2,6 @@
 
 Everything here is optional (the ``dask`` extra) and produces exactly the artifacts of the
 single-process path, partitioned: ``RUN/embeddings.parquet/part-*.parquet`` and
-``RUN/projection.parquet/part-*.parquet``, which :mod:`galexplore.runs` reads like the
+``RUN/projection.parquet/part-*.parquet``, which :mod:`galexplore.artifacts.runs` reads like the
 single files.
 """

@@ -23,11 +23,12 @@ from typing import Any
 
 import numpy as np
 
-from galexplore._io import atomic_directory
+from galexplore.artifacts.atomic import atomic_directory
 from galexplore.data.store import Survey, open_survey
 from galexplore.errors import GalexploreError
 from galexplore.progress import ProgressCallback, report
-from galexplore.runs import RunPaths, embeddings_table, with_metadata
+from galexplore.artifacts.runs import embeddings_table, with_metadata
+from galexplore.artifacts.paths import RunPaths, part_file
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +77,7 @@ def embed_partition(
     ids = survey.catalog["galaxy_id"].to_numpy()[start:stop]
     table, meta = embeddings_table(ids, vectors, embedding_metadata(survey, run, ckpt, views), where=out_dir)
     meta.update(partition=index, rows=[start, stop])
-    path = Path(out_dir) / f"part-{index:05d}.parquet"
+    path = part_file(out_dir, index)
     pq.write_table(with_metadata(table, meta), path)
     return str(path), stop - start
 

@@ -1,11 +1,11 @@
 """UMAP for survey-scale embeddings: fit on a subsample, transform the rest over Dask.
 
 The client streams the (possibly partitioned) embeddings once to pick the fitting sample,
-fits :class:`~galexplore.projection.UMAPProjector` on it exactly as the single-process path
+fits :class:`~galexplore.analysis.projection.UMAPProjector` on it exactly as the single-process path
 does, broadcasts the fitted model, and lets the workers place the remaining rows in the same
 batches :meth:`UMAPProjector.fit` would use. Only the 2-D coordinates (8 bytes a galaxy) come
 back; the projection is written as partitioned Parquet aligned with the embeddings' parts.
-The coordinates are identical to :func:`galexplore.projection.project_run`'s.
+The coordinates are identical to :func:`galexplore.analysis.projection.project_run`'s.
 """
 
 from __future__ import annotations
@@ -19,10 +19,11 @@ from typing import Any
 
 import numpy as np
 
-from galexplore._io import atomic_directory
+from galexplore.artifacts.atomic import atomic_directory
 from galexplore.errors import GalexploreError
 from galexplore.progress import ProgressCallback, report
-from galexplore.runs import EMB_PREFIX, RunPaths, parquet_parts, with_metadata
+from galexplore.artifacts.runs import EMB_PREFIX, parquet_parts, with_metadata
+from galexplore.artifacts.paths import RunPaths, part_file
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +69,7 @@ class EmbeddingParts:
         return np.concatenate(out) if out else np.empty((0, 0), dtype=np.float32)
 
     def fingerprint(self) -> str:
-        """Same value as :func:`galexplore.projection.embedding_fingerprint` on the whole table."""
+        """Same value as :func:`galexplore.analysis.projection.embedding_fingerprint` on the whole table."""
         h = hashlib.blake2b(digest_size=12)
         ids = [str(g) for i in range(len(self.parts)) for g in self.part(i, "galaxy_id").to_pylist()]
         h.update("\n".join(ids).encode())
@@ -93,7 +94,7 @@ def _write_parts(run: Path, source: EmbeddingParts, xy: np.ndarray, meta: dict[s
         for i in range(len(source.parts)):
             lo, hi = source.offsets[i], source.offsets[i + 1]
             table = pa.table({"galaxy_id": source.part(i, "galaxy_id"), "x": xy[lo:hi, 0], "y": xy[lo:hi, 1]})
-            pq.write_table(with_metadata(table, {**meta, "partition": i}), tmp / f"part-{i:05d}.parquet")
+            pq.write_table(with_metadata(table, {**meta, "partition": i}), part_file(tmp, i))
     return target
 
 
@@ -113,15 +114,15 @@ def project_with_dask(
 ) -> Path:
     """UMAP-project a run's embeddings with the transform spread over ``client``'s workers.
 
-    Parameters are those of :class:`~galexplore.projection.UMAPProjector`. Writes
+    Parameters are those of :class:`~galexplore.analysis.projection.UMAPProjector`. Writes
     ``RUN/projection.parquet/part-*.parquet`` (one part per embeddings part) atomically, with
     the parameters, the fitted-row count and the embeddings' fingerprint in the metadata.
     """
     from distributed import as_completed
 
-    from galexplore.projection import UMAPProjector, projector_params
-    from galexplore.provenance import encoder_fingerprint
-    from galexplore.runs import read_embeddings_metadata
+    from galexplore.analysis.projection import UMAPProjector, projector_params
+    from galexplore.artifacts.provenance import encoder_fingerprint
+    from galexplore.artifacts.runs import read_embeddings_metadata
 
     run = Path(run).resolve()
     source = EmbeddingParts(run, modality)

@@ -27,9 +27,9 @@ from typing import Any
 
 import torch
 
-from galexplore._io import atomic_file
+from galexplore.artifacts.atomic import atomic_file
 from galexplore.errors import StoreError
-from galexplore.runs import RunPaths
+from galexplore.artifacts.paths import RunPaths
 
 FORMAT_VERSION = 1
 LOG_FIELDS = ("epoch", "loss", "val_loss", "lr", "seconds", "samples_per_s")

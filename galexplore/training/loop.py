@@ -26,7 +26,7 @@ from galexplore.data.store import Survey, open_survey
 from galexplore.errors import GalexploreError, StoreError
 from galexplore.models.factory import build_model
 from galexplore.progress import ProgressCallback, report
-from galexplore.runs import RunPaths
+from galexplore.artifacts.paths import RunPaths
 from galexplore.training.budget import epochs_for_budget, seconds_per_step
 from galexplore.training.checkpoint import (
     load_checkpoint,

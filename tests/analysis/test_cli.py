@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from galexplore.cli import main
-from galexplore.export import read_export
-from galexplore.runs import read_projection
+from galexplore.artifacts.export import read_export
+from galexplore.artifacts.runs import read_projection
 
 
 def test_project_cluster_search_export(run_copy, tiny_survey, tmp_path, capsys):

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from galexplore.cluster_store import cluster_run, list_clusterings, load_clusters
+from galexplore.analysis.cluster_store import cluster_run, list_clusterings, load_clusters
 from galexplore.errors import StoreError
-from galexplore.runs import read_embeddings
+from galexplore.artifacts.runs import read_embeddings
 
 
 def test_round_trip_and_latest(run_copy):

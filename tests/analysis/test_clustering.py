@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
-from galexplore.clustering import Clusterer, cluster_summary, suggest_k
+from galexplore.analysis.clustering import Clusterer, cluster_summary, suggest_k
 from galexplore.errors import GalexploreError
 
 
@@ -72,7 +72,7 @@ def test_bad_arguments_are_named(make_blobs):
 
 
 def test_cluster_summary_adds_up_to_the_survey(tiny_survey, feature_run):
-    from galexplore.runs import read_embeddings
+    from galexplore.artifacts.runs import read_embeddings
 
     cat = tiny_survey.catalog
     Z = read_embeddings(feature_run).get("maps")
@@ -109,7 +109,7 @@ def test_cluster_summary_keeps_noise_row():
 
 def test_large_n_kmeans_path_recovers_classes(make_blobs, monkeypatch):
     """The subsample-seeded k-means used above 10⁵ rows finds the same partition."""
-    import galexplore.clustering as clustering
+    import galexplore.analysis.clustering as clustering
 
     monkeypatch.setattr(clustering, "KMEANS_SEED_ROWS", 100)
     X, labels, _ = make_blobs(n_per_class=200, n_classes=5, seed=9)

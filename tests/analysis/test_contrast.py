@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from scipy.stats import ks_2samp
 
-from galexplore.contrast import contrast, contrast_categories
+from galexplore.analysis.contrast import contrast, contrast_categories
 from galexplore.errors import GalexploreError
 
 

@@ -7,8 +7,8 @@ import pytest
 from sklearn.manifold import trustworthiness
 
 from galexplore.errors import GalexploreError
-from galexplore.projection import PCAProjector, UMAPProjector, embedding_fingerprint, project_run
-from galexplore.runs import read_projection
+from galexplore.analysis.projection import PCAProjector, UMAPProjector, embedding_fingerprint, project_run
+from galexplore.artifacts.runs import read_projection
 
 
 def test_umap_trustworthiness_on_curved_sheet(make_manifold):
@@ -58,7 +58,7 @@ def test_bad_parameters_are_named(make_blobs):
 
 
 def test_project_run_writes_parameters_and_uses_cache(run_copy):
-    from galexplore.runs import read_embeddings
+    from galexplore.artifacts.runs import read_embeddings
 
     emb = read_embeddings(run_copy)
     path = project_run(run_copy, n_neighbors=10, min_dist=0.2, random_state=3)

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from galexplore.errors import GalexploreError
-from galexplore.runs import write_embeddings
-from galexplore.search import SimilaritySearch, run_search
+from galexplore.artifacts.runs import write_embeddings
+from galexplore.analysis.search import SimilaritySearch, run_search
 
 
 def test_query_returns_itself_first_and_same_class_neighbours(make_blobs):

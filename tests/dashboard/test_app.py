@@ -11,10 +11,10 @@ from bokeh.models import ColumnDataSource, HoverTool, LassoSelectTool
 
 from galexplore.dashboard.app import Explorer, create_app, load_data
 from galexplore.dashboard.data import ExplorerData
-from galexplore.dashboard.selection import lasso_select
+from galexplore.dashboard.compute.selection import lasso_select
 from galexplore.dashboard.url_state import parse_polygon
 from galexplore.errors import StoreError
-from galexplore.runs import write_projection
+from galexplore.artifacts.runs import write_projection
 
 
 @pytest.fixture
@@ -204,7 +204,7 @@ def test_a_run_of_another_survey_is_refused_in_one_line(tiny_survey, tmp_path):
 
 
 def test_selection_highlight_covers_exactly_the_selected_galaxies():
-    from galexplore.dashboard.embedding_map import selection_mask
+    from galexplore.dashboard.compute.raster import selection_mask
 
     xy = np.array([[0.05, 0.05], [0.55, 0.95], [0.5, 0.5], [2.0, 2.0]], np.float32)
     view = {"x_range": (0.0, 1.0), "y_range": (0.0, 1.0), "width": 20, "height": 20}
@@ -219,7 +219,7 @@ def test_selection_highlight_covers_exactly_the_selected_galaxies():
 
 
 def test_a_zoomed_view_draws_the_same_as_the_whole_survey(tiny_data):
-    from galexplore.dashboard.embedding_map import VALUE, in_view, map_frame, shade
+    from galexplore.dashboard.compute.raster import VALUE, in_view, map_frame, shade
     from galexplore.dashboard.state import ExplorerState
 
     frame, kind = map_frame(ExplorerState(tiny_data), "log_mstar")
@@ -251,7 +251,7 @@ def test_every_colouring_aggregates_one_column_name_and_dtype(tiny_data):
     """Datashader compiles a Numba kernel per column name and dtype: every numeric colouring
     must reach it as the same float32 column, every categorical one as the same Categorical
     column, so the server compiles two kernels in all (at warm-up), not one per column."""
-    from galexplore.dashboard.embedding_map import VALUE, map_frame
+    from galexplore.dashboard.compute.raster import VALUE, map_frame
     from galexplore.dashboard.state import ExplorerState, color_choices, column_kind
 
     state = ExplorerState(tiny_data)
@@ -290,7 +290,7 @@ def test_sessions_share_the_survey_arrays_instead_of_copying_them(tiny_data):
     assert one.main_sequence._x is two.main_sequence._x is tiny_data.mass_sfr[0]
     assert one.main_sequence._survey.data is two.main_sequence._survey.data
     assert one.distributions._codes[0] is tiny_data.sf_classes[0]
-    from galexplore.dashboard.embedding_map import sorted_map_frame
+    from galexplore.dashboard.compute.raster import sorted_map_frame
 
     frame, kind = sorted_map_frame(one.state, one.state.color_by)
     assert frame is sorted_map_frame(two.state, two.state.color_by)[0] and kind == "numeric"
@@ -304,7 +304,7 @@ def test_sessions_at_the_same_view_share_one_raster_but_not_their_clusters(tiny_
     """Two sessions colouring by a catalog column at the same view get one aggregation (the
     server's), each with the column's colour limits; a colouring by the session's own
     clusters is never shared."""
-    from galexplore.dashboard.embedding_map import colour_limits
+    from galexplore.dashboard.compute.raster import colour_limits
     from galexplore.dashboard.state import CLUSTER
 
     one, two = Explorer(tiny_data), Explorer(tiny_data)
@@ -325,7 +325,7 @@ def test_sessions_at_the_same_view_share_one_raster_but_not_their_clusters(tiny_
 def test_main_sequence_shades_big_selections_and_draws_small_ones_as_glyphs():
     """Above MAX_GLYPHS selected galaxies the main sequence shades them by class (a raster over
     the view); below, the raster is empty and the galaxies are glyphs."""
-    from galexplore.dashboard.main_sequence import MAX_GLYPHS, MainSequence
+    from galexplore.dashboard.views.main_sequence import MAX_GLYPHS, MainSequence
     from galexplore.dashboard.state import ExplorerState
 
     rng = np.random.default_rng(1)

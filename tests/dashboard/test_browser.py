@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from galexplore.dashboard.selection import lasso_select
-from galexplore.runs import read_projection
+from galexplore.dashboard.compute.selection import lasso_select
+from galexplore.artifacts.runs import read_projection
 from galexplore.testing import JS_PLOTS, drag_lasso, expected_counts, page_text, polygon_pixels, to_data, wait_for_text
 
 pytestmark = pytest.mark.browser
@@ -182,7 +182,7 @@ def test_clicking_a_cutout_shows_its_maps(dash, artifacts):
 
 
 def test_find_similar_selects_the_nearest_neighbours(dash, browser_run):
-    from galexplore.runs import read_embeddings
+    from galexplore.artifacts.runs import read_embeddings
 
     gid = dash.page.locator(".gx-tile.gx-focus").get_attribute("data-galaxy")  # in focus since the last test
     dash.page.locator(".gx-find-similar button").click()
@@ -216,7 +216,7 @@ def test_recompute_clusters_with_another_k_and_select_one(dash, artifacts):
 
 @pytest.mark.parametrize("fmt, suffix", [("fits", "fits"), ("csv", "csv")])
 def test_export_downloads_the_selection_with_provenance(dash, projection_xy, browser_run, tmp_path, fmt, suffix):
-    from galexplore.export import read_export
+    from galexplore.artifacts.export import read_export
 
     n, _, _ = lasso_middle(dash, 0.25 if fmt == "fits" else 0.35)
     dash.page.locator(".gx-export-format button", has_text=fmt).click()

@@ -168,7 +168,7 @@ def test_a_new_galaxy_in_focus_is_drawn_in_the_same_plots(dash):
 
 
 def test_the_models_of_a_rebuilt_map_leave_the_page_of_an_active_user(dash, browser_run):
-    from galexplore.runs import read_projection
+    from galexplore.artifacts.runs import read_projection
 
     proj, _ = read_projection(browser_run)
     x, y = float(proj["x"].iloc[7]), float(proj["y"].iloc[7])

@@ -1,4 +1,4 @@
-"""The press guard (``galexplore.dashboard.gestures``) in a served page, in Debian's Chromium.
+"""The press guard (``galexplore.dashboard._compat``) in a served page, in Debian's Chromium.
 
 BokehJS's gesture recogniser is driven here with synthetic pointer events on a detached
 element, so the page's timing is exact: the main thread is blocked on purpose between the
@@ -120,7 +120,7 @@ def test_a_burst_of_pointer_moves_sends_two_cursor_positions_the_last_included(p
 
 
 def test_the_galaxy_under_the_cursor_is_ringed_and_the_ring_goes_when_the_pointer_leaves(page, browser_run):
-    from galexplore.runs import read_projection
+    from galexplore.artifacts.runs import read_projection
 
     proj, _ = read_projection(browser_run)
     gid, x, y = proj["galaxy_id"].iloc[7], float(proj["x"].iloc[7]), float(proj["y"].iloc[7])

@@ -7,13 +7,13 @@ import asyncio
 import numpy as np
 import pytest
 
-from galexplore.dashboard.clusters import compute_clusters, summary_table
-from galexplore.dashboard.distributions import class_codes, class_table, histogram_pair
-from galexplore.dashboard.export import export_bytes
-from galexplore.dashboard.similar import find_similar
+from galexplore.dashboard.views.clusters import compute_clusters, summary_table
+from galexplore.dashboard.views.distributions import class_codes, class_table, histogram_pair
+from galexplore.dashboard.views.export import export_bytes
+from galexplore.dashboard.compute.similar import find_similar
 from galexplore.dashboard.state import ExplorerState
 from galexplore.errors import GalexploreError
-from galexplore.export import read_export
+from galexplore.artifacts.export import read_export
 
 
 def test_histograms_share_bins_and_are_densities():
@@ -33,7 +33,7 @@ def test_class_table_counts_the_selection(tiny_data):
     assert t["selected"].sum() == 20
     assert abs(t["survey %"].sum() - 100) < 0.5
     expected = tiny_data.catalog["sf_class"].iloc[rows].value_counts()
-    assert dict(zip(t["class"], t["selected"])) == {c: int(expected.get(c, 0)) for c in t["class"]}
+    assert dict(zip(t["class"], t["selected"], strict=True)) == {c: int(expected.get(c, 0)) for c in t["class"]}
     assert list(t["class"][:3]) == ["star-forming", "green-valley", "retired"]
 
 
@@ -86,7 +86,7 @@ def test_export_round_trips_with_provenance(tiny_data, tmp_path, fmt, suffix):
 
 
 def test_cluster_recompute_runs_off_the_event_loop(tiny_data):
-    from galexplore.dashboard.clusters import ClusterControls
+    from galexplore.dashboard.views.clusters import ClusterControls
 
     state = ExplorerState(tiny_data)
     controls = ClusterControls(state)

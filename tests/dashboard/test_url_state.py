@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from panel.io.location import Location
 
-from galexplore.dashboard.selection import lasso_select
+from galexplore.dashboard.compute.selection import lasso_select
 from galexplore.dashboard.state import ExplorerState
 from galexplore.dashboard.url_state import (
     apply_query,

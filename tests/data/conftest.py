@@ -22,10 +22,12 @@ SSP_DESC = [
     "luminosity weighted age of the stellar population", "mass weighted age of the stellar population",
     "error of the age of the stellar population", "luminosity weighted metallicity of the stellar population",
     "mass weighted metallicity of the stellar population", "error metallicity of the stellar population",
-    "average dust attnuation of the stellar population", "error of the average dust attnuation of the stellar population",
+    "average dust attnuation of the stellar population",
+    "error of the average dust attnuation of the stellar population",
     "velocity of the stellar population", "error in the velocity of the stellar population",
     "velocity dispersion of the stellar population", "error in velocity dispersion of the stellar population",
-    "average mass-to-light ratio of the stellar population", "stellar mass density", "stellar mass density dust corrected",
+    "average mass-to-light ratio of the stellar population", "stellar mass density",
+    "stellar mass density dust corrected",
 ]  # fmt: skip
 
 

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from galexplore.data.columns import MAP_CHANNELS
-from galexplore.data.readers.pipe3d import distance_scale, read_pipe3d, rescale_distance, spaxel_pc
+from galexplore.data.readers.distances import distance_scale, rescale_distance, spaxel_pc
+from galexplore.data.readers.pipe3d import read_pipe3d
 from galexplore.data.readers.resample import Geometry
 from galexplore.errors import InputFileError
 

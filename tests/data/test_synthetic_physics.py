@@ -14,7 +14,7 @@ from scipy.stats import spearmanr
 from galexplore.data.columns import EW_RETIRED, EW_STAR_FORMING, MORPH_TYPES
 from galexplore.data.synthetic import STRUCTURAL_TRUTHS
 from galexplore.data.synthetic.geometry import Grid, fov_mask_from_catalog
-from galexplore.profiles import deprojected_radius, gradient, radial_profiles
+from galexplore.analysis.profiles import deprojected_radius, gradient, radial_profiles
 
 
 @pytest.fixture(scope="module")

@@ -83,7 +83,7 @@ def test_pixel_pca_features(tiny_survey):
 
 def test_random_init_embeddings_are_seeded_and_untrained(tiny_survey, tmp_path):
     from galexplore.embed import embed
-    from galexplore.runs import read_embeddings
+    from galexplore.artifacts.runs import read_embeddings
     from galexplore.training import TrainConfig, train
 
     run = tmp_path / "run"

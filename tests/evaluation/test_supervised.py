@@ -63,7 +63,7 @@ def test_dihedral_views_are_flips_and_rotations():
 
 
 def test_run_inputs_needs_a_trained_run(tiny_survey, tmp_path):
-    from galexplore.runs import write_embeddings
+    from galexplore.artifacts.runs import write_embeddings
 
     write_embeddings(tmp_path, tiny_survey.catalog["galaxy_id"], {"maps": np.ones((tiny_survey.n_galaxies, 4))})
     with pytest.raises(GalexploreError, match="encoder.pt: not found"):

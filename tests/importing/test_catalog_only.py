@@ -12,7 +12,7 @@ import pytest
 from astropy.table import Table
 
 from galexplore.importing import import_embeddings
-from galexplore.runs import read_projection
+from galexplore.artifacts.runs import read_projection
 
 from .conftest import N
 

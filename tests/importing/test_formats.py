@@ -15,7 +15,7 @@ import pytest
 from astropy.table import Table
 
 from galexplore.importing import import_embeddings, importer
-from galexplore.runs import read_embeddings
+from galexplore.artifacts.runs import read_embeddings
 
 from .conftest import D, N, bits
 

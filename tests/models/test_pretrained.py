@@ -16,7 +16,7 @@ import torch
 
 from galexplore.models.pretrained import MissingWeightsError, embed_pretrained, parse_name
 from galexplore.models.pretrained.images import display_rgb, resize
-from galexplore.runs import read_embeddings
+from galexplore.artifacts.runs import read_embeddings
 
 pytestmark = pytest.mark.skipif(
     any(importlib.util.find_spec(p) is None for p in ("timm", "astropt", "aion", "safetensors")),

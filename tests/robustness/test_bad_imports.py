@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from galexplore.runs import RunPaths
+from galexplore.artifacts.paths import RunPaths
 
 from .test_bad_inputs import assert_one_line_error, gx
 

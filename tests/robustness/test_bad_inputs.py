@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 from astropy.io import fits
 
-from galexplore.runs import RunPaths
+from galexplore.artifacts.paths import RunPaths
 
 ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
 REAL = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "real"

@@ -18,7 +18,7 @@ import pytest
 from astropy.io import fits
 
 from galexplore.data import open_survey
-from galexplore.runs import read_embeddings, read_projection
+from galexplore.artifacts.runs import read_embeddings, read_projection
 
 ENV = {**os.environ, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1"}
 RNG = np.random.default_rng(20261122)

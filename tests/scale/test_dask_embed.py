@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from galexplore.runs import RunPaths, read_embeddings
+from galexplore.artifacts.runs import read_embeddings
+from galexplore.artifacts.paths import RunPaths
 
 distributed = pytest.importorskip("distributed")
 
@@ -76,8 +77,8 @@ def test_failed_partition_leaves_old_embeddings(tiny_survey_copy, trained_run, c
 
 
 def test_dask_projection_matches_single_process(tiny_survey, trained_run, client):
-    from galexplore.projection import UMAPProjector, embedding_fingerprint
-    from galexplore.runs import read_projection
+    from galexplore.analysis.projection import UMAPProjector, embedding_fingerprint
+    from galexplore.artifacts.runs import read_projection
     from galexplore.scale.dask_embed import embed_with_dask
     from galexplore.scale.dask_project import project_with_dask
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from galexplore.cli import main
-from galexplore.runs import read_embeddings
+from galexplore.artifacts.runs import read_embeddings
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,8 @@ import pytest
 import torch
 
 from galexplore.errors import GalexploreError
-from galexplore.runs import RunPaths, read_embeddings
+from galexplore.artifacts.runs import read_embeddings
+from galexplore.artifacts.paths import RunPaths
 from galexplore.training.distributed import Distributed
 
 WORKER = Path(__file__).with_name("ddp_worker.py")

@@ -8,7 +8,7 @@ import pytest
 from galexplore.data import write_survey
 from galexplore.embed import SurveyMismatchWarning, embed
 from galexplore.errors import StoreError
-from galexplore.runs import read_embeddings
+from galexplore.artifacts.runs import read_embeddings
 from galexplore.training import train
 
 from .conftest import tiny

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from galexplore.errors import GalexploreError, StoreError
-from galexplore.runs import RunPaths
+from galexplore.artifacts.paths import RunPaths
 from galexplore.training import TrainConfig, load_checkpoint, train
 
 from .conftest import tiny

@@ -16,7 +16,7 @@ import pytest
 from galexplore.embed import embed
 from galexplore.evaluation.baselines import pixel_pca_features, random_init_embeddings
 from galexplore.evaluation.probes import knn_r2, split_indices
-from galexplore.runs import read_embeddings
+from galexplore.artifacts.runs import read_embeddings
 from galexplore.training import TrainConfig, train
 
 

@@ -20,16 +20,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from galexplore._io import write_json
+from galexplore.artifacts.atomic import write_json
 from galexplore.data.readers.catalogs import Catalog, read_catalog
 from galexplore.data.readers.join import join_catalog, match_by_id, match_by_sky
-from galexplore.data.store import Survey, write_survey
+from galexplore.data.store import Survey
+from galexplore.data.writer import write_survey
 from galexplore.errors import GalexploreError, InputFileError
 from galexplore.progress import ProgressCallback, report
 
 log = logging.getLogger(__name__)
 
-REPORT = "ingest_report.json"
 PACKAGES = ("galexplore", "numpy", "scipy", "pandas", "astropy", "h5py", "zarr", "pillow")
 #: Errors that mean "this input is bad", turned into a skip; anything else is a bug.
 INPUT_ERRORS = (GalexploreError, OSError, ValueError, KeyError, IndexError, TypeError)
@@ -136,7 +136,7 @@ def finish(out, rep: IngestReport, catalog_table: pd.DataFrame, arrays: dict, *,
                       skipped=rep.skipped)  # fmt: skip
     survey = write_survey(out, catalog_table, arrays, name=name or Path(out).name, source=source,
                           provenance=provenance, aux=aux)  # fmt: skip
-    write_json(Path(out) / REPORT, asdict(rep))
+    write_json(survey.paths.ingest_report, asdict(rep))
     return IngestResult(survey, rep)
 
 
@@ -188,7 +188,6 @@ __all__ = [
     "INPUT_ERRORS",
     "IngestReport",
     "IngestResult",
-    "REPORT",
     "catalog_row",
     "dedupe",
     "file_record",

@@ -14,7 +14,7 @@ Standard channels and conversions (:data:`galexplore.data.MAP_CHANNELS`)
 -----------------------------------------------------------------------
 ``log_sigma_star``  log Σ* [M☉ pc⁻²] = log M_spaxel − 2 log10(s), with M_spaxel Pipe3D's
                     stellar mass per spaxel (not dust-corrected) and s the spaxel side in pc,
-                    s = D_A · θ_pix; D_A = D_L / (1 + z)² (see :func:`spaxel_pc`).
+                    s = D_A · θ_pix; D_A = D_L / (1 + z)² (:mod:`~galexplore.data.readers.distances`).
 ``log_age_lw``      Pipe3D's luminosity-weighted log age [log yr], unchanged.
 ``zh_lw``           Pipe3D's luminosity-weighted [Z/H] [dex], unchanged (Pipe3D uses Z☉ = 0.02).
 ``log_ew_ha``       log10 |EW(Hα)| [log Å]; Pipe3D stores emission EWs as negative numbers.
@@ -35,6 +35,7 @@ import numpy as np
 
 from galexplore.data.columns import MAP_CHANNELS
 from galexplore.data.readers import fits_utils as fu
+from galexplore.data.readers.distances import distance_scale, spaxel_pc
 from galexplore.data.readers.native import C_KMS, NativePlanes, peak_centre
 from galexplore.data.readers.resample import Frame
 from galexplore.errors import InputFileError
@@ -44,8 +45,6 @@ log = logging.getLogger(__name__)
 CHANNELS = list(MAP_CHANNELS)
 UNITS = list(MAP_CHANNELS.values())
 
-#: Cosmology used to turn a redshift into a distance: the CALIFA tables' (H0 = 70, Ωm = 0.27).
-H0, OM0 = 70.0, 0.27
 #: CALIFA spaxel side [arcsec], assumed for FITS maps without WCS or pixel-scale keys.
 DEFAULT_PIXEL_ARCSEC = 1.0
 
@@ -60,29 +59,6 @@ SSP_PLANES = {
     "vel": (r"velocity of the stellar population", r"error|dispersion"),
 }
 EW_HA = (r"^EW[ _]+(Ha|Halpha|H-alpha)\b|^EW[ _].*656[2-5]", r"^e_")
-
-
-def distance_scale(*, distance_mpc: float | None, z: float | None) -> tuple[float, str]:
-    """Angular-diameter distance [Mpc] and how it was obtained.
-
-    ``distance_mpc`` is a luminosity distance (as in the CALIFA tables); with a redshift it is
-    turned into D_A = D_L / (1 + z)². Without it, D_L comes from ``z`` with a flat ΛCDM of
-    H0 = 70 km s⁻¹ Mpc⁻¹, Ωm = 0.27.
-    """
-    if distance_mpc is not None and np.isfinite(distance_mpc) and distance_mpc > 0:
-        zz = z if z is not None and np.isfinite(z) else 0.0
-        return distance_mpc / (1 + zz) ** 2, f"D_L = {distance_mpc:.4g} Mpc from the catalog, D_A = D_L/(1+z)^2 with z = {zz:.5f}"
-    if z is None or not np.isfinite(z) or z <= 0:
-        raise ValueError("a distance or a positive redshift is needed to convert mass per spaxel to Σ*")
-    from astropy.cosmology import FlatLambdaCDM
-
-    cosmo = FlatLambdaCDM(H0=H0, Om0=OM0)
-    return float(cosmo.angular_diameter_distance(z).value), f"D_A from z = {z:.5f} (flat LCDM, H0 = {H0:g}, Om = {OM0:g})"
-
-
-def spaxel_pc(d_a_mpc: float, pixel_arcsec: float) -> float:
-    """Side of a spaxel in pc at angular-diameter distance ``d_a_mpc``."""
-    return d_a_mpc * 1e6 * np.deg2rad(pixel_arcsec / 3600.0)
 
 
 def _log_positive(x: np.ndarray) -> np.ndarray:
@@ -320,25 +296,6 @@ def _read_hdf5(path: Path, *, distance_mpc, z) -> NativePlanes:
     return _finish(gid, stack, Frame(centre, pix, None), str(path), props, notes, distance_mpc=distance_mpc, z=z, vel=vel)
 
 
-def rescale_distance(maps: NativePlanes, *, distance_mpc: float | None, z: float | None) -> NativePlanes:
-    """Redo the Σ* conversion of :func:`read_pipe3d` output for another distance or redshift.
-
-    Σ* ∝ D_A⁻², so log Σ* shifts by 2 log10(D_A,old / D_A,new); nothing else depends on it.
-    """
-    if (distance_mpc is None or not np.isfinite(distance_mpc)) and (z is None or not np.isfinite(z)):
-        return maps
-    z_new = z if z is not None and np.isfinite(z) else maps.properties.get("z")
-    d_new, how = distance_scale(distance_mpc=distance_mpc, z=z_new)
-    d_old = maps.properties["distance_mpc_da"]
-    data = maps.data.copy()
-    data[maps.channels.index("log_sigma_star")] += 2.0 * np.log10(d_old / d_new)
-    props = {**maps.properties, "z": z_new, "distance_mpc_da": d_new}
-    notes = {**maps.notes, "distance": how, "spaxel_pc": spaxel_pc(d_new, maps.frame.pixel_arcsec)}
-    if z is not None and np.isfinite(z):
-        notes["redshift"] = "from the catalog"
-    return NativePlanes(maps.galaxy_id, data, maps.channels, maps.units, maps.frame, maps.source, props, notes)
-
-
 # -- entry point ---------------------------------------------------------------------------
 
 
@@ -393,5 +350,4 @@ def read_pipe3d(
         raise InputFileError(path, str(exc)) from exc
 
 
-__all__ = ["CHANNELS", "UNITS", "distance_scale", "flux_elines_companion", "is_flux_elines", "read_pipe3d",
-           "rescale_distance", "spaxel_pc", "standard_planes"]
+__all__ = ["CHANNELS", "UNITS", "flux_elines_companion", "is_flux_elines", "read_pipe3d", "standard_planes"]

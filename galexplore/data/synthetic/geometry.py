@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from galexplore.profiles import disc_frame, pixel_coords
+from galexplore.analysis.profiles import disc_frame, pixel_coords
 
 
 @dataclass(frozen=True)

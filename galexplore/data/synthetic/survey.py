@@ -19,7 +19,8 @@ import numpy as np
 import pandas as pd
 
 from galexplore.data.columns import MAP_CHANNELS, sf_class
-from galexplore.data.store import ModalitySpec, Survey, SurveyWriter
+from galexplore.data.store import ModalitySpec, Survey
+from galexplore.data.writer import SurveyWriter
 from galexplore.data.synthetic.geometry import Grid, draw_stars, field_of_view, star_mask
 from galexplore.data.synthetic.observe import BANDS, fwhm_to_sigma_px, observe_images, observe_maps
 from galexplore.data.synthetic.population import draw_population

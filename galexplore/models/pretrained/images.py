@@ -30,7 +30,7 @@ def display_rgb(batch: np.ndarray, spec: ModalitySpec) -> np.ndarray:
     if is_display(spec):
         out = np.nan_to_num(np.asarray(batch, dtype=np.float32), nan=0.0)
         return np.repeat(out, 3, axis=1) if out.shape[1] == 1 else out[:, :3]
-    from galexplore.dashboard.cutouts import lupton_rgb  # pure numpy/astropy (no Panel)
+    from galexplore.dashboard.compute.cutouts import lupton_rgb  # pure numpy/astropy (no Panel)
 
     rgb = np.stack([lupton_rgb(cube, spec.channels) for cube in batch])  # (B, H, W, 3) uint8
     return np.ascontiguousarray(rgb.transpose(0, 3, 1, 2), dtype=np.float32) / np.float32(255.0)

@@ -1,0 +1,153 @@
+"""Property distributions of the selection against the whole survey, and the selection's counts."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import panel as pn
+import param
+
+from galexplore.dashboard import _compat
+from galexplore.dashboard._setup import fit_range
+from galexplore.dashboard.data import class_codes  # noqa: F401 (part of this module's API)
+from galexplore.dashboard.palettes import HIGHLIGHT
+from galexplore.dashboard.state import ExplorerState
+
+DEFAULT_COLUMNS = ("log_mstar", "log_ssfr", "ew_ha", "log_age_lw", "zh_lw", "log_sigma_star")
+N_BINS = 30
+
+
+def histogram_pair(
+    values: np.ndarray, selected: np.ndarray, bins: int = N_BINS, *, edges: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Density histograms of all finite ``values`` and of ``values[selected]`` on shared bins.
+
+    Bins span the 0.5–99.5 percentiles of the survey (outliers fall outside), unless ``edges``
+    are given (then the survey histogram is not recomputed and comes back empty).
+
+    Returns
+    -------
+    edges (bins + 1,), survey density (bins,), selection density (bins,)
+    """
+    v = np.asarray(values, dtype=float)
+    if edges is not None:
+        s = v[np.asarray(selected, dtype=np.int64)]
+        s = s[np.isfinite(s)]
+        sel_d = np.histogram(s, bins=edges, density=True)[0] if s.size else np.zeros(len(edges) - 1)
+        return edges, np.empty(0), sel_d
+    finite = np.isfinite(v)
+    if not finite.any():
+        edges = np.linspace(0, 1, bins + 1)
+        return edges, np.zeros(bins), np.zeros(bins)
+    lo, hi = np.percentile(v[finite], [0.5, 99.5])
+    if hi <= lo:
+        lo, hi = lo - 0.5, hi + 0.5
+    edges = np.linspace(lo, hi, bins + 1)
+    all_d, _ = np.histogram(v[finite], bins=edges, density=True)
+    s = v[np.asarray(selected, dtype=np.int64)]
+    s = s[np.isfinite(s)]
+    sel_d = np.histogram(s, bins=edges, density=True)[0] if s.size else np.zeros(bins)
+    return edges, all_d, sel_d
+
+
+def class_table(codes: np.ndarray, classes: list[str], rows: np.ndarray) -> pd.DataFrame:
+    """Counts and fractions of each class in the selection (``rows``) and in the survey."""
+    survey = np.bincount(codes[codes >= 0], minlength=len(classes))
+    sel_codes = codes[np.asarray(rows, dtype=np.int64)]
+    sel = np.bincount(sel_codes[sel_codes >= 0], minlength=len(classes))
+    n_sel, n_all = max(len(rows), 1), len(codes)
+    return pd.DataFrame({
+        "class": classes,
+        "selected": sel.astype(int),
+        "selected %": np.round(100 * sel / n_sel, 1),
+        "survey %": np.round(100 * survey / n_all, 1),
+    })  # fmt: skip
+
+
+def fit_heights(fig) -> None:
+    """Fit a histogram figure's y range, from 0, to the tallest bar of its quads' sources."""
+    fit_range(fig.y_range, *(r.data_source.data["top"] for r in fig.renderers), start=0.0)
+
+
+class Distributions(pn.viewable.Viewer):
+    """Histograms of chosen columns for the selection over the survey, and the sf_class mix.
+
+    Plain Bokeh figures, one per column, built once per choice of columns: a new selection only
+    replaces the bin heights in their data sources (no new plots, no HoloViews round trip).
+    """
+
+    columns = param.ListSelector(default=[], objects=[], check_on_set=True, doc="Catalog columns to compare.")
+
+    def __init__(self, state: ExplorerState, **params) -> None:
+        super().__init__(**params)
+        self.state = state
+        numeric = [c for c in state.data.numeric_columns if c not in ("ra", "dec")]
+        self.param.columns.objects = numeric
+        if not self.columns:
+            self.columns = [c for c in DEFAULT_COLUMNS if c in numeric][:6] or numeric[:4]
+        self._summary = _compat.Markdown("", css_classes=["gx-summary"])
+        self._classes = pn.widgets.Tabulator(pd.DataFrame(), show_index=False, disabled=True, height=140,
+                                             css_classes=["gx-class-table"], layout="fit_data_table")
+        self._grid = pn.GridBox(ncols=3, css_classes=["gx-distributions"])
+        self._sources: dict[str, tuple] = {}
+        self._codes = state.data.sf_classes if "sf_class" in state.data.catalog.columns else None
+        state.param.watch(self._on_selection, ["selection"])
+        self.param.watch(lambda _: self._build(), ["columns"])
+        self._update_text()
+        self._build()
+
+    def _on_selection(self, *_events) -> None:
+        self._update_text()
+        rows = self.state.selection
+        for col, (edges, sel_src, fig) in self._sources.items():
+            _, _, sel_d = histogram_pair(self.state.data.catalog[col].to_numpy(float), rows, edges=edges)
+            sel_src.data = {"left": edges[:-1], "right": edges[1:], "top": sel_d}
+            fit_heights(fig)
+
+    def _update_text(self) -> None:
+        data, rows = self.state.data, self.state.selection
+        n = len(rows)
+        self._summary.object = (f"**{n:,}** of {data.n:,} galaxies selected ({100 * n / max(data.n, 1):.1f} %)"
+                                if n else f"No selection: the survey's {data.n:,} galaxies are shown in grey.")
+        if self._codes is not None:
+            self._classes.value = class_table(*self._codes, rows)
+
+    def _build(self) -> None:
+        self._sources = {}
+        panes = []
+        for i, col in enumerate(self.columns):
+            fig, edges, sel_src = self.figure(col, self.state.selection, legend=i == 0)
+            self._sources[col] = (edges, sel_src, fig)
+            panes.append(pn.pane.Bokeh(fig))
+        self._grid.objects = panes
+
+    def figure(self, column: str, rows: np.ndarray, *, legend: bool = False):
+        """A Bokeh figure of one column: survey (grey) and selection (highlight) densities."""
+        from bokeh.models import ColumnDataSource
+        from bokeh.plotting import figure
+
+        from bokeh.models import Range1d
+
+        edges, all_d, sel_d = histogram_pair(self.state.data.catalog[column].to_numpy(float), rows)
+        # ranges set by the server (fit_heights), not by BokehJS: no range messages back per selection
+        pad = 0.02 * (edges[-1] - edges[0])
+        fig = figure(width=280, height=200, toolbar_location=None, x_axis_label=self.state.data.label(column),
+                     y_axis_label="density", tools="", x_range=Range1d(edges[0] - pad, edges[-1] + pad),
+                     y_range=Range1d(0, 1))
+        all_src = ColumnDataSource({"left": edges[:-1], "right": edges[1:], "top": all_d})
+        sel_src = ColumnDataSource({"left": edges[:-1], "right": edges[1:], "top": sel_d})
+        extra = {"legend_label": "survey"} if legend else {}
+        fig.quad(left="left", right="right", bottom=0, top="top", source=all_src, color="#bbbbbb", **extra)
+        extra = {"legend_label": "selection"} if legend else {}
+        fig.quad(left="left", right="right", bottom=0, top="top", source=sel_src, color=HIGHLIGHT, alpha=0.55, **extra)
+        if legend:
+            fig.legend.location = "top_right"
+            fig.legend.label_text_font_size = "9pt"
+        fit_heights(fig)
+        return fig, edges, sel_src
+
+    def controls(self) -> pn.viewable.Viewable:
+        return pn.widgets.MultiChoice.from_param(self.param.columns, label="Properties", sizing_mode="stretch_width")
+
+    def __panel__(self):
+        return pn.Column(self._summary, self._classes, self.controls(), self._grid, sizing_mode="stretch_width")

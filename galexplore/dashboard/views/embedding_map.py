@@ -1,0 +1,286 @@
+"""The embedding map: every galaxy's projection, rasterised by Datashader.
+
+The map is never drawn as raw glyphs: the points are aggregated on the server into an
+image the size of the plot (mean of a numeric column, or counts per category) and spread
+dynamically so isolated galaxies stay visible (:mod:`galexplore.dashboard.compute.raster`).
+Hovering sends the cursor position to the server, which finds the nearest galaxy in a k-d
+tree and draws it as one ring with a tooltip (galaxy id and key properties). Lasso and box
+selections arrive as polygons in data coordinates and are turned into catalog rows with
+:mod:`galexplore.dashboard.compute.selection`.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import partial
+
+import holoviews as hv
+import numpy as np
+import panel as pn
+import param
+
+from galexplore.dashboard._compat import colorbar_models
+from galexplore.dashboard._setup import CANVAS
+from galexplore.dashboard.data import ExplorerData, per_server_cache
+from galexplore.dashboard.compute.raster import (
+    colour_limits,
+    selection_mask,
+    shade,
+    shared_raster,
+    sorted_map_frame,
+    view_layer,
+)
+from galexplore.dashboard.compute.selection import box_select, lasso_select, nearest
+from galexplore.dashboard.gestures import select_on_release, throttled_cursor
+from galexplore.dashboard.palettes import CONTINUOUS_CMAP, FOCUS, HIGHLIGHT
+from galexplore.dashboard.state import CLUSTER, ExplorerState, column_kind, reports_errors
+from galexplore.dashboard.url_state import format_polygon
+
+log = logging.getLogger(__name__)
+
+#: Fraction of the visible x-range within which a tap picks the nearest galaxy.
+TAP_TOLERANCE = 0.02
+#: Fraction of the visible x-range within which the cursor shows a galaxy's tooltip.
+HOVER_TOLERANCE = 0.015
+
+
+@per_server_cache(4)
+def point_tree(data: ExplorerData):
+    """A k-d tree of the projection (nearest galaxy under the cursor), shared by all sessions."""
+    from scipy.spatial import cKDTree
+
+    return cKDTree(np.asarray(data.xy, dtype=np.float64))
+
+
+#: The map's colouring as a stream: a new column re-renders the colour layer in place.
+ColourStream = hv.streams.Stream.define("ColourStream", column="")
+
+
+class EmbeddingMap(pn.viewable.Viewer):
+    """The rasterised map of the projection, with lasso/box selection and tap-to-focus.
+
+    Parameters
+    ----------
+    state : ExplorerState
+        The session state it reads (colour-by, clusters, selection, focus) and writes
+        (selection, focus).
+    """
+
+    height = param.Integer(default=560)
+
+    def __init__(self, state: ExplorerState, **params) -> None:
+        super().__init__(**params)
+        self.state = state
+        self._ranges: dict[str, tuple[float, float]] = {}
+        self._hover_figures: set[str] = set()
+        self._dragging = False  # a lasso, box or pan gesture is in progress on the map
+        self._pane = pn.pane.HoloViews(self._build(), sizing_mode="stretch_width", height=self.height,
+                                       linked_axes=False, css_classes=["gx-map"])
+        state.param.watch(self._recolour, ["color_by"])
+        state.param.watch(self._on_clusters, ["cluster_labels"])
+
+    # -- building ----------------------------------------------------------------------------
+    def _build(self):
+        state, data = self.state, self.state.data
+        column = state.color_by
+        self._kind = column_kind(data, column)
+        # A numeric colouring changes in place (the same plot: new pixels, colour limits and
+        # labels); only a change of kind or a categorical one builds a new plot
+        self._colour = ColourStream(column=column)
+        lims = self._lims()
+        layer = view_layer(self._shade, lims, self._colour)
+        tools = ["lasso_select", "box_select", "tap"]
+        if self._kind == "numeric":
+            layer = layer.opts(cmap=CONTINUOUS_CMAP, colorbar=True, clabel=data.label(column), tools=tools,
+                               clipping_colors={"NaN": "transparent"})
+        else:
+            layer = layer.opts(show_legend=True, legend_position="right", tools=tools)
+        for stream in (hv.streams.Lasso(source=layer), hv.streams.BoundsXY(source=layer),
+                       hv.streams.Tap(source=layer), hv.streams.RangeXY(source=layer)):
+            stream.add_subscriber(getattr(self, f"_on_{type(stream).__name__.lower()}"))
+        sel_layer = view_layer(self._selection_image, lims, hv.streams.Params(state, ["selection"])).opts(
+            cmap=[HIGHLIGHT], alpha=0.75, colorbar=False, tools=[], clipping_colors={"NaN": "transparent"})
+        focus = hv.DynamicMap(lambda focus: self._focus_marker(focus), streams=[hv.streams.Params(state, ["focus"])])
+        method = str(data.projection_params.get("method", "UMAP")).upper()
+        xlabel, ylabel = f"{method} 1", f"{method} 2"
+        overlay = (layer * sel_layer * focus).opts(
+            hv.opts.Overlay(responsive=True, hooks=[self._add_hover, self._label_colour, select_on_release], xlabel=xlabel, ylabel=ylabel,
+                            active_tools=["lasso_select", "wheel_zoom"], title=self._title(column), **lims, **CANVAS),
+        )
+        return overlay
+
+    def _title(self, column: str) -> str:
+        return f"{self.state.data.n:,} galaxies coloured by {column}"
+
+    def _shade(self, column: str, **view) -> hv.Image | hv.RGB:
+        """The colour layer of one view (see :func:`shade`), with its colour limits."""
+        if column == CLUSTER:  # the session's own clustering
+            frame, kind = sorted_map_frame(self.state, column)
+            return shade(frame, column, kind, **view)
+        img = shared_raster(self.state.data, column, **view)
+        if column_kind(self.state.data, column) == "numeric":
+            img = img.opts(clim=colour_limits(self.state.data, column) or (np.nan, np.nan), clone=True)
+        return img
+
+    def _label_colour(self, plot, element) -> None:
+        """HoloViews hook (runs on every update): the title and colour-bar label follow an
+        in-place recolouring (HoloViews keeps the ones the plot was built with)."""
+        column = self._colour.column
+        plot.state.title.text = self._title(column)
+        if self._kind == "numeric":
+            for bar in colorbar_models(plot):
+                bar.title = self.state.data.label(column)
+
+    def _extent(self) -> tuple[np.ndarray, np.ndarray]:
+        """Lowest and highest (x, y) of the projection, float64 (2,) each."""
+        xy = self.state.data.xy
+        return np.nanmin(xy, axis=0).astype(float), np.nanmax(xy, axis=0).astype(float)
+
+    def _lims(self) -> dict:
+        """The current view after a rebuild, else the data extent padded by 4 %."""
+        if self._ranges:
+            return {"xlim": self._ranges["x"], "ylim": self._ranges["y"]}
+        lo, hi = self._extent()
+        pad = np.maximum((hi - lo) * 0.04, 1e-3)
+        return {"xlim": (lo[0] - pad[0], hi[0] + pad[0]), "ylim": (lo[1] - pad[1], hi[1] + pad[1])}
+
+    def _selection_image(self, selection: np.ndarray, **view) -> hv.Image:
+        """The selected galaxies' pixels over one view (NaN elsewhere, drawn transparent)."""
+        x0, x1 = view["x_range"]
+        y0, y1 = view["y_range"]
+        mask = selection_mask(*self._selection_points(selection), view)
+        if mask is None:
+            return hv.Image(np.full((1, 1), np.nan, np.float32), bounds=(0, 0, 1, 1), kdims=["x", "y"])
+        img = np.where(mask, np.float32(1), np.float32(np.nan))[::-1]  # row 0 is the top of an hv.Image
+        return hv.Image(img, bounds=(x0, y0, x1, y1), kdims=["x", "y"], vdims=["selected"])
+
+    def _selection_points(self, selection: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Coordinates and the rows into them of the selected galaxies."""
+        return self.state.data.xy, selection
+
+    def _focus_xy(self, focus: str) -> np.ndarray:
+        """(x, y) of the galaxy in focus as a (1, 2) array, (0, 2) for none."""
+        row = self.state.data.position(focus) if focus else None
+        return self.state.data.xy[[row]] if row is not None else np.empty((0, 2), np.float32)
+
+    def _focus_marker(self, focus: str) -> hv.Points:
+        xy = self._focus_xy(focus)
+        return hv.Points(xy, kdims=["x", "y"]).opts(marker="star", size=22, fill_color="white",
+                                                     line_color=FOCUS, line_width=2)
+
+    # -- hover: plain Bokeh, outside the HoloViews pipeline --------------------------------------
+    def _add_hover(self, plot, element) -> None:
+        """HoloViews hook: a ring on the galaxy under the cursor, with a tooltip.
+
+        The cursor position goes to the server throttled in the page (at most 20 a second,
+        :func:`~galexplore.dashboard.gestures.throttled_cursor`); the nearest galaxy (k-d
+        tree) is written into one small data source. Nothing else of the page is
+        re-rendered, so hovering stays cheap at any survey size.
+        """
+        from bokeh.events import PanEnd, PanStart
+        from bokeh.models import ColumnDataSource, HoverTool
+
+        fig = plot.state
+        if fig.id in self._hover_figures:  # hooks also run on every update
+            return
+        self._hover_figures.add(fig.id)
+        data = self.state.data
+        cols = ["galaxy_id", *data.key_properties]
+        source = ColumnDataSource(self._hover_data(None), name="gx-hover-source")
+        ring = fig.scatter("x", "y", source=source, size=14, fill_alpha=0, line_color="black", line_width=1.5,
+                           name="gx-hover")
+        tips = [("galaxy", "@galaxy_id"), *[(data.label(c), f"@{{{c}}}") for c in cols[1:]]]
+        fig.add_tools(HoverTool(renderers=[ring], tooltips=tips))
+        throttled_cursor(fig, partial(self._on_cursor, source))
+        # No hover while a lasso or box is drawn: each hover update repaints the map under the
+        # cursor, and a tooltip popping up under it must not interrupt the gesture
+        fig.on_event(PanStart, partial(self._on_drag, source, True))
+        fig.on_event(PanEnd, partial(self._on_drag, source, False))
+
+    def hovered_row(self, x: float, y: float) -> int | None:
+        """Catalog row of the galaxy within a few pixels of data point (x, y), or None."""
+        data = self.state.data
+        if x is None or y is None or not np.isfinite([x, y]).all():
+            return None
+        xr = self._ranges.get("x") or (float(data.xy[:, 0].min()), float(data.xy[:, 0].max()))
+        dist, row = point_tree(data).query([x, y], distance_upper_bound=HOVER_TOLERANCE * (xr[1] - xr[0]))
+        return int(row) if np.isfinite(dist) else None
+
+    def _hover_data(self, row: int | None) -> dict[str, list]:
+        data = self.state.data
+        rows = [] if row is None else [row]
+        out = {"x": data.xy[rows, 0].tolist(), "y": data.xy[rows, 1].tolist()}
+        for c in ["galaxy_id", *data.key_properties]:
+            out[c] = data.catalog[c].iloc[rows].tolist()
+        return out
+
+    @reports_errors("hover")
+    def _on_cursor(self, source, x: float, y: float) -> None:
+        """The pointer is at data point (x, y) (NaN: off the map): ring the galaxy under it."""
+        if not self._dragging:
+            self._show_hover(source, self.hovered_row(x, y))
+
+    def _on_drag(self, source, dragging: bool, _event=None) -> None:
+        self._dragging = dragging
+        if dragging:
+            self._show_hover(source, None)
+
+    def _show_hover(self, source, row: int | None) -> None:
+        shown = source.data["galaxy_id"]
+        if (row is None and not shown) or (row is not None and shown and shown[0] == self.state.data.galaxy_ids[row]):
+            return
+        source.data = self._hover_data(row)
+
+    def _recolour(self, *_events) -> None:
+        column = self.state.color_by
+        if self._kind == "numeric" and column_kind(self.state.data, column) == "numeric":
+            self._colour.event(column=column)  # re-renders the colour layer only
+        else:
+            self._rebuild()
+
+    def _rebuild(self, *_events) -> None:
+        self._pane.object = self._build()
+
+    def _on_clusters(self, *_events) -> None:
+        if self.state.color_by == CLUSTER:
+            self._rebuild()
+
+    # -- stream callbacks (never raise into the server) ----------------------------------------
+    @reports_errors("lasso selection")
+    def _on_lasso(self, geometry=None, **_) -> None:
+        if geometry is None or len(geometry) < 3:
+            return
+        polygon = np.asarray(geometry, dtype=float)
+        self.state.select(self._lasso_rows(polygon), "lasso", lasso=format_polygon(polygon))
+
+    @reports_errors("box selection")
+    def _on_boundsxy(self, bounds=None, **_) -> None:
+        if bounds is None:
+            return
+        self.state.select(self._box_rows(bounds), "box")
+
+    @reports_errors("tap")
+    def _on_tap(self, x=None, y=None, **_) -> None:
+        if x is None or y is None:
+            return
+        xr = self._ranges.get("x") or tuple(float(v[0]) for v in self._extent())
+        galaxy_id = self._nearest_id(x, y, TAP_TOLERANCE * (xr[1] - xr[0]))
+        if galaxy_id is not None:
+            self.state.focus = galaxy_id
+
+    def _lasso_rows(self, polygon: np.ndarray) -> np.ndarray:
+        return lasso_select(self.state.data.xy, polygon)
+
+    def _box_rows(self, bounds) -> np.ndarray:
+        return box_select(self.state.data.xy, bounds)
+
+    def _nearest_id(self, x: float, y: float, tolerance: float) -> str | None:
+        row = nearest(self.state.data.xy, (x, y), tolerance)
+        return None if row is None else str(self.state.data.galaxy_ids[row])
+
+    def _on_rangexy(self, x_range=None, y_range=None, **_) -> None:
+        if x_range is not None and y_range is not None and np.isfinite([*x_range, *y_range]).all():
+            self._ranges = {"x": tuple(x_range), "y": tuple(y_range)}
+
+    def __panel__(self):
+        return self._pane
