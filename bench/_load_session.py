@@ -44,7 +44,8 @@ LATE_TIMERS_JS = "() => window.Bokeh ? (Bokeh.require('core/ui_gestures').UIGest
 IGNORED_CONSOLE = ("WebGL", "GPU stall", "favicon")
 
 #: Deep text of the first element matching a CSS selector, shadow roots included (cached).
-DEEP_FIND_JS = """
+DEEP_FIND_JS = (
+    """
 window.__gxFind = function (css) {
   window.__gxCache = window.__gxCache || {};
   const hit = window.__gxCache[css];
@@ -64,11 +65,16 @@ window.__gxFind = function (css) {
 window.__gxText = function (css) {
   const el = window.__gxFind(css);
   if (!el) return null;
-  """ + JS_DEEP_TEXT + """
+  """
+    + JS_DEEP_TEXT
+    + """
   return text(el);
 };
-window.__gxPlots = """ + JS_PLOTS + """;
+window.__gxPlots = """
+    + JS_PLOTS
+    + """;
 """
+)
 #: Resolves (truthy) with the match groups once the element's text matches the pattern.
 TEXT_MATCH_JS = """([css, pattern]) => {
   const t = window.__gxText ? window.__gxText(css) : null;
@@ -164,18 +170,33 @@ class LoadSession:
             ok = False
             self.errors.append(f"{kind}: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
         except BaseException:  # cut by the phase's budget: recorded as unfinished, then cancelled
-            self.timings.append(Timing(self.index, kind, self.phase, round(t0 - self.clock0, 3),
-                                       round((time.perf_counter() - t0) * 1000, 1), False, detail + " (cut)"))
+            self.timings.append(
+                Timing(
+                    self.index,
+                    kind,
+                    self.phase,
+                    round(t0 - self.clock0, 3),
+                    round((time.perf_counter() - t0) * 1000, 1),
+                    False,
+                    detail + " (cut)",
+                )
+            )
             raise
         latency_ms = round((time.perf_counter() - t0) * 1000, 1)
         m1 = await self._metrics()
         spent = {}
         if m0 and m1:
-            spent = {key: round((m1.get(name, 0.0) - m0.get(name, 0.0)) * 1000, 1) for key, name in
-                     (("browser_task_ms", "TaskDuration"), ("browser_script_ms", "ScriptDuration"),
-                      ("browser_layout_ms", "LayoutDuration"))}
-        self.timings.append(Timing(self.index, kind, self.phase, round(t0 - self.clock0, 3), latency_ms, ok, detail,
-                                   **spent))
+            spent = {
+                key: round((m1.get(name, 0.0) - m0.get(name, 0.0)) * 1000, 1)
+                for key, name in (
+                    ("browser_task_ms", "TaskDuration"),
+                    ("browser_script_ms", "ScriptDuration"),
+                    ("browser_layout_ms", "LayoutDuration"),
+                )
+            }
+        self.timings.append(
+            Timing(self.index, kind, self.phase, round(t0 - self.clock0, 3), latency_ms, ok, detail, **spent)
+        )
         return out
 
     # -- the interactions -----------------------------------------------------------------------
@@ -193,8 +214,12 @@ class LoadSession:
 
     async def colour_by(self, column: str) -> None:
         select = self.page.locator(".gx-color-by select")
-        await self.timed("colour_by", lambda: select.select_option(column),
-                         lambda: self.map_plot(f"coloured by {column}"), column)
+        await self.timed(
+            "colour_by",
+            lambda: select.select_option(column),
+            lambda: self.map_plot(f"coloured by {column}"),
+            column,
+        )
         self.done["colour"] = column
         self.coloured.append(column)
 
@@ -226,23 +251,42 @@ class LoadSession:
             # last one's round trip: more than Bokeh's 300 ms press threshold on a starved
             # machine, and the drag became a "press"). Chromium delivers only the last of moves
             # that arrive together, so they lie on the first edge: the polygon is the same.
-            first_edge = [[a + (b - a) * t for a, b in zip(pixels[0], pixels[1], strict=True)] for t in (0.5, 1.0)]
-            await asyncio.gather(self._mouse("mousePressed", pixels[0]), *(self._mouse("mouseMoved", p) for p in first_edge))
+            first_edge = [
+                [a + (b - a) * t for a, b in zip(pixels[0], pixels[1], strict=True)] for t in (0.5, 1.0)
+            ]
+            await asyncio.gather(
+                self._mouse("mousePressed", pixels[0]), *(self._mouse("mouseMoved", p) for p in first_edge)
+            )
             last = pixels[1]
             for p in [*pixels[2:], pixels[0]]:
                 for step in (1, 2, 3):  # as Playwright's mouse.move(steps=3)
-                    await self._mouse("mouseMoved", [a + (b - a) * step / 3 for a, b in zip(last, p, strict=True)])
+                    await self._mouse(
+                        "mouseMoved", [a + (b - a) * step / 3 for a, b in zip(last, p, strict=True)]
+                    )
                 last = p
         except Exception as exc:  # a broken page is a measured failure, not a crash
             self.errors.append(f"lasso drawing: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
-            self.timings.append(Timing(self.index, "lasso", self.phase, round(t0 - self.clock0, 3),
-                                       round((time.perf_counter() - t0) * 1000, 1), False, f"frac={frac}, drawing failed"))
+            self.timings.append(
+                Timing(
+                    self.index,
+                    "lasso",
+                    self.phase,
+                    round(t0 - self.clock0, 3),
+                    round((time.perf_counter() - t0) * 1000, 1),
+                    False,
+                    f"frac={frac}, drawing failed",
+                )
+            )
             self.done["lasso"] = -1
             return -1, pixels, plot
         draw_ms = round((time.perf_counter() - t0) * 1000)
         late = await self.late_press_timers() - late0
-        m = await self.timed("lasso", lambda: self._mouse("mouseReleased", pixels[0]), lambda: self.wait_text(".gx-gallery-header", r"([\d,]+) selected \(lasso\)"),
-                             f"frac={frac}, drawn in {draw_ms} ms, late press timers {late}")
+        m = await self.timed(
+            "lasso",
+            lambda: self._mouse("mouseReleased", pixels[0]),
+            lambda: self.wait_text(".gx-gallery-header", r"([\d,]+) selected \(lasso\)"),
+            f"frac={frac}, drawn in {draw_ms} ms, late press timers {late}",
+        )
         n = int(m[1].replace(",", "")) if m else -1
         if n < 0:  # what the page did with the drag
             self.errors.append(f"lasso trace: {await self.page.evaluate('window.__gxTrace')}")
@@ -251,9 +295,17 @@ class LoadSession:
 
     async def _mouse(self, kind: str, xy) -> None:
         """One mouse event with the left button held (CDP ``Input.dispatchMouseEvent``; page px)."""
-        await self.input.send("Input.dispatchMouseEvent", {
-            "type": kind, "x": float(xy[0]), "y": float(xy[1]), "button": "left",
-            "buttons": 0 if kind == "mouseReleased" else 1, "clickCount": 0 if kind == "mouseMoved" else 1})
+        await self.input.send(
+            "Input.dispatchMouseEvent",
+            {
+                "type": kind,
+                "x": float(xy[0]),
+                "y": float(xy[1]),
+                "button": "left",
+                "buttons": 0 if kind == "mouseReleased" else 1,
+                "clickCount": 0 if kind == "mouseMoved" else 1,
+            },
+        )
 
     async def late_press_timers(self) -> int:
         """Bokeh press timers this page found late, i.e. drags the press guard kept from being lost."""
@@ -272,6 +324,10 @@ class LoadSession:
             await k_input.fill(str(k))
             await k_input.press("Enter")
         key = "hdbscan" if method == "hdbscan" else rf"{method} k={k}"
-        await self.timed(f"cluster_{method}", lambda: self.page.locator(".gx-cluster-recompute button").click(),
-                         lambda: self.wait_text(".gx-cluster-status", rf"\d+ clusters \({key}[,)]", timeout_s), key)
+        await self.timed(
+            f"cluster_{method}",
+            lambda: self.page.locator(".gx-cluster-recompute button").click(),
+            lambda: self.wait_text(".gx-cluster-status", rf"\d+ clusters \({key}[,)]", timeout_s),
+            key,
+        )
         self.done["cluster"] = key.replace("\\", "")

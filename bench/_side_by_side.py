@@ -14,7 +14,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @contextmanager
-def survey_run_and_trees(n: int, against: str | None, prefix: str) -> Iterator[tuple[Path, Path, dict[str, Path], Path]]:
+def survey_run_and_trees(
+    n: int, against: str | None, prefix: str
+) -> Iterator[tuple[Path, Path, dict[str, Path], Path]]:
     """A temporary ``n``-galaxy synthetic survey with a run (PCA of radial means), and the
     source trees to measure: ``{"this": ROOT}`` plus ``{against: a git worktree of that ref}``.
 
@@ -24,20 +26,31 @@ def survey_run_and_trees(n: int, against: str | None, prefix: str) -> Iterator[t
 
     with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
         tmp = Path(tmp)
-        subprocess.run([sys.executable, "-m", "galexplore", "synth", "--n", str(n), "--out", str(tmp / "survey")],
-                       check=True, capture_output=True)
+        subprocess.run(
+            [sys.executable, "-m", "galexplore", "synth", "--n", str(n), "--out", str(tmp / "survey")],
+            check=True,
+            capture_output=True,
+        )
         radial_pca_run(tmp / "survey", tmp / "run")
         trees = {"this": ROOT}
         if against:
             trees[against] = tmp / "ref"
-            subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(trees[against]), against],
-                           check=True, capture_output=True)
+            subprocess.run(
+                ["git", "-C", str(ROOT), "worktree", "add", "--detach", str(trees[against]), against],
+                check=True,
+                capture_output=True,
+            )
         try:
             yield tmp / "survey", tmp / "run", trees, tmp
         finally:
             if against:
-                subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(trees[against])], check=False)
+                subprocess.run(
+                    ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(trees[against])],
+                    check=False,
+                )
 
 
 def head_commit() -> str:
-    return subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    return subprocess.run(
+        ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+    ).stdout.strip()

@@ -83,7 +83,11 @@ def bench_umap(n: int) -> dict:
         proj = UMAPProjector(random_state=0, max_fit_samples=n, n_epochs=epochs)
         Y, secs = timed(proj.fit_transform, X)
         tw = trustworthiness(X[sub], Y[sub], n_neighbors=15, metric="cosine")
-        out[label] = {"seconds": round(secs, 2), "n_epochs": proj.n_epochs_, "trustworthiness": round(float(tw), 4)}
+        out[label] = {
+            "seconds": round(secs, 2),
+            "n_epochs": proj.n_epochs_,
+            "trustworthiness": round(float(tw), 4),
+        }
     out["seconds"] = out["default"]["seconds"]
     out["speedup_vs_200_epochs"] = round(out["epochs_200"]["seconds"] / out["default"]["seconds"], 2)
     return out
@@ -99,8 +103,13 @@ def bench_umap_large(n: int, n_fit: int) -> dict:
 
     proj = UMAPProjector(random_state=0, max_fit_samples=n_fit, batch_size=100_000)
     _, secs = timed(proj.fit_transform, X, progress=progress)
-    return {"n": n, "n_fit": n_fit, "seconds": round(secs, 2), "fit_seconds": stages.get("umap fit"),
-            "stage_end_seconds": stages}
+    return {
+        "n": n,
+        "n_fit": n_fit,
+        "seconds": round(secs, 2),
+        "fit_seconds": stages.get("umap fit"),
+        "stage_end_seconds": stages,
+    }
 
 
 def bench_kmeans(X: np.ndarray) -> dict:
@@ -122,16 +131,26 @@ def bench_search(X: np.ndarray, n_queries: int = 100) -> dict:
         res, secs = timed(search.query, ids[i], k=50)
         assert res["galaxy_id"].iloc[0] == ids[i]
         times.append(secs * 1000)
-    return {"n": len(X), "k": 50, "fit_seconds": round(fit_secs, 2), "queries": n_queries,
-            "median_ms": round(float(np.median(times)), 2), "p95_ms": round(float(np.percentile(times, 95)), 2),
-            "min_ms": round(float(np.min(times)), 2)}
+    return {
+        "n": len(X),
+        "k": 50,
+        "fit_seconds": round(fit_secs, 2),
+        "queries": n_queries,
+        "median_ms": round(float(np.median(times)), 2),
+        "p95_ms": round(float(np.percentile(times, 95)), 2),
+        "min_ms": round(float(np.min(times)), 2),
+    }
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--n-umap", type=int, default=100_000)
     parser.add_argument("--n-large", type=int, default=1_000_000)
-    parser.add_argument("--skip-large-umap", action="store_true", help="skip the 1M subsample-fit + transform UMAP")
+    parser.add_argument(
+        "--skip-large-umap", action="store_true", help="skip the 1M subsample-fit + transform UMAP"
+    )
     parser.add_argument("--out", type=Path, default=RESULTS / "analysis.json")
     args = parser.parse_args()
 
@@ -140,8 +159,16 @@ def main() -> None:
 
     result: dict = {
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "load_avg_before": os.getloadavg()},
-        "versions": {"umap-learn": umap.__version__, "scikit-learn": sklearn.__version__, "numpy": np.__version__},
+        "machine": {
+            "platform": platform.platform(),
+            "cpus": os.cpu_count(),
+            "load_avg_before": os.getloadavg(),
+        },
+        "versions": {
+            "umap-learn": umap.__version__,
+            "scikit-learn": sklearn.__version__,
+            "numpy": np.__version__,
+        },
         "targets": TARGETS,
     }
     large = embeddings(args.n_large, seed=4)

@@ -33,16 +33,26 @@ from _side_by_side import ROOT, head_commit, survey_run_and_trees  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 CHROMIUM = "/usr/bin/chromium"
-STEPS = (("colour_numeric", "log_mstar"), ("lasso", 0.25), ("clear", None), ("colour_numeric", "ew_ha"),
-         ("lasso", 0.3), ("clear", None), ("colour_class", "sf_class"))
+STEPS = (
+    ("colour_numeric", "log_mstar"),
+    ("lasso", 0.25),
+    ("clear", None),
+    ("colour_numeric", "ew_ha"),
+    ("lasso", 0.3),
+    ("clear", None),
+    ("colour_class", "sf_class"),
+)
 
 
 async def one_session(url: str) -> list[dict]:
     from playwright.async_api import async_playwright
 
     async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                           args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
+        browser = await pw.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+        )
         try:
             page = await (await browser.new_context(viewport={"width": 1500, "height": 1300})).new_page()
             s = LoadSession(0, page, time.perf_counter())
@@ -95,35 +105,56 @@ def main(argv: list[str] | None = None) -> int:
         runs: dict[str, list] = {name: [] for name in trees}
         for r in range(args.rounds):
             for name, tree in trees.items():
-                runs[name].extend({**t, "round": r} for t in serve_and_drive(tree, survey, run,
-                                                                             tmp / f"{len(runs[name])}-server.log"))
+                runs[name].extend(
+                    {**t, "round": r}
+                    for t in serve_and_drive(tree, survey, run, tmp / f"{len(runs[name])}-server.log")
+                )
 
     def med(ts: list[dict], key: str) -> float | None:
         vals = [t[key] for t in ts if t["ok"] and t.get(key) is not None]
         return round(statistics.median(vals), 1) if vals else None
 
     kinds = ["page_load", *dict.fromkeys(k for k, _ in STEPS)]
-    summary = {name: {k: {"latency_ms": med([t for t in ts if t["kind"] == k], "latency_ms"),
-                          "browser_task_ms": med([t for t in ts if t["kind"] == k], "browser_task_ms"),
-                          "browser_script_ms": med([t for t in ts if t["kind"] == k], "browser_script_ms"),
-                          "n": sum(t["kind"] == k for t in ts), "failed": sum(t["kind"] == k and not t["ok"] for t in ts)}
-                      for k in kinds} for name, ts in runs.items()}
+    summary = {
+        name: {
+            k: {
+                "latency_ms": med([t for t in ts if t["kind"] == k], "latency_ms"),
+                "browser_task_ms": med([t for t in ts if t["kind"] == k], "browser_task_ms"),
+                "browser_script_ms": med([t for t in ts if t["kind"] == k], "browser_script_ms"),
+                "n": sum(t["kind"] == k for t in ts),
+                "failed": sum(t["kind"] == k and not t["ok"] for t in ts),
+            }
+            for k in kinds
+        }
+        for name, ts in runs.items()
+    }
     result = {
         "benchmark": "one browser session's interaction latencies (real server, headless Chromium, localhost)",
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {"platform": platform.platform(), "python": platform.python_version(), "cpus": os.cpu_count(),
-                    "load_average_start": [round(v, 2) for v in load_start],
-                    "load_average_end": [round(v, 2) for v in os.getloadavg()]},
-        "config": {"galaxies": args.n, "rounds": args.rounds, "trees": list(trees), "steps": [list(s) for s in STEPS],
-                   "commit": head_commit(),
-                   "note": "lasso latency from the mouse release; browser_* = Chromium main-thread time of the page"},
+        "machine": {
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
+            "load_average_start": [round(v, 2) for v in load_start],
+            "load_average_end": [round(v, 2) for v in os.getloadavg()],
+        },
+        "config": {
+            "galaxies": args.n,
+            "rounds": args.rounds,
+            "trees": list(trees),
+            "steps": [list(s) for s in STEPS],
+            "commit": head_commit(),
+            "note": "lasso latency from the mouse release; browser_* = Chromium main-thread time of the page",
+        },
         "median": summary,
         "timings": runs,
     }
     if args.against:
         result["latency_ratio_this_over_ref"] = {
             k: round(summary["this"][k]["latency_ms"] / summary[args.against][k]["latency_ms"], 3)
-            for k in kinds if summary["this"][k]["latency_ms"] and summary[args.against][k]["latency_ms"]}
+            for k in kinds
+            if summary["this"][k]["latency_ms"] and summary[args.against][k]["latency_ms"]
+        }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1) + "\n")
     print(json.dumps({k: result[k] for k in ("median", "machine") if k in result}, indent=1))

@@ -79,10 +79,9 @@ def map_only_session(data):
     from bokeh.document import Document
     from panel.io.state import set_curdoc
 
-    from galexplore.dashboard.views.embedding_map import EmbeddingMap
-    from galexplore.dashboard.state import ExplorerState
-
     from galexplore.dashboard._compat import lean_document
+    from galexplore.dashboard.state import ExplorerState
+    from galexplore.dashboard.views.embedding_map import EmbeddingMap
 
     doc = Document()
     lean_document(doc)  # as the page's document (Explorer does it)
@@ -110,12 +109,18 @@ def time_zoom(explorer, doc, repeats: int) -> list[float]:
 
     streams = _range_streams(explorer)
     lo, hi = explorer.map._extent()  # the projection's extent (in memory or from the out-of-core table)
-    (x0, y0), (x1, y1) = np.asarray(lo, float).tolist(), np.asarray(hi, float).tolist()  # floats, as Bokeh sends
+    (x0, y0), (x1, y1) = (
+        np.asarray(lo, float).tolist(),
+        np.asarray(hi, float).tolist(),
+    )  # floats, as Bokeh sends
     out = []
     for i in range(repeats + 1):
         f = 0.9**i * 0.5
         cx, cy = (x0 + x1) / 2 + 0.3 * i, (y0 + y1) / 2
-        ranges = {"x_range": (cx - f * (x1 - x0), cx + f * (x1 - x0)), "y_range": (cy - f * (y1 - y0), cy + f * (y1 - y0))}
+        ranges = {
+            "x_range": (cx - f * (x1 - x0), cx + f * (x1 - x0)),
+            "y_range": (cy - f * (y1 - y0), cy + f * (y1 - y0)),
+        }
         with set_curdoc(doc):
             t0 = time.perf_counter()
             for s in streams:
@@ -171,8 +176,8 @@ def message_bytes(model) -> int:
 
 
 def map_view_bytes(data) -> int:
-    from galexplore.dashboard.views.embedding_map import EmbeddingMap
     from galexplore.dashboard.state import ExplorerState
+    from galexplore.dashboard.views.embedding_map import EmbeddingMap
 
     emap = EmbeddingMap(ExplorerState(data))
     return message_bytes(emap._pane.get_root())
@@ -192,7 +197,9 @@ def scatter_bytes(data, column: str = "log_ssfr") -> int:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--n", type=int, default=1_000_000, help="galaxies for the timings (default: 10⁶)")
     parser.add_argument("--repeats", type=int, default=7)
     args = parser.parse_args()
@@ -209,7 +216,9 @@ def main() -> None:
     for n in sizes:
         cat, xy = synthetic_catalog(n)
         data = ExplorerData(cat, xy)
-        bytes_rows.append({"n": n, "map_view_bytes": map_view_bytes(data), "plain_scatter_bytes": scatter_bytes(data)})
+        bytes_rows.append(
+            {"n": n, "map_view_bytes": map_view_bytes(data), "plain_scatter_bytes": scatter_bytes(data)}
+        )
         print(bytes_rows[-1], flush=True)
         if n == args.n:
             data_n = data
@@ -222,24 +231,38 @@ def main() -> None:
     result = {
         "benchmark": "dashboard",
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {"platform": platform.platform(), "python": platform.python_version(), "cpus": os.cpu_count(),
-                    "load_average_1min_start": round(load_start, 2),
-                    "load_average_1min_end": round(os.getloadavg()[0], 2)},
+        "machine": {
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
+            "load_average_1min_start": round(load_start, 2),
+            "load_average_1min_end": round(os.getloadavg()[0], 2),
+        },
         "n_galaxies": args.n,
-        "zoom_ms": {"median": round(statistics.median(zoom), 1), "all": [round(v, 1) for v in zoom], "target": 150,
-                    "map_only_document_median": round(statistics.median(zoom_map_only), 1),
-                    "note": "median is in the whole page's document (what a session pays); map_only_document holds "
-                            "only the map's models. Both skip Bokeh's whole-graph walk after freezes that change no "
-                            "references (galexplore.dashboard._compat.LeanModelManager), so the page's other models "
-                            "no longer add to a zoom"},
-        "lasso": {"n_selected": lasso["n_selected"],
-                  "lookup_ms_median": round(statistics.median(lasso["lasso_lookup_ms"]), 1),
-                  "linked_views_ms_median": round(statistics.median(lasso["lasso_ms"]), 1),
-                  "linked_views_ms_all": [round(v, 1) for v in lasso["lasso_ms"]], "target_ms": 500},
-        "bytes": {"by_size": bytes_rows,
-                  "ours_spread": round(max(ours) / min(ours) - 1, 4), "target_spread": 0.10,
-                  "ours_over_plain_at_max": round(top["map_view_bytes"] / top["plain_scatter_bytes"], 4),
-                  "target_ratio": 0.10},
+        "zoom_ms": {
+            "median": round(statistics.median(zoom), 1),
+            "all": [round(v, 1) for v in zoom],
+            "target": 150,
+            "map_only_document_median": round(statistics.median(zoom_map_only), 1),
+            "note": "median is in the whole page's document (what a session pays); map_only_document holds "
+            "only the map's models. Both skip Bokeh's whole-graph walk after freezes that change no "
+            "references (galexplore.dashboard._compat.LeanModelManager), so the page's other models "
+            "no longer add to a zoom",
+        },
+        "lasso": {
+            "n_selected": lasso["n_selected"],
+            "lookup_ms_median": round(statistics.median(lasso["lasso_lookup_ms"]), 1),
+            "linked_views_ms_median": round(statistics.median(lasso["lasso_ms"]), 1),
+            "linked_views_ms_all": [round(v, 1) for v in lasso["lasso_ms"]],
+            "target_ms": 500,
+        },
+        "bytes": {
+            "by_size": bytes_rows,
+            "ours_spread": round(max(ours) / min(ours) - 1, 4),
+            "target_spread": 0.10,
+            "ours_over_plain_at_max": round(top["map_view_bytes"] / top["plain_scatter_bytes"], 4),
+            "target_ratio": 0.10,
+        },
     }
     result["meets_targets"] = {
         "zoom": result["zoom_ms"]["median"] <= 150,

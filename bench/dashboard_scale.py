@@ -49,7 +49,9 @@ RESULTS = HERE / "results"
 
 def rss_mb() -> tuple[float, float]:
     """(current, peak) resident memory of this process in MB, from /proc."""
-    fields = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines() if ":" in line)
+    fields = dict(
+        line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines() if ":" in line
+    )
     return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
 
 
@@ -70,7 +72,9 @@ def child_dashboard(n: int, repeats: int) -> dict:
     gc.collect()
     load_s = time.perf_counter() - t0
     rss_data, peak_building = rss_mb()
-    with contextlib.suppress(OSError):  # reset the high-water mark: count the server's life, not the synthesis
+    with contextlib.suppress(
+        OSError
+    ):  # reset the high-water mark: count the server's life, not the synthesis
         Path("/proc/self/clear_refs").write_text("5")
     t0 = time.perf_counter()
     explorer, doc = session(data)
@@ -113,9 +117,9 @@ def generate_ooc(n: int, workdir: Path) -> dict:
     from dashboard import synthetic_catalog
 
     from galexplore.artifacts.atomic import atomic_directory
-    from galexplore.data.writer import write_survey
-    from galexplore.artifacts.runs import with_metadata
     from galexplore.artifacts.paths import RunPaths
+    from galexplore.artifacts.runs import with_metadata
+    from galexplore.data.writer import write_survey
 
     survey, run = workdir / f"survey_{n}", workdir / f"run_{n}"
     if not RunPaths.of(run).projection.is_dir():
@@ -130,9 +134,16 @@ def generate_ooc(n: int, workdir: Path) -> dict:
         with atomic_directory(RunPaths.of(run).projection) as tmp:
             for i, lo in enumerate(range(0, n, 1_000_000)):
                 hi = min(n, lo + 1_000_000)
-                table = pa.table({"galaxy_id": pa.array(ids[lo:hi].tolist(), pa.string()), "x": xy[lo:hi, 0],
-                                  "y": xy[lo:hi, 1]})
-                pq.write_table(with_metadata(table, {"method": "umap", "partition": i}), tmp / f"part-{i:05d}.parquet")
+                table = pa.table(
+                    {
+                        "galaxy_id": pa.array(ids[lo:hi].tolist(), pa.string()),
+                        "x": xy[lo:hi, 0],
+                        "y": xy[lo:hi, 1],
+                    }
+                )
+                pq.write_table(
+                    with_metadata(table, {"method": "umap", "partition": i}), tmp / f"part-{i:05d}.parquet"
+                )
         del xy, ids
     return {"survey": str(survey), "run": str(run)}
 
@@ -206,7 +217,10 @@ def in_child(kind: str, n: int, repeats: int, timeout: float, workdir: Path | No
         return {"n": n, f"{kind}_failed": f"did not finish within {timeout:.0f} s"}
     if res.returncode != 0:
         tail = (res.stderr.strip().splitlines() or ["(no output)"])[-1]
-        return {"n": n, f"{kind}_failed": f"exit {res.returncode} after {time.perf_counter() - t0:.0f} s: {tail}"}
+        return {
+            "n": n,
+            f"{kind}_failed": f"exit {res.returncode} after {time.perf_counter() - t0:.0f} s: {tail}",
+        }
     return json.loads(res.stdout.strip().splitlines()[-1])
 
 
@@ -215,10 +229,16 @@ def main() -> None:
     ap.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000, 10_000_000])
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--scatter-timeout", type=float, default=300.0)
-    ap.add_argument("--out-of-core", action="store_true", help="also serve each size out of core, side by side")
+    ap.add_argument(
+        "--out-of-core", action="store_true", help="also serve each size out of core, side by side"
+    )
     ap.add_argument("--no-scatter", action="store_true", help="skip the plain Bokeh scatter")
-    ap.add_argument("--workdir", type=Path, default=Path("/tmp/galexplore_bench_ooc"),
-                    help="where the out-of-core surveys and runs are written (kept for reruns)")
+    ap.add_argument(
+        "--workdir",
+        type=Path,
+        default=Path("/tmp/galexplore_bench_ooc"),
+        help="where the out-of-core surveys and runs are written (kept for reruns)",
+    )
     ap.add_argument("--child", choices=("dashboard", "scatter", "generate", "ooc"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -228,8 +248,11 @@ def main() -> None:
             out = generate_ooc(n, args.workdir)
             (args.workdir / f"paths_{n}.json").write_text(json.dumps(out))
         else:
-            out = {"dashboard": lambda: child_dashboard(n, args.repeats), "scatter": lambda: child_scatter(n),
-                   "ooc": lambda: child_ooc(n, args.repeats, args.workdir)}[args.child]()
+            out = {
+                "dashboard": lambda: child_dashboard(n, args.repeats),
+                "scatter": lambda: child_scatter(n),
+                "ooc": lambda: child_ooc(n, args.repeats, args.workdir),
+            }[args.child]()
         print(json.dumps(out))
         return
     if args.out_of_core:
@@ -238,7 +261,9 @@ def main() -> None:
     rows = []
     for n in args.sizes:
         row = in_child("dashboard", n, args.repeats, 1800)
-        row.update({k: v for k, v in in_child("scatter", n, args.repeats, args.scatter_timeout).items() if k != "n"})
+        row.update(
+            {k: v for k, v in in_child("scatter", n, args.repeats, args.scatter_timeout).items() if k != "n"}
+        )
         if "map_view_bytes" in row and "plain_scatter_bytes" in row:
             row["ours_over_plain_bytes"] = round(row["map_view_bytes"] / row["plain_scatter_bytes"], 5)
         rows.append(row)

@@ -45,7 +45,18 @@ def answers(url: str) -> bool:
 def timed_run(workdir: Path, extra: list[str], timeout: float) -> dict:
     """Seconds from starting ``galexplore demo`` to HTTP 200 on the page; the demo's stage lines."""
     port = free_port()
-    cmd = [sys.executable, "-m", "galexplore", "-q", "demo", "--workdir", str(workdir), "--port", str(port), *extra]
+    cmd = [
+        sys.executable,
+        "-m",
+        "galexplore",
+        "-q",
+        "demo",
+        "--workdir",
+        str(workdir),
+        "--port",
+        str(port),
+        *extra,
+    ]
     lines: list[str] = []
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -75,8 +86,12 @@ def timed_run(workdir: Path, extra: list[str], timeout: float) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--workdir", default=None, help="demo working directory (default: a fresh temporary one)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--workdir", default=None, help="demo working directory (default: a fresh temporary one)"
+    )
     parser.add_argument("--timeout", type=float, default=1200.0)
     args, extra = parser.parse_known_args()
     workdir = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="gx-demo-bench-")) / "demo"
@@ -90,14 +105,20 @@ def main() -> None:
         "benchmark": "demo",
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "command": f"galexplore demo --workdir DIR {' '.join(extra)}".strip(),
-        "machine": {"platform": platform.platform(), "python": platform.python_version(), "cpus": os.cpu_count(),
-                    "load_average_1min_before": round(load_before, 2),
-                    "load_average_1min_after": round(os.getloadavg()[0], 2)},
+        "machine": {
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
+            "load_average_1min_before": round(load_before, 2),
+            "load_average_1min_after": round(os.getloadavg()[0], 2),
+        },
         "first_run": first,
         "second_run": second,
         "targets_s": TARGETS,
-        "meets_targets": {"first": first["seconds_to_http_200"] <= TARGETS["first_s"],
-                          "second": second["seconds_to_http_200"] <= TARGETS["second_s"]},
+        "meets_targets": {
+            "first": first["seconds_to_http_200"] <= TARGETS["first_s"],
+            "second": second["seconds_to_http_200"] <= TARGETS["second_s"],
+        },
     }
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "demo.json").write_text(json.dumps(result, indent=2) + "\n")

@@ -38,13 +38,13 @@ def score(X, cat, tr, te) -> dict[str, float]:
 
 
 def maps_table(survey, work: Path, seeds, epochs: int, tr, te, log, partial=None) -> dict:
+    from galexplore.artifacts.runs import read_embeddings
     from galexplore.embed import embed
     from galexplore.evaluation.baselines import (
         pixel_pca_features,
         radial_profile_features,
         random_init_embeddings,
     )
-    from galexplore.artifacts.runs import read_embeddings
     from galexplore.training import TrainConfig, train
 
     cat = survey.catalog
@@ -59,7 +59,14 @@ def maps_table(survey, work: Path, seeds, epochs: int, tr, te, log, partial=None
         scores = json.dumps({k: round(v, 3) for k, v in trained[-1].items()})
         log(f"seed {seed}: trained in {minutes[-1]:.1f} min: {scores}")
         if partial is not None:
-            partial({"seeds_done": seeds[: len(trained)], "trained": trained, "random_init": random, "train_minutes": minutes})
+            partial(
+                {
+                    "seeds_done": seeds[: len(trained)],
+                    "trained": trained,
+                    "random_init": random,
+                    "train_minutes": minutes,
+                }
+            )
     pca = score(pixel_pca_features(survey, "maps", 64), cat, tr, te)
     radial = score(radial_profile_features(survey, "maps"), cat, tr, te)
     rows = {}
@@ -79,7 +86,9 @@ def maps_table(survey, work: Path, seeds, epochs: int, tr, te, log, partial=None
         r = rows[c]
         spread = max(r["trained_std"], r["random_init_std"])
         checks[f"{c}: R2 >= 0.9"] = r["trained_mean"] >= 0.9
-        checks[f"{c}: above random init by more than the seed spread"] = r["trained_mean"] - r["random_init_mean"] > spread
+        checks[f"{c}: above random init by more than the seed spread"] = (
+            r["trained_mean"] - r["random_init_mean"] > spread
+        )
     beats = [rows[c]["trained_mean"] > rows[c]["random_init_mean"] for c in (*STRUCTURAL, *LABELS)]
     checks["structural: beats random init on most"] = sum(beats) > len(beats) / 2
     for c in LABELS:
@@ -88,9 +97,9 @@ def maps_table(survey, work: Path, seeds, epochs: int, tr, te, log, partial=None
 
 
 def cross_modal(survey, work: Path, epochs: int, tr, te, log) -> dict:
+    from galexplore.artifacts.runs import read_embeddings
     from galexplore.embed import embed
     from galexplore.evaluation.probes import retrieval_accuracy
-    from galexplore.artifacts.runs import read_embeddings
     from galexplore.training import TrainConfig, train
 
     out = {}
@@ -100,13 +109,20 @@ def cross_modal(survey, work: Path, epochs: int, tr, te, log) -> dict:
     embed(survey, run)
     emb = read_embeddings(run)
     ret = retrieval_accuracy(emb.get("spectra")[te], emb.get("images")[te])
-    out["images+spectra"] = {"retrieval_spectrum_to_image_heldout": ret, "train_minutes": (time.perf_counter() - t0) / 60, "epochs": epochs}
+    out["images+spectra"] = {
+        "retrieval_spectrum_to_image_heldout": ret,
+        "train_minutes": (time.perf_counter() - t0) / 60,
+        "epochs": epochs,
+    }
     log(f"CLIP retrieval on {ret['n']} held-out pairs: {ret}")
     run = work / "images"
     t0 = time.perf_counter()
     train(survey, run, TrainConfig(modality="images", epochs=epochs), resume=True)
     embed(survey, run)
-    out["images"] = {"knn": score(read_embeddings(run).get("images"), survey.catalog, tr, te), "train_minutes": (time.perf_counter() - t0) / 60}
+    out["images"] = {
+        "knn": score(read_embeddings(run).get("images"), survey.catalog, tr, te),
+        "train_minutes": (time.perf_counter() - t0) / 60,
+    }
     log(f"images SimCLR: {json.dumps({k: round(v, 3) for k, v in out['images']['knn'].items()})}")
     return out
 
@@ -142,7 +158,10 @@ def markdown(result: dict) -> str:
         if "carried_over" in result["cross_modal"]:
             lines += ["", f"(Cross-modal and image results {result['cross_modal']['carried_over']}.)"]
         im = result["cross_modal"]["images"]["knn"]
-        lines += ["", "Image encoder (SimCLR) k-NN: " + ", ".join(f"{k} {v:.3f}" for k, v in im.items()) + "."]
+        lines += [
+            "",
+            "Image encoder (SimCLR) k-NN: " + ", ".join(f"{k} {v:.3f}" for k, v in im.items()) + ".",
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -172,7 +191,9 @@ def main(argv=None) -> int:
         "--keep-cross-modal", action="store_true",
         help="with --no-cross-modal: carry the cross-modal results of the existing --out JSON over, marked as such",
     )  # fmt: skip
-    ap.add_argument("--work", help="directory for the runs (default: a temporary one); runs there are resumed")
+    ap.add_argument(
+        "--work", help="directory for the runs (default: a temporary one); runs there are resumed"
+    )
     ap.add_argument("--out", default=str(HERE / "results" / "encoder_quality"))
     args = ap.parse_args(argv)
 
@@ -190,7 +211,11 @@ def main(argv=None) -> int:
     result = {"survey": {"path": str(survey.path), "n_galaxies": survey.n_galaxies, "fingerprint": survey.fingerprint},
               "protocol": {"k": 16, "test_fraction": 0.2, "split_seed": args.split_seed, "standardised": True}}  # fmt: skip
     out = Path(args.out)
-    kept = _previous_cross_modal(out.with_suffix(".json")) if args.no_cross_modal and args.keep_cross_modal else None
+    kept = (
+        _previous_cross_modal(out.with_suffix(".json"))
+        if args.no_cross_modal and args.keep_cross_modal
+        else None
+    )
 
     def partial(maps_so_far):
         write_json(out.with_suffix(".json"), {**result, "status": "partial", "maps_partial": maps_so_far})

@@ -31,12 +31,22 @@ def timed_evaluate(survey, run, **kwargs) -> tuple[dict, dict]:
     t0, c0, stages = time.perf_counter(), time.process_time(), []
 
     def progress(done, total, stage):
-        stages.append({"stage": stage, "done": done, "total": total, "wall_s": round(time.perf_counter() - t0, 1),
-                       "cpu_s": round(time.process_time() - c0, 1)})
+        stages.append(
+            {
+                "stage": stage,
+                "done": done,
+                "total": total,
+                "wall_s": round(time.perf_counter() - t0, 1),
+                "cpu_s": round(time.process_time() - c0, 1),
+            }
+        )
 
     metrics = evaluate(survey, run, write_report=False, progress=progress, **kwargs)
-    cost = {"wall_s": round(time.perf_counter() - t0, 1), "cpu_s": round(time.process_time() - c0, 1),
-            "stages": [s for s in stages if s["stage"] == "evaluate"]}
+    cost = {
+        "wall_s": round(time.perf_counter() - t0, 1),
+        "cpu_s": round(time.process_time() - c0, 1),
+        "stages": [s for s in stages if s["stage"] == "evaluate"],
+    }
     return metrics, cost
 
 
@@ -50,17 +60,29 @@ def main() -> None:
     ap.add_argument("--device", default="auto")
     ap.add_argument("--max-steps", type=int)
     ap.add_argument("--name", default=None)
-    ap.add_argument("--skip-plain", action="store_true", help="measure the run with the supervised baseline only")
+    ap.add_argument(
+        "--skip-plain", action="store_true", help="measure the run with the supervised baseline only"
+    )
     args = ap.parse_args()
     options = {"device": args.device} | ({"max_steps": args.max_steps} if args.max_steps else {})
-    out = {"created": datetime.now(UTC).isoformat(timespec="seconds"), "survey": args.survey, "run": args.run,
-           "machine": {"cores": os.cpu_count(), "torch_threads": torch.get_num_threads(), "python": platform.python_version(),
-                       "blas_threads": os.environ.get("OPENBLAS_NUM_THREADS"), "cuda": torch.cuda.is_available()},
-           "load_before": os.getloadavg()}
+    out = {
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "survey": args.survey,
+        "run": args.run,
+        "machine": {
+            "cores": os.cpu_count(),
+            "torch_threads": torch.get_num_threads(),
+            "python": platform.python_version(),
+            "blas_threads": os.environ.get("OPENBLAS_NUM_THREADS"),
+            "cuda": torch.cuda.is_available(),
+        },
+        "load_before": os.getloadavg(),
+    }
     if not args.skip_plain:
         _, out["default"] = timed_evaluate(args.survey, args.run, labels=args.labels)
-    metrics, out["supervised"] = timed_evaluate(args.survey, args.run, labels=args.labels, supervised_baseline=True,
-                                                supervised_options=options)
+    metrics, out["supervised"] = timed_evaluate(
+        args.survey, args.run, labels=args.labels, supervised_baseline=True, supervised_options=options
+    )
     out["load_after"] = os.getloadavg()
     out["supervised_cnn"] = metrics["label_efficiency_classification"].get("supervised_cnn")
     out["skipped"] = metrics.get("skipped")

@@ -126,17 +126,23 @@ def check_bits(run: Path, n: int, dim: int) -> bool:
     pf = pq.ParquetFile(run / "embeddings.parquet")
     ok = True
     for start in (0, n // 2, n - 500 if n > 500 else 0):
-        rows = pf.read_row_groups([start // pf.metadata.row_group(0).num_rows]).slice(start % pf.metadata.row_group(0).num_rows, 500)
+        rows = pf.read_row_groups([start // pf.metadata.row_group(0).num_rows]).slice(
+            start % pf.metadata.row_group(0).num_rows, 500
+        )
         emb = next(c for c in rows.column_names if c.startswith("emb_"))
         got = rows.column(emb).combine_chunks().flatten().to_numpy().reshape(-1, dim)
         want = vectors_block(start, start + len(got), dim)
-        ok &= bool((got.view(np.uint32) == want.view(np.uint32)).all()) and rows.column("galaxy_id").to_pylist() == ids_of(start, start + len(got))
+        ok &= bool((got.view(np.uint32) == want.view(np.uint32)).all()) and rows.column(
+            "galaxy_id"
+        ).to_pylist() == ids_of(start, start + len(got))
     return ok
 
 
 def run_child(args: list[str]) -> tuple[dict, float]:
     t = time.perf_counter()
-    out = subprocess.run([sys.executable, *args], capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "2"})
+    out = subprocess.run(
+        [sys.executable, *args], capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "2"}
+    )
     if out.returncode != 0:
         raise RuntimeError(out.stderr[-2000:])
     return out, time.perf_counter() - t
@@ -183,7 +189,9 @@ def browser_check(url: str) -> dict:
 
     t = time.perf_counter()
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(chromium), headless=True, args=["--no-sandbox", "--disable-gpu"])
+        browser = pw.chromium.launch(
+            executable_path=str(chromium), headless=True, args=["--no-sandbox", "--disable-gpu"]
+        )
         page = browser.new_page(viewport={"width": 1500, "height": 1300})
         page.goto(url + "?galaxy=G0000007", timeout=900_000)
         wait_for_text(page, ".gx-focus-title", "G0000007", 900)
@@ -192,7 +200,12 @@ def browser_check(url: str) -> dict:
         seconds = time.perf_counter() - t
         canvases = page.locator("canvas").count()
         browser.close()
-    return {"checked": True, "seconds_to_focus_and_note": round(seconds, 1), "note": note, "canvases": canvases}
+    return {
+        "checked": True,
+        "seconds_to_focus_and_note": round(seconds, 1),
+        "note": note,
+        "canvases": canvases,
+    }
 
 
 def serve(root: Path, run: Path) -> dict:
@@ -210,7 +223,9 @@ def serve(root: Path, run: Path) -> dict:
         page_s = round(time.perf_counter() - t, 1)
         browser = browser_check(server.url)
         pid = server.proc.pid
-        hwm = next((int(line.split()[1]) for line in open(f"/proc/{pid}/status") if line.startswith("VmHWM:")), 0)
+        hwm = next(
+            (int(line.split()[1]) for line in open(f"/proc/{pid}/status") if line.startswith("VmHWM:")), 0
+        )
         log_tail = server.log()[-400:]
         return {"mode": "in-memory", "ready_s": round(ready, 1), "page_status": status, "page_bytes": len(page),
                 "page_s": page_s, "browser": browser, "server_peak_rss_bytes": hwm * 1024,
@@ -225,9 +240,17 @@ def main() -> None:
     ap.add_argument("--dim", type=int, default=1024)
     ap.add_argument("--keep", type=Path, help="work in this folder and keep it (default: a temporary one)")
     ap.add_argument("--skip-serve", action="store_true")
-    ap.add_argument("--reuse", action="store_true", help="reuse the inputs already in --keep (made by an earlier run)")
-    ap.add_argument("--project", choices=("umap", "pca"), default="umap", help="projection method (default: umap)")
-    ap.add_argument("--skip-import", action="store_true", help="with --reuse: keep the imported runs, only project and serve")
+    ap.add_argument(
+        "--reuse", action="store_true", help="reuse the inputs already in --keep (made by an earlier run)"
+    )
+    ap.add_argument(
+        "--project", choices=("umap", "pca"), default="umap", help="projection method (default: umap)"
+    )
+    ap.add_argument(
+        "--skip-import",
+        action="store_true",
+        help="with --reuse: keep the imported runs, only project and serve",
+    )
     args = ap.parse_args()
     root = args.keep or Path(tempfile.mkdtemp(prefix="galexplore-import-bench-"))
     root.mkdir(parents=True, exist_ok=True)
@@ -249,7 +272,11 @@ def main() -> None:
         else:
             result["inputs"] = make_inputs(root, args.n, args.dim)
         if args.skip_import:  # keep the import figures of the run that made the inputs
-            result["import"] = json.loads((RESULTS / name).read_text()).get("import", {}) if (RESULTS / name).exists() else {}
+            result["import"] = (
+                json.loads((RESULTS / name).read_text()).get("import", {})
+                if (RESULTS / name).exists()
+                else {}
+            )
         else:
             result["import"] = {}
             for fmt in ("parquet", "npy"):

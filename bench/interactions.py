@@ -48,15 +48,25 @@ def measure(survey: str, run: str) -> dict[str, list[float]]:
     from panel.io.state import set_curdoc
 
     from galexplore.dashboard.app import Explorer, load_data, warm_up
-    from galexplore.dashboard.page import EXTENSIONS
     from galexplore.dashboard.compute.selection import lasso_select
+    from galexplore.dashboard.page import EXTENSIONS
     from galexplore.dashboard.state import color_choices, column_kind
 
     pn.extension(*EXTENSIONS)
     data = load_data(survey, run)
     warm_up(data, "all")  # what the server does before (and just after) its first page
-    out: dict[str, list[float]] = {k: [] for k in ("page", "colour_numeric", "colour_numeric_again",
-                                                    "colour_categorical", "lasso", "clear", "zoom")}
+    out: dict[str, list[float]] = {
+        k: []
+        for k in (
+            "page",
+            "colour_numeric",
+            "colour_numeric_again",
+            "colour_categorical",
+            "lasso",
+            "clear",
+            "zoom",
+        )
+    }
 
     def page() -> tuple[Explorer, Document]:
         doc = Document()
@@ -77,7 +87,9 @@ def measure(survey: str, run: str) -> dict[str, list[float]]:
             action()
             out[key].append((time.perf_counter() - t) * 1e3)
 
-    numeric = [c for c in color_choices(data) if column_kind(data, c) == "numeric" and c != state.color_by][:6]
+    numeric = [c for c in color_choices(data) if column_kind(data, c) == "numeric" and c != state.color_by][
+        :6
+    ]
     for key in ("colour_numeric", "colour_numeric_again"):
         for column in numeric:
             timed(key, lambda c=column: setattr(state, "color_by", c))
@@ -102,7 +114,10 @@ def measure(survey: str, run: str) -> dict[str, list[float]]:
     for i in range(1, 6):
         f = 0.85**i * 0.5
         cx, cy = (x0 + x1) / 2 + 0.02 * i * (x1 - x0), (y0 + y1) / 2
-        ranges = {"x_range": (cx - f * (x1 - x0), cx + f * (x1 - x0)), "y_range": (cy - f * (y1 - y0), cy + f * (y1 - y0))}
+        ranges = {
+            "x_range": (cx - f * (x1 - x0), cx + f * (x1 - x0)),
+            "y_range": (cy - f * (y1 - y0), cy + f * (y1 - y0)),
+        }
 
         def zoom(r=ranges):
             for s in streams:
@@ -116,28 +131,43 @@ def measure(survey: str, run: str) -> dict[str, list[float]]:
 # -- parent: set up, alternate the trees, summarise --------------------------------------------
 def child(tree: Path, survey: Path, run: Path) -> dict[str, list[float]]:
     env = {**os.environ, "PYTHONPATH": str(tree)}
-    code = ("import json, sys; sys.path.insert(0, sys.argv[1]); from interactions import measure; import galexplore; "
-            "print('FROM' + galexplore.__file__); print('RESULT' + json.dumps(measure(sys.argv[2], sys.argv[3])))")
-    proc = subprocess.run([sys.executable, "-c", code, str(ROOT / "bench"), str(survey), str(run)],
-                          env=env, cwd=tree, capture_output=True, text=True, check=False)
+    code = (
+        "import json, sys; sys.path.insert(0, sys.argv[1]); from interactions import measure; import galexplore; "
+        "print('FROM' + galexplore.__file__); print('RESULT' + json.dumps(measure(sys.argv[2], sys.argv[3])))"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(ROOT / "bench"), str(survey), str(run)],
+        env=env,
+        cwd=tree,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT")]
     if proc.returncode or not lines:
         raise RuntimeError(f"measuring {tree} failed:\n{proc.stderr[-3000:]}")
-    origin = next(ln[len("FROM"):] for ln in proc.stdout.splitlines() if ln.startswith("FROM"))
+    origin = next(ln[len("FROM") :] for ln in proc.stdout.splitlines() if ln.startswith("FROM"))
     if not Path(origin).resolve().is_relative_to(tree.resolve()):
         raise RuntimeError(f"the child measuring {tree} imported galexplore from {origin}")
-    return json.loads(lines[-1][len("RESULT"):])
+    return json.loads(lines[-1][len("RESULT") :])
 
 
 def summarise(runs: list[dict[str, list[float]]]) -> dict[str, dict[str, float]]:
     keys = runs[0].keys()
-    return {k: {"median_ms": round(statistics.median(v for r in runs for v in r[k]), 1),
-                "n": sum(len(r[k]) for r in runs)} for k in keys}
+    return {
+        k: {
+            "median_ms": round(statistics.median(v for r in runs for v in r[k]), 1),
+            "n": sum(len(r[k]) for r in runs),
+        }
+        for k in keys
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--n", type=int, default=400, help="galaxies in the synthetic survey (with maps and images)")
+    p.add_argument(
+        "--n", type=int, default=400, help="galaxies in the synthetic survey (with maps and images)"
+    )
     p.add_argument("--rounds", type=int, default=2, help="child processes per tree (alternating)")
     p.add_argument("--against", default=None, help="a git ref to measure side by side (e.g. 7af0f60)")
     p.add_argument("--out", type=Path, default=RESULTS / "interactions.json")
@@ -152,17 +182,23 @@ def main(argv: list[str] | None = None) -> int:
     result = {
         "benchmark": "server-side cost of dashboard interactions (in-process session document, no browser)",
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {"platform": platform.platform(), "python": platform.python_version(), "cpus": os.cpu_count(),
-                    "load_average_start": [round(v, 2) for v in load_start],
-                    "load_average_end": [round(v, 2) for v in os.getloadavg()]},
-        "config": {"galaxies": args.n, "rounds": args.rounds, "trees": list(trees),
-                   "commit": head_commit()},
+        "machine": {
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
+            "load_average_start": [round(v, 2) for v in load_start],
+            "load_average_end": [round(v, 2) for v in os.getloadavg()],
+        },
+        "config": {"galaxies": args.n, "rounds": args.rounds, "trees": list(trees), "commit": head_commit()},
         "median_ms": summary,
         "raw_ms": runs,
     }
     if args.against:
-        result["ratio_this_over_ref"] = {k: round(summary["this"][k]["median_ms"] / summary[args.against][k]["median_ms"], 3)
-                                         for k in summary["this"] if summary[args.against][k]["median_ms"] > 0}
+        result["ratio_this_over_ref"] = {
+            k: round(summary["this"][k]["median_ms"] / summary[args.against][k]["median_ms"], 3)
+            for k in summary["this"]
+            if summary[args.against][k]["median_ms"] > 0
+        }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1) + "\n")
     print(json.dumps({k: result[k] for k in ("median_ms", "machine") if k in result}, indent=1))

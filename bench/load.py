@@ -45,14 +45,22 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _load_session import LoadSession, Timing  # noqa: E402
+
 from galexplore.analysis.clustering import METHODS  # noqa: E402
 from galexplore.testing import ServerProcess, expected_counts, radial_pca_run  # noqa: E402
-from _load_session import LoadSession, Timing  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--no-first-run", "--disable-sync", "--disable-dev-shm-usage"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
 VIEWPORT = {"width": 1500, "height": 1300}
 
 
@@ -78,8 +86,16 @@ async def steady(s: LoadSession, script, xy: np.ndarray, bounds: list) -> None:
             await s.clear()
             n, pixels, plot = await s.lasso(frac)
             lo, hi = expected_counts(xy, plot, pixels)
-            bounds.append({"session": s.index, "frac": frac, "shown": n, "expected_lo": lo, "expected_hi": hi,
-                           "ok": lo <= n <= hi})
+            bounds.append(
+                {
+                    "session": s.index,
+                    "frac": frac,
+                    "shown": n,
+                    "expected_lo": lo,
+                    "expected_hi": hi,
+                    "ok": lo <= n <= hi,
+                }
+            )
             await s.recompute("kmeans", k)
     except Exception as exc:  # outside a timed wait: record it, let the other sessions go on
         s.errors.append(f"script: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
@@ -97,8 +113,12 @@ async def leak_check(s: LoadSession) -> dict:
     m = re.search(r"([\d,]+) selected \(lasso\)", shown["header"])
     count = int(m[1].replace(",", "")) if m else None
     did = {"colour": None, "cluster": "?", "lasso": None, **s.done}
-    ok = (shown["colour"] == did["colour"] and shown["k"] == did["cluster"].split("k=")[-1]
-          and f"({did['cluster']})" in shown["cluster_status"] and count == did["lasso"])
+    ok = (
+        shown["colour"] == did["colour"]
+        and shown["k"] == did["cluster"].split("k=")[-1]
+        and f"({did['cluster']})" in shown["cluster_status"]
+        and count == did["lasso"]
+    )
     return {"session": s.index, "did": dict(s.done), "shows": shown, "ok": ok}
 
 
@@ -125,11 +145,17 @@ async def ping(url: str, seconds: float | None = None, until: asyncio.Task | Non
 
 def ping_stats(ms: list[float]) -> dict:
     a = np.array(ms) if ms else np.array([np.nan])
-    return {"n": len(ms), "p50_ms": round(float(np.nanpercentile(a, 50)), 1),
-            "p95_ms": round(float(np.nanpercentile(a, 95)), 1), "max_ms": round(float(np.nanmax(a)), 1)}
+    return {
+        "n": len(ms),
+        "p50_ms": round(float(np.nanpercentile(a, 50)), 1),
+        "p95_ms": round(float(np.nanpercentile(a, 95)), 1),
+        "max_ms": round(float(np.nanmax(a)), 1),
+    }
 
 
-async def long_phase(sessions: list[LoadSession], method: str, k: int, colours: list[str], ping_url: str) -> dict:
+async def long_phase(
+    sessions: list[LoadSession], method: str, k: int, colours: list[str], ping_url: str
+) -> dict:
     """Session 0 recomputes with ``method``; the others colour and lasso meanwhile."""
     first, others = sessions[0], sessions[1:]
     idle_pings = await ping(ping_url, seconds=5)
@@ -162,13 +188,20 @@ async def long_phase(sessions: list[LoadSession], method: str, k: int, colours: 
     long_end = first.clock0 + long.start_s + long.latency_ms / 1000
     during = [t for s in others for t in s.timings if t.phase == "during_long"]
     ended_before = sum(1 for t in during if first.clock0 + t.start_s + t.latency_ms / 1000 < long_end)
-    return {"method": method, "k": k, "session0_recompute_ms": long.latency_ms, "session0_ok": long.ok,
-            "busy_indicator_seen": busy_seen,
-            "others_started_after_ms": round(busy_after_ms, 1),
-            "other_interactions": len(during), "other_interactions_ended_before_long_finished": ended_before,
-            "all_others_finished_while_long_still_running": still_busy,
-            "others_finished_ms_before_long": round((long_end - others_done) * 1000, 1),
-            "server_http_ping_idle": ping_stats(idle_pings), "server_http_ping_during_long": ping_stats(busy_pings)}
+    return {
+        "method": method,
+        "k": k,
+        "session0_recompute_ms": long.latency_ms,
+        "session0_ok": long.ok,
+        "busy_indicator_seen": busy_seen,
+        "others_started_after_ms": round(busy_after_ms, 1),
+        "other_interactions": len(during),
+        "other_interactions_ended_before_long_finished": ended_before,
+        "all_others_finished_while_long_still_running": still_busy,
+        "others_finished_ms_before_long": round((long_end - others_done) * 1000, 1),
+        "server_http_ping_idle": ping_stats(idle_pings),
+        "server_http_ping_during_long": ping_stats(busy_pings),
+    }
 
 
 # -- statistics -------------------------------------------------------------------------------------
@@ -177,8 +210,11 @@ def summarise(timings: list[Timing]) -> dict:
         lat = np.array([t.latency_ms for t in ts if t.ok])
         out = {"n": len(ts), "failed": sum(not t.ok for t in ts)}
         if lat.size:
-            out.update(p50_ms=round(float(np.percentile(lat, 50)), 1), p95_ms=round(float(np.percentile(lat, 95)), 1),
-                       max_ms=round(float(lat.max()), 1))
+            out.update(
+                p50_ms=round(float(np.percentile(lat, 50)), 1),
+                p95_ms=round(float(np.percentile(lat, 95)), 1),
+                max_ms=round(float(lat.max()), 1),
+            )
         for key in ("browser_task_ms", "browser_script_ms"):  # the page's own main-thread time
             spent = [getattr(t, key) for t in ts if t.ok and getattr(t, key) is not None]
             if spent:
@@ -215,7 +251,7 @@ async def drive(url: str, args, xy: np.ndarray, colours: list[str]) -> dict:
             return None
         try:
             return await asyncio.wait_for(coro, timeout=left)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             unfinished.append(f"{name} (cut at the {args.budget:.0f} s budget)")
             return None
         finally:
@@ -234,17 +270,29 @@ async def drive(url: str, args, xy: np.ndarray, colours: list[str]) -> dict:
             await s.enable_metrics()
             sessions.append(s)
         await phase("load", asyncio.gather(*(s.open(url) for s in sessions)), reserve=0.4 * args.budget)
-        await phase("steady", asyncio.gather(*(steady(s, plan(s.index, args.rounds, colours), xy, bounds)
-                                               for s in sessions)), reserve=60)
+        await phase(
+            "steady",
+            asyncio.gather(*(steady(s, plan(s.index, args.rounds, colours), xy, bounds) for s in sessions)),
+            reserve=60,
+        )
         leaks = await phase("leak_check", asyncio.gather(*(leak_check(s) for s in sessions))) or []
         ping_url = url.rsplit("/", 1)[0] + "/gx-ping"
-        long = await phase("long", long_phase(sessions, args.long_method, args.long_k, colours, ping_url)) or {}
+        long = (
+            await phase("long", long_phase(sessions, args.long_method, args.long_k, colours, ping_url)) or {}
+        )
         browser_cpu = cpu_seconds(comm_prefix="chromium")
         await browser.close()
     timings = [t for s in sessions for t in s.timings]
-    return {"phases": phases, "timings": timings, "lasso_bounds": bounds, "leaks": leaks, "long": long,
-            "unfinished": unfinished, "page_errors": {s.index: s.errors for s in sessions if s.errors},
-            "browser_cpu_s": browser_cpu}
+    return {
+        "phases": phases,
+        "timings": timings,
+        "lasso_bounds": bounds,
+        "leaks": leaks,
+        "long": long,
+        "unfinished": unfinished,
+        "page_errors": {s.index: s.errors for s in sessions if s.errors},
+        "browser_cpu_s": browser_cpu,
+    }
 
 
 def cpu_seconds(*, pids: list[int] | None = None, comm_prefix: str | None = None) -> float:
@@ -261,7 +309,8 @@ def cpu_seconds(*, pids: list[int] | None = None, comm_prefix: str | None = None
         fields = text[text.rindex(")") + 2 :].split()
         pid, ppid = int(stat.parent.name), int(fields[1])
         mine = (comm_prefix is not None and comm.startswith(comm_prefix)) or (
-            pids is not None and (pid in pids or ppid in pids))
+            pids is not None and (pid in pids or ppid in pids)
+        )
         if mine:
             total += (int(fields[11]) + int(fields[12])) / tick
     return round(total, 1)
@@ -282,11 +331,15 @@ def standalone_cluster_ms(survey: Path, run: Path, method: str, k: int) -> float
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--sessions", type=int, default=20)
-    p.add_argument("--rounds", type=int, default=1, help="repeats of the colour/lasso/cluster script per session")
+    p.add_argument(
+        "--rounds", type=int, default=1, help="repeats of the colour/lasso/cluster script per session"
+    )
     p.add_argument("--n", type=int, default=400, help="galaxies in the synthetic survey")
     p.add_argument("--long-method", default="gmm", choices=METHODS)
     p.add_argument("--long-k", type=int, default=30)
-    p.add_argument("--budget", type=float, default=480, help="seconds for the browser phases (cut short beyond)")
+    p.add_argument(
+        "--budget", type=float, default=480, help="seconds for the browser phases (cut short beyond)"
+    )
     p.add_argument("--num-procs", type=int, default=1, help="server processes (galexplore serve --num-procs)")
     p.add_argument("--out", type=Path, default=RESULTS / "load.json")
     p.add_argument("--server-log", type=Path, default=None, help="also keep the server's log here")
@@ -296,8 +349,11 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="galexplore-load-") as tmp:
         tmp = Path(tmp)
         t = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "galexplore", "synth", "--n", str(args.n), "--out", str(tmp / "survey")],
-                       check=True, capture_output=True)
+        subprocess.run(
+            [sys.executable, "-m", "galexplore", "synth", "--n", str(args.n), "--out", str(tmp / "survey")],
+            check=True,
+            capture_output=True,
+        )
         radial_pca_run(tmp / "survey", tmp / "run")
         setup_s = round(time.perf_counter() - t, 1)
         long_alone_ms = standalone_cluster_ms(tmp / "survey", tmp / "run", args.long_method, args.long_k)
@@ -308,8 +364,9 @@ def main(argv: list[str] | None = None) -> int:
         data = load_data(tmp / "survey", tmp / "run")
         colours = [c for c in color_choices(data) if c != "log_ssfr"]
         xy = np.asarray(data.xy, dtype=np.float64)
-        server = ServerProcess(tmp / "survey", tmp / "run", tmp / "server.log",
-                               extra_args=["--num-procs", str(args.num_procs)])
+        server = ServerProcess(
+            tmp / "survey", tmp / "run", tmp / "server.log", extra_args=["--num-procs", str(args.num_procs)]
+        )
         try:
             t = time.perf_counter()
             server.wait_ready()
@@ -330,35 +387,71 @@ def main(argv: list[str] | None = None) -> int:
     result = {
         "benchmark": "dashboard load: concurrent browser sessions on one server (localhost)",
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {"platform": platform.platform(), "python": platform.python_version(), "cpus": os.cpu_count(),
-                    "load_average_start": [round(v, 2) for v in load_start],
-                    "load_average_end": [round(v, 2) for v in os.getloadavg()]},
-        "config": {"sessions": args.sessions, "rounds": args.rounds, "galaxies": args.n, "budget_s": args.budget,
-                   "long_recompute": f"{args.long_method} k={args.long_k}", "poll_ms": 100,
-                   "browser": "one headless Chromium, one context per session", "address": "127.0.0.1",
-                   "server_processes": args.num_procs},
-        "durations_s": {"setup": setup_s, "server_ready": ready_s, **out["phases"],
-                        "total": round(time.perf_counter() - t_all, 1)},
+        "machine": {
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
+            "load_average_start": [round(v, 2) for v in load_start],
+            "load_average_end": [round(v, 2) for v in os.getloadavg()],
+        },
+        "config": {
+            "sessions": args.sessions,
+            "rounds": args.rounds,
+            "galaxies": args.n,
+            "budget_s": args.budget,
+            "long_recompute": f"{args.long_method} k={args.long_k}",
+            "poll_ms": 100,
+            "browser": "one headless Chromium, one context per session",
+            "address": "127.0.0.1",
+            "server_processes": args.num_procs,
+        },
+        "durations_s": {
+            "setup": setup_s,
+            "server_ready": ready_s,
+            **out["phases"],
+            "total": round(time.perf_counter() - t_all, 1),
+        },
         "unfinished_phases": out["unfinished"],
-        "cpu_s": {"server": server_cpu, "chromium": out["browser_cpu_s"], "wall_s": round(drive_s, 1),
-                  "cores_x_wall_s": round(drive_s * (os.cpu_count() or 1), 1),
-                  "note": "CPU seconds (user + system) of the server process(es) and of every Chromium process "
-                          "while the browser phases ran: who used the machine"},
+        "cpu_s": {
+            "server": server_cpu,
+            "chromium": out["browser_cpu_s"],
+            "wall_s": round(drive_s, 1),
+            "cores_x_wall_s": round(drive_s * (os.cpu_count() or 1), 1),
+            "note": "CPU seconds (user + system) of the server process(es) and of every Chromium process "
+            "while the browser phases ran: who used the machine",
+        },
         "latency": summary,
         "long_recompute": {**out["long"], "same_clustering_alone_in_process_ms": long_alone_ms},
-        "errors": {"page_errors_and_timeouts": out["page_errors"], "n_page_errors": sum(map(len, out["page_errors"].values())),
-                   "server_tracebacks": tracebacks, "server_error_lines": error_lines},
-        "leak_check": {"sessions_ok": sum(x["ok"] for x in out["leaks"]), "sessions": len(out["leaks"]),
-                       "lasso_counts_within_independent_bounds": sum(b["ok"] for b in out["lasso_bounds"]),
-                       "lassos": len(out["lasso_bounds"]), "details": out["leaks"],
-                       "lasso_details": out["lasso_bounds"]},
+        "errors": {
+            "page_errors_and_timeouts": out["page_errors"],
+            "n_page_errors": sum(map(len, out["page_errors"].values())),
+            "server_tracebacks": tracebacks,
+            "server_error_lines": error_lines,
+        },
+        "leak_check": {
+            "sessions_ok": sum(x["ok"] for x in out["leaks"]),
+            "sessions": len(out["leaks"]),
+            "lasso_counts_within_independent_bounds": sum(b["ok"] for b in out["lasso_bounds"]),
+            "lassos": len(out["lasso_bounds"]),
+            "details": out["leaks"],
+            "lasso_details": out["lasso_bounds"],
+        },
         "timings": [t.__dict__ for t in timings],
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1, default=str) + "\n")
     print(json.dumps({k: result[k] for k in ("durations_s", "latency", "long_recompute")}, indent=1))
-    print(json.dumps({"errors": {k: v for k, v in result["errors"].items() if k != "page_errors_and_timeouts"},
-                      "leaks_ok": result["leak_check"]["sessions_ok"], "unfinished": out["unfinished"], "machine": result["machine"]}, indent=1))
+    print(
+        json.dumps(
+            {
+                "errors": {k: v for k, v in result["errors"].items() if k != "page_errors_and_timeouts"},
+                "leaks_ok": result["leak_check"]["sessions_ok"],
+                "unfinished": out["unfinished"],
+                "machine": result["machine"],
+            },
+            indent=1,
+        )
+    )
     return 0
 
 

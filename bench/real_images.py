@@ -107,8 +107,8 @@ def ingest(data: Path, work: Path, log) -> Path:
 
 
 def train_seed(survey, work: Path, seed: int, threads: int | None, log) -> dict:
-    from galexplore.embed import embed
     from galexplore.artifacts.runs import read_embeddings
+    from galexplore.embed import embed
     from galexplore.training import TrainConfig, load_checkpoint, train
 
     run = work / f"images_seed{seed}"
@@ -125,7 +125,9 @@ def train_seed(survey, work: Path, seed: int, threads: int | None, log) -> dict:
         "precision": ckpt["training"].get("precision"), "load_before": load_before, "load_after": os.getloadavg(),
         "train_config": ckpt["train_config"],
     }  # fmt: skip
-    log(f"seed {seed}: {res.epochs} epochs, {info['train_seconds_logged'] / 60:.1f} min of training ({info['precision']})")
+    log(
+        f"seed {seed}: {res.epochs} epochs, {info['train_seconds_logged'] / 60:.1f} min of training ({info['precision']})"
+    )
     return {"info": info, "embedding": read_embeddings(run).get("images")}
 
 
@@ -133,7 +135,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA, help="the gz1_images folder")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    ap.add_argument("--work", type=Path, default=None, help="keep the survey and runs here (reused when complete)")
+    ap.add_argument(
+        "--work", type=Path, default=None, help="keep the survey and runs here (reused when complete)"
+    )
     ap.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
     ap.add_argument("--out", type=Path, default=HERE / "results" / "real_images.json")
     args = ap.parse_args(argv)
@@ -160,7 +164,11 @@ def main(argv: list[str] | None = None) -> int:
     for seed in args.seeds:
         t = train_seed(survey, work, seed, args.threads, log)
         rand = random_init_embeddings(survey, work / f"images_seed{seed}", seed=seed)["images"]
-        entry = {**t["info"], "trained": all_scores(t["embedding"][rows], y), "random_init": all_scores(rand[rows], y)}
+        entry = {
+            **t["info"],
+            "trained": all_scores(t["embedding"][rows], y),
+            "random_init": all_scores(rand[rows], y),
+        }
         result["seeds"].append(entry)
         log(f"seed {seed}: trained {json.dumps(entry['trained']['three_class']['knn'])}")
         write(result, args.out)

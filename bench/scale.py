@@ -73,9 +73,9 @@ def bench_search(n: int, queries: int, dim: int = 64, k: int = 50) -> dict:
 
 
 def bench_embed(n: int, workers: int = 2, reps: int = 3) -> dict:
+    from galexplore.artifacts.runs import read_embeddings
     from galexplore.data.synthetic import synthesize
     from galexplore.embed import embed
-    from galexplore.artifacts.runs import read_embeddings
     from galexplore.scale.dask_embed import dask_client, embed_with_dask
     from galexplore.training import TrainConfig, train
 
@@ -83,7 +83,12 @@ def bench_embed(n: int, workers: int = 2, reps: int = 3) -> dict:
         tmp = Path(tmp)
         survey = synthesize(n, tmp / "survey", seed=5, workers=workers)
         run_a, run_b = tmp / "single", tmp / "dask"
-        train(survey, run_a, TrainConfig(epochs=1, batch_size=64, threads=1, device="cpu"), rows=np.arange(min(n, 256)))
+        train(
+            survey,
+            run_a,
+            TrainConfig(epochs=1, batch_size=64, threads=1, device="cpu"),
+            rows=np.arange(min(n, 256)),
+        )
         import shutil
 
         shutil.copytree(run_a, run_b)
@@ -106,7 +111,10 @@ def bench_embed(n: int, workers: int = 2, reps: int = 3) -> dict:
                 dasks.append(time.perf_counter() - t0)
         single, distributed = float(np.median(singles)), float(np.median(dasks))
         a, b = read_embeddings(run_a), read_embeddings(run_b)
-        same = bool(np.array_equal(a.galaxy_ids, b.galaxy_ids) and np.allclose(a.vectors["maps"], b.vectors["maps"], atol=1e-5))
+        same = bool(
+            np.array_equal(a.galaxy_ids, b.galaxy_ids)
+            and np.allclose(a.vectors["maps"], b.vectors["maps"], atol=1e-5)
+        )
     return {"n": n, "workers": workers, "threads_per_process": 1, "repeats_alternating": reps,
             "single_all_s": [round(t, 2) for t in singles], "dask_all_s": [round(t, 2) for t in dasks],
             "single_s": round(single, 2), "single_gal_per_s": round(n / single, 1),

@@ -56,7 +56,12 @@ def example_figure(path: Path, root: Path) -> None:
     imgs = survey.read("images", picks)
     chans = list(MAP_CHANNELS)
     order = ["log_sigma_star", "log_age_lw", "zh_lw", "log_ew_ha"]
-    ranges = {"log_sigma_star": (0.5, 4.0), "log_age_lw": (8.3, 10.1), "zh_lw": (-0.8, 0.35), "log_ew_ha": (-0.3, 1.8)}
+    ranges = {
+        "log_sigma_star": (0.5, 4.0),
+        "log_age_lw": (8.3, 10.1),
+        "zh_lw": (-0.8, 0.35),
+        "log_ew_ha": (-0.3, 1.8),
+    }
     cmaps = {"log_sigma_star": "viridis", "log_age_lw": "magma", "zh_lw": "cividis", "log_ew_ha": "YlGnBu"}
     fig, axes = plt.subplots(len(picks), 5, figsize=(13, 2.55 * len(picks)), constrained_layout=True)
     ext = (-2.5, 2.5, -2.5, 2.5)
@@ -64,14 +69,22 @@ def example_figure(path: Path, root: Path) -> None:
         g = cat.loc[row]
         for j, ch in enumerate(order):
             ax = axes[i, j]
-            im = ax.imshow(maps[i, chans.index(ch)], origin="upper", extent=ext, cmap=cmaps[ch],
-                           vmin=ranges[ch][0], vmax=ranges[ch][1])
+            im = ax.imshow(
+                maps[i, chans.index(ch)],
+                origin="upper",
+                extent=ext,
+                cmap=cmaps[ch],
+                vmin=ranges[ch][0],
+                vmax=ranges[ch][1],
+            )
             fig.colorbar(im, ax=ax, shrink=0.8, label=axis_label(ch) if i == 0 else None)
             ax.set_xticks([]), ax.set_yticks([])
             if i == len(picks) - 1:
                 ax.set_xlabel("±2.5 Rₑ")
         im = imgs[i]
-        rgb = make_lupton_rgb(im[2], im[1], im[0], stretch=max(float(np.percentile(im[1], 99)) / 3, 1e-3), Q=8)
+        rgb = make_lupton_rgb(
+            im[2], im[1], im[0], stretch=max(float(np.percentile(im[1], 99)) / 3, 1e-3), Q=8
+        )
         axes[i, 4].imshow(rgb, origin="upper", extent=(-4, 4, -4, 4))
         axes[i, 4].set_xticks([]), axes[i, 4].set_yticks([])
         axes[i, 0].set_ylabel(
@@ -81,7 +94,9 @@ def example_figure(path: Path, root: Path) -> None:
         )
     for j, title in enumerate(["Σ*", "age (LW)", "[Z/H] (LW)", "EW(Hα)", "g,r,i (±4 Rₑ)"]):
         axes[0, j].set_title(title)
-    fig.suptitle("galexplore synthetic survey: example galaxies (maps NaN outside the IFU field / under stars)")
+    fig.suptitle(
+        "galexplore synthetic survey: example galaxies (maps NaN outside the IFU field / under stars)"
+    )
     fig.savefig(path, dpi=80)
     plt.close(fig)
 
@@ -106,7 +121,11 @@ def main() -> None:
         "galaxies_per_s_default_workers": round(args.n / pooled, 1),
         "speedup_default_vs_single": round(single / pooled, 2),
         "target_galaxies_per_s": 200,
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+        },
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "command": f"python bench/synth.py --n {args.n}",
     }

@@ -80,13 +80,19 @@ def measure(survey, device: str, steps: int, rounds: int, batch_size: int) -> di
     ratios_np = np.array(per_round["full_no_prefetch"]) / np.array(per_round["model_only"])
     return {
         "device": str(tr.device),
-        "device_name": torch.cuda.get_device_name() if tr.cuda else platform.processor() or platform.machine(),
+        "device_name": torch.cuda.get_device_name()
+        if tr.cuda
+        else platform.processor() or platform.machine(),
         "prefetch": True,
         "mixed_precision": tr.cuda,
         "channels_last": tr.cuda,
         "batch_size": tr.batch_size,
         "steps_measured": rounds * steps,
-        "model": {k: tr.model_config[k] for k in ("family", "modality", "encoders", "loss", "auxiliary", "reconstruction") if k in tr.model_config},
+        "model": {
+            k: tr.model_config[k]
+            for k in ("family", "modality", "encoders", "loss", "auxiliary", "reconstruction")
+            if k in tr.model_config
+        },
         "full_pipeline_samples_per_s": round(rate["full"], 1),
         "model_only_samples_per_s": round(rate["model_only"], 1),
         "ratio_full_over_model": round(float(np.median(ratios)), 3),
@@ -103,10 +109,17 @@ def main(argv=None) -> int:
     ap.add_argument("--survey", help="an existing survey (default: synthesise --n galaxies)")
     ap.add_argument("--n", type=int, default=2000)
     ap.add_argument("--steps", type=int, default=10, help="steps per block")
-    ap.add_argument("--rounds", type=int, default=9, help="alternating blocks of full / full without prefetch / model-only")
+    ap.add_argument(
+        "--rounds",
+        type=int,
+        default=9,
+        help="alternating blocks of full / full without prefetch / model-only",
+    )
     ap.add_argument("--batch-size", type=int, default=64, help="default: TrainConfig().batch_size")
     ap.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
-    ap.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's own choice)")
+    ap.add_argument(
+        "--threads", type=int, default=None, help="torch CPU threads (default: torch's own choice)"
+    )
     ap.add_argument("--out", default=str(HERE / "results" / "train.json"))
     args = ap.parse_args(argv)
 
@@ -120,14 +133,21 @@ def main(argv=None) -> int:
         survey = open_survey(args.survey)
     else:
         survey = synthesize(args.n, Path(tempfile.mkdtemp()) / "survey", seed=0)
-    devices = ["cpu", "cuda"] if args.device == "auto" and torch.cuda.is_available() else ["cpu" if args.device == "auto" else args.device]
+    devices = (
+        ["cpu", "cuda"]
+        if args.device == "auto" and torch.cuda.is_available()
+        else ["cpu" if args.device == "auto" else args.device]
+    )
     results = {}
     for dev in devices:
         results[dev] = measure(survey, dev, args.steps, args.rounds, args.batch_size)
         print(json.dumps(results[dev], indent=2), file=sys.stderr)
     if "cuda" not in results:
-        results["cuda"] = {"measured": False, "note": "no CUDA device was available to this run; the CUDA path "
-                                                      "(AMP, channels-last, pinned memory) is unmeasured"}
+        results["cuda"] = {
+            "measured": False,
+            "note": "no CUDA device was available to this run; the CUDA path "
+            "(AMP, channels-last, pinned memory) is unmeasured",
+        }
     out = {
         "benchmark": "training throughput, full pipeline vs model step alone",
         "survey": {"path": str(survey.path), "n_galaxies": survey.n_galaxies},

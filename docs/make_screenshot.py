@@ -21,7 +21,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--workdir", default=str(ROOT / "demo_data"))
     parser.add_argument("--out", default=str(ROOT / "docs" / "dashboard.png"))
     args = parser.parse_args()
@@ -29,9 +31,9 @@ def main() -> None:
     from PIL import Image
     from playwright.sync_api import sync_playwright
 
+    from galexplore.artifacts.runs import read_projection
     from galexplore.dashboard.url_state import format_polygon
     from galexplore.data.store import Survey
-    from galexplore.artifacts.runs import read_projection
 
     work = Path(args.workdir)
     proj, _ = read_projection(work / "run")
@@ -50,15 +52,28 @@ def main() -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    server = subprocess.Popen([sys.executable, "-m", "galexplore", "serve", str(work / "survey"), str(work / "run"),
-                               "--port", str(port)], stderr=subprocess.PIPE, text=True)
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "galexplore",
+            "serve",
+            str(work / "survey"),
+            str(work / "run"),
+            "--port",
+            str(port),
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         for line in server.stderr:
             if "dashboard at" in line:
                 break
         with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
-                                         args=["--no-sandbox", "--disable-gpu"])
+            browser = pw.chromium.launch(
+                executable_path="/usr/bin/chromium", headless=True, args=["--no-sandbox", "--disable-gpu"]
+            )
             page = browser.new_page(viewport={"width": 1500, "height": 1180})
             page.goto(f"http://127.0.0.1:{port}/explorer?{query}", timeout=300_000)
             page.locator(".gx-tile").first.wait_for(timeout=300_000)

@@ -27,8 +27,8 @@ from pathlib import Path
 from typing import Any
 
 from galexplore.artifacts.atomic import write_json
-from galexplore.progress import ProgressCallback, report
 from galexplore.artifacts.paths import RunPaths, SurveyPaths
+from galexplore.progress import ProgressCallback, report
 
 log = logging.getLogger(__name__)
 
@@ -88,8 +88,13 @@ class Demo:
         ``progress(done, total, stage)`` forwarded to every stage.
     """
 
-    def __init__(self, workdir: str | os.PathLike, config: DemoConfig | None = None, *,
-                 progress: ProgressCallback | None = None) -> None:
+    def __init__(
+        self,
+        workdir: str | os.PathLike,
+        config: DemoConfig | None = None,
+        *,
+        progress: ProgressCallback | None = None,
+    ) -> None:
         self.workdir = Path(workdir)
         self.config = config or DemoConfig()
         self.progress = progress
@@ -115,8 +120,12 @@ class Demo:
                 survey = SurveyPaths.of(self.survey_path)
                 meta = json.loads(survey.meta.read_text())
                 return f"{meta['fingerprint']}:{file_digest(survey.catalog)}"
-            target = {"train": paths.encoder, "embed": paths.embeddings, "project": paths.projection,
-                      "cluster": paths.clustering(clustering_name("kmeans", self.config.n_clusters, "embedding"))}[stage]
+            target = {
+                "train": paths.encoder,
+                "embed": paths.embeddings,
+                "project": paths.projection,
+                "cluster": paths.clustering(clustering_name("kmeans", self.config.n_clusters, "embedding")),
+            }[stage]
             return file_digest(target)
         except (OSError, ValueError, KeyError):
             return None
@@ -124,10 +133,13 @@ class Demo:
     def _inputs(self, stage: str) -> dict[str, Any]:
         """What a stage's output depends on: its settings and the previous stage's output."""
         c = asdict(self.config)
-        settings = {"synthesise": {"n": c["n"], "seed": c["seed"]},
-                    "train": {"epochs": c["epochs"], "seed": c["seed"], "modality": "maps"},
-                    "embed": {}, "project": {"method": "umap", "seed": c["seed"]},
-                    "cluster": {"method": "kmeans", "k": c["n_clusters"], "seed": c["seed"]}}[stage]
+        settings = {
+            "synthesise": {"n": c["n"], "seed": c["seed"]},
+            "train": {"epochs": c["epochs"], "seed": c["seed"], "modality": "maps"},
+            "embed": {},
+            "project": {"method": "umap", "seed": c["seed"]},
+            "cluster": {"method": "kmeans", "k": c["n_clusters"], "seed": c["seed"]},
+        }[stage]
         i = STAGES.index(stage)
         previous = self._stamp.get(STAGES[i - 1], {}).get("output") if i else None
         return {"settings": settings, "previous": previous}
@@ -155,7 +167,9 @@ class Demo:
     def _train(self) -> None:
         from galexplore.training import TrainConfig, train
 
-        cfg = TrainConfig(modality="maps", epochs=self.config.epochs, seed=self.config.seed, device=self.config.device)
+        cfg = TrainConfig(
+            modality="maps", epochs=self.config.epochs, seed=self.config.seed, device=self.config.device
+        )
         train(self.survey_path, self.run_path, cfg, progress=self.progress)
 
     def _embed(self) -> None:
@@ -175,7 +189,9 @@ class Demo:
         cluster_run(self.run_path, "kmeans", self.config.n_clusters, random_state=self.config.seed)
         report(self.progress, 1, 1, "clustering")
 
-    def run(self, *, fresh: bool = False, on_stage: Callable[[StageResult], None] | None = None) -> list[StageResult]:
+    def run(
+        self, *, fresh: bool = False, on_stage: Callable[[StageResult], None] | None = None
+    ) -> list[StageResult]:
         """Make every artifact, reusing the current ones unless ``fresh``.
 
         ``on_stage`` is called after each stage with what happened and how long it took.

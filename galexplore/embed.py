@@ -18,11 +18,11 @@ import numpy as np
 import torch
 from torch import nn
 
+from galexplore.artifacts.runs import write_embeddings
 from galexplore.data.store import Survey, open_survey
 from galexplore.errors import StoreError
 from galexplore.models.factory import build_model
 from galexplore.progress import ProgressCallback, report
-from galexplore.artifacts.runs import write_embeddings
 from galexplore.training.checkpoint import load_checkpoint
 from galexplore.training.setup import ViewMaker, input_pooling, resolve_device
 
@@ -33,7 +33,9 @@ class SurveyMismatchWarning(UserWarning):
     """The survey being embedded is not the one the encoder was trained on (same layout)."""
 
 
-def load_model(run: str | os.PathLike, *, device: str | torch.device = "cpu") -> tuple[nn.Module, dict[str, Any]]:
+def load_model(
+    run: str | os.PathLike, *, device: str | torch.device = "cpu"
+) -> tuple[nn.Module, dict[str, Any]]:
     """The trained model of a run, in eval mode on ``device``, and its checkpoint dict."""
     ckpt = load_checkpoint(run)
     model = build_model(ckpt["model_config"], ckpt["normalisation"])
@@ -93,7 +95,12 @@ def embed_arrays(
     gen = torch.Generator(device=device).manual_seed(seed)
     out: dict[str, list[np.ndarray]] = {}
     for start in range(0, n, batch_size):
-        batch = {m: torch.from_numpy(np.ascontiguousarray(a[start : start + batch_size], dtype=np.float32)).to(device) for m, a in arrays.items()}
+        batch = {
+            m: torch.from_numpy(np.ascontiguousarray(a[start : start + batch_size], dtype=np.float32)).to(
+                device
+            )
+            for m, a in arrays.items()
+        }
         if views > 1 and augment is not None:
             stacks: dict[str, list[torch.Tensor]] = {}
             for _ in range(views):
@@ -110,7 +117,11 @@ def embed_arrays(
 
 
 def read_inputs(
-    survey: Survey, modalities: list[str], progress: ProgressCallback | None = None, *, pool: Mapping[str, int] | None = None
+    survey: Survey,
+    modalities: list[str],
+    progress: ProgressCallback | None = None,
+    *,
+    pool: Mapping[str, int] | None = None,
 ) -> dict[str, np.ndarray]:
     """All galaxies of the given modalities, read chunk-aligned into memory as float32
     (k×k-pooled where ``pool`` says so, as the encoder was trained)."""
@@ -120,7 +131,9 @@ def read_inputs(
     return data.read(np.arange(survey.n_galaxies))
 
 
-def embedding_metadata(survey: Survey, run: str | os.PathLike, ckpt: Mapping[str, Any], views: int) -> dict[str, Any]:
+def embedding_metadata(
+    survey: Survey, run: str | os.PathLike, ckpt: Mapping[str, Any], views: int
+) -> dict[str, Any]:
     """What ``embeddings.parquet`` records about how it was made."""
     mods = list(ckpt["model_config"]["modalities"])
     return {
@@ -177,14 +190,18 @@ def embed(
     mods = list(ckpt["model_config"]["modalities"])
     arrays = read_inputs(survey, mods, progress, pool=input_pooling(ckpt["model_config"]))
     augment = ViewMaker(ckpt["model_config"]).to(next(model.parameters()).device) if views > 1 else None
-    vectors = embed_arrays(model, arrays, views=views, augment=augment, batch_size=batch_size, seed=seed, progress=progress)
+    vectors = embed_arrays(
+        model, arrays, views=views, augment=augment, batch_size=batch_size, seed=seed, progress=progress
+    )
     meta = embedding_metadata(survey, run, ckpt, views)
     path = write_embeddings(run, survey.catalog["galaxy_id"].tolist(), vectors, meta)
     log.info("wrote %s (%s)", path, ", ".join(f"{m}: {v.shape[1]}-d" for m, v in vectors.items()))
     return path
 
 
-def embed_pretrained(survey: Survey | str | os.PathLike, run: str | os.PathLike, name: str, **kwargs: Any) -> Path:
+def embed_pretrained(
+    survey: Survey | str | os.PathLike, run: str | os.PathLike, name: str, **kwargs: Any
+) -> Path:
     """Embed with a pretrained encoder of the field instead of a trained ``encoder.pt``:
     ``timm:<arch>``, ``zoobot:<name>``, ``astropt:<size>``, ``aion:<size>``; see
     :func:`galexplore.models.pretrained.embed_pretrained` for the keyword arguments."""

@@ -104,12 +104,16 @@ def list_values(col, start: int, dim: int) -> np.ndarray:
     import pyarrow.compute as pc
 
     if col.null_count:
-        raise BadRow(start + int(np.flatnonzero(col.is_null().to_numpy(zero_copy_only=False))[0]), "no vector")
+        raise BadRow(
+            start + int(np.flatnonzero(col.is_null().to_numpy(zero_copy_only=False))[0]), "no vector"
+        )
     if not pa.types.is_fixed_size_list(col.type):
         lengths = pc.list_value_length(col).to_numpy(zero_copy_only=False)
         if (lengths != dim).any():
             row = int(np.argmax(lengths != dim))
-            raise BadRow(start + row, f"{int(lengths[row])} values where the first row has {dim} (ragged lengths)")
+            raise BadRow(
+                start + row, f"{int(lengths[row])} values where the first row has {dim} (ragged lengths)"
+            )
     return col.flatten().to_numpy(zero_copy_only=False).reshape(-1, dim)
 
 
@@ -121,7 +125,9 @@ def open_parquet(path: str | Path):
     return pq.ParquetFile(path, buffer_size=PARQUET_BUFFER, pre_buffer=False)
 
 
-def parquet_vector_blocks(pf, column: str, dim: int | None, rows: int, *, first_row: int = 0) -> Iterator[np.ndarray]:
+def parquet_vector_blocks(
+    pf, column: str, dim: int | None, rows: int, *, first_row: int = 0
+) -> Iterator[np.ndarray]:
     """The list column ``column`` of the ParquetFile ``pf`` (from :func:`open_parquet`) in
     blocks of ≤ ``rows`` rows, each (rows, D) of the file's value type; D is ``dim``, or the
     first row's length when None. Raises :class:`BadRow` at a row without a vector or of

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from galexplore.data.store import Survey, open_survey
 from galexplore.artifacts.runs import write_embeddings, write_projection
+from galexplore.data.store import Survey, open_survey
 
 
 def radial_pca_run(survey: Survey | str | os.PathLike, run: str | os.PathLike, dim: int = 8) -> Path:
@@ -43,7 +43,9 @@ def radial_pca_run(survey: Survey | str | os.PathLike, run: str | os.PathLike, d
     yy, xx = np.mgrid[:h, :w]
     r = np.hypot(xx - (w - 1) / 2, yy - (h - 1) / 2) / (w / 2)
     rings = [(r >= lo) & (r < hi) for lo, hi in [(0, 0.2), (0.2, 0.5), (0.5, 1.0)]]
-    x = np.nan_to_num(np.concatenate([np.nanmean(np.where(ring, maps, np.nan), axis=(2, 3)) for ring in rings], axis=1))
+    x = np.nan_to_num(
+        np.concatenate([np.nanmean(np.where(ring, maps, np.nan), axis=(2, 3)) for ring in rings], axis=1)
+    )
     x = (x - x.mean(0)) / (x.std(0) + 1e-9)
     u, s, _ = np.linalg.svd(x, full_matrices=False)
     z = (u * s)[:, :dim].astype(np.float32)
@@ -71,6 +73,7 @@ JS_DEEP_TEXT = """function text(n) {
     }
     return t;
   }"""
+
 
 def page_text(page, css: str) -> str:
     """Text of the first element matching ``css`` on a Playwright ``page``, shadow DOM included
@@ -128,14 +131,19 @@ def polygon_pixels(plot: dict, frac: float = 0.3, n: int = 7) -> list[tuple[int,
     rx, ry = plot["width"] * frac, plot["height"] * frac
     ang = np.linspace(0, 2 * np.pi, n, endpoint=False)
     wobble = 1 + 0.25 * np.sin(3 * ang)
-    return [(round(cx + rx * w * np.cos(a)), round(cy + ry * w * np.sin(a))) for a, w in zip(ang, wobble, strict=True)]
+    return [
+        (round(cx + rx * w * np.cos(a)), round(cy + ry * w * np.sin(a)))
+        for a, w in zip(ang, wobble, strict=True)
+    ]
 
 
 def to_data(plot: dict, px: float, py: float) -> tuple[float, float]:
     """Page pixel (px, py) → data coordinates of a plot frame (from :data:`JS_PLOTS`)."""
     (x0, x1), (y0, y1) = plot["x"], plot["y"]
-    return (x0 + (px - plot["left"]) / plot["width"] * (x1 - x0),
-            y1 - (py - plot["top"]) / plot["height"] * (y1 - y0))
+    return (
+        x0 + (px - plot["left"]) / plot["width"] * (x1 - x0),
+        y1 - (py - plot["top"]) / plot["height"] * (y1 - y0),
+    )
 
 
 def expected_counts(xy: np.ndarray, plot: dict, pixels) -> tuple[int, int]:
@@ -146,7 +154,10 @@ def expected_counts(xy: np.ndarray, plot: dict, pixels) -> tuple[int, int]:
     out = []
     for grow in (-1.0, 1.0):
         c = np.mean(pixels, axis=0)
-        scaled = [tuple(c + (np.array(p) - c) * (1 + grow / max(np.linalg.norm(np.array(p) - c), 1))) for p in pixels]
+        scaled = [
+            tuple(c + (np.array(p) - c) * (1 + grow / max(np.linalg.norm(np.array(p) - c), 1)))
+            for p in pixels
+        ]
         out.append(len(lasso_select(xy, np.array([to_data(plot, *p) for p in scaled]))))
     return out[0], out[1]
 
@@ -154,8 +165,13 @@ def expected_counts(xy: np.ndarray, plot: dict, pixels) -> tuple[int, int]:
 class ServerProcess:
     """``galexplore serve SURVEY RUN`` on 127.0.0.1 in a subprocess; its output goes to ``log_path``."""
 
-    def __init__(self, survey: str | os.PathLike, run: str | os.PathLike, log_path: str | os.PathLike,
-                 extra_args: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        survey: str | os.PathLike,
+        run: str | os.PathLike,
+        log_path: str | os.PathLike,
+        extra_args: Sequence[str] = (),
+    ) -> None:
         self.port = free_port()
         self.log_path = Path(log_path)
         self._log = open(self.log_path, "w")  # noqa: SIM115 - closed in stop()
@@ -196,8 +212,8 @@ def write_partitioned_projection(survey, run: str | os.PathLike, seed: int = 0, 
     import pyarrow.parquet as pq
 
     from galexplore.artifacts.atomic import atomic_directory
-    from galexplore.artifacts.runs import with_metadata
     from galexplore.artifacts.paths import RunPaths, part_file
+    from galexplore.artifacts.runs import with_metadata
 
     rng = np.random.default_rng(seed)
     ids = survey.catalog["galaxy_id"].astype(str).to_numpy()
@@ -214,5 +230,17 @@ def write_partitioned_projection(survey, run: str | os.PathLike, seed: int = 0, 
     return xy
 
 
-__all__ = ["JS_DEEP_TEXT", "JS_PLOTS", "ServerProcess", "drag_lasso", "expected_counts", "free_port", "page_text", "polygon_pixels", "wait_for_text",
-           "radial_pca_run", "to_data", "write_partitioned_projection"]
+__all__ = [
+    "JS_DEEP_TEXT",
+    "JS_PLOTS",
+    "ServerProcess",
+    "drag_lasso",
+    "expected_counts",
+    "free_port",
+    "page_text",
+    "polygon_pixels",
+    "wait_for_text",
+    "radial_pca_run",
+    "to_data",
+    "write_partitioned_projection",
+]

@@ -102,6 +102,10 @@ def feature_run(tiny_survey, tmp_path_factory):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN blocks outside the IFU field
         Z = map_features(tiny_survey)
-    write_embeddings(run, tiny_survey.catalog["galaxy_id"], {"maps": Z},
-                     {"encoder_fingerprint": "test-features-v1", "survey": str(tiny_survey.path)})
+    write_embeddings(
+        run,
+        tiny_survey.catalog["galaxy_id"],
+        {"maps": Z},
+        {"encoder_fingerprint": "test-features-v1", "survey": str(tiny_survey.path)},
+    )
     return run

@@ -75,7 +75,7 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
         path.append(node)
         for nxt in sorted(graph.get(node, ())):
             if state.get(nxt) == 1:
-                return path[path.index(nxt):] + [nxt]
+                return path[path.index(nxt) :] + [nxt]
             if nxt not in state and (cycle := visit(nxt)):
                 return cycle
         path.pop()
@@ -96,7 +96,9 @@ def test_the_cycle_finder_finds_a_cycle_and_accepts_a_tree():
 def test_the_import_graph_sees_lazy_relative_and_package_imports():
     graph = import_graph()
     assert "galexplore.dashboard.ooc.app" in graph["galexplore.dashboard.app"]  # inside create_app
-    assert "galexplore.dashboard._compat" in graph["galexplore.dashboard.views.clusters"]  # from pkg import mod
+    assert (
+        "galexplore.dashboard._compat" in graph["galexplore.dashboard.views.clusters"]
+    )  # from pkg import mod
     assert "galexplore.artifacts.paths" in graph["galexplore.data.store"]
 
 
@@ -109,7 +111,9 @@ def _importing(prefixes: tuple[str, ...], names) -> dict[str, list[str]]:
     """Module → what it imports of ``prefixes`` (third-party or galexplore), for ``names``."""
     modules, out = _modules(), {}
     for name in names:
-        hits = sorted(i for i in _imports(name, modules[name]) if any(i == p or i.startswith(p + ".") for p in prefixes))
+        hits = sorted(
+            i for i in _imports(name, modules[name]) if any(i == p or i.startswith(p + ".") for p in prefixes)
+        )
         if hits:
             out[name] = hits
     return out
@@ -132,6 +136,9 @@ def test_few_modules_lie_flat_in_a_folder(folder):
 
 
 def test_no_module_is_over_450_lines():
-    long = {p.relative_to(PACKAGE.parent).as_posix(): n for p in PACKAGE.rglob("*.py")
-            if (n := len(p.read_text(encoding="utf-8").splitlines())) > MAX_LINES}
+    long = {
+        p.relative_to(PACKAGE.parent).as_posix(): n
+        for p in PACKAGE.rglob("*.py")
+        if (n := len(p.read_text(encoding="utf-8").splitlines())) > MAX_LINES
+    }
     assert long == {}

@@ -24,12 +24,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from galexplore.artifacts.atomic import atomic_file
 from galexplore.analysis.clustering import Clusterer
-from galexplore.errors import StoreError
+from galexplore.artifacts.atomic import atomic_file
+from galexplore.artifacts.paths import RunPaths
 from galexplore.artifacts.provenance import encoder_fingerprint
 from galexplore.artifacts.runs import META_KEY, read_embeddings, read_projection
-from galexplore.artifacts.paths import RunPaths
+from galexplore.errors import StoreError
 
 _NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 
@@ -90,7 +90,9 @@ def cluster_run(
         proj, _ = read_projection(run)
         proj = proj.set_index("galaxy_id").reindex(emb.galaxy_ids)
         if proj["x"].isna().any():
-            raise StoreError(f"{RunPaths.of(run).projection}: does not cover every embedded galaxy; rerun project")
+            raise StoreError(
+                f"{RunPaths.of(run).projection}: does not cover every embedded galaxy; rerun project"
+            )
         X = proj[["x", "y"]].to_numpy(np.float32)
     else:
         X = emb.get(modality)
@@ -109,7 +111,11 @@ def cluster_run(
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     labels = pd.DataFrame({"galaxy_id": emb.galaxy_ids.astype(str), "cluster": model.labels_})
-    path = save_clusters(run, labels, params, clustering_name(method, n_clusters, space, min_cluster_size)) if save else None
+    path = (
+        save_clusters(run, labels, params, clustering_name(method, n_clusters, space, min_cluster_size))
+        if save
+        else None
+    )
     return ClusterResult(labels, params, path)
 
 
@@ -127,7 +133,9 @@ def save_clusters(run: str | os.PathLike, labels: pd.DataFrame, params: dict[str
             "cluster": pa.array(labels["cluster"].to_numpy(np.int32)),
         }
     )
-    table = table.replace_schema_metadata({META_KEY: json.dumps({"name": name, **params}, default=str).encode()})
+    table = table.replace_schema_metadata(
+        {META_KEY: json.dumps({"name": name, **params}, default=str).encode()}
+    )
     with atomic_file(path) as tmp:
         pq.write_table(table, tmp)
     return path

@@ -27,9 +27,9 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from galexplore.analysis.search import normalise
 from galexplore.data.columns import SF_CLASSES, STANDARD_PROPERTIES
 from galexplore.errors import GalexploreError
-from galexplore.analysis.search import normalise
 
 log = logging.getLogger(__name__)
 
@@ -113,9 +113,13 @@ class Clusterer:
     # -- fitting ----------------------------------------------------------------------------
     def _validate(self, n: int) -> None:
         if self.method not in METHODS:
-            raise GalexploreError(f"unknown clustering method {self.method!r} (choose from {', '.join(METHODS)})")
+            raise GalexploreError(
+                f"unknown clustering method {self.method!r} (choose from {', '.join(METHODS)})"
+            )
         if self.space not in SPACES:
-            raise GalexploreError(f"unknown clustering space {self.space!r} (choose from {', '.join(SPACES)})")
+            raise GalexploreError(
+                f"unknown clustering space {self.space!r} (choose from {', '.join(SPACES)})"
+            )
         if self.method != "hdbscan" and not 1 <= int(self.n_clusters) <= n:
             raise GalexploreError(f"n_clusters must be between 1 and the {n} galaxies, got {self.n_clusters}")
         if self.min_cluster_size is not None and self.min_cluster_size < 2:
@@ -134,9 +138,11 @@ class Clusterer:
         raw = {"kmeans": self._kmeans, "gmm": self._gmm, "hdbscan": self._hdbscan}[self.method](X)
         self.labels_ = _relabel_by_size(raw)
         self.n_clusters_ = int(self.labels_.max() + 1) if (self.labels_ >= 0).any() else 0
-        self.centroids_ = np.stack(
-            [X[self.labels_ == c].mean(axis=0) for c in range(self.n_clusters_)]
-        ) if self.n_clusters_ else np.empty((0, X.shape[1]), np.float32)
+        self.centroids_ = (
+            np.stack([X[self.labels_ == c].mean(axis=0) for c in range(self.n_clusters_)])
+            if self.n_clusters_
+            else np.empty((0, X.shape[1]), np.float32)
+        )
         log.info("%s found %d clusters in %d rows", self.method, self.n_clusters_, len(X))
         return self
 
@@ -168,7 +174,9 @@ class Clusterer:
         sub = self._subsample(len(X))
         fit_X = X if sub is None else X[sub]
         cov = _covariance_type(self.covariance_type, len(fit_X), X.shape[1], int(self.n_clusters))
-        model = GaussianMixture(int(self.n_clusters), covariance_type=cov, reg_covar=1e-5, random_state=self.random_state)
+        model = GaussianMixture(
+            int(self.n_clusters), covariance_type=cov, reg_covar=1e-5, random_state=self.random_state
+        )
         model.fit(fit_X)
         return model.predict(X)
 
@@ -250,7 +258,9 @@ def suggest_k(
     scores: dict[int, float] = {}
     for k in ks:
         if method == "silhouette":
-            labels = Clusterer("kmeans", k, space=space, random_state=random_state, normalise=False).fit_predict(X)
+            labels = Clusterer(
+                "kmeans", k, space=space, random_state=random_state, normalise=False
+            ).fit_predict(X)
             scores[k] = float(silhouette_score(X, labels)) if len(np.unique(labels)) > 1 else -1.0
         else:
             cov = _covariance_type("auto", len(X), X.shape[1], ks[-1])  # one type for every k
@@ -295,7 +305,9 @@ def cluster_summary(
     if len(labels) != len(catalog):
         raise GalexploreError(f"{len(labels)} cluster labels for a catalog of {len(catalog)} galaxies")
     if columns is None:
-        columns = [c for c in STANDARD_PROPERTIES if c in catalog and pd.api.types.is_numeric_dtype(catalog[c])]
+        columns = [
+            c for c in STANDARD_PROPERTIES if c in catalog and pd.api.types.is_numeric_dtype(catalog[c])
+        ]
     missing = [c for c in columns if c not in catalog]
     if missing:
         raise GalexploreError(f"catalog has no column {missing[0]!r}")
@@ -303,10 +315,16 @@ def cluster_summary(
     rows = []
     for c in sorted(np.unique(labels), key=lambda v: (v < 0, v)):
         member = labels == c
-        row: dict[str, object] = {"cluster": int(c), "size": int(member.sum()), "fraction": float(member.mean())}
+        row: dict[str, object] = {
+            "cluster": int(c),
+            "size": int(member.sum()),
+            "fraction": float(member.mean()),
+        }
         sub = catalog.loc[member]
         for col in columns:
-            row[f"median_{col}"] = float(np.nanmedian(sub[col].to_numpy(dtype=float))) if sub[col].notna().any() else np.nan
+            row[f"median_{col}"] = (
+                float(np.nanmedian(sub[col].to_numpy(dtype=float))) if sub[col].notna().any() else np.nan
+            )
         if "sf_class" in catalog:
             counts = sub["sf_class"].value_counts()
             for cls in SF_CLASSES:

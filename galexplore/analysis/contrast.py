@@ -80,7 +80,9 @@ def contrast(
     a, b = _sets(catalog, set_a, set_b)
     if columns is None:
         numeric = numeric_columns(catalog)
-        columns = [c for c in STANDARD_PROPERTIES if c in numeric] + [c for c in numeric if c not in STANDARD_PROPERTIES]
+        columns = [c for c in STANDARD_PROPERTIES if c in numeric] + [
+            c for c in numeric if c not in STANDARD_PROPERTIES
+        ]
     rows = []
     for col in columns:
         if col not in catalog:
@@ -126,7 +128,9 @@ def contrast_categories(
         raise GalexploreError(f"catalog has no column {column!r}")
     a, b = _sets(catalog, set_a, set_b)
     values = catalog[column].astype("string").fillna("unknown")
-    table = pd.DataFrame({"n_a": values[a].value_counts(), "n_b": values[b].value_counts()}).fillna(0).astype(int)
+    table = (
+        pd.DataFrame({"n_a": values[a].value_counts(), "n_b": values[b].value_counts()}).fillna(0).astype(int)
+    )
     table["frac_a"] = table["n_a"] / table["n_a"].sum()
     table["frac_b"] = table["n_b"] / table["n_b"].sum()
     counts = table[["n_a", "n_b"]].to_numpy()

@@ -29,13 +29,13 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from galexplore.analysis.search import normalise
 from galexplore.artifacts.atomic import atomic_file
+from galexplore.artifacts.paths import RunPaths
+from galexplore.artifacts.provenance import encoder_fingerprint
+from galexplore.artifacts.runs import read_embeddings, write_projection
 from galexplore.errors import GalexploreError
 from galexplore.progress import ProgressCallback, report
-from galexplore.artifacts.provenance import encoder_fingerprint
-from galexplore.artifacts.paths import RunPaths
-from galexplore.artifacts.runs import read_embeddings, write_projection
-from galexplore.analysis.search import normalise
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +140,9 @@ class UMAPProjector:
             return int(self.n_epochs)
         return LARGE_N_EPOCHS if n >= LARGE_N_ROWS else None
 
-    def fit(self, X: npt.ArrayLike, y: None = None, *, progress: ProgressCallback | None = None) -> UMAPProjector:
+    def fit(
+        self, X: npt.ArrayLike, y: None = None, *, progress: ProgressCallback | None = None
+    ) -> UMAPProjector:
         """Fit on ``X`` (N, D) (or a subsample of it) and place every row; sets ``embedding_``."""
         X = _check_X(X)
         n = len(X)
@@ -185,7 +187,9 @@ class UMAPProjector:
             report(progress, offset + stop, total, "umap transform")
         return out
 
-    def fit_transform(self, X: npt.ArrayLike, y: None = None, *, progress: ProgressCallback | None = None) -> np.ndarray:
+    def fit_transform(
+        self, X: npt.ArrayLike, y: None = None, *, progress: ProgressCallback | None = None
+    ) -> np.ndarray:
         return self.fit(X, progress=progress).embedding_
 
 
@@ -216,7 +220,9 @@ class PCAProjector:
             raise GalexploreError(f"PCA projection supports metric cosine or euclidean, got {self.metric!r}")
         return normalise(X) if self.metric == "cosine" else X
 
-    def fit(self, X: npt.ArrayLike, y: None = None, *, progress: ProgressCallback | None = None) -> PCAProjector:
+    def fit(
+        self, X: npt.ArrayLike, y: None = None, *, progress: ProgressCallback | None = None
+    ) -> PCAProjector:
         from sklearn.decomposition import PCA
 
         X = self._prep(X)
@@ -232,7 +238,9 @@ class PCAProjector:
             raise GalexploreError("PCAProjector is not fitted: call fit(X) first")
         return self.model_.transform(self._prep(X)).astype(np.float32)
 
-    def fit_transform(self, X: npt.ArrayLike, y: None = None, *, progress: ProgressCallback | None = None) -> np.ndarray:
+    def fit_transform(
+        self, X: npt.ArrayLike, y: None = None, *, progress: ProgressCallback | None = None
+    ) -> np.ndarray:
         return self.fit(X, progress=progress).embedding_
 
 
@@ -263,7 +271,9 @@ def embedding_fingerprint(galaxy_ids: Sequence[str], vectors: np.ndarray) -> str
 
 
 def _cache_path(run: Path, fingerprint: str, params: dict[str, Any]) -> Path:
-    key = hashlib.blake2b(json.dumps([fingerprint, params], sort_keys=True, default=str).encode(), digest_size=12)
+    key = hashlib.blake2b(
+        json.dumps([fingerprint, params], sort_keys=True, default=str).encode(), digest_size=12
+    )
     return RunPaths.of(run).cache / "projection" / f"{key.hexdigest()}.npy"
 
 
@@ -306,14 +316,23 @@ def project_run(
     name = modality if modality is not None else (emb.modalities[0] if len(emb.modalities) == 1 else None)
     X = emb.get(name)
     projector = make_projector(
-        method, n_neighbors=n_neighbors, min_dist=min_dist, metric=metric,
-        random_state=random_state, max_fit_samples=max_fit_samples,
+        method,
+        n_neighbors=n_neighbors,
+        min_dist=min_dist,
+        metric=metric,
+        random_state=random_state,
+        max_fit_samples=max_fit_samples,
     )
     params = projector_params(projector)
     fp = embedding_fingerprint(emb.galaxy_ids, X)
     cache = _cache_path(run, fp, params)
-    meta: dict[str, Any] = {**params, "modality": name, "embedding_fingerprint": fp,
-                            "encoder_fingerprint": encoder_fingerprint(run, emb.metadata), "n_galaxies": len(X)}
+    meta: dict[str, Any] = {
+        **params,
+        "modality": name,
+        "embedding_fingerprint": fp,
+        "encoder_fingerprint": encoder_fingerprint(run, emb.metadata),
+        "n_galaxies": len(X),
+    }
     if use_cache and cache.is_file():
         xy = np.load(cache)
         if xy.shape == (len(X), 2):

@@ -90,7 +90,9 @@ class SimilaritySearch:
     def fit(self, vectors: npt.ArrayLike, galaxy_ids: Sequence[str]) -> SimilaritySearch:
         """Index ``vectors`` (N, D) whose rows belong to ``galaxy_ids`` (N,)."""
         if self.backend not in BACKENDS:
-            raise GalexploreError(f"unknown search backend {self.backend!r} (choose from {', '.join(BACKENDS)})")
+            raise GalexploreError(
+                f"unknown search backend {self.backend!r} (choose from {', '.join(BACKENDS)})"
+            )
         x = np.asarray(vectors)
         if x.ndim != 2 or len(x) == 0:
             raise GalexploreError(f"search vectors must have shape (N, D) with N ≥ 1, got {x.shape}")
@@ -115,7 +117,9 @@ class SimilaritySearch:
 
     def _pick_backend(self, n: int) -> str:
         if self.backend == "faiss" and not _have_faiss():
-            raise GalexploreError("search backend 'faiss' needs the faiss extra: pip install 'galexplore[faiss]'")
+            raise GalexploreError(
+                "search backend 'faiss' needs the faiss extra: pip install 'galexplore[faiss]'"
+            )
         if self.backend == "auto":
             return "faiss" if n > 2_000_000 and _have_faiss() else "numpy"
         return self.backend
@@ -170,8 +174,11 @@ class SimilaritySearch:
             keep = ~np.isin(idx, drop)
             idx, sim = idx[keep][:k_eff], sim[keep][:k_eff]
         return pd.DataFrame(
-            {"galaxy_id": self.galaxy_ids_[idx].astype(str), "similarity": sim.astype(np.float32),
-             "rank": np.arange(1, len(idx) + 1)}
+            {
+                "galaxy_id": self.galaxy_ids_[idx].astype(str),
+                "similarity": sim.astype(np.float32),
+                "rank": np.arange(1, len(idx) + 1),
+            }
         )
 
     def _top(self, q: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -252,7 +259,9 @@ def run_search(
     from galexplore.artifacts.runs import read_embeddings
 
     emb = read_embeddings(run)
-    source_name = modality if modality is not None else (emb.modalities[0] if len(emb.modalities) == 1 else None)
+    source_name = (
+        modality if modality is not None else (emb.modalities[0] if len(emb.modalities) == 1 else None)
+    )
     source = emb.get(source_name)
     target = emb.get(target_modality) if target_modality is not None else source
     index = SimilaritySearch(backend=backend).fit(target, emb.galaxy_ids)

@@ -46,8 +46,16 @@ from galexplore.errors import GalexploreError, InputFileError
 FORMATS = ("csv", "fits", "votable")
 #: The suffix a file of each format gets when no name is given (the dashboard's downloads).
 DEFAULT_SUFFIX = {"csv": ".csv", "fits": ".fits", "votable": ".vot"}
-SUFFIXES = {".csv": "csv", ".ecsv": "csv", ".fits": "fits", ".fit": "fits", ".fits.gz": "fits",
-            ".vot": "votable", ".xml": "votable", ".votable": "votable"}
+SUFFIXES = {
+    ".csv": "csv",
+    ".ecsv": "csv",
+    ".fits": "fits",
+    ".fit": "fits",
+    ".fits.gz": "fits",
+    ".vot": "votable",
+    ".xml": "votable",
+    ".votable": "votable",
+}
 #: Provenance key → FITS header keyword (8 characters at most).
 FITS_KEYS = {
     "galexplore_version": "GXVERS",
@@ -76,7 +84,9 @@ def infer_format(path: str | os.PathLike, format: str | None = None) -> str:
     for suffix, fmt in sorted(SUFFIXES.items(), key=lambda kv: -len(kv[0])):
         if name.endswith(suffix):
             return fmt
-    raise GalexploreError(f"{path}: cannot tell the export format from the suffix (use .csv, .fits or .vot, or give a format)")
+    raise GalexploreError(
+        f"{path}: cannot tell the export format from the suffix (use .csv, .fits or .vot, or give a format)"
+    )
 
 
 def provenance_of(run: str | os.PathLike, *, selection: str, survey: Any = None) -> dict[str, str]:
@@ -92,9 +102,9 @@ def provenance_of(run: str | os.PathLike, *, selection: str, survey: Any = None)
         Adds the survey path and fingerprint.
     """
     from galexplore.analysis.projection import embedding_fingerprint
+    from galexplore.artifacts.paths import RunPaths
     from galexplore.artifacts.provenance import encoder_fingerprint
     from galexplore.artifacts.runs import read_embeddings, read_projection
-    from galexplore.artifacts.paths import RunPaths
 
     emb = read_embeddings(run)
     prov: dict[str, str] = {"run": str(Path(run).resolve()), "selection": selection}
@@ -215,7 +225,9 @@ def _read(path: Path, fmt: str):
         from astropy.io.votable import parse
 
         vot = parse(str(path))
-        return vot.get_first_table().to_table(), {info.name: str(info.value) for info in vot.resources[0].infos}
+        return vot.get_first_table().to_table(), {
+            info.name: str(info.value) for info in vot.resources[0].infos
+        }
     table = Table.read(path, format="ascii.ecsv")
     return table, dict(table.meta.get("galexplore", {}))
 
@@ -240,8 +252,8 @@ def selection_rows(
     clusters : DataFrame, optional
         ``galaxy_id`` and ``cluster`` of a clustering (adds ``cluster``).
     """
-    from galexplore.artifacts.runs import read_projection
     from galexplore.artifacts.paths import RunPaths
+    from galexplore.artifacts.runs import read_projection
 
     rows = pd.DataFrame({"galaxy_id": [str(g) for g in galaxy_ids]})
     if survey is not None:
@@ -250,7 +262,9 @@ def selection_rows(
         proj, _ = read_projection(run)
         rows = rows.merge(proj[["galaxy_id", "x", "y"]], on="galaxy_id", how="left", validate="one_to_one")
     if clusters is not None:
-        rows = rows.merge(clusters[["galaxy_id", "cluster"]], on="galaxy_id", how="left", validate="one_to_one")
+        rows = rows.merge(
+            clusters[["galaxy_id", "cluster"]], on="galaxy_id", how="left", validate="one_to_one"
+        )
     return rows
 
 
@@ -298,12 +312,16 @@ def export_selection(
         wanted = labels["cluster"].isin([int(c) for c in clusters])
         absent = sorted(set(int(c) for c in clusters) - set(labels["cluster"].unique().tolist()))
         if absent:
-            raise GalexploreError(f"cluster {absent[0]} not in clustering {result.params.get('name')!r} "
-                                  f"(it has {sorted(labels['cluster'].unique().tolist())})")
+            raise GalexploreError(
+                f"cluster {absent[0]} not in clustering {result.params.get('name')!r} "
+                f"(it has {sorted(labels['cluster'].unique().tolist())})"
+            )
         ids = labels.loc[wanted, "galaxy_id"].astype(str).tolist()
         p = result.params
-        desc = (f"clusters {sorted(int(c) for c in clusters)} of {p.get('name')} "
-                f"({p.get('method')}, k={p.get('n_clusters')}, space={p.get('space')}, seed={p.get('random_state')})")
+        desc = (
+            f"clusters {sorted(int(c) for c in clusters)} of {p.get('name')} "
+            f"({p.get('method')}, k={p.get('n_clusters')}, space={p.get('space')}, seed={p.get('random_state')})"
+        )
     else:
         ids = list(dict.fromkeys(str(g) for g in galaxies))
         unknown = sorted(set(ids) - set(ids_all))

@@ -81,7 +81,9 @@ def _read_table(path: Path):
 
     parts = parquet_parts(path)
     try:
-        table = pa.concat_tables([pq.read_table(p) for p in parts]) if len(parts) > 1 else pq.read_table(parts[0])
+        table = (
+            pa.concat_tables([pq.read_table(p) for p in parts]) if len(parts) > 1 else pq.read_table(parts[0])
+        )
     except Exception as exc:  # pyarrow raises several types for corrupt files
         raise StoreError(f"{path}: cannot read ({type(exc).__name__}: {exc})") from exc
     raw = (table.schema.metadata or {}).get(META_KEY)
@@ -142,7 +144,9 @@ def _embedding_arrays(galaxy_ids: Sequence[str], vectors: Mapping[str, npt.Array
             raise StoreError(f"{where}: embedding {name!r} has shape {arr.shape}, expected ({len(ids)}, D)")
         bad = first_nonfinite_row(arr)
         if bad >= 0:
-            raise StoreError(f"{where}: embedding {name!r} contains NaN or inf (first in {describe_row(first_row + bad, ids, first_row)})")
+            raise StoreError(
+                f"{where}: embedding {name!r} contains NaN or inf (first in {describe_row(first_row + bad, ids, first_row)})"
+            )
         arrays[name] = arr
     return ids, arrays
 
@@ -150,7 +154,9 @@ def _embedding_arrays(galaxy_ids: Sequence[str], vectors: Mapping[str, npt.Array
 def _embeddings_schema(dims: Mapping[str, int], metadata: Mapping[str, Any]):
     import pyarrow as pa
 
-    fields = [("galaxy_id", pa.string())] + [(EMB_PREFIX + m, pa.list_(pa.float32(), int(d))) for m, d in dims.items()]
+    fields = [("galaxy_id", pa.string())] + [
+        (EMB_PREFIX + m, pa.list_(pa.float32(), int(d))) for m, d in dims.items()
+    ]
     return pa.schema(fields, metadata={META_KEY: json.dumps(metadata, default=str).encode()})
 
 
@@ -168,7 +174,11 @@ def embeddings_table(
     cols = {"galaxy_id": pa.array(ids.tolist(), type=pa.string())}
     for name, arr in arrays.items():
         cols[EMB_PREFIX + name] = pa.FixedSizeListArray.from_arrays(pa.array(arr.ravel()), arr.shape[1])
-    return pa.table(cols), {"modalities": list(arrays), "dims": {m: a.shape[1] for m, a in arrays.items()}, **dict(metadata or {})}
+    return pa.table(cols), {
+        "modalities": list(arrays),
+        "dims": {m: a.shape[1] for m, a in arrays.items()},
+        **dict(metadata or {}),
+    }
 
 
 class EmbeddingsWriter:
@@ -186,15 +196,23 @@ class EmbeddingsWriter:
         import pyarrow as pa
 
         if set(vectors) != set(self.dims):
-            raise StoreError(f"{self.path}: block of modalities {sorted(vectors)}, the file has {sorted(self.dims)}")
-        ids, arrays = _embedding_arrays(galaxy_ids, vectors, where=self.path, first_row=self.n_rows, unique=False)
+            raise StoreError(
+                f"{self.path}: block of modalities {sorted(vectors)}, the file has {sorted(self.dims)}"
+            )
+        ids, arrays = _embedding_arrays(
+            galaxy_ids, vectors, where=self.path, first_row=self.n_rows, unique=False
+        )
         for name, arr in arrays.items():
             if arr.shape[1] != self.dims[name]:
-                raise StoreError(f"{self.path}: embedding {name!r} has {arr.shape[1]} dimensions, the file {self.dims[name]}")
+                raise StoreError(
+                    f"{self.path}: embedding {name!r} has {arr.shape[1]} dimensions, the file {self.dims[name]}"
+                )
         if not len(ids):
             return
         cols = [pa.array(ids.tolist(), type=pa.string())]
-        cols += [pa.FixedSizeListArray.from_arrays(pa.array(arrays[m].ravel()), self.dims[m]) for m in self.dims]
+        cols += [
+            pa.FixedSizeListArray.from_arrays(pa.array(arrays[m].ravel()), self.dims[m]) for m in self.dims
+        ]
         self._writer.write_table(pa.Table.from_arrays(cols, schema=self._writer.schema))
         self._ids.append(ids)
         self.n_rows += len(ids)
@@ -206,7 +224,9 @@ class EmbeddingsWriter:
 
 
 @contextlib.contextmanager
-def embeddings_writer(run: str | os.PathLike, dims: Mapping[str, int], metadata: Mapping[str, Any] | None = None) -> Iterator[EmbeddingsWriter]:
+def embeddings_writer(
+    run: str | os.PathLike, dims: Mapping[str, int], metadata: Mapping[str, Any] | None = None
+) -> Iterator[EmbeddingsWriter]:
     """Write ``RUN/embeddings.parquet`` block by block, atomically.
 
     Yields an :class:`EmbeddingsWriter`; each ``write`` becomes a row group, so writing holds
@@ -274,10 +294,14 @@ def read_embeddings(run: str | os.PathLike) -> Embeddings:
         schema = files[0].schema_arrow
         if "galaxy_id" not in schema.names:
             raise StoreError(f"{path}: no galaxy_id column")
-        ids = np.concatenate([np.asarray(pf.read(columns=["galaxy_id"]).column(0).to_pylist(), dtype=object) for pf in files])
+        ids = np.concatenate(
+            [np.asarray(pf.read(columns=["galaxy_id"]).column(0).to_pylist(), dtype=object) for pf in files]
+        )
         dup = duplicated_id(ids)
         if dup is not None:
-            raise StoreError(f"{path}: galaxy_id {dup!r} occurs more than once (each galaxy must have one embedding)")
+            raise StoreError(
+                f"{path}: galaxy_id {dup!r} occurs more than once (each galaxy must have one embedding)"
+            )
         names = [n for n in schema.names if n.startswith(EMB_PREFIX)]
         if not names:
             raise StoreError(f"{path}: no embedding columns (emb_*)")
@@ -308,10 +332,16 @@ def _vector_column(path: Path, files: list, name: str, ids: np.ndarray) -> np.nd
                 out[pos : pos + len(block)] = block
                 bad = first_nonfinite_row(out[pos : pos + len(block)])
                 if bad >= 0:
-                    raise StoreError(f"{path}: column {name} has NaN or inf in the vector of {describe_row(pos + bad, ids)}")
+                    raise StoreError(
+                        f"{path}: column {name} has NaN or inf in the vector of {describe_row(pos + bad, ids)}"
+                    )
                 pos += len(block)
     except BadRow as bad_row:
-        what = "has no vector for" if bad_row.what == "no vector" else f"has vectors of unequal length ({bad_row.what}) at"
+        what = (
+            "has no vector for"
+            if bad_row.what == "no vector"
+            else f"has vectors of unequal length ({bad_row.what}) at"
+        )
         raise StoreError(f"{path}: column {name} {what} {describe_row(bad_row.row, ids)}") from None
     if pos != len(ids):
         raise StoreError(f"{path}: column {name} has {pos} rows for {len(ids)} galaxy ids")

@@ -18,7 +18,18 @@ from galexplore.errors import GalexploreError
 
 #: Verb modules under ``galexplore.cli``, in the order ``--help`` lists them.
 VERBS: tuple[str, ...] = (
-    "synth", "ingest", "train", "embed", "import-embeddings", "project", "cluster", "search", "evaluate", "export", "serve", "demo",
+    "synth",
+    "ingest",
+    "train",
+    "embed",
+    "import-embeddings",
+    "project",
+    "cluster",
+    "search",
+    "evaluate",
+    "export",
+    "serve",
+    "demo",
 )
 
 EPILOG = """\

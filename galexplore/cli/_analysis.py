@@ -23,8 +23,8 @@ def add_survey_option(p: argparse.ArgumentParser) -> None:
 
 def run_survey(run: str | os.PathLike, survey: str | None, *, required: bool = False):
     """The survey of a run: ``--survey`` if given, else the one named in the embeddings' metadata."""
-    from galexplore.data import open_survey
     from galexplore.artifacts.runs import read_embeddings
+    from galexplore.data import open_survey
 
     if survey:
         return open_survey(survey)

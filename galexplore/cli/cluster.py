@@ -29,17 +29,38 @@ examples:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("cluster", help="k-means / GMM / HDBSCAN clusters of a run, with a summary",
-                       description=DESCRIPTION, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = sub.add_parser(
+        "cluster",
+        help="k-means / GMM / HDBSCAN clusters of a run, with a summary",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("run", metavar="RUN", help="run directory with embeddings.parquet")
     p.add_argument("--method", choices=METHODS, default="kmeans", help="clustering method (default: kmeans)")
-    p.add_argument("--k", type=positive_int, default=3, help="number of clusters for kmeans and gmm (default: 3)")
-    p.add_argument("--space", choices=SPACES, default="embedding",
-                   help="cluster the full embedding (default) or the 2-D projection (run `project` first)")
-    p.add_argument("--min-cluster-size", type=positive_int, help="HDBSCAN minimum cluster size (default: 2%% of the galaxies)")
-    p.add_argument("--suggest-k", type=int_range, metavar="LOW-HIGH", help="choose k in this range first, e.g. 2-8")
-    p.add_argument("--criterion", choices=CRITERIA, default="silhouette",
-                   help="how --suggest-k scores k (default: silhouette)")
+    p.add_argument(
+        "--k", type=positive_int, default=3, help="number of clusters for kmeans and gmm (default: 3)"
+    )
+    p.add_argument(
+        "--space",
+        choices=SPACES,
+        default="embedding",
+        help="cluster the full embedding (default) or the 2-D projection (run `project` first)",
+    )
+    p.add_argument(
+        "--min-cluster-size",
+        type=positive_int,
+        help="HDBSCAN minimum cluster size (default: 2%% of the galaxies)",
+    )
+    p.add_argument(
+        "--suggest-k", type=int_range, metavar="LOW-HIGH", help="choose k in this range first, e.g. 2-8"
+    )
+    p.add_argument(
+        "--criterion",
+        choices=CRITERIA,
+        default="silhouette",
+        help="how --suggest-k scores k (default: silhouette)",
+    )
     p.add_argument("--seed", type=non_negative_int, default=0, help="random seed (default: 0)")
     p.add_argument("--modality", help="which embedding of a multi-modal run")
     p.add_argument("--no-save", action="store_true", help="print the summary without saving the labels")
@@ -53,19 +74,30 @@ def run(args: argparse.Namespace) -> int:
     k = args.k
     if args.suggest_k is not None:
         k = _suggest(args)
-    result = cluster_run(args.run, args.method, k, space=args.space, modality=args.modality,
-                         random_state=args.seed, min_cluster_size=args.min_cluster_size, save=not args.no_save)
+    result = cluster_run(
+        args.run,
+        args.method,
+        k,
+        space=args.space,
+        modality=args.modality,
+        random_state=args.seed,
+        min_cluster_size=args.min_cluster_size,
+        save=not args.no_save,
+    )
     survey = run_survey(args.run, args.survey)
     print(_summary_text(result, survey, args))
     where = f"saved {result.path}" if result.path else "not saved"
-    print(f"{result.params['n_clusters_found']} clusters of {len(result.labels)} galaxies ({where})", file=sys.stderr)
+    print(
+        f"{result.params['n_clusters_found']} clusters of {len(result.labels)} galaxies ({where})",
+        file=sys.stderr,
+    )
     return 0
 
 
 def _suggest(args: argparse.Namespace) -> int:
     from galexplore.analysis.clustering import suggest_k
-    from galexplore.errors import GalexploreError
     from galexplore.artifacts.runs import read_embeddings, read_projection
+    from galexplore.errors import GalexploreError
 
     if args.method == "hdbscan":
         raise GalexploreError("--suggest-k applies to kmeans and gmm, not hdbscan (it finds its own k)")

@@ -31,14 +31,31 @@ Example: galexplore demo --workdir ~/galexplore-demo --port 5007
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("demo", help="synthesise, train, embed, project, cluster and serve the built-in survey",
-                       description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--workdir", default="demo_data", help="where the survey and the run are kept (default: ./demo_data)")
-    p.add_argument("--n", type=positive_int, default=1500, help="galaxies in the synthetic survey (default: 1500)")
-    p.add_argument("--epochs", type=positive_int, default=3, help="training epochs (default: 3; more give a slightly better encoder)")
+    p = sub.add_parser(
+        "demo",
+        help="synthesise, train, embed, project, cluster and serve the built-in survey",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "--workdir", default="demo_data", help="where the survey and the run are kept (default: ./demo_data)"
+    )
+    p.add_argument(
+        "--n", type=positive_int, default=1500, help="galaxies in the synthetic survey (default: 1500)"
+    )
+    p.add_argument(
+        "--epochs",
+        type=positive_int,
+        default=3,
+        help="training epochs (default: 3; more give a slightly better encoder)",
+    )
     p.add_argument("--seed", type=non_negative_int, default=0, help="random seed of every stage (default: 0)")
-    p.add_argument("--k", type=positive_int, default=5, help="k-means clusters saved with the run (default: 5)")
-    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="training device (default: auto)")
+    p.add_argument(
+        "--k", type=positive_int, default=5, help="k-means clusters saved with the run (default: 5)"
+    )
+    p.add_argument(
+        "--device", choices=("auto", "cpu", "cuda"), default="auto", help="training device (default: auto)"
+    )
     p.add_argument("--fresh", action="store_true", help="redo every stage even if its artifact is current")
     p.add_argument("--no-serve", action="store_true", help="stop after making the artifacts")
     add_server_options(p)
@@ -63,8 +80,12 @@ def run(args: argparse.Namespace) -> int:
     with progress_bar(args, unit="gal") as progress:
         demo = Demo(args.workdir, config, progress=progress)
         demo.run(fresh=args.fresh, on_stage=said)
-    print(f"galexplore: demo artifacts ready in {time.perf_counter() - t0:.1f} s "
-          f"({demo.survey_path}, {demo.run_path})", file=sys.stderr, flush=True)
+    print(
+        f"galexplore: demo artifacts ready in {time.perf_counter() - t0:.1f} s "
+        f"({demo.survey_path}, {demo.run_path})",
+        file=sys.stderr,
+        flush=True,
+    )
     if args.no_serve:
         return 0
     return start_server(args, demo.survey_path, demo.run_path)

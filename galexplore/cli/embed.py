@@ -27,30 +27,56 @@ pip install "galexplore[pretrained]".
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "embed", help="write RUN/embeddings.parquet", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+        "embed",
+        help="write RUN/embeddings.parquet",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("survey", metavar="SURVEY", help="survey directory")
     p.add_argument("run", metavar="RUN", help="run directory with encoder.pt")
-    p.add_argument("--views", type=positive_int, default=1, help="median over N augmented views (default: 1, no augmentation)")
-    p.add_argument("--batch-size", type=positive_int, default=None, help="galaxies per batch (default: 256; 32 with --pretrained)")
+    p.add_argument(
+        "--views",
+        type=positive_int,
+        default=1,
+        help="median over N augmented views (default: 1, no augmentation)",
+    )
+    p.add_argument(
+        "--batch-size",
+        type=positive_int,
+        default=None,
+        help="galaxies per batch (default: 256; 32 with --pretrained)",
+    )
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="default: auto")
     p.add_argument("--pretrained", metavar="NAME", help="a pretrained encoder instead of RUN/encoder.pt: timm:<arch>, "
                    "zoobot:<name>, astropt:<size>, aion:<size>")  # fmt: skip
-    p.add_argument("--weights", metavar="PATH", help="weights file or folder of --pretrained (default: the Hugging Face cache)")
-    p.add_argument("--seed", type=non_negative_int, default=0, help="seed of the augmented views (default: 0)")
+    p.add_argument(
+        "--weights",
+        metavar="PATH",
+        help="weights file or folder of --pretrained (default: the Hugging Face cache)",
+    )
+    p.add_argument(
+        "--seed", type=non_negative_int, default=0, help="seed of the augmented views (default: 0)"
+    )
     p.add_argument(
         "--dask", nargs="?", const="local", metavar="ADDRESS",
         help="embed partitioned over a Dask cluster: a scheduler address (tcp://host:8786), or no value "
         "for a local cluster of processes; writes RUN/embeddings.parquet/part-*.parquet",
     )  # fmt: skip
-    p.add_argument("--workers", type=positive_int, default=None, help="workers of the local Dask cluster (default: one per core)")
-    p.add_argument("--partition-rows", type=positive_int, default=8192, help="galaxies per Dask task (default: 8192)")
+    p.add_argument(
+        "--workers",
+        type=positive_int,
+        default=None,
+        help="workers of the local Dask cluster (default: one per core)",
+    )
+    p.add_argument(
+        "--partition-rows", type=positive_int, default=8192, help="galaxies per Dask task (default: 8192)"
+    )
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from galexplore.embed import embed
     from galexplore.artifacts.runs import read_embeddings
+    from galexplore.embed import embed
 
     if args.pretrained is None and args.weights is not None:
         raise GalexploreError("--weights goes with --pretrained NAME")

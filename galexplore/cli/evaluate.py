@@ -46,26 +46,62 @@ examples:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("evaluate", help="metrics.json and a report: k-NN R², accuracy, baselines; several runs side by side",
-                       description=DESCRIPTION, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = sub.add_parser(
+        "evaluate",
+        help="metrics.json and a report: k-NN R², accuracy, baselines; several runs side by side",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("survey", metavar="SURVEY", help="survey directory whose catalog holds the truths")
     p.add_argument("runs", nargs="+", metavar="RUN", help="run directories with embeddings.parquet")
-    p.add_argument("--out", metavar="DIR", help="also write the side-by-side table to DIR/comparison.{md,csv,json}")
+    p.add_argument(
+        "--out", metavar="DIR", help="also write the side-by-side table to DIR/comparison.{md,csv,json}"
+    )
     p.add_argument("--modality", help="which embedding of a run that holds several")
-    p.add_argument("--seed", type=non_negative_int, default=0, help="seed of the split, baselines and clusters (default: 0)")
+    p.add_argument(
+        "--seed",
+        type=non_negative_int,
+        default=0,
+        help="seed of the split, baselines and clusters (default: 0)",
+    )
     p.add_argument("--k", type=positive_int, default=16, help="neighbours of the k-NN probes (default: 16)")
-    p.add_argument("--test-fraction", type=unit_float, default=0.2, help="share of galaxies held out (default: 0.2)")
-    p.add_argument("--labels", nargs="+", metavar="COLUMN",
-                   help="label columns to classify (default: sf_class morph_type has_bar label label_coarse class, where present)")
-    p.add_argument("--baselines", nargs="*", metavar="NAME", choices=BASELINES, default=list(BASELINES),
-                   help=f"baselines to score (default: {' '.join(BASELINES)}; none: --baselines with no name)")
-    p.add_argument("--supervised-baseline", nargs="*", metavar="COLUMN",
-                   help="train the run's encoder architecture on 1/10/100 %% of the labels of these label columns "
-                        "(all scored ones when none is named); slow: see docs/analysis.md")
-    p.add_argument("--supervised-steps", type=positive_int, metavar="N",
-                   help="at most N optimiser steps per supervised training (default: 600)")
-    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
-                   help="device of the supervised baseline (default: auto)")
+    p.add_argument(
+        "--test-fraction", type=unit_float, default=0.2, help="share of galaxies held out (default: 0.2)"
+    )
+    p.add_argument(
+        "--labels",
+        nargs="+",
+        metavar="COLUMN",
+        help="label columns to classify (default: sf_class morph_type has_bar label label_coarse class, where present)",
+    )
+    p.add_argument(
+        "--baselines",
+        nargs="*",
+        metavar="NAME",
+        choices=BASELINES,
+        default=list(BASELINES),
+        help=f"baselines to score (default: {' '.join(BASELINES)}; none: --baselines with no name)",
+    )
+    p.add_argument(
+        "--supervised-baseline",
+        nargs="*",
+        metavar="COLUMN",
+        help="train the run's encoder architecture on 1/10/100 %% of the labels of these label columns "
+        "(all scored ones when none is named); slow: see docs/analysis.md",
+    )
+    p.add_argument(
+        "--supervised-steps",
+        type=positive_int,
+        metavar="N",
+        help="at most N optimiser steps per supervised training (default: 600)",
+    )
+    p.add_argument(
+        "--device",
+        choices=("auto", "cpu", "cuda"),
+        default="auto",
+        help="device of the supervised baseline (default: auto)",
+    )
     p.add_argument("--no-report", action="store_true", help="write metrics.json only (no RUN/report/)")
     p.set_defaults(func=run)
 
@@ -87,10 +123,20 @@ def run(args: argparse.Namespace) -> int:
 
         check_writable(f"{args.out}/comparison.md")  # a bad --out fails before minutes of work
     with progress_bar(args, unit="stage") as progress:
-        comp = compare_runs(args.survey, args.runs, modality=args.modality, seed=args.seed, k=args.k,
-                            test_fraction=args.test_fraction, labels=args.labels, baselines=args.baselines,
-                            supervised_baseline=(True if sup == [] else sup) or False, supervised_options=options,
-                            write_report=not args.no_report, progress=progress)
+        comp = compare_runs(
+            args.survey,
+            args.runs,
+            modality=args.modality,
+            seed=args.seed,
+            k=args.k,
+            test_fraction=args.test_fraction,
+            labels=args.labels,
+            baselines=args.baselines,
+            supervised_baseline=(True if sup == [] else sup) or False,
+            supervised_options=options,
+            write_report=not args.no_report,
+            progress=progress,
+        )
     print(summary(next(iter(comp.metrics.values()))) if len(args.runs) == 1 else markdown(comp))
     for r in comp.metrics:
         print(f"wrote {r}/metrics.json" + ("" if args.no_report else f" and {r}/report/"), file=sys.stderr)
@@ -102,6 +148,7 @@ def run(args: argparse.Namespace) -> int:
 
 def summary(m: dict) -> str:
     """A short plain-text digest of one run's metrics: R² against baselines, labels, clusters."""
+
     def f(v):
         return "  –  " if v is None else f"{v:5.2f}"
 
@@ -109,17 +156,27 @@ def summary(m: dict) -> str:
     w = max([14, *map(len, base)])
     lines = [f"{'k-NN R²':<16} {'embed':>5} " + " ".join(f"{b:>{w}}" for b in base)]
     for p in m["properties"]["standard"] + m["properties"]["structural"]:
-        lines.append(f"{p:<16} {f(m['knn_r2'].get(p))} " + " ".join(f"{f(m['baselines'][b].get(p)):>{w}}" for b in base))
+        lines.append(
+            f"{p:<16} {f(m['knn_r2'].get(p))} "
+            + " ".join(f"{f(m['baselines'][b].get(p)):>{w}}" for b in base)
+        )
     for col, acc in m.get("knn_accuracy", {}).items():
         s = m.get("classification", {}).get(col, {})
         knn, lin = s.get("knn", {}), s.get("linear_probe", {})
-        lines.append(f"accuracy {col}: {f(acc).strip()} (balanced {f(knn.get('balanced_accuracy')).strip()}, "
-                     f"macro-F1 {f(knn.get('macro_f1')).strip()}, weighted F1 {f(m['knn_f1_weighted'][col]).strip()}; "
-                     f"linear probe {f(lin.get('accuracy')).strip()}, balanced {f(lin.get('balanced_accuracy')).strip()})")
+        lines.append(
+            f"accuracy {col}: {f(acc).strip()} (balanced {f(knn.get('balanced_accuracy')).strip()}, "
+            f"macro-F1 {f(knn.get('macro_f1')).strip()}, weighted F1 {f(m['knn_f1_weighted'][col]).strip()}; "
+            f"linear probe {f(lin.get('accuracy')).strip()}, balanced {f(lin.get('balanced_accuracy')).strip()})"
+        )
     if m.get("photo_z"):
-        lines.append(f"photo-z: sigma_MAD {m['photo_z']['sigma_mad']:.4f}, outliers {m['photo_z']['outlier_fraction']:.3f}")
+        lines.append(
+            f"photo-z: sigma_MAD {m['photo_z']['sigma_mad']:.4f}, outliers {m['photo_z']['outlier_fraction']:.3f}"
+        )
     for k, ari in m.get("clusters", {}).items():
-        lines.append(f"k={k} clusters vs sf_class: ARI {f(ari).strip()}" + (" (green valley left out)" if k == "2" else ""))
+        lines.append(
+            f"k={k} clusters vs sf_class: ARI {f(ari).strip()}"
+            + (" (green valley left out)" if k == "2" else "")
+        )
     top = [r["property"] for r in m.get("correlation_ranking", {}).get("ranking", [])[:6]]
     if top:
         lines.append("most encoded: " + " > ".join(top))

@@ -26,15 +26,22 @@ examples:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("export", help="selection or clusters to CSV / FITS / VOTable with provenance",
-                       description=DESCRIPTION, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = sub.add_parser(
+        "export",
+        help="selection or clusters to CSV / FITS / VOTable with provenance",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("run", metavar="RUN", help="run directory with embeddings.parquet")
     p.add_argument("--out", required=True, metavar="FILE", help="output file (.csv, .fits or .vot)")
     p.add_argument("--format", choices=FORMATS, help="output format (default: from the suffix of --out)")
     which = p.add_mutually_exclusive_group(required=True)
     which.add_argument("--galaxies", nargs="+", metavar="ID", help="galaxy ids to export")
     which.add_argument("--cluster", nargs="+", type=int, metavar="K", help="cluster labels to export")
-    p.add_argument("--clustering", metavar="NAME", help="saved clustering to take --cluster from (default: the latest)")
+    p.add_argument(
+        "--clustering", metavar="NAME", help="saved clustering to take --cluster from (default: the latest)"
+    )
     p.add_argument("--selection", metavar="TEXT", help="how the selection was made, for the provenance")
     add_survey_option(p)
     p.set_defaults(func=run)
@@ -44,8 +51,16 @@ def run(args: argparse.Namespace) -> int:
     from galexplore.artifacts.export import export_selection, read_export
 
     survey = run_survey(args.run, args.survey)
-    path = export_selection(args.run, args.out, galaxies=args.galaxies, clusters=args.cluster,
-                            clustering=args.clustering, survey=survey, format=args.format, selection=args.selection)
+    path = export_selection(
+        args.run,
+        args.out,
+        galaxies=args.galaxies,
+        clusters=args.cluster,
+        clustering=args.clustering,
+        survey=survey,
+        format=args.format,
+        selection=args.selection,
+    )
     _, prov = read_export(path, args.format)
     print(f"wrote {prov['n_rows']} galaxies to {path} ({prov['selection']})", file=sys.stderr)
     return 0

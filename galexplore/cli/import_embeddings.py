@@ -49,15 +49,29 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description=DESCRIPTION, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     p.add_argument("file", metavar="FILE", help="Parquet, CSV, FITS, ECSV, HDF5 or .npy file of vectors")
     p.add_argument("--survey", required=True, metavar="SURVEY", help="survey directory the vectors describe")
-    p.add_argument("--out", required=True, metavar="RUN", help="run directory to write embeddings.parquet into")
-    p.add_argument("--id-column", metavar="COL", help="column of galaxy ids (default: galaxy_id, id, name, objid, targetid …)")
+    p.add_argument(
+        "--out", required=True, metavar="RUN", help="run directory to write embeddings.parquet into"
+    )
+    p.add_argument(
+        "--id-column",
+        metavar="COL",
+        help="column of galaxy ids (default: galaxy_id, id, name, objid, targetid …)",
+    )
     p.add_argument("--vector-column", action="append", default=[], metavar="COL[=NAME]",
                    help="a vector column to import, optionally renamed to modality NAME; repeat for several "
                         "(default: every list column, else every group of ≥ 8 one-per-dimension columns)")  # fmt: skip
-    p.add_argument("--ids", metavar="FILE", help="ids of a .npy file: one per line (.txt), a .npy, or a table with ids or ra/dec")
+    p.add_argument(
+        "--ids",
+        metavar="FILE",
+        help="ids of a .npy file: one per line (.txt), a .npy, or a table with ids or ra/dec",
+    )
     p.add_argument("--match-radius", type=_radius, default=1.0, metavar="ARCSEC",
                    help="sky-match radius in arcsec, used when no id matches (default: 1)")  # fmt: skip
-    p.add_argument("--model-name", metavar="NAME", help="the model that made the vectors, recorded as provenance (e.g. AstroCLIP)")
+    p.add_argument(
+        "--model-name",
+        metavar="NAME",
+        help="the model that made the vectors, recorded as provenance (e.g. AstroCLIP)",
+    )
     p.set_defaults(func=run)
 
 

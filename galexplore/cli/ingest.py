@@ -67,7 +67,9 @@ def _bands(text: str) -> list[str]:
 
 
 def _common(p: argparse.ArgumentParser, *, catalog_required: bool = False) -> None:
-    p.add_argument("--out", required=True, metavar="SURVEY", help="output survey directory (replaced if it exists)")
+    p.add_argument(
+        "--out", required=True, metavar="SURVEY", help="output survey directory (replaced if it exists)"
+    )
     p.add_argument("--catalog", metavar="CAT", required=catalog_required,
                    help="property catalog (FITS, ECSV, CSV or Parquet), matched by id, else by sky position within 3″")  # fmt: skip
     p.add_argument("--name", help="survey name recorded in survey.json (default: the directory name)")
@@ -77,11 +79,20 @@ def _grid(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("output grid")
     g.add_argument("--grid", choices=("auto", "re", "arcsec"), default="auto",
                    help="Rₑ-normalised or fixed arcsec grid (auto: Rₑ when the catalog or file gives it)")  # fmt: skip
-    g.add_argument("--size", type=positive_int, default=64, help="pixels per side (default 64, the synthetic survey's)")
+    g.add_argument(
+        "--size", type=positive_int, default=64, help="pixels per side (default 64, the synthetic survey's)"
+    )
     g.add_argument("--extent-re", type=_positive_float, default=2.5, help="half-width in Rₑ (default 2.5)")
-    g.add_argument("--extent-arcsec", type=_positive_float, default=36.0, help="half-width of the arcsec grid (default 36)")
+    g.add_argument(
+        "--extent-arcsec",
+        type=_positive_float,
+        default=36.0,
+        help="half-width of the arcsec grid (default 36)",
+    )
     g.add_argument("--align", action="store_true", help="rotate the major axis (catalog PA) onto x")
-    g.add_argument("--deproject", action="store_true", help="with --align, stretch the minor axis by a/b (face-on)")
+    g.add_argument(
+        "--deproject", action="store_true", help="with --align, stretch the minor axis by a/b (face-on)"
+    )
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -91,10 +102,19 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     k = kinds.add_parser("pipe3d", help="Pipe3D maps: packed or classic FITS cubes, per-spaxel HDF5",
                          description="Pipe3D maps → log Σ*, log age, [Z/H], log EW(Hα), log flux on the survey grid.")  # fmt: skip
-    k.add_argument("files", nargs="+", metavar="FILE", help="*.Pipe3D.cube.fits.gz, *.SSP.cube.fits.gz (+ flux_elines.*), *.pipe3d.hdf5")
+    k.add_argument(
+        "files",
+        nargs="+",
+        metavar="FILE",
+        help="*.Pipe3D.cube.fits.gz, *.SSP.cube.fits.gz (+ flux_elines.*), *.pipe3d.hdf5",
+    )
     _common(k)
     _grid(k)
-    k.add_argument("--pixel-arcsec", type=_positive_float, help="spaxel size of FITS maps without WCS (default 1, CALIFA)")
+    k.add_argument(
+        "--pixel-arcsec",
+        type=_positive_float,
+        help="spaxel size of FITS maps without WCS (default 1, CALIFA)",
+    )
     k.set_defaults(func=run)
 
     k = kinds.add_parser("manga-maps", help="MaNGA DAP MAPS files",
@@ -102,7 +122,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     k.add_argument("files", nargs="+", metavar="FILE", help="manga-*-MAPS-*.fits.gz")
     _common(k)
     _grid(k)
-    k.add_argument("--min-snr", type=float, default=0.0, help="also blank values with S/N below this (default 0)")
+    k.add_argument(
+        "--min-snr", type=float, default=0.0, help="also blank values with S/N below this (default 0)"
+    )
     k.set_defaults(func=run)
 
     k = kinds.add_parser("fits-cutouts", help="multi-band FITS cutouts (e.g. DECaLS g, r, z)",
@@ -128,21 +150,42 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     k = kinds.add_parser("spectra", help="DESI coadds (+ redrock), SDSS spec-lite, MaNGA spectra",
                          description="Spectra → one wavelength grid; DESI arms merged, redshift from redrock.")  # fmt: skip
-    k.add_argument("files", nargs="+", metavar="FILE", help="coadd-*.fits with redrock-*.fits, spec-*.fits, MaNGA spectra")
+    k.add_argument(
+        "files",
+        nargs="+",
+        metavar="FILE",
+        help="coadd-*.fits with redrock-*.fits, spec-*.fits, MaNGA spectra",
+    )
     _common(k)
-    k.add_argument("--frame", choices=("observed", "rest"), default="observed", help="wavelength frame (default observed)")
+    k.add_argument(
+        "--frame",
+        choices=("observed", "rest"),
+        default="observed",
+        help="wavelength frame (default observed)",
+    )
     k.set_defaults(func=run)
 
     k = kinds.add_parser("catalog", help="a property catalog alone, or joined into an existing survey",
                          description="A property catalog → standard columns and units plus sf_class; alone (--out) "
                                      "or joined into a survey (--into) by id or sky position.")  # fmt: skip
-    k.add_argument("file", metavar="FILE", help="eCALIFA tables, edge_califa.csv, a split .npz, or any FITS/CSV/Parquet table")
+    k.add_argument(
+        "file",
+        metavar="FILE",
+        help="eCALIFA tables, edge_califa.csv, a split .npz, or any FITS/CSV/Parquet table",
+    )
     dest = k.add_mutually_exclusive_group(required=True)
     dest.add_argument("--out", metavar="SURVEY", help="write a new catalog-only survey")
     dest.add_argument("--into", metavar="SURVEY", help="join into this existing survey")
-    k.add_argument("--on", choices=("auto", "id", "sky"), default="auto", help="join by id, sky position, or auto (id first)")
+    k.add_argument(
+        "--on",
+        choices=("auto", "id", "sky"),
+        default="auto",
+        help="join by id, sky position, or auto (id first)",
+    )
     k.add_argument("--radius", type=_radius, help="sky match radius, e.g. 3arcsec (default 3 arcsec)")
-    k.add_argument("--overwrite", action="store_true", help="replace the survey's values where the catalog has them")
+    k.add_argument(
+        "--overwrite", action="store_true", help="replace the survey's values where the catalog has them"
+    )
     k.add_argument("--name", help="survey name (with --out)")
     k.set_defaults(func=run)
 
@@ -151,7 +194,9 @@ def _call(args: argparse.Namespace, progress):
     from galexplore.data import ingest as ing
 
     if args.kind in ("pipe3d", "manga-maps"):
-        grid = ing.MapGrid(args.grid, args.size, args.extent_re, args.extent_arcsec, args.align, args.deproject)
+        grid = ing.MapGrid(
+            args.grid, args.size, args.extent_re, args.extent_arcsec, args.align, args.deproject
+        )
         if args.kind == "pipe3d":
             return ing.ingest_pipe3d(args.files, args.out, catalog=args.catalog, grid=grid, pixel_arcsec=args.pixel_arcsec,
                                      name=args.name, progress=progress)  # fmt: skip
@@ -164,7 +209,9 @@ def _call(args: argparse.Namespace, progress):
         return ing.ingest_images(args.folder, args.catalog, args.out, size=args.size, crop=args.crop, name=args.name,
                                  progress=progress)  # fmt: skip
     if args.kind == "spectra":
-        return ing.ingest_spectra(args.files, args.out, catalog=args.catalog, frame=args.frame, name=args.name, progress=progress)
+        return ing.ingest_spectra(
+            args.files, args.out, catalog=args.catalog, frame=args.frame, name=args.name, progress=progress
+        )
     return ing.ingest_catalog(args.file, out=args.out, into=args.into, on=args.on, radius=args.radius,
                               overwrite=args.overwrite, name=args.name)  # fmt: skip
 

@@ -27,17 +27,30 @@ examples:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("project", help="2-D UMAP or PCA map of a run's embeddings", description=DESCRIPTION,
-                       epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = sub.add_parser(
+        "project",
+        help="2-D UMAP or PCA map of a run's embeddings",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("run", metavar="RUN", help="run directory with embeddings.parquet")
     p.add_argument("--method", choices=METHODS, default="umap", help="projection method (default: umap)")
-    p.add_argument("--n-neighbors", type=positive_int, default=15, help="UMAP neighbourhood size (default: 15)")
-    p.add_argument("--min-dist", type=unit_float, default=0.1, help="UMAP minimum distance in [0, 1] (default: 0.1)")
+    p.add_argument(
+        "--n-neighbors", type=positive_int, default=15, help="UMAP neighbourhood size (default: 15)"
+    )
+    p.add_argument(
+        "--min-dist", type=unit_float, default=0.1, help="UMAP minimum distance in [0, 1] (default: 0.1)"
+    )
     p.add_argument("--metric", default="cosine", help="distance between embeddings (default: cosine)")
     p.add_argument("--seed", type=non_negative_int, default=0, help="random seed (default: 0)")
     p.add_argument("--modality", help="which embedding of a multi-modal run (e.g. images, spectra)")
-    p.add_argument("--max-fit-samples", type=positive_int, default=100_000,
-                   help="fit UMAP on at most this many galaxies, transform the rest (default: 100000)")
+    p.add_argument(
+        "--max-fit-samples",
+        type=positive_int,
+        default=100_000,
+        help="fit UMAP on at most this many galaxies, transform the rest (default: 100000)",
+    )
     p.add_argument("--no-cache", action="store_true", help="recompute even if a cached projection exists")
     p.add_argument(
         "--dask", nargs="?", const="local", metavar="ADDRESS",
@@ -45,7 +58,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "(a scheduler address, or no value for a local cluster); writes RUN/projection.parquet/part-*.parquet "
         "aligned with partitioned embeddings (from embed --dask). Same coordinates as without --dask",
     )  # fmt: skip
-    p.add_argument("--workers", type=positive_int, default=None, help="workers of the local Dask cluster (default: one per core)")
+    p.add_argument(
+        "--workers",
+        type=positive_int,
+        default=None,
+        help="workers of the local Dask cluster (default: one per core)",
+    )
     p.set_defaults(func=run)
 
 
@@ -57,13 +75,24 @@ def run(args: argparse.Namespace) -> int:
         return _run_dask(args)
     with progress_bar(args, unit="gal") as progress:
         path = project_run(
-            args.run, args.method, modality=args.modality, n_neighbors=args.n_neighbors,
-            min_dist=args.min_dist, metric=args.metric, random_state=args.seed,
-            max_fit_samples=args.max_fit_samples, use_cache=not args.no_cache, progress=progress,
+            args.run,
+            args.method,
+            modality=args.modality,
+            n_neighbors=args.n_neighbors,
+            min_dist=args.min_dist,
+            metric=args.metric,
+            random_state=args.seed,
+            max_fit_samples=args.max_fit_samples,
+            use_cache=not args.no_cache,
+            progress=progress,
         )
     df, meta = read_projection(args.run)
     how = "cached" if meta.get("cached") else f"{meta.get('seconds', 0):.1f} s"
-    extra = f", n_neighbors={meta['n_neighbors']}, min_dist={meta['min_dist']}" if meta["method"] == "umap" else ""
+    extra = (
+        f", n_neighbors={meta['n_neighbors']}, min_dist={meta['min_dist']}"
+        if meta["method"] == "umap"
+        else ""
+    )
     print(f"wrote {path} ({meta['method']}{extra}, {len(df)} galaxies, {how})", file=sys.stderr)
     return 0
 

@@ -28,13 +28,22 @@ SHOWN = ("sf_class", "morph_type", "log_mstar", "log_ssfr", "ew_ha")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("search", help="cosine similarity search from one or more galaxies",
-                       description=DESCRIPTION, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = sub.add_parser(
+        "search",
+        help="cosine similarity search from one or more galaxies",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("run", metavar="RUN", help="run directory with embeddings.parquet")
     p.add_argument("--galaxy", nargs="+", required=True, metavar="ID", help="query galaxy id(s)")
     p.add_argument("--k", type=positive_int, default=10, help="number of results (default: 10)")
     p.add_argument("--negative", nargs="+", default=[], metavar="ID", help="galaxies to steer away from")
-    p.add_argument("--exclude-query", action="store_true", help="leave the query (and negative) galaxies out of the results")
+    p.add_argument(
+        "--exclude-query",
+        action="store_true",
+        help="leave the query (and negative) galaxies out of the results",
+    )
     p.add_argument("--modality", help="embedding that defines the query (required for a multi-modal run)")
     p.add_argument("--target-modality", help="embedding searched (default: the same as --modality)")
     p.add_argument("--csv", action="store_true", help="print CSV instead of an aligned table")
@@ -45,13 +54,27 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from galexplore.analysis.search import run_search
 
-    res = run_search(args.run, args.galaxy, args.k, args.negative, modality=args.modality,
-                     target_modality=args.target_modality, exclude_examples=args.exclude_query)
+    res = run_search(
+        args.run,
+        args.galaxy,
+        args.k,
+        args.negative,
+        modality=args.modality,
+        target_modality=args.target_modality,
+        exclude_examples=args.exclude_query,
+    )
     survey = run_survey(args.run, args.survey)
     if survey is not None:
         cat = aligned_catalog(survey, res["galaxy_id"])
         res = res.join(cat[[c for c in SHOWN if c in cat]])
-    res = res[["rank", "galaxy_id", "similarity", *[c for c in res.columns if c not in ("rank", "galaxy_id", "similarity")]]]
+    res = res[
+        [
+            "rank",
+            "galaxy_id",
+            "similarity",
+            *[c for c in res.columns if c not in ("rank", "galaxy_id", "similarity")],
+        ]
+    ]
     if args.csv:
         print(res.to_csv(index=False), end="")
     else:

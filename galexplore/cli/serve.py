@@ -48,16 +48,31 @@ def _port(text: str) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("serve", help="serve the dashboard of a survey and a run", description=DESCRIPTION,
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = sub.add_parser(
+        "serve",
+        help="serve the dashboard of a survey and a run",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("survey", metavar="SURVEY", help="survey directory")
     p.add_argument("run", metavar="RUN", help="run directory (needs projection.parquet)")
     mode = p.add_mutually_exclusive_group()
-    mode.add_argument("--out-of-core", dest="out_of_core", action="store_const", const=True, default=None,
-                      help="keep the catalog and projection on disk and aggregate them with Dask (for surveys "
-                           "too big for memory; some panels are off, see above)")
-    mode.add_argument("--in-memory", dest="out_of_core", action="store_const", const=False,
-                      help="load the survey into memory even for a large partitioned projection")
+    mode.add_argument(
+        "--out-of-core",
+        dest="out_of_core",
+        action="store_const",
+        const=True,
+        default=None,
+        help="keep the catalog and projection on disk and aggregate them with Dask (for surveys "
+        "too big for memory; some panels are off, see above)",
+    )
+    mode.add_argument(
+        "--in-memory",
+        dest="out_of_core",
+        action="store_const",
+        const=False,
+        help="load the survey into memory even for a large partitioned projection",
+    )
     add_server_options(p)
     p.set_defaults(func=run)
 
@@ -65,17 +80,33 @@ def register(sub: argparse._SubParsersAction) -> None:
 def add_server_options(p: argparse.ArgumentParser) -> None:
     """--port, --address, --show, --allow-websocket-origin (shared with ``demo``)."""
     p.add_argument("--port", type=_port, default=5006, help="port to listen on (default: 5006)")
-    p.add_argument("--address", default="127.0.0.1", help="address to bind (default: 127.0.0.1, this machine only)")
+    p.add_argument(
+        "--address", default="127.0.0.1", help="address to bind (default: 127.0.0.1, this machine only)"
+    )
     p.add_argument("--show", action="store_true", help="open the dashboard in a web browser")
-    p.add_argument("--allow-websocket-origin", action="append", default=[], metavar="HOST[:PORT]",
-                   help="origin allowed to connect, e.g. myhost.example.org:5006 (repeatable); "
-                        "required with a non-loopback --address")
-    p.add_argument("--basic-auth", default=None, metavar="FILE|PASSWORD",
-                   help='require a login: a JSON file {"user": "password", ...} or one password (Panel basic auth)')
-    p.add_argument("--num-procs", type=non_negative_int, default=1, metavar="N",
-                   help="server processes sharing the port (default: 1; 0: one per core). Each browser session "
-                        "lives in one process, so sessions in different processes render in parallel; the "
-                        "survey is loaded once before the processes fork and shared (Linux/macOS)")
+    p.add_argument(
+        "--allow-websocket-origin",
+        action="append",
+        default=[],
+        metavar="HOST[:PORT]",
+        help="origin allowed to connect, e.g. myhost.example.org:5006 (repeatable); "
+        "required with a non-loopback --address",
+    )
+    p.add_argument(
+        "--basic-auth",
+        default=None,
+        metavar="FILE|PASSWORD",
+        help='require a login: a JSON file {"user": "password", ...} or one password (Panel basic auth)',
+    )
+    p.add_argument(
+        "--num-procs",
+        type=non_negative_int,
+        default=1,
+        metavar="N",
+        help="server processes sharing the port (default: 1; 0: one per core). Each browser session "
+        "lives in one process, so sessions in different processes render in parallel; the "
+        "survey is loaded once before the processes fork and shared (Linux/macOS)",
+    )
 
 
 def start_server(args: argparse.Namespace, survey, run) -> int:
@@ -84,9 +115,18 @@ def start_server(args: argparse.Namespace, survey, run) -> int:
     def ready(url: str) -> None:
         print(f"galexplore: dashboard at {url}  (Ctrl-C to stop)", file=sys.stderr, flush=True)
 
-    serve(survey, run, port=args.port, address=args.address, show=args.show,
-          allow_origins=args.allow_websocket_origin, basic_auth=args.basic_auth, on_ready=ready,
-          num_procs=getattr(args, "num_procs", 1), out_of_core=getattr(args, "out_of_core", False))
+    serve(
+        survey,
+        run,
+        port=args.port,
+        address=args.address,
+        show=args.show,
+        allow_origins=args.allow_websocket_origin,
+        basic_auth=args.basic_auth,
+        on_ready=ready,
+        num_procs=getattr(args, "num_procs", 1),
+        out_of_core=getattr(args, "out_of_core", False),
+    )
     return 0
 
 

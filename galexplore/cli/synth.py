@@ -25,7 +25,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--n", type=positive_int, default=2000, help="number of galaxies (default: 2000)")
-    p.add_argument("--out", required=True, metavar="SURVEY", help="output survey directory (replaced if it exists)")
+    p.add_argument(
+        "--out", required=True, metavar="SURVEY", help="output survey directory (replaced if it exists)"
+    )
     p.add_argument("--seed", type=non_negative_int, default=0, help="random seed (default: 0)")
     p.set_defaults(func=run)
 

@@ -60,10 +60,17 @@ MODALITIES = ("maps", "images", "maps+images", "images+spectra")
 DEVICES = ("auto", "cpu", "cuda")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 HEADS = ("mlp", "none")
-AZIMUTHAL_LOSS_WEIGHT, AZIMUTHAL_LOSS_RINGS, PROFILE_LOSS_WEIGHT = 1.0, 4, 3.0  # galexplore.models.factory's defaults
+AZIMUTHAL_LOSS_WEIGHT, AZIMUTHAL_LOSS_RINGS, PROFILE_LOSS_WEIGHT = (
+    1.0,
+    4,
+    3.0,
+)  # galexplore.models.factory's defaults
 DEFAULTS = argparse.Namespace(modality="maps", seed=0, val_fraction=0.1, device="auto")
 #: galexplore.training.config's per-modality defaults of epochs, batch size and learning rate.
-MODALITY_DEFAULTS = {"maps": {"epochs": 12, "batch_size": 64, "lr": 3e-3}, "images": {"epochs": 20, "batch_size": 256, "lr": 2e-3}}
+MODALITY_DEFAULTS = {
+    "maps": {"epochs": 12, "batch_size": 64, "lr": 3e-3},
+    "images": {"epochs": 20, "batch_size": 256, "lr": 2e-3},
+}
 GENERIC_DEFAULTS = {"epochs": 12, "batch_size": 64, "lr": 3e-3}
 
 
@@ -75,29 +82,66 @@ def _by_modality(key: str) -> str:
 def register(sub: argparse._SubParsersAction) -> None:
     d = DEFAULTS
     p = sub.add_parser(
-        "train", help="train a contrastive encoder", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+        "train",
+        help="train a contrastive encoder",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("survey", metavar="SURVEY", help="survey directory")
     p.add_argument("--out", required=True, metavar="RUN", help="run directory (created)")
-    p.add_argument("--modality", choices=MODALITIES, default=d.modality, help=f"what to train on (default: {d.modality})")
+    p.add_argument(
+        "--modality", choices=MODALITIES, default=d.modality, help=f"what to train on (default: {d.modality})"
+    )
     length = p.add_mutually_exclusive_group()
-    length.add_argument("--epochs", type=positive_int, default=None, help=f"epochs ({_by_modality('epochs')})")
+    length.add_argument(
+        "--epochs", type=positive_int, default=None, help=f"epochs ({_by_modality('epochs')})"
+    )
     length.add_argument(
         "--minutes", type=_positive_float, default=None, metavar="M",
         help="a time budget instead of --epochs: a short timed probe on this machine sets the epochs that fit in M "
         "minutes and the learning-rate schedule follows them (for more time, or a GPU)",
     )  # fmt: skip
-    p.add_argument("--device", choices=DEVICES, default=d.device, help="auto: CUDA if available (default: auto)")
-    p.add_argument("--resume", action="store_true", help="continue from RUN/encoder.pt (--epochs may be raised)")
-    p.add_argument("--batch-size", type=positive_int, default=None, help=f"galaxies per step ({_by_modality('batch_size')})")
-    p.add_argument("--lr", type=_positive_float, default=None, help=f"peak learning rate ({_by_modality('lr')})")
+    p.add_argument(
+        "--device", choices=DEVICES, default=d.device, help="auto: CUDA if available (default: auto)"
+    )
+    p.add_argument(
+        "--resume", action="store_true", help="continue from RUN/encoder.pt (--epochs may be raised)"
+    )
+    p.add_argument(
+        "--batch-size",
+        type=positive_int,
+        default=None,
+        help=f"galaxies per step ({_by_modality('batch_size')})",
+    )
+    p.add_argument(
+        "--lr", type=_positive_float, default=None, help=f"peak learning rate ({_by_modality('lr')})"
+    )
     p.add_argument("--seed", type=non_negative_int, default=d.seed, help="random seed (default: 0)")
-    p.add_argument("--val-fraction", type=_fraction, default=d.val_fraction, help=f"galaxies held out for the validation loss (default: {d.val_fraction})")
-    p.add_argument("--patience", type=positive_int, default=None, help="stop when the validation loss has not improved for this many epochs")
-    p.add_argument("--width", type=positive_int, default=None, help="encoder width (channels of the first stage)")
+    p.add_argument(
+        "--val-fraction",
+        type=_fraction,
+        default=d.val_fraction,
+        help=f"galaxies held out for the validation loss (default: {d.val_fraction})",
+    )
+    p.add_argument(
+        "--patience",
+        type=positive_int,
+        default=None,
+        help="stop when the validation loss has not improved for this many epochs",
+    )
+    p.add_argument(
+        "--width", type=positive_int, default=None, help="encoder width (channels of the first stage)"
+    )
     p.add_argument("--depth", type=positive_int, default=None, help="encoder stages")
-    p.add_argument("--loss", choices=("infonce", "ntxent", "moco"), default=None, help="loss of single-modality runs")
-    p.add_argument("--temperature", type=_positive_float, default=None, help="loss temperature τ of single-modality runs (default: 0.2)")
+    p.add_argument(
+        "--loss", choices=("infonce", "ntxent", "moco"), default=None, help="loss of single-modality runs"
+    )
+    p.add_argument(
+        "--temperature",
+        type=_positive_float,
+        default=None,
+        help="loss temperature τ of single-modality runs (default: 0.2)",
+    )
     p.add_argument(
         "--head", choices=HEADS, default=None,
         help="projection head of single-modality runs: mlp (SimCLR; the encoder features before it are the "

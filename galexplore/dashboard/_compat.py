@@ -233,7 +233,9 @@ def _text_pane(kind: str) -> type:
     import panel as pn
 
     base = getattr(pn.pane, kind)
-    return type(kind, (_KeepStylesheets, base), {"__doc__": f"{base.__doc__}\n\nSee :class:`_KeepStylesheets`."})
+    return type(
+        kind, (_KeepStylesheets, base), {"__doc__": f"{base.__doc__}\n\nSee :class:`_KeepStylesheets`."}
+    )
 
 
 def Markdown(*args, **kwargs):  # noqa: N802 - a pane class, built lazily (Panel is imported late)
@@ -265,8 +267,12 @@ EMPTY_RASTER_WARNING_MODULE = r"holoviews\.core\.data\.image"
 def quiet_empty_rasters() -> None:
     """Silence the one warning HoloViews gives for an all-NaN raster (an empty selection
     layer, a view zoomed where no galaxy lies): the layer is meant to be empty."""
-    warnings.filterwarnings("ignore", message="All-NaN slice encountered", category=RuntimeWarning,
-                            module=EMPTY_RASTER_WARNING_MODULE)
+    warnings.filterwarnings(
+        "ignore",
+        message="All-NaN slice encountered",
+        category=RuntimeWarning,
+        module=EMPTY_RASTER_WARNING_MODULE,
+    )
 
 
 # -- Dask: tokens of Datashader's closures -----------------------------------------------------

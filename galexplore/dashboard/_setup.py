@@ -10,7 +10,6 @@ import holoviews as hv
 
 from galexplore.dashboard._compat import quiet_empty_rasters
 
-
 #: HoloViews options drawing a plot on a 2-d canvas, not WebGL (HoloViews' default): our plots
 #: are rasters plus at most a few thousand glyphs, which WebGL does not speed up, while every
 #: repaint of a WebGL plot copies its GL canvas (slow where the GL is software, e.g. a browser
@@ -67,4 +66,6 @@ def fit_range(rng, *arrays, padding: float = 0.05, start: float | None = None) -
 def evaluate(obj) -> None:
     """Evaluate a DynamicMap, or the DynamicMaps of an overlay, once (pure HoloViews: compiles
     their Datashader kernels before a browser asks; no Bokeh document is touched)."""
-    obj[()] if isinstance(obj, hv.DynamicMap) else [layer[()] for layer in obj if isinstance(layer, hv.DynamicMap)]
+    obj[()] if isinstance(obj, hv.DynamicMap) else [
+        layer[()] for layer in obj if isinstance(layer, hv.DynamicMap)
+    ]

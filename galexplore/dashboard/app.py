@@ -13,10 +13,13 @@ from pathlib import Path
 
 import panel as pn
 
+from galexplore.artifacts.paths import RunPaths, SurveyPaths
 from galexplore.dashboard import url_state
 from galexplore.dashboard._setup import evaluate
-from galexplore.dashboard.views.clusters import ClusterControls, compute_clusters, saved_clusters
 from galexplore.dashboard.data import ExplorerData
+from galexplore.dashboard.page import EXTENSIONS, Page, page_main
+from galexplore.dashboard.state import ExplorerState
+from galexplore.dashboard.views.clusters import ClusterControls, compute_clusters, saved_clusters
 from galexplore.dashboard.views.distributions import Distributions
 from galexplore.dashboard.views.embedding_map import EmbeddingMap
 from galexplore.dashboard.views.export import Export
@@ -24,10 +27,7 @@ from galexplore.dashboard.views.galaxy_maps import GalaxyFocus
 from galexplore.dashboard.views.gallery import Gallery
 from galexplore.dashboard.views.main_sequence import MainSequence
 from galexplore.dashboard.views.profiles import RadialProfiles, cached_reference
-from galexplore.dashboard.page import EXTENSIONS, Page, page_main
-from galexplore.dashboard.state import ExplorerState
 from galexplore.errors import GalexploreError
-from galexplore.artifacts.paths import RunPaths, SurveyPaths
 
 log = logging.getLogger(__name__)
 
@@ -73,8 +73,13 @@ class Explorer(Page):
         self.distributions = Distributions(self.state)
         self.clusters = ClusterControls(self.state)
         self.export = Export(self.state)
-        self._share = pn.widgets.TextInput(label="Link to this view", value="", disabled=False,
-                                           css_classes=["gx-share"], sizing_mode="stretch_width")
+        self._share = pn.widgets.TextInput(
+            label="Link to this view",
+            value="",
+            disabled=False,
+            css_classes=["gx-share"],
+            sizing_mode="stretch_width",
+        )
         self.state.param.watch(self._update_share, list(url_state.URL_PARAMS))
         if sync_url:
             url_state.sync_url(self.state)
@@ -94,12 +99,19 @@ class Explorer(Page):
         )  # fmt: skip
 
     def main(self) -> pn.viewable.Viewable:
-        return page_main(self.map, self.main_sequence, self.gallery, self.focus,
-                         (self.profiles, "Stacked radial profiles: selection vs the rest"),
-                         (self.distributions, "Properties: selection vs survey"))
+        return page_main(
+            self.map,
+            self.main_sequence,
+            self.gallery,
+            self.focus,
+            (self.profiles, "Stacked radial profiles: selection vs the rest"),
+            (self.distributions, "Properties: selection vs survey"),
+        )
 
 
-def create_app(survey: str | os.PathLike, run: str | os.PathLike, *, out_of_core: bool = False) -> pn.viewable.Viewable:
+def create_app(
+    survey: str | os.PathLike, run: str | os.PathLike, *, out_of_core: bool = False
+) -> pn.viewable.Viewable:
     """A fresh explorer page for one browser session (the ``panel serve`` entry point).
 
     ``out_of_core`` serves :class:`~galexplore.dashboard.ooc.app.OutOfCoreExplorer` instead.
@@ -115,7 +127,9 @@ def create_app(survey: str | os.PathLike, run: str | os.PathLike, *, out_of_core
         return Explorer(load_data(survey, run), sync_url=True).template()
     except GalexploreError as exc:
         log.error("cannot open the explorer: %s", exc)
-        return pn.Column(pn.pane.Alert(f"**galexplore cannot open this survey/run:** {exc}", alert_type="danger"))
+        return pn.Column(
+            pn.pane.Alert(f"**galexplore cannot open this survey/run:** {exc}", alert_type="danger")
+        )
 
 
 def warm_up(data: ExplorerData, part: str = "all") -> None:
@@ -136,4 +150,3 @@ def warm_up(data: ExplorerData, part: str = "all") -> None:
     if part in ("rest", "all") and "sf_class" in data.catalog.columns:
         state.color_by = "sf_class"
         evaluate(EmbeddingMap(state)._build())
-

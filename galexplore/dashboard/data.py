@@ -18,11 +18,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from galexplore.data.columns import SF_CLASSES, STANDARD_COLUMNS, axis_label, categorical_columns, numeric_columns, unit_of
+from galexplore.artifacts.paths import RunPaths
+from galexplore.artifacts.runs import Embeddings, read_embeddings, read_projection
+from galexplore.data.columns import (
+    SF_CLASSES,
+    STANDARD_COLUMNS,
+    axis_label,
+    categorical_columns,
+    numeric_columns,
+    unit_of,
+)
 from galexplore.data.store import Survey
 from galexplore.errors import StoreError
-from galexplore.artifacts.runs import Embeddings, read_embeddings, read_projection
-from galexplore.artifacts.paths import RunPaths
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +99,9 @@ class ExplorerData:
         try:
             rows = survey.positions(ids)
         except StoreError as exc:
-            raise StoreError(f"{RunPaths.of(run).projection}: does not match survey {survey.path} ({exc})") from exc
+            raise StoreError(
+                f"{RunPaths.of(run).projection}: does not match survey {survey.path} ({exc})"
+            ) from exc
         catalog = survey.catalog.iloc[rows].reset_index(drop=True)
         xy = proj[["x", "y"]].to_numpy(np.float32)
         emb = None
@@ -126,8 +135,10 @@ class ExplorerData:
     def mass_sfr(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """log M* and log SFR (N,) float64 and the rows where both are finite, shared read-only
         by every session's main sequence (NaN where a column is missing)."""
-        cols = [self.catalog[c].to_numpy(float) if c in self.catalog.columns else np.full(self.n, np.nan)
-                for c in ("log_mstar", "log_sfr")]
+        cols = [
+            self.catalog[c].to_numpy(float) if c in self.catalog.columns else np.full(self.n, np.nan)
+            for c in ("log_mstar", "log_sfr")
+        ]
         ok = np.isfinite(cols[0]) & np.isfinite(cols[1])
         return _readonly(cols[0]), _readonly(cols[1]), _readonly(ok)
 
@@ -213,6 +224,8 @@ def _align_embeddings(emb: Embeddings, ids: np.ndarray, path: Path) -> Embedding
     if (pos < 0).any():
         missing = ids[pos < 0]
         raise StoreError(f"{path}: no embedding for galaxy {missing[0]!r} (+{len(missing) - 1} more)")
-    same = len(pos) == len(emb.galaxy_ids) and bool((pos == np.arange(len(pos))).all())  # no copy of 10⁶ × 1,024 floats
+    same = len(pos) == len(emb.galaxy_ids) and bool(
+        (pos == np.arange(len(pos))).all()
+    )  # no copy of 10⁶ × 1,024 floats
     vectors = {k: _readonly(v if same else v[pos]) for k, v in emb.vectors.items()}
     return Embeddings(ids.copy(), vectors, dict(emb.metadata))

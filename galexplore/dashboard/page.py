@@ -33,8 +33,12 @@ class Page(pn.viewable.Viewer):
             lean_document(pn.state.curdoc)
         self.data = data
         self.state = ExplorerState(data)
-        self._color = pn.widgets.Select.from_param(self.state.param.color_by, label="Colour by",
-                                                   css_classes=["gx-color-by"], sizing_mode="stretch_width")
+        self._color = pn.widgets.Select.from_param(
+            self.state.param.color_by,
+            label="Colour by",
+            css_classes=["gx-color-by"],
+            sizing_mode="stretch_width",
+        )
         self._message = pn.pane.Alert("", alert_type="warning", visible=False, css_classes=["gx-message"])
         self.state.param.watch(self._on_message, ["message"])
 
@@ -81,5 +85,10 @@ def page_template(title: str, controls, main) -> pn.template.BaseTemplate:
         guard_press_gestures(pn.state.curdoc)
         prompt_model_cleanup(pn.state.curdoc)
     # Bootstrap: no web fonts fetched from the internet (the page works offline)
-    return pn.template.BootstrapTemplate(title=f"galexplore · {title}", sidebar=[controls], main=[main],
-                                         sidebar_width=320, header_background="#1f4e79")
+    return pn.template.BootstrapTemplate(
+        title=f"galexplore · {title}",
+        sidebar=[controls],
+        main=[main],
+        sidebar_width=320,
+        header_background="#1f4e79",
+    )

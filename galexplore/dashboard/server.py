@@ -23,7 +23,9 @@ def check_port(address: str, port: int) -> None:
         try:
             s.bind((address, port))
         except OSError as exc:
-            raise GalexploreError(f"cannot listen on {address}:{port} ({exc.strerror}); choose another --port") from exc
+            raise GalexploreError(
+                f"cannot listen on {address}:{port} ({exc.strerror}); choose another --port"
+            ) from exc
 
 
 def is_loopback(address: str) -> bool:
@@ -59,10 +61,13 @@ def check_exposure(address: str, allow_origins: list[str] | None, basic_auth: st
         raise GalexploreError(
             f"--address {address} exposes the dashboard to the network: also give --allow-websocket-origin "
             "HOST:PORT (the address browsers will use) and protect it with --basic-auth; "
-            "or keep the default 127.0.0.1 and use an SSH tunnel")
+            "or keep the default 127.0.0.1 and use an SSH tunnel"
+        )
     if basic_auth is None:
-        warnings.append(f"the dashboard listens on {address} without a password: anyone who can reach it can "
-                        "browse the survey and download exports (add --basic-auth FILE)")
+        warnings.append(
+            f"the dashboard listens on {address} without a password: anyone who can reach it can "
+            "browse the survey and download exports (add --basic-auth FILE)"
+        )
     return warnings
 
 
@@ -79,12 +84,17 @@ def validate_basic_auth(value: str) -> None:
             raise GalexploreError(f"{path}: cannot read the basic-auth file ({exc.strerror})") from exc
         except ValueError as exc:
             raise GalexploreError(f"{path}: not JSON ({exc.msg} at line {exc.lineno})") from exc
-        if not isinstance(users, dict) or not users or not all(
-                isinstance(k, str) and isinstance(v, str) and v for k, v in users.items()):
+        if (
+            not isinstance(users, dict)
+            or not users
+            or not all(isinstance(k, str) and isinstance(v, str) and v for k, v in users.items())
+        ):
             raise GalexploreError(f'{path}: expected a JSON object {{"user": "password", ...}}')
         return
     if len(value) < 8:
-        raise GalexploreError("--basic-auth: a password needs at least 8 characters (or give a JSON file of users)")
+        raise GalexploreError(
+            "--basic-auth: a password needs at least 8 characters (or give a JSON file of users)"
+        )
 
 
 def websocket_origins(address: str, port: int, extra: list[str] | None = None) -> list[str]:
@@ -156,8 +166,10 @@ def make_server(
         import secrets
 
         # signs the login cookie; a new one per server start (users log in again after a restart)
-        auth = {"basic_auth": basic_auth, "cookie_secret": os.environ.get("PANEL_COOKIE_SECRET")
-                or secrets.token_urlsafe(32)}
+        auth = {
+            "basic_auth": basic_auth,
+            "cookie_secret": os.environ.get("PANEL_COOKIE_SECRET") or secrets.token_urlsafe(32),
+        }
     return pn.serve(
         {APP_PATH: lambda: create_app(survey, run, out_of_core=out_of_core)},
         port=port,
@@ -217,8 +229,16 @@ def serve(
     from galexplore.dashboard.ooc.app import wants_out_of_core
 
     out_of_core = wants_out_of_core(run, out_of_core)
-    server = make_server(survey, run, port=port, address=address, allow_origins=allow_origins,
-                         basic_auth=basic_auth, num_procs=num_procs, out_of_core=out_of_core)
+    server = make_server(
+        survey,
+        run,
+        port=port,
+        address=address,
+        allow_origins=allow_origins,
+        basic_auth=basic_auth,
+        num_procs=num_procs,
+        out_of_core=out_of_core,
+    )
     from tornado.process import task_id
 
     first = task_id() in (None, 0)  # the only process, or the first child

@@ -89,15 +89,26 @@ class ExplorerState(param.Parameterized):
         The shared, read-only data; only used to validate values and set choices.
     """
 
-    color_by = param.Selector(default=None, objects=[], check_on_set=True, allow_None=True,
-                              doc="Catalog column (or 'cluster') that colours the map.")
-    selection = param.Array(default=EMPTY, doc="Selected galaxies: unique catalog rows (int64), sorted unless ranked.")
-    selection_label = param.String(default="", doc="How the selection was made, e.g. 'lasso' or 'similar to X'.")
+    color_by = param.Selector(
+        default=None,
+        objects=[],
+        check_on_set=True,
+        allow_None=True,
+        doc="Catalog column (or 'cluster') that colours the map.",
+    )
+    selection = param.Array(
+        default=EMPTY, doc="Selected galaxies: unique catalog rows (int64), sorted unless ranked."
+    )
+    selection_label = param.String(
+        default="", doc="How the selection was made, e.g. 'lasso' or 'similar to X'."
+    )
     lasso = param.String(default="", doc="Lasso polygon behind the selection, 'x,y;x,y;…' ('' if none).")
     focus = param.String(default="", doc="galaxy_id of the galaxy in focus ('' for none).")
     cluster_method = param.Selector(default="kmeans", objects=list(METHODS), doc="Clustering algorithm.")
     n_clusters = param.Integer(default=5, bounds=(2, 30), doc="Number of clusters (k-means, GMM).")
-    cluster_labels = param.Array(default=None, allow_None=True, doc="Cluster of each galaxy (int, -1 = noise).")
+    cluster_labels = param.Array(
+        default=None, allow_None=True, doc="Cluster of each galaxy (int, -1 = noise)."
+    )
     cluster_key = param.String(default="", doc="Settings that produced cluster_labels, e.g. 'kmeans k=5'.")
     busy = param.Boolean(default=False, doc="True while clusters are being recomputed.")
     message = param.String(default="", doc="Last user-facing notice (errors are shown, never raised).")

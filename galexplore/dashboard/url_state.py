@@ -16,15 +16,21 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from galexplore.dashboard.compute.selection import lasso_select
 from galexplore.analysis.clustering import METHODS
+from galexplore.dashboard.compute.selection import lasso_select
 from galexplore.dashboard.state import ExplorerState, validate_color_by
 from galexplore.errors import GalexploreError
 
 log = logging.getLogger(__name__)
 
 #: State parameter → URL query parameter.
-URL_PARAMS = {"color_by": "color", "cluster_method": "method", "n_clusters": "k", "focus": "galaxy", "lasso": "lasso"}
+URL_PARAMS = {
+    "color_by": "color",
+    "cluster_method": "method",
+    "n_clusters": "k",
+    "focus": "galaxy",
+    "lasso": "lasso",
+}
 MAX_VERTICES = 400
 DIGITS = 4
 
@@ -110,7 +116,9 @@ def _galaxy(state: ExplorerState, value: object) -> str:
 
 def apply_query(state: ExplorerState, values: Mapping[str, Any]) -> None:
     """Put validated URL values into the state (the lasso becomes the selection)."""
-    state.param.update(**{k: v for k, v in values.items() if k in ("color_by", "cluster_method", "n_clusters", "focus")})
+    state.param.update(
+        **{k: v for k, v in values.items() if k in ("color_by", "cluster_method", "n_clusters", "focus")}
+    )
     if values.get("lasso"):
         poly = parse_polygon(values["lasso"])
         state.select(lasso_select(state.data.xy, poly), "lasso", lasso=values["lasso"])
@@ -133,7 +141,9 @@ def sync_url(state: ExplorerState, location=None) -> dict[str, str]:
         log.info("ignored URL parameters %s", rejected)
         state.message = "Ignored URL parameters: " + "; ".join(f"{k} ({v})" for k, v in rejected.items())
         # replace the rejected values so that sync() does not try to apply them
-        location.update_query(**{k: _serialise(state, name) for name, k in URL_PARAMS.items() if k in rejected})
+        location.update_query(
+            **{k: _serialise(state, name) for name, k in URL_PARAMS.items() if k in rejected}
+        )
     location.sync(state, URL_PARAMS, on_error=lambda bad: log.info("URL values not applied: %s", bad))
     return rejected
 

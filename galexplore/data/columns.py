@@ -133,8 +133,4 @@ def categorical_columns(catalog: pd.DataFrame, max_categories: int = 30) -> list
 
 def numeric_columns(catalog: pd.DataFrame) -> list[str]:
     """Float-valued columns (continuous colouring, distributions, regression targets)."""
-    return [
-        str(n)
-        for n, s in catalog.items()
-        if pd.api.types.is_float_dtype(s.dtype) and s.notna().any()
-    ]
+    return [str(n) for n, s in catalog.items() if pd.api.types.is_float_dtype(s.dtype) and s.notna().any()]

@@ -22,6 +22,7 @@ from galexplore.artifacts.atomic import write_json
 from galexplore.data.readers import batch
 from galexplore.data.readers.batch import IngestReport, IngestResult, catalog_row, finite_or_none
 from galexplore.data.readers.cutouts import read_cutout, to_common
+from galexplore.data.readers.distances import rescale_distance
 from galexplore.data.readers.image_folder import match_files, read_image, read_image_catalog
 from galexplore.data.readers.join import join_catalog
 from galexplore.data.readers.manga import CHANNELS as MANGA_CHANNELS
@@ -30,13 +31,12 @@ from galexplore.data.readers.manga import read_manga_maps
 from galexplore.data.readers.native import NativePlanes
 from galexplore.data.readers.pipe3d import CHANNELS as PIPE3D_CHANNELS
 from galexplore.data.readers.pipe3d import UNITS as PIPE3D_UNITS
-from galexplore.data.readers.distances import rescale_distance
 from galexplore.data.readers.pipe3d import flux_elines_companion, is_flux_elines, read_pipe3d
 from galexplore.data.readers.resample import Geometry, resample
 from galexplore.data.readers.spectra import common_grid, is_redrock, read_spectra
 from galexplore.data.store import ModalitySpec, open_survey
-from galexplore.data.writer import write_catalog, write_survey
 from galexplore.data.synthetic.geometry import Grid
+from galexplore.data.writer import write_catalog, write_survey
 from galexplore.errors import GalexploreError, InputFileError
 from galexplore.progress import ProgressCallback
 

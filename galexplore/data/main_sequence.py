@@ -26,7 +26,9 @@ class MainSequence:
         return self.slope * (np.asarray(log_mstar, dtype=float) - self.pivot) + self.intercept
 
 
-def fit_main_sequence(catalog: pd.DataFrame, *, classes: tuple[str, ...] = ("star-forming",), pivot: float = 10.0) -> MainSequence:
+def fit_main_sequence(
+    catalog: pd.DataFrame, *, classes: tuple[str, ...] = ("star-forming",), pivot: float = 10.0
+) -> MainSequence:
     """Ordinary least-squares fit of ``log_sfr`` on ``log_mstar`` over galaxies of ``classes``.
 
     Parameters

@@ -121,9 +121,7 @@ def validate_catalog(catalog: pd.DataFrame, where: str) -> pd.DataFrame:
     ids = ids.astype(str)
     dup = ids[ids.duplicated()]
     if len(dup):
-        raise StoreError(
-            f"{where}: galaxy_id is not unique ({len(dup)} duplicates, e.g. {dup.iloc[0]!r})"
-        )
+        raise StoreError(f"{where}: galaxy_id is not unique ({len(dup)} duplicates, e.g. {dup.iloc[0]!r})")
     out = catalog.copy()
     out["galaxy_id"] = ids
     return out.reset_index(drop=True)
@@ -169,9 +167,7 @@ class Survey:
         n = self.n_galaxies
         cat = self.catalog  # reads and validates ids
         if len(cat) != n:
-            raise StoreError(
-                f"{self.paths.catalog}: {len(cat)} rows but survey.json says {n} galaxies"
-            )
+            raise StoreError(f"{self.paths.catalog}: {len(cat)} rows but survey.json says {n} galaxies")
         for name, spec in self.modalities.items():
             arr = self.array(name)
             if arr.shape[0] != n:
@@ -224,7 +220,10 @@ class Survey:
         pos = self.index.get_indexer(list(galaxy_ids))
         if (pos < 0).any():
             bad = [g for g, p in zip(galaxy_ids, pos, strict=True) if p < 0]
-            raise StoreError(f"{self.path}: unknown galaxy_id {bad[0]!r}" + (f" (+{len(bad) - 1} more)" if len(bad) > 1 else ""))
+            raise StoreError(
+                f"{self.path}: unknown galaxy_id {bad[0]!r}"
+                + (f" (+{len(bad) - 1} more)" if len(bad) > 1 else "")
+            )
         return pos.astype(np.int64)
 
     def unit(self, column: str) -> str:

@@ -21,7 +21,14 @@ from galexplore import __version__
 from galexplore.artifacts.atomic import atomic_directory, atomic_file, write_json
 from galexplore.artifacts.paths import SurveyPaths
 from galexplore.data.columns import unit_of
-from galexplore.data.store import DEFAULT_CHUNK, FORMAT_VERSION, ModalitySpec, Survey, validate_catalog, fingerprint
+from galexplore.data.store import (
+    DEFAULT_CHUNK,
+    FORMAT_VERSION,
+    ModalitySpec,
+    Survey,
+    fingerprint,
+    validate_catalog,
+)
 from galexplore.errors import StoreError
 
 
@@ -141,7 +148,6 @@ class SurveyWriter:
             "provenance": self.provenance,
         }
         write_json(SurveyPaths(self._tmp).meta, meta)
-
 
 
 def write_catalog(survey: Survey | str | os.PathLike, catalog: pd.DataFrame) -> Survey:

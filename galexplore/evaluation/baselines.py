@@ -48,10 +48,16 @@ def pixel_pca_features(
         z = norm(torch.from_numpy(x)).numpy()
     flat = np.nan_to_num(z.reshape(len(z), -1), nan=0.0, posinf=0.0, neginf=0.0)
     k = min(n_components, *flat.shape)
-    return PCA(n_components=k, svd_solver="randomized", random_state=random_state).fit_transform(flat).astype(np.float32)
+    return (
+        PCA(n_components=k, svd_solver="randomized", random_state=random_state)
+        .fit_transform(flat)
+        .astype(np.float32)
+    )
 
 
-def radial_profile_features(survey: Survey | str | os.PathLike, modality: str = "maps", n_bins: int = 8) -> np.ndarray:
+def radial_profile_features(
+    survey: Survey | str | os.PathLike, modality: str = "maps", n_bins: int = 8
+) -> np.ndarray:
     """Annular means of every channel in ``n_bins`` equal-width rings about the centre, (N, C·n_bins).
 
     NaN pixels are ignored; a ring with no data takes the survey mean of that feature.
@@ -78,7 +84,12 @@ def radial_profile_features(survey: Survey | str | os.PathLike, modality: str = 
 
 
 def random_init_embeddings(
-    survey: Survey | str | os.PathLike, run: str | os.PathLike, *, seed: int = 0, batch_size: int = 256, device: str = "cpu"
+    survey: Survey | str | os.PathLike,
+    run: str | os.PathLike,
+    *,
+    seed: int = 0,
+    batch_size: int = 256,
+    device: str = "cpu",
 ) -> dict[str, np.ndarray]:
     """Embeddings of ``survey`` by the run's encoder architecture with untrained, seeded weights.
 
@@ -99,7 +110,9 @@ def random_init_embeddings(
         torch.manual_seed(seed)
         model = build_model(ckpt["model_config"], ckpt["normalisation"])
     model = model.to(resolve_device(device)).eval()
-    arrays = read_inputs(survey, list(ckpt["model_config"]["modalities"]), pool=input_pooling(ckpt["model_config"]))
+    arrays = read_inputs(
+        survey, list(ckpt["model_config"]["modalities"]), pool=input_pooling(ckpt["model_config"])
+    )
     return embed_arrays(model, arrays, batch_size=batch_size)
 
 

@@ -26,10 +26,14 @@ from galexplore.errors import GalexploreError
 from galexplore.progress import ProgressCallback
 
 #: The scores of each label column in the table: (probe, metric) → column suffix.
-CLASS_COLUMNS = {("knn", "accuracy"): "knn_accuracy", ("knn", "balanced_accuracy"): "knn_balanced_accuracy",
-                 ("knn", "macro_f1"): "knn_macro_f1", ("linear_probe", "accuracy"): "linear_accuracy",
-                 ("linear_probe", "balanced_accuracy"): "linear_balanced_accuracy",
-                 ("linear_probe", "macro_f1"): "linear_macro_f1"}
+CLASS_COLUMNS = {
+    ("knn", "accuracy"): "knn_accuracy",
+    ("knn", "balanced_accuracy"): "knn_balanced_accuracy",
+    ("knn", "macro_f1"): "knn_macro_f1",
+    ("linear_probe", "accuracy"): "linear_accuracy",
+    ("linear_probe", "balanced_accuracy"): "linear_balanced_accuracy",
+    ("linear_probe", "macro_f1"): "linear_macro_f1",
+}
 FILES = ("comparison.md", "comparison.csv", "comparison.json")
 
 
@@ -61,10 +65,16 @@ class Comparison:
         for r in self.rows:
             rec = {k: r[k] for k in ("method", "kind", "model", "run", "n_test")}
             rec["mean_knn_r2"] = _mean([r["r2"].get(p) for p in self.properties["standard"]])
-            rec |= {f"knn_r2:{p}": r["r2"].get(p) for p in self.properties["standard"] + self.properties["structural"]}
+            rec |= {
+                f"knn_r2:{p}": r["r2"].get(p)
+                for p in self.properties["standard"] + self.properties["structural"]
+            }
             for col in self.labels:
                 scores = r["classification"].get(col, {})
-                rec |= {f"{col}:{name}": scores.get(probe, {}).get(m) for (probe, m), name in CLASS_COLUMNS.items()}
+                rec |= {
+                    f"{col}:{name}": scores.get(probe, {}).get(m)
+                    for (probe, m), name in CLASS_COLUMNS.items()
+                }
             records.append(rec)
         return pd.DataFrame.from_records(records)
 
@@ -83,8 +93,10 @@ def run_modality(run: str | os.PathLike, modality: str | None) -> str | None:
         return modality
     if len(mods) == 1:
         return mods[0]
-    raise GalexploreError(f"{run}: several embedded modalities ({', '.join(mods)}); "
-                          + (f"none is {modality!r}" if modality else "choose one with --modality"))
+    raise GalexploreError(
+        f"{run}: several embedded modalities ({', '.join(mods)}); "
+        + (f"none is {modality!r}" if modality else "choose one with --modality")
+    )
 
 
 def compare_runs(
@@ -120,7 +132,9 @@ def compare_runs(
     metrics = {}
     for r in runs:
         bars = _named(progress, Path(r).name) if len(runs) > 1 else progress
-        metrics[str(r)] = evaluate(survey, r, modality=modalities[str(r)], feature_cache=cache, progress=bars, **evaluate_kwargs)
+        metrics[str(r)] = evaluate(
+            survey, r, modality=modalities[str(r)], feature_cache=cache, progress=bars, **evaluate_kwargs
+        )
     return comparison_of(str(survey.path), metrics)
 
 
@@ -139,26 +153,53 @@ def comparison_of(survey: str, metrics: Mapping[str, Mapping[str, Any]]) -> Comp
     for run, m in metrics.items():
         who = m.get("run_kind") or {"kind": "trained", "model": None}
         name = names[run]
-        rows.append({"method": name, "kind": who["kind"], "model": who.get("model"), "run": run, "n_test": m["n_test"],
-                     "r2": m["knn_r2"], "classification": m.get("classification", {})})
+        rows.append(
+            {
+                "method": name,
+                "kind": who["kind"],
+                "model": who.get("model"),
+                "run": run,
+                "n_test": m["n_test"],
+                "r2": m["knn_r2"],
+                "classification": m.get("classification", {}),
+            }
+        )
         for b, r2 in m.get("baselines", {}).items():
             key = f"random_init ({name})" if b == "random_init" else b
-            if b != "random_init" and len(pixels) > 1:  # runs of different modalities: pixel baselines of each
+            if (
+                b != "random_init" and len(pixels) > 1
+            ):  # runs of different modalities: pixel baselines of each
                 key = f"{b} ({m.get('baseline_modality')})"
             if key not in baselines:
-                baselines[key] = {"method": key, "kind": "baseline", "model": None, "run": run, "n_test": m["n_test"],
-                                  "r2": r2, "classification": m.get("baselines_classification", {}).get(b, {})}
+                baselines[key] = {
+                    "method": key,
+                    "kind": "baseline",
+                    "model": None,
+                    "run": run,
+                    "n_test": m["n_test"],
+                    "r2": r2,
+                    "classification": m.get("baselines_classification", {}).get(b, {}),
+                }
         for b, why in m.get("baselines_skipped", {}).items():
             notes.append(f"{b} not computed for {name}: {why}")
     if len({m["n_test"] for m in metrics.values()}) > 1:
         notes.append("the runs embed different galaxies: each is scored on its own test galaxies (n_test)")
     first = next(iter(metrics.values()))
-    props = {"standard": _union(m["properties"]["standard"] for m in metrics.values()),
-             "structural": _union(m["properties"]["structural"] for m in metrics.values())}
+    props = {
+        "standard": _union(m["properties"]["standard"] for m in metrics.values()),
+        "structural": _union(m["properties"]["structural"] for m in metrics.values()),
+    }
     labels = _union(m.get("labels", []) for m in metrics.values())
     classes = {c: first.get("label_classes", {}).get(c) for c in labels}
-    return Comparison(survey, rows + list(baselines.values()), dict(metrics), props, labels,
-                      {c: v for c, v in classes.items() if v}, notes)
+    return Comparison(
+        survey,
+        rows + list(baselines.values()),
+        dict(metrics),
+        props,
+        labels,
+        {c: v for c, v in classes.items() if v},
+        notes,
+    )
 
 
 def _method_names(metrics: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
@@ -186,12 +227,16 @@ def _fmt(v: Any, best: bool = False) -> str:
     return f"**{text}**" if best else text
 
 
-def _md_table(df: pd.DataFrame, score_cols: Sequence[str], names: Sequence[str], extra: Sequence[list] = ()) -> str:
+def _md_table(
+    df: pd.DataFrame, score_cols: Sequence[str], names: Sequence[str], extra: Sequence[list] = ()
+) -> str:
     """A markdown table of ``score_cols`` (headed ``names``), the best value of each column in bold."""
     best = {c: pd.to_numeric(df[c], errors="coerce").max() for c in score_cols}
     lines = ["| method | kind | " + " | ".join(names) + " |", "|---|---|" + "---:|" * len(names)]
     for _, row in df.iterrows():
-        cells = [_fmt(row[c], row[c] is not None and np.isfinite(row[c]) and row[c] == best[c]) for c in score_cols]
+        cells = [
+            _fmt(row[c], row[c] is not None and np.isfinite(row[c]) and row[c] == best[c]) for c in score_cols
+        ]
         lines.append(f"| {row['method']} | {row['kind']} | " + " | ".join(cells) + " |")
     lines += ["| " + " | ".join(_fmt(v) for v in e) + " |" for e in extra]
     return "\n".join(lines) + "\n"
@@ -203,12 +248,21 @@ def markdown(comp: Comparison) -> str:
 
     df = comp.table().replace({np.nan: None})
     m0 = next(iter(comp.metrics.values()))
-    out = [f"# Embeddings of `{comp.survey}` side by side\n",
-           f"{len(comp.metrics)} run(s); held-out split of the survey's galaxies (seed {m0['seed']}, "
-           f"{m0['n_test']} test galaxies), k = {m0.get('k')} neighbours. {m0.get('protocol', '')} "
-           "The best value of each column is in bold.\n"]
-    out.append("Runs: " + "; ".join(f"`{r['method']}` ({r['kind']}" + (f", {r['model']}" if r.get("model") else "") + ")"
-                                     for r in comp.rows if r["kind"] != "baseline") + ".\n")
+    out = [
+        f"# Embeddings of `{comp.survey}` side by side\n",
+        f"{len(comp.metrics)} run(s); held-out split of the survey's galaxies (seed {m0['seed']}, "
+        f"{m0['n_test']} test galaxies), k = {m0.get('k')} neighbours. {m0.get('protocol', '')} "
+        "The best value of each column is in bold.\n",
+    ]
+    out.append(
+        "Runs: "
+        + "; ".join(
+            f"`{r['method']}` ({r['kind']}" + (f", {r['model']}" if r.get("model") else "") + ")"
+            for r in comp.rows
+            if r["kind"] != "baseline"
+        )
+        + ".\n"
+    )
     std, struct = comp.properties["standard"], comp.properties["structural"]
     if std:
         out.append("## Properties: held-out k-NN R²\n")
@@ -223,16 +277,39 @@ def markdown(comp: Comparison) -> str:
         if counts:
             out.append(f"Classes (embedded galaxies): {counts}.\n")
         cols = [f"{col}:{name}" for name in CLASS_COLUMNS.values()]
-        names = ["k-NN accuracy", "k-NN balanced", "k-NN macro-F1", "linear accuracy", "linear balanced", "linear macro-F1"]
-        extra = [["majority class", "guess", info.get("majority_accuracy"), info.get("chance_balanced_accuracy"), None,
-                  info.get("majority_accuracy"), info.get("chance_balanced_accuracy"), None]] if info else []
+        names = [
+            "k-NN accuracy",
+            "k-NN balanced",
+            "k-NN macro-F1",
+            "linear accuracy",
+            "linear balanced",
+            "linear macro-F1",
+        ]
+        extra = (
+            [
+                [
+                    "majority class",
+                    "guess",
+                    info.get("majority_accuracy"),
+                    info.get("chance_balanced_accuracy"),
+                    None,
+                    info.get("majority_accuracy"),
+                    info.get("chance_balanced_accuracy"),
+                    None,
+                ]
+            ]
+            if info
+            else []
+        )
         out.append(_md_table(df, cols, names, extra))
     if comp.notes:
         out.append("## Notes\n")
         out.extend(f"- {n}" for n in comp.notes)
         out.append("")
-    out.append("Each run's own `metrics.json` and `report/` hold the rest (linear probes on properties, label "
-               "efficiency, clusters, correlation ranking).\n")
+    out.append(
+        "Each run's own `metrics.json` and `report/` hold the rest (linear probes on properties, label "
+        "efficiency, clusters, correlation ranking).\n"
+    )
     return "\n".join(out)
 
 
@@ -247,9 +324,18 @@ def write_comparison(comp: Comparison, out: str | os.PathLike) -> list[Path]:
         tmp.write_text(markdown(comp))
     with atomic_file(paths[1]) as tmp:
         comp.table().to_csv(tmp, index=False, float_format="%.5g")
-    write_json(paths[2], {"survey": comp.survey, "runs": list(comp.metrics), "properties": comp.properties,
-                          "labels": comp.labels, "label_classes": comp.label_classes, "notes": comp.notes,
-                          "rows": _json_rows(comp.rows)})
+    write_json(
+        paths[2],
+        {
+            "survey": comp.survey,
+            "runs": list(comp.metrics),
+            "properties": comp.properties,
+            "labels": comp.labels,
+            "label_classes": comp.label_classes,
+            "notes": comp.notes,
+            "rows": _json_rows(comp.rows),
+        },
+    )
     return paths
 
 

@@ -46,7 +46,8 @@ from typing import Any
 import numpy as np
 
 from galexplore.artifacts.atomic import write_json
-from galexplore.data.columns import STANDARD_PROPERTIES
+from galexplore.artifacts.paths import RunPaths
+from galexplore.artifacts.provenance import encoder_fingerprint
 from galexplore.data.store import Survey
 from galexplore.errors import GalexploreError
 from galexplore.evaluation.inputs import (
@@ -59,23 +60,40 @@ from galexplore.evaluation.inputs import (
 from galexplore.evaluation.label_efficiency import CLASS_FRACTIONS
 from galexplore.evaluation.scores import BASELINES, baseline_scores, embedding_scores
 from galexplore.progress import ProgressCallback, report
-from galexplore.artifacts.provenance import encoder_fingerprint
-from galexplore.artifacts.runs import read_embeddings
-from galexplore.artifacts.paths import RunPaths
 
 log = logging.getLogger(__name__)
 
 #: Properties of the label-efficiency curve (the eCALIFA map properties), when present.
 LABEL_EFFICIENCY_PROPERTIES = ("ew_ha", "log_age_lw", "zh_lw", "log_sigma_star")
-PROTOCOL = ("k-NN: distance-weighted, on embeddings standardised on the training split; "
-            "NaN targets left out of each property's score. Linear probes: ridge (properties) and "
-            "logistic regression with class_weight='balanced' (labels), same split.")
-PROJECTION_KEYS = ("method", "n_neighbors", "min_dist", "metric", "random_state", "modality", "embedding_fingerprint")
-STAGES = ("embedding probes", "baselines", "photo-z", "label efficiency", "correlation ranking", "clusters", "report")
-SUPERVISED_METHOD = ("the run's encoder architecture, randomly initialised, with the run's input normalisation and a "
-                     "linear layer, trained with class-weighted cross-entropy on the labelled subset only "
-                     "(random flips and right-angle rotations; AdamW, cosine schedule), on the same subsets as the "
-                     "linear probe's first repeat")
+PROTOCOL = (
+    "k-NN: distance-weighted, on embeddings standardised on the training split; "
+    "NaN targets left out of each property's score. Linear probes: ridge (properties) and "
+    "logistic regression with class_weight='balanced' (labels), same split."
+)
+PROJECTION_KEYS = (
+    "method",
+    "n_neighbors",
+    "min_dist",
+    "metric",
+    "random_state",
+    "modality",
+    "embedding_fingerprint",
+)
+STAGES = (
+    "embedding probes",
+    "baselines",
+    "photo-z",
+    "label efficiency",
+    "correlation ranking",
+    "clusters",
+    "report",
+)
+SUPERVISED_METHOD = (
+    "the run's encoder architecture, randomly initialised, with the run's input normalisation and a "
+    "linear layer, trained with class-weighted cross-entropy on the labelled subset only "
+    "(random flips and right-angle rotations; AdamW, cosine schedule), on the same subsets as the "
+    "linear probe's first repeat"
+)
 
 
 def json_safe(obj: Any) -> Any:
@@ -185,44 +203,79 @@ def evaluate(
         from galexplore.evaluation.label_efficiency import FRACTIONS, label_efficiency
 
         metrics["label_efficiency"] = label_efficiency(
-            inp.X, features["pixel_pca"], {p: inp.y(p) for p in le_props}, inp.train, inp.test,
-            fractions=label_fractions or FRACTIONS, k=k, random_state=seed)
+            inp.X,
+            features["pixel_pca"],
+            {p: inp.y(p) for p in le_props},
+            inp.train,
+            inp.test,
+            fractions=label_fractions or FRACTIONS,
+            k=k,
+            random_state=seed,
+        )
     elif le_props:
-        metrics["skipped"]["label_efficiency"] = "its supervised baseline is a ridge regression on pixel_pca features, " + (
-            "which were skipped" if "pixel_pca" in metrics.get("baselines_skipped", {}) else "which were not asked for")
+        metrics["skipped"]["label_efficiency"] = (
+            "its supervised baseline is a ridge regression on pixel_pca features, "
+            + (
+                "which were skipped"
+                if "pixel_pca" in metrics.get("baselines_skipped", {})
+                else "which were not asked for"
+            )
+        )
     if inp.labels:
         metrics["label_efficiency_classification"] = _class_efficiency(
-            inp, features, metrics, class_fractions, sup_cols, supervised_options or {}, progress)
+            inp, features, metrics, class_fractions, sup_cols, supervised_options or {}, progress
+        )
     report(progress, 4, total, "evaluate")
     from galexplore.evaluation.ranking import correlation_ranking
 
-    metrics["correlation_ranking"] = correlation_ranking(inp.X, {p: inp.y(p) for p in inp.props}, random_state=seed)
+    metrics["correlation_ranking"] = correlation_ranking(
+        inp.X, {p: inp.y(p) for p in inp.props}, random_state=seed
+    )
     report(progress, 5, total, "evaluate")
     xy, proj_params = _projection(inp.run, inp.ids, inp.modality, seed)
     metrics["projection"] = {key: proj_params.get(key) for key in PROJECTION_KEYS}
     labels_by_k = {}
     if "sf_class" in inp.catalog:
-        labels_by_k = _clusters(metrics, inp.X, xy, inp.catalog["sf_class"].to_numpy(object), cluster_space, seed)
+        labels_by_k = _clusters(
+            metrics, inp.X, xy, inp.catalog["sf_class"].to_numpy(object), cluster_space, seed
+        )
     report(progress, 6, total, "evaluate")
-    metrics.update({"n_train": len(inp.train), "n_test": len(inp.test), "seed": seed, "k": k, "protocol": PROTOCOL})
+    metrics.update(
+        {"n_train": len(inp.train), "n_test": len(inp.test), "seed": seed, "k": k, "protocol": PROTOCOL}
+    )
     metrics = json_safe(metrics)
     if write_report:
         from galexplore.evaluation.report import write_report as _write
 
-        _write(inp.run, metrics, inp.catalog, xy, labels_by_k, map_columns=metrics["properties"]["standard"],
-               projection_method=str(proj_params.get("method", "umap")).upper())
+        _write(
+            inp.run,
+            metrics,
+            inp.catalog,
+            xy,
+            labels_by_k,
+            map_columns=metrics["properties"]["standard"],
+            projection_method=str(proj_params.get("method", "umap")).upper(),
+        )
     write_json(RunPaths.of(inp.run).metrics, metrics)
     report(progress, total, total, "evaluate")
     return metrics
 
 
 def _header(inp: Inputs) -> dict[str, Any]:
-    return {"run": str(inp.run), "survey": str(inp.survey.path), "modality": inp.modality,
-            "created": datetime.now(UTC).isoformat(timespec="seconds"),
-            "encoder_fingerprint": encoder_fingerprint(inp.run, inp.meta), "run_kind": describe_run(inp.run, inp.meta),
-            "survey_modalities": sorted(inp.survey.modalities), "embedded_modalities": list(inp.vectors),
-            "n_embedded": len(inp.X),
-            "properties": inp.targets, "labels": inp.labels, "skipped": {}}
+    return {
+        "run": str(inp.run),
+        "survey": str(inp.survey.path),
+        "modality": inp.modality,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "encoder_fingerprint": encoder_fingerprint(inp.run, inp.meta),
+        "run_kind": describe_run(inp.run, inp.meta),
+        "survey_modalities": sorted(inp.survey.modalities),
+        "embedded_modalities": list(inp.vectors),
+        "n_embedded": len(inp.X),
+        "properties": inp.targets,
+        "labels": inp.labels,
+        "skipped": {},
+    }
 
 
 def _supervised_columns(inp: Inputs, supervised: bool | Sequence[str]) -> list[str]:
@@ -233,13 +286,22 @@ def _supervised_columns(inp: Inputs, supervised: bool | Sequence[str]) -> list[s
         return []
     missing = [c for c in supervised if c not in inp.labels]
     if missing:
-        raise GalexploreError(f"supervised baseline: {missing[0]!r} is not one of the label columns scored "
-                              f"({', '.join(inp.labels) or 'none'}); name it in labels too")
+        raise GalexploreError(
+            f"supervised baseline: {missing[0]!r} is not one of the label columns scored "
+            f"({', '.join(inp.labels) or 'none'}); name it in labels too"
+        )
     return list(dict.fromkeys(supervised))
 
 
-def _class_efficiency(inp: Inputs, features: Mapping[str, np.ndarray], metrics: dict, fractions: Sequence[float],
-                      sup_cols: list[str], options: Mapping[str, Any], progress: ProgressCallback | None) -> dict:
+def _class_efficiency(
+    inp: Inputs,
+    features: Mapping[str, np.ndarray],
+    metrics: dict,
+    fractions: Sequence[float],
+    sup_cols: list[str],
+    options: Mapping[str, Any],
+    progress: ProgressCallback | None,
+) -> dict:
     """Hayat et al.'s table: linear probes on fractions of the labels, and the supervised CNN."""
     from galexplore.evaluation.label_efficiency import classification_label_efficiency
 
@@ -254,9 +316,17 @@ def _class_efficiency(inp: Inputs, features: Mapping[str, np.ndarray], metrics: 
     feats = {"embedding": inp.X, **({"pixel_pca": features["pixel_pca"]} if "pixel_pca" in features else {})}
     full = {"embedding": metrics["classification"]} | dict(metrics["baselines_classification"])
     full = {name: {c: s["linear_probe"] for c, s in by_col.items()} for name, by_col in full.items()}
-    out = classification_label_efficiency(feats, {c: inp.label(c) for c in inp.labels}, inp.train, inp.test,
-                                          fractions=fractions, random_state=inp.seed, supervised=fit_predict,
-                                          supervised_labels=sup_cols, full_scores=full)
+    out = classification_label_efficiency(
+        feats,
+        {c: inp.label(c) for c in inp.labels},
+        inp.train,
+        inp.test,
+        fractions=fractions,
+        random_state=inp.seed,
+        supervised=fit_predict,
+        supervised_labels=sup_cols,
+        full_scores=full,
+    )
     if info is not None:
         out["supervised_cnn"] = info
     return out
@@ -270,9 +340,17 @@ def _supervised(inp: Inputs, options: Mapping[str, Any], n_fits: int, progress: 
     x = x[inp.rows]
     options = {"random_state": inp.seed} | dict(options)
     proto = SupervisedCNN(enc_cfg, norm, **options)
-    info: dict[str, Any] = {"method": SUPERVISED_METHOD, "device": str(proto.resolved_device()), "epochs": proto.epochs,
-                            "min_steps": proto.min_steps, "max_steps": proto.max_steps, "batch_size": proto.batch_size,
-                            "steps": [], "seconds": 0.0, "n_parameters": None}
+    info: dict[str, Any] = {
+        "method": SUPERVISED_METHOD,
+        "device": str(proto.resolved_device()),
+        "epochs": proto.epochs,
+        "min_steps": proto.min_steps,
+        "max_steps": proto.max_steps,
+        "batch_size": proto.batch_size,
+        "steps": [],
+        "seconds": 0.0,
+        "n_parameters": None,
+    }
     report(progress, 0, n_fits, "supervised CNN")
 
     def fit_predict(train_rows: np.ndarray, y: np.ndarray, test_rows: np.ndarray) -> np.ndarray:
@@ -325,7 +403,10 @@ def _clusters(metrics: dict, X: np.ndarray, xy: np.ndarray, sf: np.ndarray, spac
 
     other = "embedding" if space == "projection" else "projection"
     data = {"projection": xy, "embedding": X}
-    names = {"projection": f"2-D {str(metrics['projection'].get('method', 'umap')).upper()} map", "embedding": None}
+    names = {
+        "projection": f"2-D {str(metrics['projection'].get('method', 'umap')).upper()} map",
+        "embedding": None,
+    }
     details = cluster_agreement(data[space], sf, (2, 3), space=space, where=names[space], random_state=seed)
     alt = cluster_agreement(data[other], sf, (2, 3), space=other, where=names[other], random_state=seed)
     labels_by_k = {k: d.pop("labels") for k, d in details.items()}

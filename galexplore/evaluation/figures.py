@@ -18,8 +18,13 @@ from galexplore.data.columns import SF_CLASSES, axis_label
 
 #: Colours of the EW(Hα) classes: blue cloud, green valley, red sequence.
 SF_COLOURS = {"star-forming": "#2c7bb6", "green-valley": "#4dac26", "retired": "#d7191c"}
-BASELINE_COLOURS = {"embedding": "#1b9e77", "linear_probe": "#66a61e", "pixel_pca": "#7570b3",
-                    "random_init": "#e7298a", "radial_profile": "#d95f02"}
+BASELINE_COLOURS = {
+    "embedding": "#1b9e77",
+    "linear_probe": "#66a61e",
+    "pixel_pca": "#7570b3",
+    "random_init": "#e7298a",
+    "radial_profile": "#d95f02",
+}
 
 
 def _num(values) -> np.ndarray:
@@ -35,15 +40,29 @@ def _colour_panel(fig: Figure, ax, xy: np.ndarray, values: np.ndarray, column: s
     ok = np.isfinite(values)
     positive = ok & (values > 0)
     log = column == "ew_ha" and positive.mean() > 0.95
-    norm = LogNorm(*np.nanpercentile(values[positive], [1, 99])) if log else Normalize(*np.nanpercentile(values[ok], [1, 99]))
+    norm = (
+        LogNorm(*np.nanpercentile(values[positive], [1, 99]))
+        if log
+        else Normalize(*np.nanpercentile(values[ok], [1, 99]))
+    )
     ax.scatter(xy[~ok, 0], xy[~ok, 1], s=_marker_size(len(xy)), c="0.85", lw=0, rasterized=True)
     order = np.argsort(values[ok])  # high values on top
-    sc = ax.scatter(xy[ok][order, 0], xy[ok][order, 1], c=values[ok][order], s=_marker_size(len(xy)),
-                    cmap="viridis", norm=norm, lw=0, rasterized=True)
+    sc = ax.scatter(
+        xy[ok][order, 0],
+        xy[ok][order, 1],
+        c=values[ok][order],
+        s=_marker_size(len(xy)),
+        cmap="viridis",
+        norm=norm,
+        lw=0,
+        rasterized=True,
+    )
     fig.colorbar(sc, ax=ax, label=axis_label(column) + (" (log scale)" if log else ""))
 
 
-def umap_properties(xy: np.ndarray, catalog: pd.DataFrame, columns: Sequence[str], *, method: str = "UMAP") -> Figure:
+def umap_properties(
+    xy: np.ndarray, catalog: pd.DataFrame, columns: Sequence[str], *, method: str = "UMAP"
+) -> Figure:
     """The 2-D map coloured by each property (one panel each) and by ``sf_class``."""
     panels = list(columns) + (["sf_class"] if "sf_class" in catalog else [])
     ncols = 3
@@ -54,8 +73,21 @@ def umap_properties(xy: np.ndarray, catalog: pd.DataFrame, columns: Sequence[str
         if col == "sf_class":
             for cls in SF_CLASSES:
                 m = (catalog["sf_class"] == cls).to_numpy()
-                ax.scatter(xy[m, 0], xy[m, 1], s=_marker_size(len(xy)), c=SF_COLOURS[cls], lw=0, label=cls, rasterized=True)
-            ax.legend(title=axis_label("sf_class"), markerscale=max(1, 6 / _marker_size(len(xy))), loc="best", fontsize=8)
+                ax.scatter(
+                    xy[m, 0],
+                    xy[m, 1],
+                    s=_marker_size(len(xy)),
+                    c=SF_COLOURS[cls],
+                    lw=0,
+                    label=cls,
+                    rasterized=True,
+                )
+            ax.legend(
+                title=axis_label("sf_class"),
+                markerscale=max(1, 6 / _marker_size(len(xy))),
+                loc="best",
+                fontsize=8,
+            )
         else:
             _colour_panel(fig, ax, xy, pd.to_numeric(catalog[col], errors="coerce").to_numpy(float), col)
         ax.set_title(axis_label(col))
@@ -63,12 +95,14 @@ def umap_properties(xy: np.ndarray, catalog: pd.DataFrame, columns: Sequence[str
         ax.set_ylabel(f"{method} 2")
         ax.set_xticks([])
         ax.set_yticks([])
-    for ax in axes[len(panels):]:
+    for ax in axes[len(panels) :]:
         ax.set_visible(False)
     return fig
 
 
-def main_sequence_clusters(catalog: pd.DataFrame, labels_by_k: Mapping[str, np.ndarray], *, where: str = "embedding") -> Figure:
+def main_sequence_clusters(
+    catalog: pd.DataFrame, labels_by_k: Mapping[str, np.ndarray], *, where: str = "embedding"
+) -> Figure:
     """log SFR against log M*, coloured by the clusters of each k, with the main sequence fitted to star-forming galaxies."""
     fig = Figure(figsize=(5.5 * len(labels_by_k), 4.6), layout="constrained")
     axes = fig.subplots(1, len(labels_by_k), squeeze=False)[0]
@@ -84,12 +118,25 @@ def main_sequence_clusters(catalog: pd.DataFrame, labels_by_k: Mapping[str, np.n
     for ax, (k, labels) in zip(axes, labels_by_k.items(), strict=True):
         for c in range(int(labels.max()) + 1):
             sel = labels == c
-            ax.scatter(m[sel], s[sel], s=_marker_size(len(m)) * 2, c=colours[c % len(colours)], lw=0,
-                       label=f"cluster {c} ({sel.sum()})", alpha=0.8, rasterized=True)
+            ax.scatter(
+                m[sel],
+                s[sel],
+                s=_marker_size(len(m)) * 2,
+                c=colours[c % len(colours)],
+                lw=0,
+                label=f"cluster {c} ({sel.sum()})",
+                alpha=0.8,
+                rasterized=True,
+            )
         if ms is not None:
             grid = np.linspace(np.nanmin(m), np.nanmax(m), 50)
-            ax.plot(grid, ms(grid), "k--", lw=1.2,
-                    label=f"main sequence (star-forming fit): slope {ms.slope:.2f}, σ {ms.scatter:.2f} dex")
+            ax.plot(
+                grid,
+                ms(grid),
+                "k--",
+                lw=1.2,
+                label=f"main sequence (star-forming fit): slope {ms.slope:.2f}, σ {ms.scatter:.2f} dex",
+            )
         ax.set_xlabel(axis_label("log_mstar"))
         ax.set_ylabel(axis_label("log_sfr"))
         ax.set_title(f"k = {k} clusters of the {where}")
@@ -97,22 +144,34 @@ def main_sequence_clusters(catalog: pd.DataFrame, labels_by_k: Mapping[str, np.n
     return fig
 
 
-def r2_against_baselines(knn_r2: Mapping[str, float], baselines: Mapping[str, Mapping[str, float]],
-                         groups: Mapping[str, Sequence[str]], *, linear_probe: Mapping[str, float] | None = None) -> Figure:
+def r2_against_baselines(
+    knn_r2: Mapping[str, float],
+    baselines: Mapping[str, Mapping[str, float]],
+    groups: Mapping[str, Sequence[str]],
+    *,
+    linear_probe: Mapping[str, float] | None = None,
+) -> Figure:
     """Grouped horizontal bars: held-out R² of the embedding and of every baseline, per property."""
     series = {"embedding": knn_r2, **({"linear_probe": linear_probe} if linear_probe else {}), **baselines}
     groups = {g: [p for p in props if p in knn_r2] for g, props in groups.items()}
     groups = {g: p for g, p in groups.items() if p}
-    fig = Figure(figsize=(6.5 * len(groups), 0.55 * max(len(p) for p in groups.values()) * len(series) / 2.5 + 1.8),
-                 layout="constrained")
+    fig = Figure(
+        figsize=(6.5 * len(groups), 0.55 * max(len(p) for p in groups.values()) * len(series) / 2.5 + 1.8),
+        layout="constrained",
+    )
     axes = fig.subplots(1, len(groups), squeeze=False)[0]
     height = 0.8 / len(series)
     for ax, (title, props) in zip(axes, groups.items(), strict=True):
         y = np.arange(len(props))
         for i, (name, scores) in enumerate(series.items()):
             vals = _num([scores.get(p) for p in props])
-            ax.barh(y + (i - (len(series) - 1) / 2) * height, np.clip(np.nan_to_num(vals, nan=0), -0.2, 1),
-                    height, label=name.replace("_", " "), color=BASELINE_COLOURS.get(name))
+            ax.barh(
+                y + (i - (len(series) - 1) / 2) * height,
+                np.clip(np.nan_to_num(vals, nan=0), -0.2, 1),
+                height,
+                label=name.replace("_", " "),
+                color=BASELINE_COLOURS.get(name),
+            )
         ax.set_yticks(y, props)
         ax.invert_yaxis()
         ax.set_xlim(-0.2, 1)
@@ -135,8 +194,16 @@ def label_efficiency_curves(curves: Mapping) -> Figure:
         c = {m: _num(v) for m, v in curves["properties"][p].items()}
         ax.plot(n, c["embedding"], "o-", color=BASELINE_COLOURS["embedding"], label="embedding k-NN")
         if "embedding_linear" in c:
-            ax.plot(n, c["embedding_linear"], "^-", color=BASELINE_COLOURS["linear_probe"], label="embedding ridge")
-        ax.plot(n, c["supervised"], "s--", color=BASELINE_COLOURS["pixel_pca"], label="supervised (ridge, pixels)")
+            ax.plot(
+                n,
+                c["embedding_linear"],
+                "^-",
+                color=BASELINE_COLOURS["linear_probe"],
+                label="embedding ridge",
+            )
+        ax.plot(
+            n, c["supervised"], "s--", color=BASELINE_COLOURS["pixel_pca"], label="supervised (ridge, pixels)"
+        )
         ax.set_xscale("log")
         ax.set_ylim(max(-1.0, min(-0.1, np.nanmin(np.concatenate([*c.values(), [0.0]])))), 1)
         ax.set_xlabel("training labels used")
@@ -144,7 +211,7 @@ def label_efficiency_curves(curves: Mapping) -> Figure:
         ax.set_title(axis_label(p))
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=8, loc="lower right")
-    for ax in axes[len(props):]:
+    for ax in axes[len(props) :]:
         ax.set_visible(False)
     return fig
 

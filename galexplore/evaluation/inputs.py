@@ -18,11 +18,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from galexplore.artifacts.paths import RunPaths
+from galexplore.artifacts.runs import read_embeddings
 from galexplore.data.columns import STANDARD_PROPERTIES
 from galexplore.data.store import Survey
 from galexplore.errors import GalexploreError
-from galexplore.artifacts.paths import RunPaths
-from galexplore.artifacts.runs import read_embeddings
 
 #: Label columns scored when present (with 2 … :data:`MAX_AUTO_CLASSES` classes): the synthetic
 #: survey's, then the usual names of real labelled sets (Galaxy Zoo 1: ``label``, ``label_coarse``).
@@ -40,7 +40,11 @@ def _structural_truths() -> tuple[str, ...]:
 
 
 def _scorable(catalog: pd.DataFrame, col: str) -> bool:
-    if col not in catalog or pd.api.types.is_bool_dtype(catalog[col]) or not pd.api.types.is_numeric_dtype(catalog[col]):
+    if (
+        col not in catalog
+        or pd.api.types.is_bool_dtype(catalog[col])
+        or not pd.api.types.is_numeric_dtype(catalog[col])
+    ):
         return False
     v = catalog[col].to_numpy(float)
     return np.isfinite(v).sum() >= 10 and np.nanstd(v) > 0
@@ -48,8 +52,10 @@ def _scorable(catalog: pd.DataFrame, col: str) -> bool:
 
 def default_targets(catalog: pd.DataFrame) -> dict[str, list[str]]:
     """Regression targets present in the catalog: standard properties and structural truths."""
-    return {"standard": [c for c in STANDARD_PROPERTIES if _scorable(catalog, c)],
-            "structural": [c for c in _structural_truths() if _scorable(catalog, c)]}
+    return {
+        "standard": [c for c in STANDARD_PROPERTIES if _scorable(catalog, c)],
+        "structural": [c for c in _structural_truths() if _scorable(catalog, c)],
+    }
 
 
 def label_array(values: pd.Series) -> np.ndarray:
@@ -75,13 +81,19 @@ def check_labels(catalog: pd.DataFrame, labels: Sequence[str], where: Path | str
             raise GalexploreError(f"{where}: catalog has no label column {col!r}")
         k = n_classes(catalog[col])
         if k < 2:
-            raise GalexploreError(f"{where}: label column {col!r} has {k} class(es) among the embedded galaxies; need 2 or more")
+            raise GalexploreError(
+                f"{where}: label column {col!r} has {k} class(es) among the embedded galaxies; need 2 or more"
+            )
         if k > MAX_CLASSES:
-            raise GalexploreError(f"{where}: label column {col!r} has {k} distinct values (at most {MAX_CLASSES}); is it a label?")
+            raise GalexploreError(
+                f"{where}: label column {col!r} has {k} distinct values (at most {MAX_CLASSES}); is it a label?"
+            )
     return list(dict.fromkeys(labels))
 
 
-def survey_split(survey: Survey, rows: np.ndarray, test_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def survey_split(
+    survey: Survey, rows: np.ndarray, test_fraction: float, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Train / test positions in the embedding order, from a seeded split of the survey's galaxies.
 
     Parameters
@@ -102,7 +114,9 @@ def survey_split(survey: Survey, rows: np.ndarray, test_fraction: float, seed: i
     in_test[test_rows] = True
     train, test = np.flatnonzero(~in_test[rows]), np.flatnonzero(in_test[rows])
     if len(train) < 2 or len(test) < 2:
-        raise GalexploreError(f"{survey.path}: only {len(rows)} embedded galaxies; too few for a train / test split")
+        raise GalexploreError(
+            f"{survey.path}: only {len(rows)} embedded galaxies; too few for a train / test split"
+        )
     return train.astype(np.int64), test.astype(np.int64)
 
 
@@ -125,7 +139,12 @@ def describe_run(run: str | os.PathLike, meta: dict[str, Any]) -> dict[str, Any]
         kind = "pretrained"
     else:
         kind = "imported"
-    model = get("model_name") or get("pretrained") or get("model") or (meta.get("model_family") if kind == "trained" else None)
+    model = (
+        get("model_name")
+        or get("pretrained")
+        or get("model")
+        or (meta.get("model_family") if kind == "trained" else None)
+    )
     if isinstance(model, dict):  # e.g. {"name": "timm:resnet18", "weights": ...}
         model = model.get("name") or model.get("model_name") or model.get("model")
     return {"name": Path(run).name, "kind": kind, "model": None if model is None else str(model)}
@@ -138,15 +157,19 @@ def baseline_modality(survey: Survey, modality: str | None) -> str:
     modality (vectors imported under another name); a one-line reason why none fits otherwise.
     """
     if not survey.modalities:
-        raise GalexploreError(f"{survey.path} is a catalog-only survey (no images, maps or spectra): "
-                              "this baseline is computed from pixels")
+        raise GalexploreError(
+            f"{survey.path} is a catalog-only survey (no images, maps or spectra): "
+            "this baseline is computed from pixels"
+        )
     if modality in survey.modalities:
         return modality
     pixels = [m for m in PIXEL_MODALITIES if m in survey.modalities]
     if len(pixels) == 1:
         return pixels[0]
-    raise GalexploreError(f"{survey.path}: the embedded modality {modality!r} is not one of the survey's "
-                          f"({', '.join(sorted(survey.modalities))}); cannot tell which pixels to use")
+    raise GalexploreError(
+        f"{survey.path}: the embedded modality {modality!r} is not one of the survey's "
+        f"({', '.join(sorted(survey.modalities))}); cannot tell which pixels to use"
+    )
 
 
 @dataclass
@@ -180,8 +203,15 @@ class Inputs:
         return label_array(self.catalog[col])
 
 
-def load_inputs(survey: Survey | str | os.PathLike, run: str | os.PathLike, modality: str | None,
-                labels: Sequence[str] | None, test_fraction: float, seed: int, k: int) -> Inputs:
+def load_inputs(
+    survey: Survey | str | os.PathLike,
+    run: str | os.PathLike,
+    modality: str | None,
+    labels: Sequence[str] | None,
+    test_fraction: float,
+    seed: int,
+    k: int,
+) -> Inputs:
     """Read the run's embeddings of ``modality`` and align the survey's catalog and split with them."""
     from galexplore.data import open_survey
 
@@ -193,9 +223,34 @@ def load_inputs(survey: Survey | str | os.PathLike, run: str | os.PathLike, moda
     catalog = survey.catalog.iloc[rows].reset_index(drop=True)
     label_cols = check_labels(catalog, labels, survey.path) if labels is not None else default_labels(catalog)
     train, test = survey_split(survey, rows, test_fraction, seed)
-    return Inputs(survey, Path(run), name, X, emb.galaxy_ids, catalog, rows, train, test,
-                  default_targets(catalog), label_cols, k, seed, emb.metadata, emb.vectors)
+    return Inputs(
+        survey,
+        Path(run),
+        name,
+        X,
+        emb.galaxy_ids,
+        catalog,
+        rows,
+        train,
+        test,
+        default_targets(catalog),
+        label_cols,
+        k,
+        seed,
+        emb.metadata,
+        emb.vectors,
+    )
 
 
-__all__ = ["LABEL_COLUMNS", "Inputs", "baseline_modality", "check_labels", "default_labels", "default_targets",
-           "describe_run", "label_array", "load_inputs", "survey_split"]
+__all__ = [
+    "LABEL_COLUMNS",
+    "Inputs",
+    "baseline_modality",
+    "check_labels",
+    "default_labels",
+    "default_targets",
+    "describe_run",
+    "label_array",
+    "load_inputs",
+    "survey_split",
+]

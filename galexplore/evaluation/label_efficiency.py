@@ -89,8 +89,12 @@ def label_efficiency(
     test_idx = np.asarray(test_idx)
     rng = np.random.default_rng(random_state)
     sizes = [max(int(round(f * len(train_idx))), 3) for f in fractions]
-    subsets = [[train_idx] if n >= len(train_idx) else [np.sort(rng.choice(train_idx, n, replace=False)) for _ in range(repeats)]
-               for n in sizes]
+    subsets = [
+        [train_idx]
+        if n >= len(train_idx)
+        else [np.sort(rng.choice(train_idx, n, replace=False)) for _ in range(repeats)]
+        for n in sizes
+    ]
     curves: dict[str, dict[str, list[float]]] = {}
     for name, values in targets.items():
         y = np.asarray(values, dtype=float)
@@ -99,14 +103,17 @@ def label_efficiency(
             emb.append(float(np.nanmean([knn_r2(X, y, s, test_idx, k=min(k, len(s) - 1)) for s in group])))
             lin.append(float(np.nanmean([ridge_r2(X, y, s, test_idx) for s in group])))
             sup.append(float(np.nanmean([ridge_r2(F, y, s, test_idx) for s in group])))
-        curves[name] = {"embedding": [round(v, 4) for v in emb], "embedding_linear": [round(v, 4) for v in lin],
-                        "supervised": [round(v, 4) for v in sup]}
+        curves[name] = {
+            "embedding": [round(v, 4) for v in emb],
+            "embedding_linear": [round(v, 4) for v in lin],
+            "supervised": [round(v, 4) for v in sup],
+        }
     return {
         "fractions": list(fractions),
         "n_labels": sizes,
         "repeats": repeats,
         "embedding_probe": f"distance-weighted k-NN (k ≤ {k}) on standardised embeddings; "
-                           "embedding_linear: the supervised baseline's ridge regression on the embeddings",
+        "embedding_linear: the supervised baseline's ridge regression on the embeddings",
         "supervised": SUPERVISED,
         "properties": curves,
     }
@@ -116,11 +123,15 @@ def label_efficiency(
 
 #: Fractions of the training labels of the classification table.
 CLASS_FRACTIONS = (0.01, 0.1, 1.0)
-LINEAR_PROBE = ("logistic regression (class_weight={cw}, C = 1) on features standardised on the labelled rows; "
-                "mean over {repeats} random subsets below 100 %")
+LINEAR_PROBE = (
+    "logistic regression (class_weight={cw}, C = 1) on features standardised on the labelled rows; "
+    "mean over {repeats} random subsets below 100 %"
+)
 
 
-def stratified_subset(train_idx: np.ndarray, labels: np.ndarray, fraction: float, rng: np.random.Generator) -> np.ndarray:
+def stratified_subset(
+    train_idx: np.ndarray, labels: np.ndarray, fraction: float, rng: np.random.Generator
+) -> np.ndarray:
     """``fraction`` of the labelled training rows of each class (at least one of each), sorted.
 
     Parameters
@@ -195,16 +206,31 @@ def classification_label_efficiency(
     for col, values in labels.items():
         tr, y = label_rows(values, train_idx)
         te, _ = label_rows(values, test_idx)
-        subsets = [[stratified_subset(tr, y, f, rng) for _ in range(1 if f >= 1 else repeats)] for f in fractions]
+        subsets = [
+            [stratified_subset(tr, y, f, rng) for _ in range(1 if f >= 1 else repeats)] for f in fractions
+        ]
         res: dict[str, Any] = {"n_labels": [len(group[0]) for group in subsets]}
         for name, X in features.items():
             known = (full_scores or {}).get(name, {}).get(col)
-            scores = [[known if known is not None and len(s) == len(tr) else linear_probe_classification(X, y, s, te)
-                       for s in group] for group in subsets]
-            res[name] = {m: [round(float(np.nanmean([s[m] for s in group])), 4) for group in scores] for m in keys}
+            scores = [
+                [
+                    known
+                    if known is not None and len(s) == len(tr)
+                    else linear_probe_classification(X, y, s, te)
+                    for s in group
+                ]
+                for group in subsets
+            ]
+            res[name] = {
+                m: [round(float(np.nanmean([s[m] for s in group])), 4) for group in scores] for m in keys
+            }
         if supervised is not None and (supervised_labels is None or col in supervised_labels):
             sup = [classification_scores(y[te], supervised(group[0], y, te)) for group in subsets]
             res["supervised_cnn"] = {m: [round(s[m], 4) for s in sup] for m in keys}
         out[col] = res
-    return {"fractions": list(fractions), "repeats": repeats,
-            "linear_probe": LINEAR_PROBE.format(cw=LINEAR_PROBE_CLASS_WEIGHT, repeats=repeats), "labels": out}
+    return {
+        "fractions": list(fractions),
+        "repeats": repeats,
+        "linear_probe": LINEAR_PROBE.format(cw=LINEAR_PROBE_CLASS_WEIGHT, repeats=repeats),
+        "labels": out,
+    }

@@ -12,7 +12,9 @@ import numpy.typing as npt
 OUTLIER_LIMIT = 0.05
 
 
-def photoz_metrics(z_true: npt.ArrayLike, z_pred: npt.ArrayLike, *, outlier_limit: float = OUTLIER_LIMIT) -> dict[str, float]:
+def photoz_metrics(
+    z_true: npt.ArrayLike, z_pred: npt.ArrayLike, *, outlier_limit: float = OUTLIER_LIMIT
+) -> dict[str, float]:
     """σ_MAD of Δz/(1+z), the outlier fraction (|Δz|/(1+z) > ``outlier_limit``) and the bias.
 
     Parameters
@@ -55,5 +57,7 @@ def knn_predict(
     tr = np.asarray(train_idx)
     tr = tr[np.isfinite(y[tr])]
     scaler = StandardScaler().fit(X[tr])
-    model = KNeighborsRegressor(n_neighbors=min(k, len(tr)), weights="distance").fit(scaler.transform(X[tr]), y[tr])
+    model = KNeighborsRegressor(n_neighbors=min(k, len(tr)), weights="distance").fit(
+        scaler.transform(X[tr]), y[tr]
+    )
     return model.predict(scaler.transform(X[np.asarray(test_idx)]))

@@ -53,7 +53,9 @@ def split_indices(n: int, test_fraction: float = 0.2, random_state: int = 0) -> 
     return np.sort(perm[n_test:]).astype(np.int64), np.sort(perm[:n_test]).astype(np.int64)
 
 
-def _prepare(X: npt.ArrayLike, train_idx: npt.ArrayLike, test_idx: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+def _prepare(
+    X: npt.ArrayLike, train_idx: npt.ArrayLike, test_idx: npt.ArrayLike
+) -> tuple[np.ndarray, np.ndarray]:
     from sklearn.preprocessing import StandardScaler
 
     X = np.asarray(X, dtype=np.float64)
@@ -75,7 +77,9 @@ def _r2(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     return float(r2_score(y_true, y_pred)) if len(y_true) >= 2 else float("nan")
 
 
-def knn_r2(X: npt.ArrayLike, y: npt.ArrayLike, train_idx: npt.ArrayLike, test_idx: npt.ArrayLike, *, k: int = 16) -> float:
+def knn_r2(
+    X: npt.ArrayLike, y: npt.ArrayLike, train_idx: npt.ArrayLike, test_idx: npt.ArrayLike, *, k: int = 16
+) -> float:
     """Held-out R² of distance-weighted k-NN regression on standardised features.
 
     Parameters
@@ -165,7 +169,12 @@ def knn_accuracy(
 
 
 def linear_probe_r2(
-    X: npt.ArrayLike, y: npt.ArrayLike, train_idx: npt.ArrayLike, test_idx: npt.ArrayLike, *, alpha: float = 1.0
+    X: npt.ArrayLike,
+    y: npt.ArrayLike,
+    train_idx: npt.ArrayLike,
+    test_idx: npt.ArrayLike,
+    *,
+    alpha: float = 1.0,
 ) -> float:
     """Held-out R² of a ridge regression on standardised features (rows with NaN target left out)."""
     from sklearn.linear_model import Ridge
@@ -224,14 +233,23 @@ def linear_probe_classification(
 
 
 def linear_probe_accuracy(
-    X: npt.ArrayLike, labels: npt.ArrayLike, train_idx: npt.ArrayLike, test_idx: npt.ArrayLike, *, C: float = 1.0,
+    X: npt.ArrayLike,
+    labels: npt.ArrayLike,
+    train_idx: npt.ArrayLike,
+    test_idx: npt.ArrayLike,
+    *,
+    C: float = 1.0,
     class_weight: str | None = LINEAR_PROBE_CLASS_WEIGHT,
 ) -> float:
     """Held-out accuracy of the logistic-regression probe (:func:`linear_probe_classification`)."""
-    return linear_probe_classification(X, labels, train_idx, test_idx, C=C, class_weight=class_weight)["accuracy"]
+    return linear_probe_classification(X, labels, train_idx, test_idx, C=C, class_weight=class_weight)[
+        "accuracy"
+    ]
 
 
-def retrieval_accuracy(query: npt.ArrayLike, gallery: npt.ArrayLike, ks: tuple[int, ...] = (1, 10)) -> dict[str, float]:
+def retrieval_accuracy(
+    query: npt.ArrayLike, gallery: npt.ArrayLike, ks: tuple[int, ...] = (1, 10)
+) -> dict[str, float]:
     """Cross-modal retrieval: for each query row i, is gallery row i among its k nearest?
 
     Parameters
@@ -263,6 +281,15 @@ def retrieval_accuracy(query: npt.ArrayLike, gallery: npt.ArrayLike, ks: tuple[i
 
 
 __all__ = [
-    "CLASSIFICATION_METRICS", "LINEAR_PROBE_CLASS_WEIGHT", "classification_scores", "knn_accuracy", "knn_r2", "label_rows",
-    "linear_probe_accuracy", "linear_probe_classification", "linear_probe_r2", "retrieval_accuracy", "split_indices",
+    "CLASSIFICATION_METRICS",
+    "LINEAR_PROBE_CLASS_WEIGHT",
+    "classification_scores",
+    "knn_accuracy",
+    "knn_r2",
+    "label_rows",
+    "linear_probe_accuracy",
+    "linear_probe_classification",
+    "linear_probe_r2",
+    "retrieval_accuracy",
+    "split_indices",
 ]

@@ -77,6 +77,8 @@ def correlation_ranking(
             continue
         if len(rows) > max_rows:
             rows = np.sort(rng.choice(rows, max_rows, replace=False))
-        ranking.append({"property": name, "dcor": round(distance_correlation(Z[rows], y[rows]), 4), "n": len(rows)})
+        ranking.append(
+            {"property": name, "dcor": round(distance_correlation(Z[rows], y[rows]), 4), "n": len(rows)}
+        )
     ranking.sort(key=lambda r: -r["dcor"])
     return {"method": METHOD.format(n=max_rows), "ranking": ranking}

@@ -15,13 +15,12 @@ from typing import Any
 
 import numpy as np
 
+from galexplore.artifacts.paths import RunPaths
 from galexplore.errors import GalexploreError
 from galexplore.evaluation import BASELINES
 from galexplore.evaluation.inputs import Inputs, baseline_modality, describe_run
-from galexplore.artifacts.paths import RunPaths
 
 log = logging.getLogger(__name__)
-
 
 
 def score_features(X: np.ndarray, inp: Inputs) -> tuple[dict[str, float], dict[str, dict]]:
@@ -42,8 +41,10 @@ def score_features(X: np.ndarray, inp: Inputs) -> tuple[dict[str, float], dict[s
     cls = {}
     for col in inp.labels:
         y = inp.label(col)
-        cls[col] = {"knn": knn_accuracy(X, y, inp.train, inp.test, k=inp.k),
-                    "linear_probe": linear_probe_classification(X, y, inp.train, inp.test)}
+        cls[col] = {
+            "knn": knn_accuracy(X, y, inp.train, inp.test, k=inp.k),
+            "linear_probe": linear_probe_classification(X, y, inp.train, inp.test),
+        }
     return r2, cls
 
 
@@ -57,12 +58,19 @@ def label_classes(inp: Inputs, col: str) -> dict[str, Any]:
 
     tr, y = label_rows(inp.label(col), inp.train)
     te, _ = label_rows(inp.label(col), inp.test)
-    counts = {str(c): int(n) for c, n in zip(*np.unique(y[np.concatenate([tr, te])], return_counts=True), strict=True)}
+    counts = {
+        str(c): int(n)
+        for c, n in zip(*np.unique(y[np.concatenate([tr, te])], return_counts=True), strict=True)
+    }
     counts = dict(sorted(counts.items(), key=lambda kv: -kv[1]))
     majority = max(counts, key=lambda c: (y[tr] == c).sum()) if len(tr) else None
-    return {"counts": counts, "n_train": len(tr), "n_test": len(te),
-            "majority_accuracy": float(np.mean(y[te] == majority)) if len(te) else float("nan"),
-            "chance_balanced_accuracy": 1 / len(set(y[te])) if len(te) else float("nan")}
+    return {
+        "counts": counts,
+        "n_train": len(tr),
+        "n_test": len(te),
+        "majority_accuracy": float(np.mean(y[te] == majority)) if len(te) else float("nan"),
+        "chance_balanced_accuracy": 1 / len(set(y[te])) if len(te) else float("nan"),
+    }
 
 
 def counts_text(counts: dict[str, int], most: int = 12) -> str:
@@ -107,14 +115,18 @@ def baseline_features(name: str, inp: Inputs, cache: MutableMapping | None = Non
             who = describe_run(inp.run, inp.meta)
             how = "made by a pretrained model" if who["kind"] == "pretrained" else "imported"
             model = f" ({who['model']})" if who["model"] else ""
-            raise GalexploreError(f"{path}: not found; the vectors were {how}{model}, so there is no encoder "
-                                  "architecture of this run to re-initialise")
+            raise GalexploreError(
+                f"{path}: not found; the vectors were {how}{model}, so there is no encoder "
+                "architecture of this run to re-initialise"
+            )
         return baselines.random_init_embeddings(inp.survey, inp.run, seed=inp.seed)[inp.modality]
     if name not in BASELINES:
         raise GalexploreError(f"unknown baseline {name!r} (choose from {', '.join(BASELINES)})")
     modality = baseline_modality(inp.survey, inp.modality)
     if name == "radial_profile" and len(inp.survey.spec(modality).shape) != 3:
-        raise GalexploreError(f"radial_profile needs maps or images; {modality} of {inp.survey.path} is not 2-D")
+        raise GalexploreError(
+            f"radial_profile needs maps or images; {modality} of {inp.survey.path} is not 2-D"
+        )
     key = (str(inp.survey.path), inp.survey.fingerprint, name, modality, inp.seed)
     if cache is not None and key in cache:
         return cache[key][inp.rows]
@@ -127,7 +139,9 @@ def baseline_features(name: str, inp: Inputs, cache: MutableMapping | None = Non
     return np.asarray(feats)[inp.rows]
 
 
-def baseline_scores(inp: Inputs, names: Sequence[str], metrics: dict, cache: MutableMapping | None = None) -> dict[str, np.ndarray]:
+def baseline_scores(
+    inp: Inputs, names: Sequence[str], metrics: dict, cache: MutableMapping | None = None
+) -> dict[str, np.ndarray]:
     """Score each baseline on the same split into ``metrics``; returns the features computed.
 
     Fills ``baselines`` (property → R²), ``baselines_accuracy`` (label → k-NN accuracy),
@@ -136,7 +150,9 @@ def baseline_scores(inp: Inputs, names: Sequence[str], metrics: dict, cache: Mut
     """
     metrics["baselines"], metrics["baselines_accuracy"], metrics["baselines_classification"] = {}, {}, {}
     try:
-        metrics["baseline_modality"] = baseline_modality(inp.survey, inp.modality)  # whose pixels pixel_pca uses
+        metrics["baseline_modality"] = baseline_modality(
+            inp.survey, inp.modality
+        )  # whose pixels pixel_pca uses
     except GalexploreError:
         metrics["baseline_modality"] = None
     skipped, features = {}, {}
@@ -156,4 +172,12 @@ def baseline_scores(inp: Inputs, names: Sequence[str], metrics: dict, cache: Mut
     return features
 
 
-__all__ = ["BASELINES", "baseline_features", "baseline_scores", "counts_text", "embedding_scores", "label_classes", "score_features"]
+__all__ = [
+    "BASELINES",
+    "baseline_features",
+    "baseline_scores",
+    "counts_text",
+    "embedding_scores",
+    "label_classes",
+    "score_features",
+]

@@ -114,7 +114,12 @@ class SupervisedCNN:
     ) -> None:
         self.encoder_config = encoder_config
         self.normalisation = normalisation
-        self.epochs, self.min_steps, self.max_steps, self.batch_size = epochs, min_steps, max_steps, batch_size
+        self.epochs, self.min_steps, self.max_steps, self.batch_size = (
+            epochs,
+            min_steps,
+            max_steps,
+            batch_size,
+        )
         self.lr, self.weight_decay = lr, weight_decay
         self.class_weight, self.augment = class_weight, augment
         self.device, self.random_state = device, random_state
@@ -138,12 +143,16 @@ class SupervisedCNN:
             net = _Classifier(from_stats(self.normalisation), build_encoder(self.encoder_config), n_classes)
         return net.to(device)
 
-    def fit(self, X: npt.ArrayLike, y: npt.ArrayLike, *, progress: ProgressCallback | None = None) -> SupervisedCNN:
+    def fit(
+        self, X: npt.ArrayLike, y: npt.ArrayLike, *, progress: ProgressCallback | None = None
+    ) -> SupervisedCNN:
         """Train on raw inputs ``X`` (N, C, H, W) or (N, L) float32 and their labels ``y`` (N,)."""
         X = np.ascontiguousarray(X, dtype=np.float32)
         y = np.asarray(y).astype(str)
         if len(X) != len(y) or len(X) < 2:
-            raise ValueError(f"need at least 2 labelled rows with one label each, got X {X.shape} and y {y.shape}")
+            raise ValueError(
+                f"need at least 2 labelled rows with one label each, got X {X.shape} and y {y.shape}"
+            )
         self.classes_, codes = np.unique(y, return_inverse=True)
         device = self.resolved_device()
         net = self._build(len(self.classes_), device).train()
@@ -181,12 +190,19 @@ class SupervisedCNN:
         """The predicted class of each row of ``X`` (N, …), (N,)."""
         device = next(self.model_.parameters()).device
         X = np.asarray(X, dtype=np.float32)
-        out = [self.model_(torch.from_numpy(np.ascontiguousarray(X[s : s + batch_size])).to(device)).argmax(1).cpu().numpy()
-               for s in range(0, len(X), batch_size)]
+        out = [
+            self.model_(torch.from_numpy(np.ascontiguousarray(X[s : s + batch_size])).to(device))
+            .argmax(1)
+            .cpu()
+            .numpy()
+            for s in range(0, len(X), batch_size)
+        ]
         return self.classes_[np.concatenate(out)] if out else self.classes_[:0]
 
 
-def run_inputs(survey, run: str | os.PathLike, modality: str) -> tuple[dict[str, Any], dict[str, Any], np.ndarray]:
+def run_inputs(
+    survey, run: str | os.PathLike, modality: str
+) -> tuple[dict[str, Any], dict[str, Any], np.ndarray]:
     """What :class:`SupervisedCNN` needs from a trained run: its encoder config and normalisation
     of ``modality``, and the survey's inputs of that modality as the encoder reads them, (N, …).
 
@@ -196,9 +212,9 @@ def run_inputs(survey, run: str | os.PathLike, modality: str) -> tuple[dict[str,
         If the run has no ``encoder.pt`` (imported or pretrained vectors), does not encode
         ``modality``, or the survey cannot feed it.
     """
+    from galexplore.artifacts.paths import RunPaths
     from galexplore.embed import check_compatible, read_inputs
     from galexplore.errors import GalexploreError
-    from galexplore.artifacts.paths import RunPaths
     from galexplore.training.checkpoint import load_checkpoint
     from galexplore.training.setup import input_pooling
 
@@ -208,7 +224,9 @@ def run_inputs(survey, run: str | os.PathLike, modality: str) -> tuple[dict[str,
     ckpt = load_checkpoint(run)
     cfg = ckpt["model_config"]
     if modality not in cfg["encoders"]:
-        raise GalexploreError(f"{path}: the run has no {modality!r} encoder (it has {sorted(cfg['encoders'])})")
+        raise GalexploreError(
+            f"{path}: the run has no {modality!r} encoder (it has {sorted(cfg['encoders'])})"
+        )
     check_compatible(survey, ckpt, run)
     x = read_inputs(survey, [modality], pool=input_pooling(cfg))[modality]
     return dict(cfg["encoders"][modality]), dict(ckpt["normalisation"][modality]), x

@@ -92,4 +92,12 @@ def group_name(prefix: str) -> str:
     return modality_name(prefix.rstrip("_-. ")) if prefix.strip("_-. ") else "embedding"
 
 
-__all__ = ["KeyColumns", "MIN_AUTO_DIMS", "dimension_groups", "group_name", "key_columns", "modality_name", "parse_request"]
+__all__ = [
+    "KeyColumns",
+    "MIN_AUTO_DIMS",
+    "dimension_groups",
+    "group_name",
+    "key_columns",
+    "modality_name",
+    "parse_request",
+]

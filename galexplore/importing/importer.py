@@ -27,6 +27,8 @@ import numpy as np
 
 from galexplore import __version__
 from galexplore.artifacts.atomic import check_writable
+from galexplore.artifacts.paths import RunPaths
+from galexplore.artifacts.runs import embeddings_writer
 from galexplore.data.readers.batch import file_record
 from galexplore.data.store import Survey, open_survey
 from galexplore.embedding_checks import BadRow, VectorScan, block_rows, describe_row
@@ -34,8 +36,6 @@ from galexplore.errors import InputFileError
 from galexplore.importing.match import RowMatch, file_ids, match_rows
 from galexplore.importing.sources import VectorColumn, VectorSource, open_source
 from galexplore.progress import ProgressCallback, report
-from galexplore.artifacts.paths import RunPaths
-from galexplore.artifacts.runs import embeddings_writer
 
 log = logging.getLogger(__name__)
 
@@ -57,14 +57,18 @@ class ImportResult:
 
     def summary(self) -> str:
         dims = ", ".join(f"emb_{m} {d}-d" for m, d in self.dims.items())
-        how = self.match.method + (f" within {self.match.radius_arcsec:g} arcsec" if self.match.radius_arcsec is not None else "")
+        how = self.match.method + (
+            f" within {self.match.radius_arcsec:g} arcsec" if self.match.radius_arcsec is not None else ""
+        )
         text = f"imported {self.n_imported} of {self.n_rows} rows ({dims}), matched by {how}"
         if self.n_skipped:
             text += f"; skipped {self.n_skipped} rows whose galaxy is not in the survey (e.g. {', '.join(self.skipped_examples)})"
         return text
 
 
-def checked_blocks(source: VectorSource, col: VectorColumn, rows: int, ids: np.ndarray | None) -> Iterator[np.ndarray]:
+def checked_blocks(
+    source: VectorSource, col: VectorColumn, rows: int, ids: np.ndarray | None
+) -> Iterator[np.ndarray]:
     """The rows of one vector column in blocks of exactly ``rows`` rows (the last may be shorter),
     as (n, D) float32, each checked: :class:`InputFileError` names the file, the column and the
     first id (or row) without a vector, of another length, with NaN or inf, or all zeros."""
@@ -72,9 +76,13 @@ def checked_blocks(source: VectorSource, col: VectorColumn, rows: int, ids: np.n
     try:
         for block in _exactly(col.blocks(rows), rows):
             if block.ndim != 2 or block.shape[1] != col.dim:
-                raise BadRow(pos, f"{block.shape[-1]} values where the first row has {col.dim} (ragged lengths)")
+                raise BadRow(
+                    pos, f"{block.shape[-1]} values where the first row has {col.dim} (ragged lengths)"
+                )
             if pos + len(block) > source.n_rows:
-                raise InputFileError(source.path, f"column {col.column} has more rows than the file's {source.n_rows}")
+                raise InputFileError(
+                    source.path, f"column {col.column} has more rows than the file's {source.n_rows}"
+                )
             block = block.astype(np.float32, copy=False)
             scan.update(block)
             if scan.first_nonfinite >= 0:
@@ -86,7 +94,9 @@ def checked_blocks(source: VectorSource, col: VectorColumn, rows: int, ids: np.n
             pos += len(block)
             yield block
     except BadRow as bad:
-        raise InputFileError(source.path, f"column {col.column}: {describe_row(bad.row, ids)}: {bad.what}") from None
+        raise InputFileError(
+            source.path, f"column {col.column}: {describe_row(bad.row, ids)}: {bad.what}"
+        ) from None
     if pos != source.n_rows:
         raise InputFileError(source.path, f"column {col.column} has {pos} rows, the file {source.n_rows}")
 
@@ -175,7 +185,9 @@ def import_embeddings(
             n = len(blocks[0])
             take = match.rows[done : done + n] >= 0
             k = int(take.sum())
-            vecs = {m: b if k == n else b[take] for m, b in zip(streams, blocks, strict=True)}  # no copy when every row is kept
+            vecs = {
+                m: b if k == n else b[take] for m, b in zip(streams, blocks, strict=True)
+            }  # no copy when every row is kept
             writer.write(galaxy_ids[kept : kept + k], vecs)
             done, kept = done + n, kept + k
             report(progress, done, source.n_rows, "importing")
@@ -188,7 +200,9 @@ def import_embeddings(
     return result
 
 
-def provenance(source: VectorSource, survey: Survey, match: RowMatch, model_name: str | None, n_imported: int) -> dict[str, Any]:
+def provenance(
+    source: VectorSource, survey: Survey, match: RowMatch, model_name: str | None, n_imported: int
+) -> dict[str, Any]:
     """What ``embeddings.parquet`` records about an import."""
     record = file_record(source.path)
     return {

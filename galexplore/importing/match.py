@@ -34,7 +34,9 @@ class RowMatch:
         return int((self.rows >= 0).sum())
 
     def summary(self) -> str:
-        how = self.method + (f" within {self.radius_arcsec:g} arcsec" if self.radius_arcsec is not None else "")
+        how = self.method + (
+            f" within {self.radius_arcsec:g} arcsec" if self.radius_arcsec is not None else ""
+        )
         return f"{self.n_matched} of {len(self.rows)} rows matched by {how}"
 
 
@@ -52,12 +54,16 @@ def match_rows(source: VectorSource, survey: Survey, *, radius_arcsec: float = 1
     if ids is not None:
         dup = duplicated_id(ids)
         if dup is not None:
-            raise InputFileError(source.path, f"id {dup!r} occurs more than once in column {source.key_columns.id!r}")
+            raise InputFileError(
+                source.path, f"id {dup!r} occurs more than once in column {source.key_columns.id!r}"
+            )
         rows = survey.index.get_indexer(pd.Index(ids))
         method = "galaxy_id"
         if (rows < 0).all():
             rows, method = _by_normalised_id(ids, survey), "galaxy_id (case and spaces ignored)"
-            _refuse_shared_galaxies(source, survey, rows, "match it when case and spaces are ignored: remove one")
+            _refuse_shared_galaxies(
+                source, survey, rows, "match it when case and spaces are ignored: remove one"
+            )
         if (rows >= 0).any():
             return RowMatch(rows.astype(np.int64), method)
     kc = source.key_columns
@@ -83,14 +89,18 @@ def _by_sky(source: VectorSource, survey: Survey, radius_arcsec: float) -> RowMa
 
     cat = survey.catalog
     if not {"ra", "dec"} <= set(cat.columns):
-        raise GalexploreError(f"{survey.path}: the survey catalog has no ra/dec, so {source.path} cannot be matched by sky position")
+        raise GalexploreError(
+            f"{survey.path}: the survey catalog has no ra/dec, so {source.path} cannot be matched by sky position"
+        )
     ra = pd.to_numeric(source.keys[source.key_columns.ra], errors="coerce").to_numpy(float)
     dec = pd.to_numeric(source.keys[source.key_columns.dec], errors="coerce").to_numpy(float)
     s_ra, s_dec = cat["ra"].to_numpy(float), cat["dec"].to_numpy(float)
     rows = np.full(len(ra), -1, dtype=np.int64)
     ok, s_ok = np.isfinite(ra) & np.isfinite(dec), np.flatnonzero(np.isfinite(s_ra) & np.isfinite(s_dec))
     if ok.any() and s_ok.size:
-        near, sep, _ = SkyCoord(ra[ok] * u.deg, dec[ok] * u.deg).match_to_catalog_sky(SkyCoord(s_ra[s_ok] * u.deg, s_dec[s_ok] * u.deg))
+        near, sep, _ = SkyCoord(ra[ok] * u.deg, dec[ok] * u.deg).match_to_catalog_sky(
+            SkyCoord(s_ra[s_ok] * u.deg, s_dec[s_ok] * u.deg)
+        )
         hit = sep.to_value(u.arcsec) < radius_arcsec
         rows[np.flatnonzero(ok)[hit]] = s_ok[near[hit]]
     _refuse_shared_galaxies(source, survey, rows, f"lie within {radius_arcsec:g} arcsec of it: a galaxy takes one vector "

@@ -75,8 +75,17 @@ def open_source(path: str | os.PathLike, *, id_column: str | None = None, vector
         raise InputFileError(path, "no such file")
     fmt = detect_format(path)
     if fmt != "npy" and ids_file is not None:
-        raise InputFileError(ids_file, f"an ids file goes with a .npy file only; {path.name} carries its own ids")
-    readers = {"parquet": _parquet, "npy": _npy, "csv": tables.csv, "fits": tables.fits, "ecsv": tables.ecsv, "hdf5": tables.hdf5}
+        raise InputFileError(
+            ids_file, f"an ids file goes with a .npy file only; {path.name} carries its own ids"
+        )
+    readers = {
+        "parquet": _parquet,
+        "npy": _npy,
+        "csv": tables.csv,
+        "fits": tables.fits,
+        "ecsv": tables.ecsv,
+        "hdf5": tables.hdf5,
+    }
     try:
         return readers[fmt](path, id_column=id_column, requests=list(vector_columns), ids_file=ids_file)
     except (InputFileError, BadRow):
@@ -84,7 +93,9 @@ def open_source(path: str | os.PathLike, *, id_column: str | None = None, vector
     except KeyError as exc:
         raise InputFileError(path, f"no column {exc.args[0]!r}") from exc
     except Exception as exc:  # parsers raise many types; all mean "cannot read this file"
-        raise InputFileError(path, f"not a readable {fmt} file ({type(exc).__name__}: {' '.join(str(exc).split())[:160]})") from exc
+        raise InputFileError(
+            path, f"not a readable {fmt} file ({type(exc).__name__}: {' '.join(str(exc).split())[:160]})"
+        ) from exc
 
 
 def choose_vectors(path: Path, lists: Mapping[str, object], scalars: Sequence[str], requests: Sequence[str],
@@ -95,7 +106,10 @@ def choose_vectors(path: Path, lists: Mapping[str, object], scalars: Sequence[st
 
     def add(name: str, how: tuple[str, object], label: str) -> None:
         if name in chosen:
-            raise InputFileError(path, f"two vector columns would both become modality {name!r} ({label}); name one with COL=NAME")
+            raise InputFileError(
+                path,
+                f"two vector columns would both become modality {name!r} ({label}); name one with COL=NAME",
+            )
         chosen[name] = how
 
     if requests:
@@ -110,7 +124,9 @@ def choose_vectors(path: Path, lists: Mapping[str, object], scalars: Sequence[st
                 raise InputFileError(path, f"column {col!r} holds one number per row, not a vector")
             else:
                 have = sorted(lists) + [p + "0…" for p in groups]
-                raise InputFileError(path, f"no vector column {col!r} (vector columns: {', '.join(have) or 'none'})")
+                raise InputFileError(
+                    path, f"no vector column {col!r} (vector columns: {', '.join(have) or 'none'})"
+                )
         return chosen
     for col in lists:
         add(modality_name(col), ("list", col), col)
@@ -134,7 +150,11 @@ def _parquet(path: Path, *, id_column, requests, ids_file) -> VectorSource:
     scalars = [f.name for f in schema if _is_number(f.type)]
     kc = key_columns(schema.names, id_column)
     chosen = choose_vectors(path, lists, scalars, requests, kc)
-    keys = pf.read(columns=kc.names).to_pandas() if kc.names else pd.DataFrame(index=pd.RangeIndex(pf.metadata.num_rows))
+    keys = (
+        pf.read(columns=kc.names).to_pandas()
+        if kc.names
+        else pd.DataFrame(index=pd.RangeIndex(pf.metadata.num_rows))
+    )
     vectors = {}
     for name, (kind, what) in chosen.items():
         if kind == "list":
@@ -171,7 +191,9 @@ def _parquet_list_blocks(pf, column: str, dim: int) -> Callable[[int], Iterator[
 def _parquet_group_blocks(pf, columns: list[str]) -> Callable[[int], Iterator[np.ndarray]]:
     def blocks(n: int = BLOCK_ROWS) -> Iterator[np.ndarray]:
         for batch in pf.iter_batches(batch_size=n, columns=columns, use_threads=False):
-            yield np.column_stack([batch.column(i).to_numpy(zero_copy_only=False) for i in range(len(columns))])
+            yield np.column_stack(
+                [batch.column(i).to_numpy(zero_copy_only=False) for i in range(len(columns))]
+            )
 
     return blocks
 
@@ -183,14 +205,18 @@ def _npy(path: Path, *, id_column, requests, ids_file) -> VectorSource:
                                    "a .npy of ids, or a table with an id or ra/dec columns)")  # fmt: skip
     with open(path, "rb") as fh:
         version = np.lib.format.read_magic(fh)
-        read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        read_header = (
+            np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        )
         shape, fortran, dtype = read_header(fh)
         offset = fh.tell()
     if len(shape) != 2 or dtype.kind not in "fiu" or fortran:
         raise InputFileError(path, f"expected a C-ordered 2-D numeric array (N, D), got shape {shape} dtype {dtype}"
                                    + (" in Fortran order" if fortran else ""))  # fmt: skip
     if len(requests) > 1:
-        raise InputFileError(path, "a .npy file holds one vector column; give at most one --vector-column NAME")
+        raise InputFileError(
+            path, "a .npy file holds one vector column; give at most one --vector-column NAME"
+        )
     if requests:  # for a .npy, --vector-column only names the modality
         column, given = parse_request(requests[0])
         name = given or modality_name(column)
@@ -208,7 +234,9 @@ def _npy(path: Path, *, id_column, requests, ids_file) -> VectorSource:
                 block = np.empty((min(n, shape[0] - start), shape[1]), dtype=dtype)
                 got = fh.readinto(memoryview(block).cast("B"))
                 if got != block.size * dtype.itemsize:
-                    raise InputFileError(path, f"truncated: ends at row {start + got // row_bytes} of {shape[0]}")
+                    raise InputFileError(
+                        path, f"truncated: ends at row {start + got // row_bytes} of {shape[0]}"
+                    )
                 yield block
 
     vectors = {name: VectorColumn(path.name, int(shape[1]), str(dtype), blocks)}

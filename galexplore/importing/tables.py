@@ -51,7 +51,9 @@ def _object_blocks(rows: np.ndarray) -> tuple[int, str, Callable[[int], Iterator
             vecs = [_row_vector(v, start + i) for i, v in enumerate(rows[start : start + n])]
             for i, vec in enumerate(vecs):
                 if len(vec) != dim:
-                    raise BadRow(start + i, f"{len(vec)} values where the first row has {dim} (ragged lengths)")
+                    raise BadRow(
+                        start + i, f"{len(vec)} values where the first row has {dim} (ragged lengths)"
+                    )
             yield np.stack(vecs)
 
     return dim, str(first.dtype), blocks
@@ -73,7 +75,9 @@ def _from_frame(path: Path, fmt: str, columns: dict[str, np.ndarray], lists: dic
                 vectors[name] = VectorColumn(what, int(arr.shape[1]), str(arr.dtype), _slices(arr))
         else:
             arr = np.column_stack([columns[c] for c in what])
-            vectors[name] = VectorColumn(what[0].rstrip("0123456789") + "*", len(what), str(arr.dtype), _slices(arr))
+            vectors[name] = VectorColumn(
+                what[0].rstrip("0123456789") + "*", len(what), str(arr.dtype), _slices(arr)
+            )
     keys = pd.DataFrame({c: columns[c] for c in kc.names}, index=pd.RangeIndex(n))
     return VectorSource(path, fmt, n, keys, kc, vectors)
 
@@ -101,7 +105,9 @@ def _astropy_columns(table) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray
         values = col.filled(np.nan) if hasattr(col, "filled") and col.dtype.kind == "f" else col
         values = np.asarray(values)
         if values.dtype.byteorder not in ("=", "|"):
-            values = values.astype(values.dtype.newbyteorder("="))  # a byte swap: values unchanged, bit for bit
+            values = values.astype(
+                values.dtype.newbyteorder("=")
+            )  # a byte swap: values unchanged, bit for bit
         if values.dtype.kind == "S":
             values = np.char.decode(values, "utf-8", "replace")
         if values.ndim == 2 or values.dtype == object:
@@ -138,7 +144,9 @@ def hdf5(path: Path, *, id_column, requests, ids_file) -> VectorSource:
 
     found: dict[str, np.ndarray] = {}
     with h5py.File(path, "r") as h5:
-        h5.visititems(lambda key, obj: found.__setitem__(key, obj[()]) if isinstance(obj, h5py.Dataset) else None)
+        h5.visititems(
+            lambda key, obj: found.__setitem__(key, obj[()]) if isinstance(obj, h5py.Dataset) else None
+        )
     lists = {k: v for k, v in found.items() if v.ndim == 2 and v.dtype.kind in "fiu"}
     if not lists and not requests:
         raise InputFileError(path, "no 2-D numeric dataset (N, D) of vectors")

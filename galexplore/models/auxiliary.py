@@ -81,11 +81,20 @@ class ProfileReconstruction(nn.Module):
         Smallest valid fraction of an annulus's weight for it to count.
     """
 
-    def __init__(self, head: nn.Module, n_rings: int = 5, weight: float = 1.0, min_coverage: float = 0.05) -> None:
+    def __init__(
+        self, head: nn.Module, n_rings: int = 5, weight: float = 1.0, min_coverage: float = 0.05
+    ) -> None:
         super().__init__()
         if n_rings < 2 or weight <= 0:
-            raise ValueError(f"ProfileReconstruction needs n_rings ≥ 2 and a weight > 0, got {n_rings} and {weight}")
-        self.head, self.n_rings, self.weight, self.min_coverage = head, int(n_rings), float(weight), float(min_coverage)
+            raise ValueError(
+                f"ProfileReconstruction needs n_rings ≥ 2 and a weight > 0, got {n_rings} and {weight}"
+            )
+        self.head, self.n_rings, self.weight, self.min_coverage = (
+            head,
+            int(n_rings),
+            float(weight),
+            float(min_coverage),
+        )
 
     def targets(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The ring-mean profile of ``x`` and where it is valid.
@@ -102,7 +111,9 @@ class ProfileReconstruction(nn.Module):
         """
         ok = torch.isfinite(x).all(dim=1).to(x.dtype)  # (B, H, W)
         v = torch.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0) * ok[:, None]
-        w = ring_weights(radius_grid(*x.shape[-2:], device=x.device, dtype=x.dtype), self.n_rings)  # (K, H, W)
+        w = ring_weights(
+            radius_grid(*x.shape[-2:], device=x.device, dtype=x.dtype), self.n_rings
+        )  # (K, H, W)
         cover = torch.einsum("bhw,khw->bk", ok, w)  # (B, K): valid share of each annulus's weight
         profile = torch.einsum("bchw,khw->bck", v, w) / cover.clamp_min(1e-6)[:, None, :]
         valid = (cover >= self.min_coverage)[:, None, :].expand_as(profile)  # each annulus's weights sum to 1

@@ -41,12 +41,15 @@ class Standardize(nn.Module):
     identity (maps, already logarithmic).
     """
 
-    def __init__(self, mean: Sequence[float], std: Sequence[float], softening: Sequence[float] | None = None) -> None:
+    def __init__(
+        self, mean: Sequence[float], std: Sequence[float], softening: Sequence[float] | None = None
+    ) -> None:
         super().__init__()
         self.register_buffer("mean", torch.as_tensor(list(mean), dtype=torch.float32))
         self.register_buffer("std", torch.as_tensor(list(std), dtype=torch.float32))
         self.register_buffer(
-            "softening", torch.as_tensor(list(softening), dtype=torch.float32) if softening is not None else None
+            "softening",
+            torch.as_tensor(list(softening), dtype=torch.float32) if softening is not None else None,
         )
 
     @classmethod
@@ -92,7 +95,9 @@ class SpectrumNorm(nn.Module):
     (the brightness) along the wavelength axis.
     """
 
-    def __init__(self, mean_shape: Sequence[float], shape_std: float, log_scale_mean: float, log_scale_std: float) -> None:
+    def __init__(
+        self, mean_shape: Sequence[float], shape_std: float, log_scale_mean: float, log_scale_std: float
+    ) -> None:
         super().__init__()
         self.register_buffer("mean_shape", torch.as_tensor(list(mean_shape), dtype=torch.float32))
         self.register_buffer("shape_std", torch.tensor(float(shape_std)))

@@ -24,11 +24,11 @@ from typing import Any
 import numpy as np
 
 from galexplore.artifacts.atomic import atomic_directory
+from galexplore.artifacts.paths import RunPaths, part_file
+from galexplore.artifacts.runs import embeddings_table, with_metadata
 from galexplore.data.store import Survey, open_survey
 from galexplore.errors import GalexploreError
 from galexplore.progress import ProgressCallback, report
-from galexplore.artifacts.runs import embeddings_table, with_metadata
-from galexplore.artifacts.paths import RunPaths, part_file
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +73,9 @@ def embed_partition(
     data = SurveyArrays(survey, list(config["modalities"]), max_cache_bytes=0, pool=input_pooling(config))
     arrays = data.read(np.arange(start, stop))
     augment = ViewMaker(config) if views > 1 else None
-    vectors = embed_arrays(model, arrays, views=views, augment=augment, batch_size=batch_size, seed=seed + start)
+    vectors = embed_arrays(
+        model, arrays, views=views, augment=augment, batch_size=batch_size, seed=seed + start
+    )
     ids = survey.catalog["galaxy_id"].to_numpy()[start:stop]
     table, meta = embeddings_table(ids, vectors, embedding_metadata(survey, run, ckpt, views), where=out_dir)
     meta.update(partition=index, rows=[start, stop])
@@ -95,7 +97,9 @@ def _opened(survey_path: str, run: str, encoder_mtime_ns: int) -> tuple[Survey, 
 
 
 @contextlib.contextmanager
-def dask_client(address: str | None = None, *, n_workers: int | None = None, threads_per_worker: int = 1) -> Iterator[Any]:
+def dask_client(
+    address: str | None = None, *, n_workers: int | None = None, threads_per_worker: int = 1
+) -> Iterator[Any]:
     """A ``distributed.Client``: to ``address`` if given, else to a new local cluster of processes."""
     try:
         from distributed import Client, LocalCluster
@@ -146,8 +150,19 @@ def embed_with_dask(
     done = 0
     with atomic_directory(target) as tmp:
         futures = [
-            client.submit(embed_partition, str(survey.path.resolve()), str(run), s, e, str(tmp), i,
-                          views=views, batch_size=batch_size, seed=seed, pure=False)  # fmt: skip
+            client.submit(
+                embed_partition,
+                str(survey.path.resolve()),
+                str(run),
+                s,
+                e,
+                str(tmp),
+                i,
+                views=views,
+                batch_size=batch_size,
+                seed=seed,
+                pure=False,
+            )  # fmt: skip
             for i, (s, e) in enumerate(bounds)
         ]
         for fut in as_completed(futures):

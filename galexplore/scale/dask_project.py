@@ -20,10 +20,10 @@ from typing import Any
 import numpy as np
 
 from galexplore.artifacts.atomic import atomic_directory
+from galexplore.artifacts.paths import RunPaths, part_file
+from galexplore.artifacts.runs import EMB_PREFIX, parquet_parts, with_metadata
 from galexplore.errors import GalexploreError
 from galexplore.progress import ProgressCallback, report
-from galexplore.artifacts.runs import EMB_PREFIX, parquet_parts, with_metadata
-from galexplore.artifacts.paths import RunPaths, part_file
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +57,12 @@ class EmbeddingParts:
 
     def vectors(self, i: int) -> np.ndarray:
         col = self.part(i, EMB_PREFIX + self.modality)
-        return col.flatten().to_numpy(zero_copy_only=False).reshape(len(col), col.type.list_size).astype(np.float32, copy=False)
+        return (
+            col.flatten()
+            .to_numpy(zero_copy_only=False)
+            .reshape(len(col), col.type.list_size)
+            .astype(np.float32, copy=False)
+        )
 
     def rows(self, rows: np.ndarray) -> np.ndarray:
         """Vectors of the given sorted global rows, reading only the parts that hold them."""
@@ -80,7 +85,9 @@ class EmbeddingParts:
         return h.hexdigest()
 
 
-def _transform_rows(projector: Any, source: EmbeddingParts, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _transform_rows(
+    projector: Any, source: EmbeddingParts, rows: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Worker task: place ``rows`` with the fitted projector (one ``transform`` batch)."""
     return rows, projector.transform(source.rows(rows))
 

@@ -49,7 +49,9 @@ class _Stepper(Protocol):
     def _views(self, batch: dict[str, np.ndarray]) -> tuple[int, tuple[torch.Tensor, ...]]: ...
 
 
-def seconds_per_step(trainer: _Stepper, *, steps: int = PROBE_STEPS, warmup: int = PROBE_WARMUP, prefetch_views: bool = True) -> float:
+def seconds_per_step(
+    trainer: _Stepper, *, steps: int = PROBE_STEPS, warmup: int = PROBE_WARMUP, prefetch_views: bool = True
+) -> float:
     """Wall-clock seconds of one training step of ``trainer``, measured, with no lasting effect.
 
     Runs ``warmup + steps`` real steps, then restores the model, optimizer, scheduler, gradient

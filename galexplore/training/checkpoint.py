@@ -28,8 +28,8 @@ from typing import Any
 import torch
 
 from galexplore.artifacts.atomic import atomic_file
-from galexplore.errors import StoreError
 from galexplore.artifacts.paths import RunPaths
+from galexplore.errors import StoreError
 
 FORMAT_VERSION = 1
 LOG_FIELDS = ("epoch", "loss", "val_loss", "lr", "seconds", "samples_per_s")
@@ -48,7 +48,9 @@ def load_checkpoint(run: str | os.PathLike, *, map_location: str | torch.device 
     root = Path(run)
     path = root if root.suffix == ".pt" else RunPaths.of(run).encoder
     if not path.is_file():
-        raise StoreError(f"{path}: no trained encoder (run `galexplore train SURVEY --out {path.parent}` first)")
+        raise StoreError(
+            f"{path}: no trained encoder (run `galexplore train SURVEY --out {path.parent}` first)"
+        )
     try:
         ckpt = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as exc:  # torch raises several types for corrupt files
@@ -66,7 +68,9 @@ def write_train_log(run: str | os.PathLike, history: list[dict[str, Any]]) -> Pa
     extra losses inside ``loss``, e.g. ``loss_profile``), in order of first appearance.
     """
     path = RunPaths.of(run).train_log
-    extra = list(dict.fromkeys(k for row in history for k in row if k.startswith("loss_") and k not in LOG_FIELDS))
+    extra = list(
+        dict.fromkeys(k for row in history for k in row if k.startswith("loss_") and k not in LOG_FIELDS)
+    )
     fields = [*LOG_FIELDS, *extra]
     with atomic_file(path) as tmp, open(tmp, "w", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=fields, extrasaction="ignore")

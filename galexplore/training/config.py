@@ -165,4 +165,11 @@ class TrainConfig:
         return cls(**{k: v for k, v in d.items() if k in names})
 
 
-__all__ = ["DEVICES", "GENERIC_DEFAULTS", "MODALITY_DEFAULTS", "PRECISIONS", "TrainConfig", "modality_defaults"]
+__all__ = [
+    "DEVICES",
+    "GENERIC_DEFAULTS",
+    "MODALITY_DEFAULTS",
+    "PRECISIONS",
+    "TrainConfig",
+    "modality_defaults",
+]

@@ -72,7 +72,9 @@ class SurveyArrays:
         out = {m: np.empty(self._shape(m), dtype=np.float32) for m in self.arrays}
         for start in range(0, self.n, step):
             for m, a in self.arrays.items():
-                out[m][start : start + step] = self._pool(m, np.asarray(a[start : start + step], dtype=np.float32))
+                out[m][start : start + step] = self._pool(
+                    m, np.asarray(a[start : start + step], dtype=np.float32)
+                )
             report(progress, min(start + step, self.n), self.n, "reading survey")
         self._cache = out
 
@@ -89,7 +91,10 @@ class SurveyArrays:
         rows = np.asarray(rows, dtype=np.int64)
         if self.cached:
             return {m: a[rows] for m, a in self._cache.items()}
-        return {m: self._pool(m, self.survey.read(m, rows).astype(np.float32, copy=False)) for m in self.modalities}
+        return {
+            m: self._pool(m, self.survey.read(m, rows).astype(np.float32, copy=False))
+            for m in self.modalities
+        }
 
     def sample_rows(self, k: int, seed: int = 0) -> np.ndarray:
         """Up to ``k`` rows for fitting normalisation statistics (sorted, seeded)."""
@@ -136,7 +141,9 @@ class SurveyArrays:
             yield read(order[i : i + batch_size])
 
 
-def to_device(batch: dict[str, np.ndarray], device: torch.device, *, pin: bool = False) -> dict[str, torch.Tensor]:
+def to_device(
+    batch: dict[str, np.ndarray], device: torch.device, *, pin: bool = False
+) -> dict[str, torch.Tensor]:
     """numpy batch → tensors on ``device`` (through pinned memory and non-blocking on CUDA)."""
     out = {}
     for m, a in batch.items():

@@ -141,7 +141,9 @@ class Distributed:
         if getattr(model, "reconstruction", None) is not None:
             gather_loss_inputs(model.reconstruction)  # a batch mean, like the loss: the same on every rank
         if getattr(model, "auxiliary", None) is not None:
-            gather_loss_inputs(model.auxiliary.loss)  # its contrastive loss needs the global batch's negatives
+            gather_loss_inputs(
+                model.auxiliary.loss
+            )  # its contrastive loss needs the global batch's negatives
         ids = [device.index] if device.type == "cuda" else None
         return DistributedDataParallel(model, device_ids=ids)
 
@@ -192,7 +194,9 @@ class GlobalBatchNorm(nn.modules.batchnorm._BatchNorm):
 
         self._check_input_dim(x)
         if not self.training:
-            return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias, False, 0.0, self.eps)
+            return F.batch_norm(
+                x, self.running_mean, self.running_var, self.weight, self.bias, False, 0.0, self.eps
+            )
         dims = [0, *range(2, x.dim())]
         xf = x.float()
         c = x.shape[1]
@@ -224,7 +228,9 @@ def convert_global_batchnorm(module: nn.Module) -> nn.Module:
     sharing its parameters and buffers."""
     for name, child in module.named_children():
         if isinstance(child, nn.modules.batchnorm._BatchNorm) and not isinstance(child, GlobalBatchNorm):
-            g = GlobalBatchNorm(child.num_features, child.eps, child.momentum, child.affine, child.track_running_stats)
+            g = GlobalBatchNorm(
+                child.num_features, child.eps, child.momentum, child.affine, child.track_running_stats
+            )
             if child.affine:
                 g.weight, g.bias = child.weight, child.bias
             if child.track_running_stats:
@@ -237,4 +243,10 @@ def convert_global_batchnorm(module: nn.Module) -> nn.Module:
     return module
 
 
-__all__ = ["Distributed", "GlobalBatchNorm", "all_gather_with_grad", "convert_global_batchnorm", "gather_loss_inputs"]
+__all__ = [
+    "Distributed",
+    "GlobalBatchNorm",
+    "all_gather_with_grad",
+    "convert_global_batchnorm",
+    "gather_loss_inputs",
+]

@@ -15,18 +15,19 @@ import logging
 import math
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
 
+from galexplore.artifacts.paths import RunPaths
 from galexplore.data.store import Survey, open_survey
 from galexplore.errors import GalexploreError, StoreError
 from galexplore.models.factory import build_model
 from galexplore.progress import ProgressCallback, report
-from galexplore.artifacts.paths import RunPaths
 from galexplore.training.budget import epochs_for_budget, seconds_per_step
 from galexplore.training.checkpoint import (
     load_checkpoint,
@@ -68,11 +69,15 @@ def survey_info(survey: Survey, modalities: list[str]) -> dict[str, Any]:
         "name": survey.name,
         "path": str(survey.path),
         "n_galaxies": survey.n_galaxies,
-        "inputs": {m: {"channels": survey.spec(m).channels, "shape": list(survey.spec(m).shape)} for m in modalities},
+        "inputs": {
+            m: {"channels": survey.spec(m).channels, "shape": list(survey.spec(m).shape)} for m in modalities
+        },
     }
 
 
-def make_scheduler(opt: torch.optim.Optimizer, steps_per_epoch: int, config: TrainConfig) -> torch.optim.lr_scheduler.LambdaLR:
+def make_scheduler(
+    opt: torch.optim.Optimizer, steps_per_epoch: int, config: TrainConfig
+) -> torch.optim.lr_scheduler.LambdaLR:
     """Linear warm-up over ``warmup_epochs`` then a cosine to zero at ``epochs``."""
     total = max(1, steps_per_epoch * config.epochs)
     warm = max(1, int(round(steps_per_epoch * config.warmup_epochs)))
@@ -110,7 +115,11 @@ class _Trainer:
         self.model_config = model_config_for(survey, config)
         self.modalities = list(self.model_config["modalities"])
         self.data = SurveyArrays(
-            survey, self.modalities, max_cache_bytes=config.max_cache_bytes, pool=input_pooling(self.model_config), progress=progress
+            survey,
+            self.modalities,
+            max_cache_bytes=config.max_cache_bytes,
+            pool=input_pooling(self.model_config),
+            progress=progress,
         )
         if rows is None:
             self.train_rows, self.val_rows = split_rows(survey.n_galaxies, config.val_fraction, config.seed)
@@ -119,7 +128,9 @@ class _Trainer:
             tr_i, va_i = split_rows(len(rows), config.val_fraction, config.seed)
             self.train_rows, self.val_rows = rows[tr_i], rows[va_i]
         if len(self.train_rows) < 2:
-            raise GalexploreError(f"{survey.path}: {survey.n_galaxies} galaxies are too few to train on (need ≥ 2)")
+            raise GalexploreError(
+                f"{survey.path}: {survey.n_galaxies} galaxies are too few to train on (need ≥ 2)"
+            )
         self.batch_size = min(config.batch_size, len(self.train_rows))  # the global batch
         self.dist.local_batch(self.batch_size)
         self.steps_per_epoch = len(self.train_rows) // self.batch_size
@@ -147,7 +158,9 @@ class _Trainer:
     def _inputs(self, batch: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
         b = to_device(batch, self.device, pin=self.cuda)
         if self.channels_last:
-            b = {m: t.contiguous(memory_format=torch.channels_last) if t.ndim == 4 else t for m, t in b.items()}
+            b = {
+                m: t.contiguous(memory_format=torch.channels_last) if t.ndim == 4 else t for m, t in b.items()
+            }
         return b
 
     def _views(self, batch: dict[str, np.ndarray]) -> tuple[int, tuple[torch.Tensor, ...]]:
@@ -156,7 +169,11 @@ class _Trainer:
         return len(next(iter(inputs.values()))) * self.dist.world_size, self.views(inputs, self.aug_gen)
 
     def loss(self, views: tuple[torch.Tensor, ...], net: torch.nn.Module | None = None) -> torch.Tensor:
-        with torch.autocast(device_type=self.device.type, dtype=self.amp_dtype or torch.float32, enabled=self.amp_dtype is not None):
+        with torch.autocast(
+            device_type=self.device.type,
+            dtype=self.amp_dtype or torch.float32,
+            enabled=self.amp_dtype is not None,
+        ):
             return (net or self.model)(*views)
 
     def step(self, views: tuple[torch.Tensor, ...]) -> torch.Tensor:
@@ -189,7 +206,12 @@ class _Trainer:
                 terms[k] = terms.get(k, 0.0) + v.float() * bs
             n += bs
             report(self.progress, done0 + n, grand, "training")
-        return total / max(n, 1), n, time.perf_counter() - t0, {k: float(v) / max(n, 1) for k, v in terms.items()}
+        return (
+            total / max(n, 1),
+            n,
+            time.perf_counter() - t0,
+            {k: float(v) / max(n, 1) for k, v in terms.items()},
+        )
 
     @torch.no_grad()
     def validate(self) -> float | None:
@@ -209,7 +231,9 @@ class _Trainer:
         return total / max(n, 1)
 
     # -- checkpoints -----------------------------------------------------------------------
-    def payload(self, epoch: int, history: list[dict[str, Any]], best: float, bad: int, finished: bool, stopped: bool) -> dict[str, Any]:
+    def payload(
+        self, epoch: int, history: list[dict[str, Any]], best: float, bad: int, finished: bool, stopped: bool
+    ) -> dict[str, Any]:
         return {
             "model": {k: v.detach().cpu() for k, v in self.model.state_dict().items()},
             "model_config": self.model_config,
@@ -250,10 +274,23 @@ class _Trainer:
 def _resume_config(ckpt: dict[str, Any], config: TrainConfig, run: Path) -> TrainConfig:
     stored = TrainConfig.from_dict(ckpt["train_config"])
     changed = {k: (v, getattr(config, k)) for k, v in stored.to_dict().items() if getattr(config, k) != v}
-    for k in changed.keys() - {"epochs", "minutes", "device", "threads", "patience", "min_delta", "prefetch", "precision"}:
+    for k in changed.keys() - {
+        "epochs",
+        "minutes",
+        "device",
+        "threads",
+        "patience",
+        "min_delta",
+        "prefetch",
+        "precision",
+    }:
         log.warning("--resume %s: keeping %s=%r from the checkpoint (ignoring %r)", run, k, *changed[k])
     if config.minutes is not None:  # a budget is planned once, when training starts
-        log.warning("--resume %s: continuing to the %d epochs planned at the start (--minutes is not re-planned)", run, stored.epochs)
+        log.warning(
+            "--resume %s: continuing to the %d epochs planned at the start (--minutes is not re-planned)",
+            run,
+            stored.epochs,
+        )
     else:
         stored.epochs = config.epochs
     stored.device, stored.threads = config.device, config.threads
@@ -267,7 +304,13 @@ def _fit_budget(tr: _Trainer, config: TrainConfig, dist: Distributed) -> TrainCo
     step_s = seconds_per_step(tr, prefetch_views=config.prefetch)
     val_batches = math.ceil(len(tr.val_rows) / tr.batch_size) if len(tr.val_rows) >= 2 else 0
     epochs = dist.broadcast(epochs_for_budget(config.minutes, step_s, tr.steps_per_epoch, val_batches))
-    log.info("time budget %.3g min: %.3f s per step, %d steps per epoch -> %d epochs", config.minutes, step_s, tr.steps_per_epoch, epochs)
+    log.info(
+        "time budget %.3g min: %.3f s per step, %d steps per epoch -> %d epochs",
+        config.minutes,
+        step_s,
+        tr.steps_per_epoch,
+        epochs,
+    )
     config = dataclasses.replace(config, epochs=epochs)
     tr.sched = make_scheduler(tr.opt, tr.steps_per_epoch, config)
     return config

@@ -11,8 +11,8 @@ from torch import nn
 
 from galexplore.data.store import Survey
 from galexplore.errors import GalexploreError
-from galexplore.models.factory import build_augment, default_config
 from galexplore.models.augment import is_display_image
+from galexplore.models.factory import build_augment, default_config
 from galexplore.models.preprocess import SpectrumNorm, Standardize, border_noise
 from galexplore.training.config import TrainConfig
 from galexplore.training.data import NORM_SAMPLE, SurveyArrays
@@ -66,9 +66,13 @@ def model_config_for(survey: Survey, config: TrainConfig) -> dict[str, Any]:
         survey.spec(m)  # clear error if the survey lacks it
     specs = {m: s.to_json() for m, s in survey.modalities.items()}
     if config.azimuthal_loss and (config.modality != "maps" or config.loss == "moco"):
-        raise GalexploreError(f"--azimuthal-loss applies to maps runs with the infonce or ntxent loss, not {config.modality} / {config.loss}")
+        raise GalexploreError(
+            f"--azimuthal-loss applies to maps runs with the infonce or ntxent loss, not {config.modality} / {config.loss}"
+        )
     if config.profile_loss and (config.modality != "maps" or config.loss == "moco"):
-        raise GalexploreError(f"--profile-loss applies to maps runs with the infonce or ntxent loss, not {config.modality} / {config.loss}")
+        raise GalexploreError(
+            f"--profile-loss applies to maps runs with the infonce or ntxent loss, not {config.modality} / {config.loss}"
+        )
     try:
         cfg = default_config(
             config.modality, specs, width=config.width, depth=config.depth, head=config.head, azimuthal_orders=config.azimuthal_orders,
@@ -95,7 +99,9 @@ def input_pooling(model_config: Mapping[str, Any]) -> dict[str, int]:
     return {m: int(v.get("pool", 1)) for m, v in model_config.get("inputs", {}).items()}
 
 
-def fit_normalisation(data: SurveyArrays, model_config: dict[str, Any], seed: int) -> dict[str, dict[str, Any]]:
+def fit_normalisation(
+    data: SurveyArrays, model_config: dict[str, Any], seed: int
+) -> dict[str, dict[str, Any]]:
     """Normalisation statistics of each modality, fitted on a seeded sample of galaxies.
 
     Also fills in the image augmentation's per-band sky noise (from the same sample).
@@ -120,7 +126,11 @@ def fit_normalisation(data: SurveyArrays, model_config: dict[str, Any], seed: in
 def check_has_data(sample: Mapping[str, np.ndarray], data: SurveyArrays) -> None:
     """Refuse to train on a modality whose channels hold no finite value at all (all NaN)."""
     for m, x in sample.items():
-        finite = np.isfinite(x).reshape(len(x), x.shape[1], -1).any(axis=(0, 2)) if x.ndim == 4 else [np.isfinite(x).any()]
+        finite = (
+            np.isfinite(x).reshape(len(x), x.shape[1], -1).any(axis=(0, 2))
+            if x.ndim == 4
+            else [np.isfinite(x).any()]
+        )
         if not np.all(finite):
             spec = data.survey.spec(m)
             empty = [c for c, ok in zip(spec.channels, finite, strict=False) if not ok]
@@ -141,7 +151,9 @@ class ViewMaker(nn.Module):
         self.paired = model_config["family"] == "clip"
 
     @torch.no_grad()
-    def forward(self, batch: Mapping[str, torch.Tensor], generator: torch.Generator | None) -> tuple[torch.Tensor, ...]:
+    def forward(
+        self, batch: Mapping[str, torch.Tensor], generator: torch.Generator | None
+    ) -> tuple[torch.Tensor, ...]:
         if self.paired:
             return tuple(self.augment[m](batch[m], generator) for m in self.modalities)
         (m,) = self.modalities
@@ -154,6 +166,12 @@ def seed_everything(seed: int) -> None:
 
 
 __all__ = [
-    "ViewMaker", "cpu_has_native_bf16", "fit_normalisation", "input_pooling", "model_config_for", "resolve_device",
-    "resolve_precision", "seed_everything",
+    "ViewMaker",
+    "cpu_has_native_bf16",
+    "fit_normalisation",
+    "input_pooling",
+    "model_config_for",
+    "resolve_device",
+    "resolve_precision",
+    "seed_everything",
 ]

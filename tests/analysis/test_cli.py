@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from galexplore.cli import main
 from galexplore.artifacts.export import read_export
 from galexplore.artifacts.runs import read_projection
+from galexplore.cli import main
 
 
 def test_project_cluster_search_export(run_copy, tiny_survey, tmp_path, capsys):
@@ -20,7 +20,22 @@ def test_project_cluster_search_export(run_copy, tiny_survey, tmp_path, capsys):
     assert "frac_star-forming" in out.out and "cluster 1" in out.out  # survey found via the run's metadata
     assert "2 clusters of 96 galaxies" in out.err
 
-    assert main(["-q", "cluster", str(run_copy), "--method", "hdbscan", "--space", "projection", "--min-cluster-size", "5"]) == 0
+    assert (
+        main(
+            [
+                "-q",
+                "cluster",
+                str(run_copy),
+                "--method",
+                "hdbscan",
+                "--space",
+                "projection",
+                "--min-cluster-size",
+                "5",
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
 
     gid = tiny_survey.catalog["galaxy_id"].iloc[3]
@@ -30,7 +45,17 @@ def test_project_cluster_search_export(run_copy, tiny_survey, tmp_path, capsys):
     assert lines[1].split(",")[1] == gid and len(lines) == 5
 
     out_file = tmp_path / "c0.vot"
-    argv = ["-q", "export", str(run_copy), "--cluster", "0", "--clustering", "kmeans_k2_embedding", "--out", str(out_file)]
+    argv = [
+        "-q",
+        "export",
+        str(run_copy),
+        "--cluster",
+        "0",
+        "--clustering",
+        "kmeans_k2_embedding",
+        "--out",
+        str(out_file),
+    ]
     assert main(argv) == 0
     table, prov = read_export(out_file)
     assert len(table) == int(prov["n_rows"]) > 0 and "kmeans_k2_embedding" in prov["selection"]
@@ -72,7 +97,10 @@ def test_bad_choices_rejected_by_argparse(run_copy, capsys):
 def test_evaluate_verb(run_copy, tiny_survey, capsys):
     import json
 
-    assert main(["-q", "evaluate", str(tiny_survey.path), str(run_copy), "--no-report", "--labels", "sf_class"]) == 0
+    assert (
+        main(["-q", "evaluate", str(tiny_survey.path), str(run_copy), "--no-report", "--labels", "sf_class"])
+        == 0
+    )
     out, err = capsys.readouterr()
     metrics = json.loads((run_copy / "metrics.json").read_text())
     assert list(metrics["knn_accuracy"]) == ["sf_class"]

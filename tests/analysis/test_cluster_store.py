@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from galexplore.analysis.cluster_store import cluster_run, list_clusterings, load_clusters
-from galexplore.errors import StoreError
 from galexplore.artifacts.runs import read_embeddings
+from galexplore.errors import StoreError
 
 
 def test_round_trip_and_latest(run_copy):

@@ -22,7 +22,9 @@ def test_recovers_known_classes(method, make_blobs):
 
 def test_labels_ordered_by_size_and_deterministic(make_blobs):
     X, labels, _ = make_blobs(n_per_class=200, n_classes=3, seed=6)
-    keep = np.concatenate([np.flatnonzero(labels == 0)[:40], np.flatnonzero(labels == 1), np.flatnonzero(labels == 2)[:100]])
+    keep = np.concatenate(
+        [np.flatnonzero(labels == 0)[:40], np.flatnonzero(labels == 1), np.flatnonzero(labels == 2)[:100]]
+    )
     a = Clusterer("kmeans", 3, random_state=1).fit(X[keep]).labels_
     b = Clusterer("kmeans", 3, random_state=1).fit(X[keep]).labels_
     np.testing.assert_array_equal(a, b)
@@ -31,7 +33,9 @@ def test_labels_ordered_by_size_and_deterministic(make_blobs):
 
 def test_hdbscan_on_projection_marks_noise():
     rng = np.random.default_rng(0)
-    xy = np.concatenate([rng.normal(0, 0.3, (300, 2)), rng.normal(5, 0.3, (200, 2)), rng.uniform(-10, 15, (20, 2))])
+    xy = np.concatenate(
+        [rng.normal(0, 0.3, (300, 2)), rng.normal(5, 0.3, (200, 2)), rng.uniform(-10, 15, (20, 2))]
+    )
     truth = np.r_[np.zeros(300), np.ones(200)]
     model = Clusterer("hdbscan", space="projection", min_cluster_size=30).fit(xy)
     assert model.n_clusters_ == 2
@@ -84,7 +88,12 @@ def test_cluster_summary_adds_up_to_the_survey(tiny_survey, feature_run):
     np.testing.assert_allclose(summary[frac_cols].sum(axis=1), 1.0)
     # size-weighted class mix of the clusters is the survey's class mix
     mix = (summary[frac_cols].mul(summary["size"], axis=0).sum() / len(cat)).to_numpy()
-    survey_mix = cat["sf_class"].value_counts(normalize=True).reindex(["star-forming", "green-valley", "retired"]).fillna(0)
+    survey_mix = (
+        cat["sf_class"]
+        .value_counts(normalize=True)
+        .reindex(["star-forming", "green-valley", "retired"])
+        .fillna(0)
+    )
     np.testing.assert_allclose(mix, survey_mix.to_numpy(), atol=1e-12)
     for c, row in summary.iterrows():
         members = cat.loc[model.labels_ == c]
@@ -93,7 +102,9 @@ def test_cluster_summary_adds_up_to_the_survey(tiny_survey, feature_run):
         assert len(row["exemplars"]) == min(5, len(members))
     # the exemplar listed first is the member nearest its centroid
     c0 = model.prepare(Z)[model.labels_ == 0]
-    first = cat["galaxy_id"].to_numpy()[model.labels_ == 0][np.argmin(np.linalg.norm(c0 - c0.mean(0), axis=1))]
+    first = cat["galaxy_id"].to_numpy()[model.labels_ == 0][
+        np.argmin(np.linalg.norm(c0 - c0.mean(0), axis=1))
+    ]
     assert summary.loc[0, "exemplars"][0] == first
 
 

@@ -36,8 +36,13 @@ def test_random_halves_do_not_differ(survey_400):
 
 
 def test_categories_and_errors():
-    cat = pd.DataFrame({"galaxy_id": list("abcdefgh"), "sf_class": ["star-forming"] * 4 + ["retired"] * 4,
-                        "ew_ha": [20.0, 30, 25, 40, 1, 0.5, 1.5, np.nan]})
+    cat = pd.DataFrame(
+        {
+            "galaxy_id": list("abcdefgh"),
+            "sf_class": ["star-forming"] * 4 + ["retired"] * 4,
+            "ew_ha": [20.0, 30, 25, 40, 1, 0.5, 1.5, np.nan],
+        }
+    )
     table, p = contrast_categories(cat, list("abcd"))
     assert table.loc["star-forming", "frac_a"] == 1.0 and table.loc["retired", "frac_b"] == 1.0
     assert 0 <= p < 0.1

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from sklearn.manifold import trustworthiness
 
-from galexplore.errors import GalexploreError
 from galexplore.analysis.projection import PCAProjector, UMAPProjector, embedding_fingerprint, project_run
 from galexplore.artifacts.runs import read_projection
+from galexplore.errors import GalexploreError
 
 
 def test_umap_trustworthiness_on_curved_sheet(make_manifold):

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from galexplore.errors import GalexploreError
-from galexplore.artifacts.runs import write_embeddings
 from galexplore.analysis.search import SimilaritySearch, run_search
+from galexplore.artifacts.runs import write_embeddings
+from galexplore.errors import GalexploreError
 
 
 def test_query_returns_itself_first_and_same_class_neighbours(make_blobs):
@@ -36,7 +36,9 @@ def test_matches_brute_force_cosine_knn(make_blobs):
     for row, q in enumerate([5, 77, 301]):
         res = s.query(ids[q], k=50)
         assert set(res["galaxy_id"]) == set(ids[idx[row]])
-        np.testing.assert_allclose(np.sort(res["similarity"].to_numpy())[::-1], np.sort(1 - dist[row])[::-1], atol=1e-5)
+        np.testing.assert_allclose(
+            np.sort(res["similarity"].to_numpy())[::-1], np.sort(1 - dist[row])[::-1], atol=1e-5
+        )
 
 
 def test_set_query_and_negatives(make_blobs):

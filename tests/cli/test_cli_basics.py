@@ -36,7 +36,9 @@ def test_synth_twice_gives_identical_catalogs(tmp_path, survey_400):
     assert out.returncode == 0, out.stderr
     assert "400 galaxies" in out.stderr
     # The session fixture was made by the library with the same seed: byte-identical catalog.
-    assert (tmp_path / "a" / "catalog.parquet").read_bytes() == (survey_400.path / "catalog.parquet").read_bytes()
+    assert (tmp_path / "a" / "catalog.parquet").read_bytes() == (
+        survey_400.path / "catalog.parquet"
+    ).read_bytes()
     a = open_survey(tmp_path / "a")
     np.testing.assert_array_equal(a.read("maps", slice(0, 64)), survey_400.read("maps", slice(0, 64)))
     np.testing.assert_array_equal(a.read("spectra", slice(None)), survey_400.read("spectra", slice(None)))

@@ -11,12 +11,28 @@ import json
 import subprocess
 import sys
 
-HEAVY = ("torch", "panel", "bokeh", "holoviews", "datashader", "sklearn", "umap", "astropy", "dask", "matplotlib",
-         "zarr", "scipy")
+HEAVY = (
+    "torch",
+    "panel",
+    "bokeh",
+    "holoviews",
+    "datashader",
+    "sklearn",
+    "umap",
+    "astropy",
+    "dask",
+    "matplotlib",
+    "zarr",
+    "scipy",
+)
 
 
 def test_building_the_parser_imports_no_heavy_library():
-    code = ("import json, sys\nfrom galexplore.cli import build_parser\nbuild_parser()\n"
-            f"print(json.dumps(sorted(m for m in {HEAVY!r} if m in sys.modules)))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True)
+    code = (
+        "import json, sys\nfrom galexplore.cli import build_parser\nbuild_parser()\n"
+        f"print(json.dumps(sorted(m for m in {HEAVY!r} if m in sys.modules)))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True
+    )
     assert json.loads(out.stdout.strip().splitlines()[-1]) == []

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
+import holoviews as hv
 import numpy as np
 import pandas as pd
 import pytest
 from bokeh.document import Document
-import holoviews as hv
 from bokeh.models import ColumnDataSource, HoverTool, LassoSelectTool
 
+from galexplore.artifacts.runs import write_projection
 from galexplore.dashboard.app import Explorer, create_app, load_data
-from galexplore.dashboard.data import ExplorerData
 from galexplore.dashboard.compute.selection import lasso_select
+from galexplore.dashboard.data import ExplorerData
 from galexplore.dashboard.url_state import parse_polygon
 from galexplore.errors import StoreError
-from galexplore.artifacts.runs import write_projection
 
 
 @pytest.fixture
@@ -63,7 +63,9 @@ def test_clicking_a_tile_focuses_that_galaxy(explorer, tiny_data):
     assert tiny_data.galaxy_ids[3] in explorer.focus._title.object
     titles = [img.label for img in explorer.focus.shown()]
     assert titles == ["log EW(Hα)", "log age (LW)", "[Z/H] (LW)", "log Σ*"]
-    assert [p.object[()].label for row in explorer.focus._maps.objects for p in row] == titles  # what the plots draw
+    assert [
+        p.object[()].label for row in explorer.focus._maps.objects for p in row
+    ] == titles  # what the plots draw
     ew = explorer.focus.shown()[0]
     assert ew.vdims[0].unit == "log Å" and np.isnan(ew.data).any()  # NaN outside the IFU field
     explorer.gallery._focus("not-a-galaxy")  # a bad click is reported, never raised
@@ -166,14 +168,25 @@ def test_a_bad_event_is_a_notice_and_stays_in_its_session(tiny_data):
 def test_big_surveys_are_never_sent_as_glyphs():
     rng = np.random.default_rng(0)
     n = 50_000
-    cat = pd.DataFrame({"galaxy_id": [f"G{i}" for i in range(n)], "log_mstar": rng.normal(10.5, 0.6, n),
-                        "log_sfr": rng.normal(0, 0.5, n), "sf_class": rng.choice(["star-forming", "retired"], n)})
+    cat = pd.DataFrame(
+        {
+            "galaxy_id": [f"G{i}" for i in range(n)],
+            "log_mstar": rng.normal(10.5, 0.6, n),
+            "log_sfr": rng.normal(0, 0.5, n),
+            "sf_class": rng.choice(["star-forming", "retired"], n),
+        }
+    )
     cat["log_ssfr"] = cat["log_sfr"] - cat["log_mstar"]
     data = ExplorerData(cat, rng.normal(size=(n, 2)))
     e = Explorer(data)
     e.state.select(np.arange(20_000), "test")
     root = e.template().server_doc(Document())
-    lengths = [len(v) for m in root.select({"type": ColumnDataSource}) for v in m.data.values() if hasattr(v, "__len__")]
+    lengths = [
+        len(v)
+        for m in root.select({"type": ColumnDataSource})
+        for v in m.data.values()
+        if hasattr(v, "__len__")
+    ]
     assert max(lengths) < 5000, "no data source carries per-galaxy columns"
     assert "<b>20,000</b> selected" in e.main_sequence._caption.object
     assert not e.profiles.available and e.gallery._grid.tiles[0]["src"] == ""
@@ -226,8 +239,12 @@ def test_a_zoomed_view_draws_the_same_as_the_whole_survey(tiny_data):
     np.testing.assert_allclose(frame[VALUE], tiny_data.catalog["log_mstar"], rtol=1e-6)
     ordered = frame.iloc[tiny_data.x_order].reset_index(drop=True)
     (x0, y0), (x1, y1) = tiny_data.xy.min(0), tiny_data.xy.max(0)
-    view = {"x_range": (float(x0 + 0.3 * (x1 - x0)), float(x0 + 0.6 * (x1 - x0))),
-            "y_range": (float(y0), float(y1)), "width": 50, "height": 40}
+    view = {
+        "x_range": (float(x0 + 0.3 * (x1 - x0)), float(x0 + 0.6 * (x1 - x0))),
+        "y_range": (float(y0), float(y1)),
+        "width": 50,
+        "height": 40,
+    }
     inside = ordered["x"].between(*view["x_range"])
     assert len(in_view(ordered, view["x_range"])) == inside.sum() > 0
     import datashader as ds
@@ -238,7 +255,9 @@ def test_a_zoomed_view_draws_the_same_as_the_whole_survey(tiny_data):
         return rasterize(points, aggregator=ds.mean(VALUE), dynamic=False, **view).dimension_values(2)
 
     # the slice aggregates exactly like the whole survey
-    np.testing.assert_allclose(mean_image(in_view(ordered, view["x_range"])), mean_image(ordered), equal_nan=True)
+    np.testing.assert_allclose(
+        mean_image(in_view(ordered, view["x_range"])), mean_image(ordered), equal_nan=True
+    )
     assert np.isfinite(shade(ordered, "log_mstar", kind, **view).dimension_values(2)).any()
     empty = {**view, "x_range": (float(x1) + 1, float(x1) + 2)}
     assert np.isnan(shade(ordered, "log_mstar", kind, **empty).dimension_values(2)).all()
@@ -296,7 +315,7 @@ def test_sessions_share_the_survey_arrays_instead_of_copying_them(tiny_data):
     assert frame is sorted_map_frame(two.state, two.state.color_by)[0] and kind == "numeric"
     assert np.all(np.diff(frame["x"].to_numpy()) >= 0)  # sorted by x: a zoom slices it
     codes, classes = tiny_data.sf_classes
-    assert classes[: 3] == [c for c in ("star-forming", "green-valley", "retired") if c in classes]
+    assert classes[:3] == [c for c in ("star-forming", "green-valley", "retired") if c in classes]
     np.testing.assert_array_equal(np.asarray(classes)[codes], tiny_data.catalog["sf_class"].astype(str))
 
 
@@ -319,22 +338,35 @@ def test_sessions_at_the_same_view_share_one_raster_but_not_their_clusters(tiny_
     one.state.set_clusters(np.arange(tiny_data.n) % 2, "alternating, k=2")
     two.state.set_clusters(np.zeros(tiny_data.n, int), "one cluster")
     c1, c2 = one.map._shade(CLUSTER, **view), two.map._shade(CLUSTER, **view)
-    assert any(not np.array_equal(c1.dimension_values(d), c2.dimension_values(d)) for d in (2, 3, 4))  # R, G, B
+    assert any(
+        not np.array_equal(c1.dimension_values(d), c2.dimension_values(d)) for d in (2, 3, 4)
+    )  # R, G, B
 
 
 def test_main_sequence_shades_big_selections_and_draws_small_ones_as_glyphs():
     """Above MAX_GLYPHS selected galaxies the main sequence shades them by class (a raster over
     the view); below, the raster is empty and the galaxies are glyphs."""
-    from galexplore.dashboard.views.main_sequence import MAX_GLYPHS, MainSequence
     from galexplore.dashboard.state import ExplorerState
+    from galexplore.dashboard.views.main_sequence import MAX_GLYPHS, MainSequence
 
     rng = np.random.default_rng(1)
     n = 3 * MAX_GLYPHS
-    cat = pd.DataFrame({"galaxy_id": [f"G{i}" for i in range(n)], "log_mstar": rng.normal(10.5, 0.6, n),
-                        "log_sfr": rng.normal(0, 0.5, n), "sf_class": rng.choice(["star-forming", "retired"], n)})
+    cat = pd.DataFrame(
+        {
+            "galaxy_id": [f"G{i}" for i in range(n)],
+            "log_mstar": rng.normal(10.5, 0.6, n),
+            "log_sfr": rng.normal(0, 0.5, n),
+            "sf_class": rng.choice(["star-forming", "retired"], n),
+        }
+    )
     ms = MainSequence(ExplorerState(ExplorerData(cat, rng.normal(size=(n, 2)))))
-    view = dict(colors={"star-forming": "#1f77b4", "retired": "#d62728"}, x_range=(8.0, 13.0),
-                y_range=(-2.0, 2.0), width=100, height=80)
+    view = dict(
+        colors={"star-forming": "#1f77b4", "retired": "#d62728"},
+        x_range=(8.0, 13.0),
+        y_range=(-2.0, 2.0),
+        width=100,
+        height=80,
+    )
     small = ms._selection_raster(selection=np.arange(10), **view)
     assert not np.asarray(small.dimension_values("A")).any()
     big = ms._selection_raster(selection=np.arange(2 * MAX_GLYPHS), **view)

@@ -15,9 +15,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from galexplore.dashboard.compute.selection import lasso_select
 from galexplore.artifacts.runs import read_projection
-from galexplore.testing import JS_PLOTS, drag_lasso, expected_counts, page_text, polygon_pixels, to_data, wait_for_text
+from galexplore.dashboard.compute.selection import lasso_select
+from galexplore.testing import (
+    JS_PLOTS,
+    drag_lasso,
+    expected_counts,
+    page_text,
+    polygon_pixels,
+    to_data,
+    wait_for_text,
+)
 
 pytestmark = pytest.mark.browser
 ARTIFACTS_DIR = Path(__file__).resolve().parents[1] / "artifacts"
@@ -35,7 +43,9 @@ class Dashboard:
         page.on("console", self._on_console)
         page.on("pageerror", lambda exc: self.errors.append(f"pageerror: {exc}"))
         page.goto(url, timeout=180_000)
-        self.wait_text(".gx-gallery-header", r"\b\d[\d,]* selected" if expect_selection else r"\b0 selected", timeout=120)
+        self.wait_text(
+            ".gx-gallery-header", r"\b\d[\d,]* selected" if expect_selection else r"\b0 selected", timeout=120
+        )
         self.map_plot()  # plots laid out
 
     def _on_console(self, msg) -> None:
@@ -71,8 +81,10 @@ class Dashboard:
     @staticmethod
     def to_px(plot: dict, x: float, y: float) -> tuple[float, float]:
         (x0, x1), (y0, y1) = plot["x"], plot["y"]
-        return (plot["left"] + (x - x0) / (x1 - x0) * plot["width"],
-                plot["top"] + (y1 - y) / (y1 - y0) * plot["height"])
+        return (
+            plot["left"] + (x - x0) / (x1 - x0) * plot["width"],
+            plot["top"] + (y1 - y) / (y1 - y0) * plot["height"],
+        )
 
     def lasso(self, pixels: list[tuple[int, int]]) -> np.ndarray:
         """Drag a lasso through page pixels; returns the polygon in data coordinates."""
@@ -173,7 +185,9 @@ def test_clicking_a_cutout_shows_its_maps(dash, artifacts):
     gid = tile.get_attribute("data-galaxy")
     tile.click()
     dash.wait_text(".gx-focus-title", re.escape(gid))
-    titles = {p["title"] for p in [dash.plot(t) for t in ("log EW(Hα)", "log age (LW)", "[Z/H] (LW)", "log Σ*")]}
+    titles = {
+        p["title"] for p in [dash.plot(t) for t in ("log EW(Hα)", "log age (LW)", "[Z/H] (LW)", "log Σ*")]
+    }
     assert len(titles) == 4
     dash.wait_text(".gx-focus-table", re.escape(gid))
     assert "gx-focus" in (dash.page.locator(f'.gx-tile[data-galaxy="{gid}"]').get_attribute("class") or "")
@@ -215,7 +229,9 @@ def test_recompute_clusters_with_another_k_and_select_one(dash, artifacts):
 
 
 @pytest.mark.parametrize("fmt, suffix", [("fits", "fits"), ("csv", "csv")])
-def test_export_downloads_the_selection_with_provenance(dash, projection_xy, browser_run, tmp_path, fmt, suffix):
+def test_export_downloads_the_selection_with_provenance(
+    dash, projection_xy, browser_run, tmp_path, fmt, suffix
+):
     from galexplore.artifacts.export import read_export
 
     n, _, _ = lasso_middle(dash, 0.25 if fmt == "fits" else 0.35)
@@ -231,7 +247,9 @@ def test_export_downloads_the_selection_with_provenance(dash, projection_xy, bro
     assert prov["survey_fingerprint"] and prov["embedding_fingerprint"]
     # the exported galaxies are exactly those inside the lasso polygon recorded in the provenance
     text = prov["selection"].split("lasso polygon (projection x,y) ")[1].split(";")
-    poly = np.array([[float(v) for v in p.split(",")] for p in text if p.count(",") == 1 and " " not in p.strip()])
+    poly = np.array(
+        [[float(v) for v in p.split(",")] for p in text if p.count(",") == 1 and " " not in p.strip()]
+    )
     proj, _ = read_projection(browser_run)
     expected = set(proj["galaxy_id"].to_numpy()[lasso_select(projection_xy, poly)])
     assert set(np.asarray(table["galaxy_id"]).astype(str)) == expected
@@ -331,7 +349,9 @@ def test_reopening_the_url_restores_the_view(dash, browser, dashboard_server, ar
 
 
 def test_bad_url_is_ignored_and_sessions_do_not_share_state(dash, browser, dashboard_server):
-    assert dash.read(".gx-gallery-header").strip().startswith(tuple("123456789"))  # the shared page has a selection
+    assert (
+        dash.read(".gx-gallery-header").strip().startswith(tuple("123456789"))
+    )  # the shared page has a selection
     ctx = browser.new_context(viewport={"width": 1500, "height": 1300})
     try:
         bad = dashboard_server.url + "?color=__import__('os')&k=999&galaxy=nope&lasso=1,2;x"

@@ -28,7 +28,9 @@ def test_demo_help_lists_the_stages(capsys):
 def test_serve_a_missing_survey_is_one_line(tmp_path, capsys):
     assert main(["serve", str(tmp_path / "nope"), str(tmp_path / "run")]) == 1
     err = capsys.readouterr().err.strip()
-    assert err.startswith("galexplore: error:") and "nope" in err and "\n" not in err and "Traceback" not in err
+    assert (
+        err.startswith("galexplore: error:") and "nope" in err and "\n" not in err and "Traceback" not in err
+    )
 
 
 def test_serve_a_busy_port_is_one_line(tiny_survey, tiny_run, capsys):
@@ -121,11 +123,20 @@ def test_basic_auth_puts_the_dashboard_behind_a_login(tiny_survey, tiny_run, tmp
     async def requests():
         client = AsyncHTTPClient()
         page = await client.fetch(f"{base}/explorer", follow_redirects=False, raise_error=False)
-        wrong = await client.fetch(f"{base}/login", method="POST", body=urlencode({"username": "ana", "password": "x"}),
-                                   follow_redirects=False, raise_error=False)
-        right = await client.fetch(f"{base}/login", method="POST",
-                                   body=urlencode({"username": "ana", "password": "s3cret-pass"}),
-                                   follow_redirects=False, raise_error=False)
+        wrong = await client.fetch(
+            f"{base}/login",
+            method="POST",
+            body=urlencode({"username": "ana", "password": "x"}),
+            follow_redirects=False,
+            raise_error=False,
+        )
+        right = await client.fetch(
+            f"{base}/login",
+            method="POST",
+            body=urlencode({"username": "ana", "password": "s3cret-pass"}),
+            follow_redirects=False,
+            raise_error=False,
+        )
         return page, wrong, right
 
     try:
@@ -144,13 +155,17 @@ def test_serve_with_two_processes_serves_pages_from_both(tiny_survey, tiny_run, 
 
     from galexplore.testing import ServerProcess
 
-    server = ServerProcess(tiny_survey.path, tiny_run, tmp_path / "server.log", extra_args=["--num-procs", "2"])
+    server = ServerProcess(
+        tiny_survey.path, tiny_run, tmp_path / "server.log", extra_args=["--num-procs", "2"]
+    )
     try:
         server.wait_ready()
         for _ in range(3):
             with urllib.request.urlopen(server.url, timeout=120) as r:
                 assert r.status == 200 and b"galexplore" in r.read()
-        children = subprocess.run(["pgrep", "-P", str(server.proc.pid)], capture_output=True, text=True).stdout.split()
+        children = subprocess.run(
+            ["pgrep", "-P", str(server.proc.pid)], capture_output=True, text=True
+        ).stdout.split()
         assert len(children) == 2, server.log()
         assert server.log().count("dashboard at") == 1  # announced once, not per process
         assert "Traceback" not in server.log()

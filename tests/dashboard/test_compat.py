@@ -103,13 +103,18 @@ def _declared(module: str, cls: str) -> str:
     """The declaration of class ``cls`` in BokehJS's ``lib/<module>.d.ts`` (the page's source)."""
     text = (BOKEHJS / "lib" / f"{module}.d.ts").read_text()
     start = text.index(f"export declare class {cls}")
-    return text[start:text.index("\n}", start)]
+    return text[start : text.index("\n}", start)]
 
 
 def test_bokehjs_document_still_has_what_prompt_cleanup_wraps():
     doc = _declared("document/document", "Document")
-    for member in (r"apply_json_patch\(", r"_recompute_all_models\(\): void", r"_all_models: Map<",
-                   r"_all_models_freeze_count: number", r"_schedule_recompute_all_models\(\): void"):
+    for member in (
+        r"apply_json_patch\(",
+        r"_recompute_all_models\(\): void",
+        r"_all_models: Map<",
+        r"_all_models_freeze_count: number",
+        r"_schedule_recompute_all_models\(\): void",
+    ):
         assert re.search(member, doc), member
     bundle = (BOKEHJS / "bokeh.min.js").read_text()
     assert '"document/document"' in bundle and "_recompute_all_models" in bundle
@@ -119,8 +124,12 @@ def test_bokehjs_document_still_has_what_prompt_cleanup_wraps():
 
 def test_bokehjs_gesture_recogniser_still_has_what_the_press_guard_wraps():
     gestures = _declared("core/ui_gestures", "UIGestures")
-    for member in (r"_start_timeout\(\): void", r"_pointer_timeout\(\): void", r"static readonly press_threshold",
-                   r"press_timer: number \| null"):
+    for member in (
+        r"_start_timeout\(\): void",
+        r"_pointer_timeout\(\): void",
+        r"static readonly press_threshold",
+        r"press_timer: number \| null",
+    ):
         assert re.search(member, gestures), member
     bundle = (BOKEHJS / "bokeh.min.js").read_text()
     assert '"core/ui_gestures"' in bundle and "_pointer_timeout" in bundle
@@ -185,7 +194,9 @@ def test_the_all_nan_raster_warning_still_comes_from_the_filtered_module():
         return [w for w in caught if "All-NaN slice" in str(w.message)]
 
     loud = warnings_of_an_empty_raster(False)
-    assert loud and all(re.search(_compat.EMPTY_RASTER_WARNING_MODULE.replace("\\.", "/"), w.filename) for w in loud)
+    assert loud and all(
+        re.search(_compat.EMPTY_RASTER_WARNING_MODULE.replace("\\.", "/"), w.filename) for w in loud
+    )
     assert warnings_of_an_empty_raster(True) == []
 
 
@@ -199,7 +210,9 @@ def test_dask_tokens_of_datashader_closures_are_fresh_and_others_unchanged():
     def plain(x):
         return x
 
-    assert isinstance(lnglat_to_meters, types.FunctionType) and lnglat_to_meters.__module__.startswith("datashader.")
+    assert isinstance(lnglat_to_meters, types.FunctionType) and lnglat_to_meters.__module__.startswith(
+        "datashader."
+    )
     _compat.quick_datashader_tokens()
     _compat.quick_datashader_tokens()  # idempotent
     assert tokenize(lnglat_to_meters) != tokenize(lnglat_to_meters)
@@ -216,7 +229,9 @@ def test_a_websocket_closed_mid_send_is_still_logged_by_asyncio_and_filtered_out
     handler = logging.Handler()
     handler.emit = records.append
     log = logging.getLogger("asyncio")
-    installed = [f for f in log.filters if isinstance(f, _compat.ClosedSocketFilter)]  # by a server started earlier
+    installed = [
+        f for f in log.filters if isinstance(f, _compat.ClosedSocketFilter)
+    ]  # by a server started earlier
     for f in installed:
         log.removeFilter(f)
     log.addHandler(handler)
@@ -242,5 +257,7 @@ def test_a_websocket_closed_mid_send_is_still_logged_by_asyncio_and_filtered_out
     closed = [r for r in records if r.exc_info and isinstance(r.exc_info[1], WebSocketClosedError)]
     assert closed and "never retrieved" in closed[0].getMessage()
     assert not any(_compat.ClosedSocketFilter().filter(r) for r in closed)
-    other = logging.LogRecord("asyncio", logging.ERROR, __file__, 1, "a real error", None, (ValueError, ValueError(), None))
+    other = logging.LogRecord(
+        "asyncio", logging.ERROR, __file__, 1, "a real error", None, (ValueError, ValueError(), None)
+    )
     assert _compat.ClosedSocketFilter().filter(other)

@@ -67,8 +67,14 @@ class Page:
         self.errors: list[str] = []
         page.on("websocket", lambda ws: ws.on("framesent", self._on_frame))
         page.on("pageerror", lambda exc: self.errors.append(f"pageerror: {exc}"))
-        page.on("console", lambda msg: self.errors.append(msg.text) if msg.type == "error"
-                and "favicon" not in msg.text and "WebGL" not in msg.text else None)
+        page.on(
+            "console",
+            lambda msg: (
+                self.errors.append(msg.text)
+                if msg.type == "error" and "favicon" not in msg.text and "WebGL" not in msg.text
+                else None
+            ),
+        )
         page.goto(url, timeout=180_000)
         self.wait_text(".gx-gallery-header", r"\b0 selected", timeout=120)
         self.idle()
@@ -108,13 +114,19 @@ class Page:
         deadline = time.monotonic() + 60
         while self.read(".gx-gallery-header") == before and time.monotonic() < deadline:
             time.sleep(0.2)
-        n = int(self.wait_text(".gx-gallery-header", r"([\d,]+) selected \(lasso\)").group(1).replace(",", ""))
-        self.wait_text(".gx-profiles-note", rf"{n:,} selected")  # the last panel to update (off the event loop)
+        n = int(
+            self.wait_text(".gx-gallery-header", r"([\d,]+) selected \(lasso\)").group(1).replace(",", "")
+        )
+        self.wait_text(
+            ".gx-profiles-note", rf"{n:,} selected"
+        )  # the last panel to update (off the event loop)
         return n
 
     def range_messages(self, since: int = 0) -> list[str]:
         """Range changes (``start``/``end``) the page sent since message ``since``."""
-        return [m for m in self.sent[since:] if '"ModelChanged"' in m and re.search(r'"attr":\s*"(start|end)"', m)]
+        return [
+            m for m in self.sent[since:] if '"ModelChanged"' in m and re.search(r'"attr":\s*"(start|end)"', m)
+        ]
 
 
 @pytest.fixture(scope="module")

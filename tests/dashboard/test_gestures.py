@@ -44,8 +44,9 @@ def page(browser, dashboard_server):
     page = ctx.new_page()
     page.goto(dashboard_server.url, timeout=180_000)
     # the document is idle: its "document_ready" callbacks (where the guard is installed) have run
-    page.wait_for_function("() => window.Bokeh && Bokeh.documents.length > 0 && Bokeh.documents[0].is_idle",
-                           timeout=120_000)
+    page.wait_for_function(
+        "() => window.Bokeh && Bokeh.documents.length > 0 && Bokeh.documents[0].is_idle", timeout=120_000
+    )
     yield page
     ctx.close()
 

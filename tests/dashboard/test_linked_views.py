@@ -7,13 +7,13 @@ import asyncio
 import numpy as np
 import pytest
 
+from galexplore.artifacts.export import read_export
+from galexplore.dashboard.compute.similar import find_similar
+from galexplore.dashboard.state import ExplorerState
 from galexplore.dashboard.views.clusters import compute_clusters, summary_table
 from galexplore.dashboard.views.distributions import class_codes, class_table, histogram_pair
 from galexplore.dashboard.views.export import export_bytes
-from galexplore.dashboard.compute.similar import find_similar
-from galexplore.dashboard.state import ExplorerState
 from galexplore.errors import GalexploreError
-from galexplore.artifacts.export import read_export
 
 
 def test_histograms_share_bins_and_are_densities():
@@ -33,7 +33,9 @@ def test_class_table_counts_the_selection(tiny_data):
     assert t["selected"].sum() == 20
     assert abs(t["survey %"].sum() - 100) < 0.5
     expected = tiny_data.catalog["sf_class"].iloc[rows].value_counts()
-    assert dict(zip(t["class"], t["selected"], strict=True)) == {c: int(expected.get(c, 0)) for c in t["class"]}
+    assert dict(zip(t["class"], t["selected"], strict=True)) == {
+        c: int(expected.get(c, 0)) for c in t["class"]
+    }
     assert list(t["class"][:3]) == ["star-forming", "green-valley", "retired"]
 
 
@@ -80,7 +82,11 @@ def test_export_round_trips_with_provenance(tiny_data, tmp_path, fmt, suffix):
     table, prov = read_export(path)
     assert sorted(np.asarray(table["galaxy_id"]).astype(str)) == sorted(tiny_data.galaxy_ids[[1, 4, 9]])
     assert list(np.asarray(table["cluster"])) == [1, 0, 1]
-    assert "by lasso" in prov["selection"] and "0,0;1,0;1,1" in prov["selection"] and "kmeans k=2" in prov["selection"]
+    assert (
+        "by lasso" in prov["selection"]
+        and "0,0;1,0;1,1" in prov["selection"]
+        and "kmeans k=2" in prov["selection"]
+    )
     assert prov["survey_fingerprint"] == tiny_data.survey.fingerprint
     assert np.allclose(np.asarray(table["log_mstar"]), tiny_data.catalog["log_mstar"].to_numpy()[[1, 4, 9]])
 

@@ -23,9 +23,9 @@ from panel.io.location import Location
 
 import galexplore.dashboard as dashboard_pkg
 from galexplore.dashboard.app import Explorer
-from galexplore.dashboard.views.export import export_bytes
 from galexplore.dashboard.state import ExplorerState
 from galexplore.dashboard.url_state import URL_PARAMS, parse_query, sync_url
+from galexplore.dashboard.views.export import export_bytes
 from galexplore.errors import GalexploreError
 
 HOSTILE = [
@@ -115,8 +115,12 @@ def test_hostile_url_values_are_refused_without_touching_files(tiny_data, roots,
 @pytest.mark.parametrize("key", URL_KEYS)
 def test_hostile_url_keeps_the_defaults_and_says_so(tiny_data, roots, key):
     """Through the page's own path: the browser's query string (percent-encoded or not) → sync_url."""
-    for search in (f"?{key}=" + quote("../../etc/passwd", safe=""), f"?{key}=%2e%2e%2f%2e%2e%2fetc%2fpasswd",
-                   f"?{key}=/etc/passwd", "?" + urlencode({key: "a\x00/../../etc/passwd"})):
+    for search in (
+        f"?{key}=" + quote("../../etc/passwd", safe=""),
+        f"?{key}=%2e%2e%2f%2e%2e%2fetc%2fpasswd",
+        f"?{key}=/etc/passwd",
+        "?" + urlencode({key: "a\x00/../../etc/passwd"}),
+    ):
         state = ExplorerState(tiny_data)
         loc = Location(search=search)
         with file_audit() as record:
@@ -124,7 +128,12 @@ def test_hostile_url_keeps_the_defaults_and_says_so(tiny_data, roots, key):
         assert set(rejected) == {key}, (search, rejected)
         assert "Ignored URL parameters" in state.message and key in state.message
         assert (state.color_by, state.cluster_method, state.n_clusters, state.focus, state.n_selected) == (
-            "log_ssfr", "kmeans", 5, "", 0)
+            "log_ssfr",
+            "kmeans",
+            5,
+            "",
+            0,
+        )
         assert "passwd" not in loc.search  # the bad value is replaced by the current one
         assert outside(record, *roots) == []
 
@@ -132,9 +141,15 @@ def test_hostile_url_keeps_the_defaults_and_says_so(tiny_data, roots, key):
 def test_url_numbers_and_code_are_not_evaluated(tiny_data, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     state = ExplorerState(tiny_data)
-    values, rejected = parse_query(state, {"k": "1+2", "color": "__import__('os').system('touch PWNED')",
-                                           "lasso": "0,0;1,0;__import__('os').system('touch PWNED'),1",
-                                           "galaxy": "open('/etc/passwd').read()"})
+    values, rejected = parse_query(
+        state,
+        {
+            "k": "1+2",
+            "color": "__import__('os').system('touch PWNED')",
+            "lasso": "0,0;1,0;__import__('os').system('touch PWNED'),1",
+            "galaxy": "open('/etc/passwd').read()",
+        },
+    )
     assert values == {} and set(rejected) == {"k", "color", "lasso", "galaxy"}
     assert not (tmp_path / "PWNED").exists()
 
@@ -191,8 +206,11 @@ def test_export_reads_only_the_survey_and_run_and_writes_only_a_private_temporar
         assert build_dir.parent == tmp_root and not build_dir.exists()  # removed once read back
         # astropy.io.fits probes once per process whether mmap works, with tempfile.mkstemp
         # (a random 0600 name in the temp directory, deleted at once): allowed, nothing else
-        probes = {Path(p).resolve() for e, p, m in record
-                  if e == "open" and Path(p).parent.resolve() == tmp_root and Path(p).name.startswith("tmp")}
+        probes = {
+            Path(p).resolve()
+            for e, p, m in record
+            if e == "open" and Path(p).parent.resolve() == tmp_root and Path(p).name.startswith("tmp")
+        }
         assert not any(p.exists() for p in probes)
         assert [a for a in outside(record, *roots, build_dir) if Path(a[1]).resolve() not in probes] == []
         written = {Path(p).resolve() for e, p, m in record if m == "write"} - probes
@@ -201,20 +219,55 @@ def test_export_reads_only_the_survey_and_run_and_writes_only_a_private_temporar
 
 
 # -- nothing evaluates user strings: the package's source ------------------------------------------
-DANGEROUS_CALLS = {"eval", "exec", "compile", "__import__", "import_module", "system", "popen", "query",
-                   "read_pickle", "loads", "load"}
+DANGEROUS_CALLS = {
+    "eval",
+    "exec",
+    "compile",
+    "__import__",
+    "import_module",
+    "system",
+    "popen",
+    "query",
+    "read_pickle",
+    "loads",
+    "load",
+}
 #: (module, call, why it is safe), reviewed by hand; anything new fails the test until reviewed.
 REVIEWED = {
-    ("views/embedding_map.py", "query"): "scipy cKDTree.query on the hover position (numbers), not DataFrame.query",
+    (
+        "views/embedding_map.py",
+        "query",
+    ): "scipy cKDTree.query on the hover position (numbers), not DataFrame.query",
     ("server.py", "loads"): "json.loads of the --basic-auth file named on the command line",
     ("app.py", "load"): "ExplorerData.load of the SURVEY and RUN given to `galexplore serve`",
-    ("views/profiles.py", "load"): "np.load(allow_pickle=False) of the server's own cache RUN/cache/profiles/<hash>.npz",
-    ("ooc/app.py", "load"): "OutOfCoreData.load of the SURVEY and RUN given to `galexplore serve --out-of-core`",
-    ("ooc/data.py", "loads"): "json.loads of the projection's Parquet metadata (written by galexplore project)",
+    (
+        "views/profiles.py",
+        "load",
+    ): "np.load(allow_pickle=False) of the server's own cache RUN/cache/profiles/<hash>.npz",
+    (
+        "ooc/app.py",
+        "load",
+    ): "OutOfCoreData.load of the SURVEY and RUN given to `galexplore serve --out-of-core`",
+    (
+        "ooc/data.py",
+        "loads",
+    ): "json.loads of the projection's Parquet metadata (written by galexplore project)",
     ("ooc/table.py", "loads"): "json.loads of the server's own RUN/cache/map_table-<hash>/table.json",
 }
-FILE_CALLS = {"open", "Path", "read_text", "read_bytes", "write_text", "write_bytes", "TemporaryDirectory",
-              "mkdtemp", "NamedTemporaryFile", "remove", "unlink", "rmtree"}
+FILE_CALLS = {
+    "open",
+    "Path",
+    "read_text",
+    "read_bytes",
+    "write_text",
+    "write_bytes",
+    "TemporaryDirectory",
+    "mkdtemp",
+    "NamedTemporaryFile",
+    "remove",
+    "unlink",
+    "rmtree",
+}
 REVIEWED_FILES = {
     ("views/export.py", "TemporaryDirectory"): "private build directory of the download (fixed name inside)",
     ("views/export.py", "Path"): "Path(tmp) / 'selection.<fixed suffix>'",
@@ -224,11 +277,17 @@ REVIEWED_FILES = {
     ("server.py", "Path"): "the --basic-auth file named on the command line",
     ("server.py", "read_text"): "the --basic-auth file named on the command line",
     ("compute/selection.py", "Path"): "matplotlib.path.Path: the lasso polygon, not a file",
-    ("views/profiles.py", "Path"): "RUN/cache/profiles/<hash of the loaded artifacts>.npz (no user input in the name)",
+    (
+        "views/profiles.py",
+        "Path",
+    ): "RUN/cache/profiles/<hash of the loaded artifacts>.npz (no user input in the name)",
     ("views/profiles.py", "open"): "writes that cache file through atomic_file",
     ("ooc/app.py", "Path"): "the SURVEY and RUN given to `galexplore serve --out-of-core`",
     ("ooc/data.py", "Path"): "the RUN directory given to `galexplore serve --out-of-core`",
-    ("ooc/table.py", "Path"): "SURVEY/catalog.parquet, RUN's projection parts, RUN/cache/map_table-<hash of them>",
+    (
+        "ooc/table.py",
+        "Path",
+    ): "SURVEY/catalog.parquet, RUN's projection parts, RUN/cache/map_table-<hash of them>",
     ("ooc/build.py", "write_text"): "table.json inside the map table's atomic build directory",
     ("ooc/build.py", "Path"): "RUN given to `galexplore serve --out-of-core`",
     ("ooc/table.py", "read_text"): "table.json of the server's own map table",
@@ -248,7 +307,8 @@ def _dashboard_sources() -> list[tuple[str, Path]]:
     pkg = Path(dashboard_pkg.__file__).resolve().parent
     app = pkg.parents[1] / "app" / "explorer.py"
     return [(p.relative_to(pkg).as_posix(), p) for p in sorted(pkg.rglob("*.py"))] + (
-        [("explorer.py", app)] if app.is_file() else [])
+        [("explorer.py", app)] if app.is_file() else []
+    )
 
 
 def test_the_dashboard_source_evaluates_nothing_and_opens_only_reviewed_files():

@@ -18,7 +18,9 @@ def test_colour_choices_are_catalog_columns_or_cluster(tiny_data):
     assert column_kind(tiny_data, "log_mstar") == "numeric"
 
 
-@pytest.mark.parametrize("bad", ["__import__('os').system('true')", "galaxy_id", "nope", "", None, 3, ["log_mstar"]])
+@pytest.mark.parametrize(
+    "bad", ["__import__('os').system('true')", "galaxy_id", "nope", "", None, 3, ["log_mstar"]]
+)
 def test_colour_by_refuses_anything_else(tiny_data, bad):
     with pytest.raises(GalexploreError):
         validate_color_by(tiny_data, bad)
@@ -57,7 +59,9 @@ def test_two_sessions_never_share_state(tiny_data):
     one.set_focus(tiny_data.galaxy_ids[1])
     one.color_by = "sf_class"
     one.set_clusters(np.zeros(tiny_data.n, dtype=int), "kmeans k=1")
-    assert two.n_selected == 0 and two.focus == "" and two.color_by == "log_ssfr" and two.cluster_labels is None
+    assert (
+        two.n_selected == 0 and two.focus == "" and two.color_by == "log_ssfr" and two.cluster_labels is None
+    )
     one.param.color_by.objects = ["log_mstar"]  # per-instance parameter objects
     assert "sf_class" in two.param.color_by.objects
 

@@ -39,12 +39,14 @@ def test_bad_polygons_are_refused(bad):
 def test_parse_query_keeps_valid_values_and_explains_the_rest(tiny_data):
     state = ExplorerState(tiny_data)
     gid = tiny_data.galaxy_ids[7]
-    values, rejected = parse_query(state, {"color": "sf_class", "method": "gmm", "k": "4", "galaxy": gid,
-                                           "unrelated": "x"})
+    values, rejected = parse_query(
+        state, {"color": "sf_class", "method": "gmm", "k": "4", "galaxy": gid, "unrelated": "x"}
+    )
     assert values == {"color_by": "sf_class", "cluster_method": "gmm", "n_clusters": 4, "focus": gid}
     assert rejected == {}
-    values, rejected = parse_query(state, {"color": "__import__('os')", "method": "magic", "k": "99",
-                                           "galaxy": "nope", "lasso": "1,2;x"})
+    values, rejected = parse_query(
+        state, {"color": "__import__('os')", "method": "magic", "k": "99", "galaxy": "nope", "lasso": "1,2;x"}
+    )
     assert values == {}
     assert set(rejected) == {"color", "method", "k", "galaxy", "lasso"}
 
@@ -67,7 +69,12 @@ def test_sync_url_restores_the_view_and_replaces_bad_values(tiny_data):
     state = ExplorerState(tiny_data)
     rejected = sync_url(state, loc)
     assert set(rejected) == {"method"}
-    assert (state.color_by, state.n_clusters, state.focus, state.cluster_method) == ("sf_class", 7, gid, "kmeans")
+    assert (state.color_by, state.n_clusters, state.focus, state.cluster_method) == (
+        "sf_class",
+        7,
+        gid,
+        "kmeans",
+    )
     assert "Ignored URL parameters" in state.message
     assert "method=kmeans" in loc.search
     state.color_by = "log_mstar"  # later changes go to the URL

@@ -89,7 +89,9 @@ def write_ssp_cube(path: Path, *, wcs: bool = False, obj: str = "SYNTHGAL") -> P
     return path
 
 
-def _add_wcs(header, *, pixel_arcsec: float, ra: float = 150.0, dec: float = 2.0, crpix=(CENTRE[0] + 1, CENTRE[1] + 1)) -> None:
+def _add_wcs(
+    header, *, pixel_arcsec: float, ra: float = 150.0, dec: float = 2.0, crpix=(CENTRE[0] + 1, CENTRE[1] + 1)
+) -> None:
     header["CTYPE1"], header["CTYPE2"] = "RA---TAN", "DEC--TAN"
     header["CRVAL1"], header["CRVAL2"] = ra, dec
     header["CRPIX1"], header["CRPIX2"] = crpix
@@ -102,7 +104,18 @@ def write_flux_elines(path: Path) -> Path:
     from astropy.io import fits
 
     f = galaxy_fields()
-    names = ["flux [OII]3727", "flux Hb", "flux Ha", "flux [NII]6584", "vel Ha", "disp Ha", "EW Hb", "EW Ha", "EW [NII]6584", "e_EW Ha"]
+    names = [
+        "flux [OII]3727",
+        "flux Hb",
+        "flux Ha",
+        "flux [NII]6584",
+        "vel Ha",
+        "disp Ha",
+        "EW Hb",
+        "EW Ha",
+        "EW [NII]6584",
+        "e_EW Ha",
+    ]
     cube = np.zeros((len(names), H, W))
     cube[names.index("EW Ha")] = np.where(f["inside"], f["ew"], 0.0)
     cube[names.index("e_EW Ha")] = 99.0
@@ -134,7 +147,9 @@ def write_packed_pipe3d(path: Path) -> Path:
     _add_wcs(org.header, pixel_arcsec=1.0)
     org.header["OBJECT"] = "PACKEDGAL"
     org.header["OBJRA"], org.header["OBJDEC"] = 150.0, 2.0
-    fits.HDUList([fits.PrimaryHDU(), fe, fits.ImageHDU(np.zeros((3, H, W)), name="SFH"), ssp, org]).writeto(path, overwrite=True)
+    fits.HDUList([fits.PrimaryHDU(), fe, fits.ImageHDU(np.zeros((3, H, W)), name="SFH"), ssp, org]).writeto(
+        path, overwrite=True
+    )
     return path
 
 
@@ -148,8 +163,22 @@ def write_pipe3d_hdf5(path: Path, name: str = "HDFGAL") -> Path:
     dec0, ra0 = 30.0, 200.0
     ra_off = -(ix - CENTRE[0]) / 3600.0 / np.cos(np.deg2rad(dec0))  # ix increases to the west
     dec_off = (iy - CENTRE[1]) / 3600.0
-    base = [("Name", "S8"), ("ix", "<i4"), ("iy", "<i4"), ("ra_abs", "<f4"), ("dec_abs", "<f4"), ("ra_off", "<f4"), ("dec_off", "<f4")]
-    ssp_cols = {"age_lwt": f["age"], "ZH_lwt": f["zh"], "mass_ssp": f["log_mass"], "medflx_ssp": f["flux"], "vel_ssp": f["vel"]}
+    base = [
+        ("Name", "S8"),
+        ("ix", "<i4"),
+        ("iy", "<i4"),
+        ("ra_abs", "<f4"),
+        ("dec_abs", "<f4"),
+        ("ra_off", "<f4"),
+        ("dec_off", "<f4"),
+    ]
+    ssp_cols = {
+        "age_lwt": f["age"],
+        "ZH_lwt": f["zh"],
+        "mass_ssp": f["log_mass"],
+        "medflx_ssp": f["flux"],
+        "vel_ssp": f["vel"],
+    }
     fe_cols = {"EW_Halpha": f["ew"]}
     units = {"age_lwt": "dex(yr)", "ZH_lwt": "dex", "mass_ssp": "dex(solMass / pix2)",
              "medflx_ssp": "1e-16 erg / (Angstrom s cm2)", "vel_ssp": "km / s", "EW_Halpha": "Angstrom"}  # fmt: skip
@@ -163,7 +192,11 @@ def write_pipe3d_hdf5(path: Path, name: str = "HDFGAL") -> Path:
             for c, v in cols_.items():
                 t[c] = v.ravel()
             h[group] = t
-            meta = ["datatype:"] + [f"- {{name: {c}, unit: {units[c]}, datatype: float32}}" for c in cols_] + ["meta: {}"]
+            meta = (
+                ["datatype:"]
+                + [f"- {{name: {c}, unit: {units[c]}, datatype: float32}}" for c in cols_]
+                + ["meta: {}"]
+            )
             h[f"{group}.__table_column_meta__"] = np.array([m.encode() for m in meta])
     return path
 
@@ -188,7 +221,15 @@ def write_manga_maps(path: Path) -> Path:
     ivar[4, int(CENTRE[1]) + 1, int(CENTRE[0])] = 0.0  # one zero-IVAR spaxel
     hdus = [fits.PrimaryHDU()]
     p = hdus[0].header
-    p["PLATEIFU"], p["OBJRA"], p["OBJDEC"], p["REFF"], p["ECOOPA"], p["ECOOELL"], p["SCINPVEL"] = "1-2", 150.0, 2.0, 5.0, 30.0, 0.2, 3000.0
+    p["PLATEIFU"], p["OBJRA"], p["OBJDEC"], p["REFF"], p["ECOOPA"], p["ECOOELL"], p["SCINPVEL"] = (
+        "1-2",
+        150.0,
+        2.0,
+        5.0,
+        30.0,
+        0.2,
+        3000.0,
+    )
 
     def add(name, data, labels=None):
         iv, mk = (ivar[0], mask[0]) if labels is None else (ivar[: len(labels)], mask[: len(labels)])
@@ -275,8 +316,12 @@ def write_sdss_speclite(path: Path) -> Path:
     and_mask = np.zeros(loglam.size, np.int32)
     and_mask[:5] = 1
     coadd = Table({"flux": flux, "loglam": loglam.astype(np.float32), "ivar": ivar, "and_mask": and_mask})
-    spall = Table({"PLATE": [266], "MJD": [51630], "FIBERID": [3], "Z": [0.02], "PLUG_RA": [145.0], "PLUG_DEC": [0.5]})
-    fits.HDUList([fits.PrimaryHDU(), fits.BinTableHDU(coadd, name="COADD"), fits.BinTableHDU(spall, name="SPALL")]).writeto(path)
+    spall = Table(
+        {"PLATE": [266], "MJD": [51630], "FIBERID": [3], "Z": [0.02], "PLUG_RA": [145.0], "PLUG_DEC": [0.5]}
+    )
+    fits.HDUList(
+        [fits.PrimaryHDU(), fits.BinTableHDU(coadd, name="COADD"), fits.BinTableHDU(spall, name="SPALL")]
+    ).writeto(path)
     return path
 
 

@@ -34,7 +34,9 @@ def test_generic_and_bad(tmp_path):
     import pandas as pd
 
     p = tmp_path / "g.csv"
-    pd.DataFrame({"Name": ["a", "b"], "RA": [1.0, 2.0], "DEC": [3.0, 4.0], "ew_ha": [10.0, 1.0], "foo": [1, 2]}).to_csv(p, index=False)
+    pd.DataFrame(
+        {"Name": ["a", "b"], "RA": [1.0, 2.0], "DEC": [3.0, 4.0], "ew_ha": [10.0, 1.0], "foo": [1, 2]}
+    ).to_csv(p, index=False)
     c = read_catalog(p)
     assert c.layout == "generic" and list(c.table["sf_class"]) == ["star-forming", "retired"]
     assert c.table["ra"].tolist() == [1.0, 2.0] and "foo" in c.table

@@ -61,11 +61,15 @@ def test_real_decals_bad_pix_and_incomplete(real):
     path = real("decals_cutouts", "example_incomplete.fits")
     with pytest.raises(InputFileError) as err:
         read_cutout(path)
-    assert str(err.value).startswith(str(path)) and "truncated" in str(err.value) and "\n" not in str(err.value)
+    assert (
+        str(err.value).startswith(str(path)) and "truncated" in str(err.value) and "\n" not in str(err.value)
+    )
 
 
 @pytest.mark.real
-@pytest.mark.parametrize("name", ["abell_2744_dwarf_galaxy_f105w.fits.gz", "abell_2744_spiral_galaxy_f105w.fits.gz"])
+@pytest.mark.parametrize(
+    "name", ["abell_2744_dwarf_galaxy_f105w.fits.gz", "abell_2744_spiral_galaxy_f105w.fits.gz"]
+)
 def test_real_hst(real, name):
     c = read_cutout(real("hst_images", name))
     assert c.data.shape[0] == 1 and c.properties["image_pixel_arcsec"] == pytest.approx(0.06, rel=1e-3)

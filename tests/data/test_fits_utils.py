@@ -38,7 +38,9 @@ def test_corrupt_gzip_and_non_fits(tmp_path):
 
 def test_find_hdu_by_name_not_position(tmp_path):
     path = tmp_path / "x.fits"
-    fits.HDUList([fits.PrimaryHDU(), fits.ImageHDU(np.ones(2), name="B"), fits.ImageHDU(np.zeros(2), name="A")]).writeto(path)
+    fits.HDUList(
+        [fits.PrimaryHDU(), fits.ImageHDU(np.ones(2), name="B"), fits.ImageHDU(np.zeros(2), name="A")]
+    ).writeto(path)
     with fu.open_fits(path) as h:
         assert fu.find_hdu(h, "a").data.sum() == 0
         assert fu.find_hdu(h, "C", required=False) is None

@@ -7,7 +7,13 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from galexplore.data.readers.image_folder import DISPLAY_UNIT, match_files, read_image, read_image_catalog, stem
+from galexplore.data.readers.image_folder import (
+    DISPLAY_UNIT,
+    match_files,
+    read_image,
+    read_image_catalog,
+    stem,
+)
 from galexplore.errors import InputFileError
 
 
@@ -20,7 +26,13 @@ def _folder(tmp_path):
     Image.fromarray(rgb).save(d / "g2.jpg")
     (d / "notes.txt").write_text("not an image")
     csv = tmp_path / "cat.csv"
-    pd.DataFrame({"galaxy_id": ["A", "B", "C"], "file": ["g1.fits", "g2.jpg", "g3.png"], "label": ["spiral", "elliptical", "x"]}).to_csv(csv, index=False)
+    pd.DataFrame(
+        {
+            "galaxy_id": ["A", "B", "C"],
+            "file": ["g1.fits", "g2.jpg", "g3.png"],
+            "label": ["spiral", "elliptical", "x"],
+        }
+    ).to_csv(csv, index=False)
     return d, csv
 
 

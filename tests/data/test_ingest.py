@@ -45,7 +45,11 @@ def test_pipe3d_batch_with_a_bad_file(lay, tmp_path, capsys):
     rep = json.loads((out / "ingest_report.json").read_text())
     assert rep["skipped"][0]["file"].endswith("BROKEN.SSP.cube.fits") and len(rep["read"]) == 3
     prov = _meta(out)["provenance"]
-    assert prov["channel_set"] == "pipe3d-standard" and "astropy" in prov["packages"] and "numpy" in prov["packages"]
+    assert (
+        prov["channel_set"] == "pipe3d-standard"
+        and "astropy" in prov["packages"]
+        and "numpy" in prov["packages"]
+    )
     assert len(prov["sources"]) == 3 and all(len(x["sha256"]) == 64 for x in prov["sources"])
     assert prov["choices"]["solar_metallicity"] == 0.02 and "distance" in prov["choices"]
     age = s.read("maps", [0])[0, 1]
@@ -55,7 +59,9 @@ def test_pipe3d_batch_with_a_bad_file(lay, tmp_path, capsys):
 def test_pipe3d_with_catalog_goes_on_re_grid(lay, tmp_path, capsys):
     h = lay.write_pipe3d_hdf5(tmp_path / "g.hdf5")
     cat = tmp_path / "cat.csv"
-    pd.DataFrame({"galaxy_id": ["HDFGAL"], "re_arcsec": [6.0], "z": [0.02], "log_mstar": [10.0]}).to_csv(cat, index=False)
+    pd.DataFrame({"galaxy_id": ["HDFGAL"], "re_arcsec": [6.0], "z": [0.02], "log_mstar": [10.0]}).to_csv(
+        cat, index=False
+    )
     rc, _ = _run(capsys, "pipe3d", h, "--catalog", cat, "--out", tmp_path / "s")
     s = open_survey(tmp_path / "s")
     assert rc == 0 and s.spec("maps").grid["kind"] == "re_normalised"
@@ -75,9 +81,25 @@ def test_manga_channel_set_recorded(lay, tmp_path, capsys):
     rc, _ = _run(capsys, "manga-maps", lay.write_manga_maps(tmp_path / "m.fits"), "--out", tmp_path / "s")
     meta = _meta(tmp_path / "s")
     assert rc == 0 and meta["provenance"]["channel_set"] == "manga-dap"
-    assert meta["modalities"]["maps"]["channels"] == ["log_ew_ha", "log_flux_ha", "stellar_vel", "stellar_sigma", "d4000"]
+    assert meta["modalities"]["maps"]["channels"] == [
+        "log_ew_ha",
+        "log_flux_ha",
+        "stellar_vel",
+        "stellar_sigma",
+        "d4000",
+    ]
     assert meta["modalities"]["maps"]["grid"]["kind"] == "re_normalised"  # REFF from the header
-    rc, _ = _run(capsys, "manga-maps", tmp_path / "m.fits", "--grid", "arcsec", "--extent-arcsec", 12, "--out", tmp_path / "a")
+    rc, _ = _run(
+        capsys,
+        "manga-maps",
+        tmp_path / "m.fits",
+        "--grid",
+        "arcsec",
+        "--extent-arcsec",
+        12,
+        "--out",
+        tmp_path / "a",
+    )
     grid = _meta(tmp_path / "a")["modalities"]["maps"]["grid"]
     assert rc == 0 and grid["kind"] == "arcsec" and grid["pixel_arcsec"] == pytest.approx(24 / 64)
     assert open_survey(tmp_path / "a").catalog["grid_pixel_arcsec"].iloc[0] == pytest.approx(24 / 64)
@@ -101,7 +123,9 @@ def test_images_folder(tmp_path, capsys):
     for name in ("a", "b"):
         Image.fromarray(np.full((20, 30, 3), 128, np.uint8)).save(d / f"{name}.jpg")
     csv = tmp_path / "c.csv"
-    pd.DataFrame({"galaxy_id": ["A", "B", "C"], "file": ["a.png", "b.jpg", "c.png"], "label": [1, 2, 3]}).to_csv(csv, index=False)
+    pd.DataFrame(
+        {"galaxy_id": ["A", "B", "C"], "file": ["a.png", "b.jpg", "c.png"], "label": [1, 2, 3]}
+    ).to_csv(csv, index=False)
     rc, err = _run(capsys, "images", d, "--catalog", csv, "--size", 16, "--out", tmp_path / "s")
     s = open_survey(tmp_path / "s")
     assert rc == 0 and s.n_galaxies == 2 and "c.png" in err
@@ -118,16 +142,22 @@ def test_images_crop_keeps_the_central_fraction(tmp_path, capsys):
     csv = tmp_path / "c.csv"
     pd.DataFrame({"galaxy_id": ["G"], "file": ["g.png"]}).to_csv(csv, index=False)
     for crop, out in (("0.5", "half"), ("1", "whole")):
-        rc, _ = _run(capsys, "images", d, "--catalog", csv, "--size", 8, "--crop", crop, "--out", tmp_path / out)
+        rc, _ = _run(
+            capsys, "images", d, "--catalog", csv, "--size", 8, "--crop", crop, "--out", tmp_path / out
+        )
         assert rc == 0
     half = open_survey(tmp_path / "half").read("images", np.array([0]))[0]
     whole = open_survey(tmp_path / "whole").read("images", np.array([0]))[0]
     np.testing.assert_allclose(half, 200 / 255, atol=1e-5)  # only galaxy pixels left
-    assert whole[:, 0, 0].max() < 1e-3 and whole[:, 4, 4].min() > 0.7  # sky at the corner, galaxy in the middle
+    assert (
+        whole[:, 0, 0].max() < 1e-3 and whole[:, 4, 4].min() > 0.7
+    )  # sky at the corner, galaxy in the middle
     meta = _meta(tmp_path / "half")
     assert meta["provenance"]["choices"]["crop_fraction"] == 0.5
     with pytest.raises(SystemExit) as e:
-        main(["ingest", "images", str(d), "--catalog", str(csv), "--crop", "1.5", "--out", str(tmp_path / "x")])
+        main(
+            ["ingest", "images", str(d), "--catalog", str(csv), "--crop", "1.5", "--out", str(tmp_path / "x")]
+        )
     assert e.value.code == 2 and "must be in (0, 1], got 1.5" in capsys.readouterr().err
 
 
@@ -156,7 +186,9 @@ def test_catalog_out_and_into(lay, tmp_path, capsys):
     s = open_survey(tmp_path / "s")
     assert rc == 0 and "caOH" in s.catalog and s.catalog["sf_class"].notna().all()
     assert "matched 12 of 12" in _meta(tmp_path / "s")["provenance"]["joined_catalogs"][0]["join"]
-    rc, err = _run(capsys, "catalog", paths["global"], "--into", tmp_path / "s", "--on", "sky", "--radius", "2arcsec")
+    rc, err = _run(
+        capsys, "catalog", paths["global"], "--into", tmp_path / "s", "--on", "sky", "--radius", "2arcsec"
+    )
     assert rc == 0 and "extra_col" in open_survey(tmp_path / "s").catalog
     with pytest.raises(SystemExit) as e:
         main(["ingest", "catalog", str(paths["global"]), "--into", str(tmp_path / "s"), "--radius", "2kg"])
@@ -205,6 +237,12 @@ def test_real_spectra_and_manga(real, tmp_path, capsys):
     rc, _ = _run(capsys, "spectra", coadd, rr, "--out", tmp_path / "d")
     s = open_survey(tmp_path / "d")
     assert rc == 0 and s.n_galaxies == 1 and s.catalog["z"].iloc[0] == pytest.approx(0.3687, abs=1e-3)
-    rc, _ = _run(capsys, "manga-maps", real("manga_dap", "manga-7815-3702-MAPS-HYB10-GAU-MILESHC.fits.gz"), "--out", tmp_path / "m")
+    rc, _ = _run(
+        capsys,
+        "manga-maps",
+        real("manga_dap", "manga-7815-3702-MAPS-HYB10-GAU-MILESHC.fits.gz"),
+        "--out",
+        tmp_path / "m",
+    )
     m = open_survey(tmp_path / "m")
     assert rc == 0 and np.isfinite(m.read("maps", [0])[0, 0]).sum() > 1000

@@ -28,7 +28,14 @@ def test_join_by_id_fills_and_adds():
 
 
 def test_join_by_sky_with_quantity_radius():
-    cat = pd.DataFrame({"galaxy_id": ["a", "b"], "ra": [20.0 + 1 / 3600, 30.0 + 20 / 3600], "dec": [10.0, -5.0], "mass": [1.0, 2.0]})
+    cat = pd.DataFrame(
+        {
+            "galaxy_id": ["a", "b"],
+            "ra": [20.0 + 1 / 3600, 30.0 + 20 / 3600],
+            "dec": [10.0, -5.0],
+            "mass": [1.0, 2.0],
+        }
+    )
     res = join_catalog(_survey(), cat, on="sky", radius=3 * u.arcsec)
     assert res.n_matched == 1 and res.table["mass"].iloc[1] == 1.0 and np.isnan(res.table["mass"].iloc[2])
     assert res.table["match_sep_arcsec"].iloc[1] == pytest.approx(np.cos(np.deg2rad(10)), rel=1e-3)

@@ -22,7 +22,9 @@ def test_synthetic_maps_by_channel_name_with_masks(lay, tmp_path):
     good = inside.copy()
     good[int(cy), int(cx)] = good[int(cy) + 1, int(cx)] = False
     np.testing.assert_allclose(ew[good], np.log10(-f["ew"][good]), atol=1e-5)
-    np.testing.assert_allclose(m.channel("log_flux_ha")[good], np.log10(10.0 / 0.25), atol=1e-5)  # per arcsec²
+    np.testing.assert_allclose(
+        m.channel("log_flux_ha")[good], np.log10(10.0 / 0.25), atol=1e-5
+    )  # per arcsec²
     assert np.nanmax(m.channel("stellar_sigma")) == pytest.approx(80.0)  # √(100² − 60²)
     assert np.nanmedian(m.channel("d4000")) == pytest.approx(1.6)  # D4000, not Dn4000
     assert np.isnan(m.data[:, ~inside]).all()

@@ -21,7 +21,9 @@ def _check_conversions(m, lay, *, ew=True):
     assert m.channels == list(MAP_CHANNELS)
     d_a, _ = distance_scale(distance_mpc=None, z=3000.0 / C)
     s = spaxel_pc(d_a, 1.0)
-    np.testing.assert_allclose(m.channel("log_sigma_star")[inside], f["log_mass"][inside] - 2 * np.log10(s), atol=1e-5)
+    np.testing.assert_allclose(
+        m.channel("log_sigma_star")[inside], f["log_mass"][inside] - 2 * np.log10(s), atol=1e-5
+    )
     np.testing.assert_allclose(m.channel("log_age_lw")[inside], f["age"][inside], atol=1e-5)
     np.testing.assert_allclose(m.channel("zh_lw")[inside], f["zh"][inside], atol=1e-5)
     np.testing.assert_allclose(m.channel("log_flux")[inside], np.log10(f["flux"][inside]), atol=1e-5)
@@ -71,7 +73,12 @@ def test_plane_wording_variants():
               2: "error in stellar mass density", 3: "Luminosity weighted log10 age", 4: "stellar mass density dust corrected"}  # fmt: skip
     assert fu.find_plane(labels, *SSP_PLANES["mass"]) == 1
     assert fu.find_plane(labels, *SSP_PLANES["age"]) == 3
-    assert fu.find_plane({0: "stellar mass density dust corrected", 1: "stellar mass density"}, *SSP_PLANES["mass"]) == 1
+    assert (
+        fu.find_plane(
+            {0: "stellar mass density dust corrected", 1: "stellar mass density"}, *SSP_PLANES["mass"]
+        )
+        == 1
+    )
 
 
 def test_catalog_distance_rescales_sigma_star_only(lay, tmp_path):
@@ -86,7 +93,9 @@ def test_catalog_distance_rescales_sigma_star_only(lay, tmp_path):
 def test_wrong_unit_and_bad_files(lay, tmp_path):
     p = lay.write_pipe3d_hdf5(tmp_path / "u.hdf5")
     with h5py.File(p, "a") as h:
-        meta = [x.replace(b"dex(solMass / pix2)", b"solMass / pc2") for x in h["SSP.__table_column_meta__"][()]]
+        meta = [
+            x.replace(b"dex(solMass / pix2)", b"solMass / pc2") for x in h["SSP.__table_column_meta__"][()]
+        ]
         del h["SSP.__table_column_meta__"]
         h["SSP.__table_column_meta__"] = np.array(meta)
     with pytest.raises(InputFileError, match="mass_ssp has unit"):
@@ -130,7 +139,9 @@ def test_real_ngc4047_hdf5(real):
     assert (ew[np.isfinite(ew)] > 0).all()
     assert np.nanmedian(ew) == pytest.approx(np.nanmedian(np.abs(src)), rel=1e-4)
     # Σ* from mass per spaxel, 1" spaxels and D_A: matches Pipe3D's own sigstar to 0.05 dex
-    assert np.nanmedian(m.channel("log_sigma_star")) == pytest.approx(np.nanmedian(np.log10(sigstar)), abs=0.05)
+    assert np.nanmedian(m.channel("log_sigma_star")) == pytest.approx(
+        np.nanmedian(np.log10(sigstar)), abs=0.05
+    )
     assert m.frame.pixel_arcsec == pytest.approx(1.0, abs=1e-3)
     planes, info = m.to_grid(geometry=Geometry(re_arcsec=13.2))
     assert planes.shape == (5, 64, 64) and np.isfinite(planes).mean() > 0.3
@@ -141,7 +152,9 @@ def test_real_hcg91c_planes_by_desc(real):
     m = read_pipe3d(real("califa_pipe3d", "HCG91c.SSP.cube.fits.gz"))
     assert m.galaxy_id == "HCG91c" and m.frame.wcs is None
     planes = m.notes["planes"]
-    assert planes["age"].startswith("5:") and planes["zh"].startswith("8:") and planes["mass"].startswith("18:")
+    assert (
+        planes["age"].startswith("5:") and planes["zh"].startswith("8:") and planes["mass"].startswith("18:")
+    )
     age = m.channel("log_age_lw")
     assert np.isfinite(age).sum() > 50000
     assert 8.0 < np.nanmedian(age) < 10.3

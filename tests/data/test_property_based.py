@@ -37,7 +37,9 @@ def raw_catalogs(draw):
     n = draw(st.integers(min_value=1, max_value=25))
     ids = draw(st.lists(st.text(min_size=1, max_size=8), min_size=n, max_size=n))
     cols = {"name": ids}
-    for c in draw(st.sets(st.sampled_from(["ra", "dec", "z", "log_mstar", "log_sfr", "ew_ha", "extra"]), min_size=1)):
+    for c in draw(
+        st.sets(st.sampled_from(["ra", "dec", "z", "log_mstar", "log_sfr", "ew_ha", "extra"]), min_size=1)
+    ):
         cols[c] = draw(st.lists(values, min_size=n, max_size=n))
     return pd.DataFrame(cols)
 
@@ -88,7 +90,10 @@ GOOD = _cutout_bytes(0)
 
 
 @SETTINGS
-@given(cut=st.integers(min_value=0, max_value=len(GOOD) - 1), flip=st.lists(st.integers(0, len(GOOD) - 1), max_size=8))
+@given(
+    cut=st.integers(min_value=0, max_value=len(GOOD) - 1),
+    flip=st.lists(st.integers(0, len(GOOD) - 1), max_size=8),
+)
 def test_damaged_fits_is_read_or_named(cut, flip):
     data = bytearray(GOOD[:cut] if cut else GOOD)
     for i in flip:
@@ -109,7 +114,11 @@ def test_damaged_fits_is_read_or_named(cut, flip):
 @given(st.binary(min_size=0, max_size=4096))
 def test_garbage_is_named_not_crashed(blob):
     with tempfile.TemporaryDirectory() as tmp:
-        for name, reader in (("junk.fits", read_cutout), ("junk.pipe3d.hdf5", read_pipe3d), ("junk.SSP.cube.fits", read_pipe3d)):
+        for name, reader in (
+            ("junk.fits", read_cutout),
+            ("junk.pipe3d.hdf5", read_pipe3d),
+            ("junk.SSP.cube.fits", read_pipe3d),
+        ):
             path = Path(tmp) / name
             path.write_bytes(blob)
             try:

@@ -49,7 +49,9 @@ def test_sdss_and_manga(lay, tmp_path):
 def test_merge_arms_off_grid():
     w1 = np.arange(4000.0, 5000.0, 1.0)
     w2 = np.arange(4900.3, 6000.0, 1.0)
-    wave, flux, ivar = merge_arms([(w1, np.ones_like(w1), np.ones_like(w1)), (w2, 3 * np.ones_like(w2), np.ones_like(w2))])
+    wave, flux, ivar = merge_arms(
+        [(w1, np.ones_like(w1), np.ones_like(w1)), (w2, 3 * np.ones_like(w2), np.ones_like(w2))]
+    )
     assert wave[0] == 4000 and wave[-1] == pytest.approx(5999.3, abs=1)
     assert np.nanmax(flux) == pytest.approx(3.0) and np.nanmin(flux) == pytest.approx(1.0)
 

@@ -15,10 +15,14 @@ from galexplore.errors import StoreError
 
 def _toy(n: int = 10, seed: int = 0):
     rng = np.random.default_rng(seed)
-    cat = pd.DataFrame({"galaxy_id": [f"g{i}" for i in range(n)], "log_mstar": rng.normal(10, 1, n), "note": ["x"] * n})
+    cat = pd.DataFrame(
+        {"galaxy_id": [f"g{i}" for i in range(n)], "log_mstar": rng.normal(10, 1, n), "note": ["x"] * n}
+    )
     maps = rng.normal(size=(n, 2, 8, 8)).astype(np.float32)
     maps[:, :, 0, 0] = np.nan
-    spec = ModalitySpec("maps", (2, 8, 8), ["log_sigma_star", "zh_lw"], ["log M☉ pc⁻²", "dex"], {"kind": "test"})
+    spec = ModalitySpec(
+        "maps", (2, 8, 8), ["log_sigma_star", "zh_lw"], ["log M☉ pc⁻²", "dex"], {"kind": "test"}
+    )
     wave = np.linspace(4000, 5000, 5)
     spectra = rng.normal(size=(n, 5)).astype(np.float32)
     sspec = ModalitySpec("spectra", (5,), ["flux"], ["1e-17 erg s-1 cm-2 Angstrom-1"])
@@ -64,7 +68,10 @@ def test_unknown_ids_and_channels_are_named(tmp_path):
 def test_failed_write_leaves_old_survey_intact(tmp_path):
     cat, arrays, aux = _toy()
     write_survey(tmp_path / "s", cat, arrays, name="old", source="test", aux=aux)
-    with pytest.raises(RuntimeError), SurveyWriter(tmp_path / "s", name="new", source="test", n_galaxies=10) as w:
+    with (
+        pytest.raises(RuntimeError),
+        SurveyWriter(tmp_path / "s", name="new", source="test", n_galaxies=10) as w,
+    ):
         w.add_modality(arrays["maps"][1])
         w.write("maps", 0, arrays["maps"][0][:5])
         raise RuntimeError("killed half way")
@@ -75,7 +82,13 @@ def test_failed_write_leaves_old_survey_intact(tmp_path):
 def test_replacing_a_survey(tmp_path):
     cat, arrays, aux = _toy()
     write_survey(tmp_path / "s", cat, arrays, name="old", source="test", aux=aux)
-    write_survey(tmp_path / "s", cat.iloc[:4], {"maps": (arrays["maps"][0][:4], arrays["maps"][1])}, name="new", source="t")
+    write_survey(
+        tmp_path / "s",
+        cat.iloc[:4],
+        {"maps": (arrays["maps"][0][:4], arrays["maps"][1])},
+        name="new",
+        source="t",
+    )
     s = open_survey(tmp_path / "s")
     assert s.name == "new" and s.n_galaxies == 4 and list(s.modalities) == ["maps"]
 

@@ -11,10 +11,10 @@ import pandas as pd
 import pytest
 from scipy.stats import spearmanr
 
+from galexplore.analysis.profiles import deprojected_radius, gradient, radial_profiles
 from galexplore.data.columns import EW_RETIRED, EW_STAR_FORMING, MORPH_TYPES
 from galexplore.data.synthetic import STRUCTURAL_TRUTHS
 from galexplore.data.synthetic.geometry import Grid, fov_mask_from_catalog
-from galexplore.analysis.profiles import deprojected_radius, gradient, radial_profiles
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +70,9 @@ def test_main_sequence_slope_and_ew_tracks_ssfr(cat):
     sf = cat[cat["sf_class"] == "star-forming"]
     slope, _ = np.polyfit(sf["log_mstar"], sf["log_sfr"], 1)
     assert 0.6 <= slope <= 1.0
-    scatter = np.std(sf["log_sfr"] - np.polyval(np.polyfit(sf["log_mstar"], sf["log_sfr"], 1), sf["log_mstar"]))
+    scatter = np.std(
+        sf["log_sfr"] - np.polyval(np.polyfit(sf["log_mstar"], sf["log_sfr"], 1), sf["log_mstar"])
+    )
     assert 0.15 < scatter < 0.35
     assert spearmanr(sf["ew_ha"], sf["log_ssfr"]).statistic > 0.7
     assert spearmanr(cat["ew_ha"], cat["log_ssfr"]).statistic > 0.8

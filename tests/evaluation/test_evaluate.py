@@ -8,13 +8,28 @@ import shutil
 import numpy as np
 import pytest
 
-from galexplore.errors import GalexploreError
-from galexplore.artifacts.runs import write_embeddings
 from galexplore.artifacts.paths import RunPaths
+from galexplore.artifacts.runs import write_embeddings
+from galexplore.errors import GalexploreError
 
-DESIGN_KEYS = ("knn_r2", "baselines", "knn_accuracy", "correlation_ranking", "clusters", "n_train", "n_test", "seed")
-FIGURES = ("umap_properties.png", "main_sequence_clusters.png", "r2_baselines.png", "label_efficiency.png",
-           "cluster_mix.png", "correlation_ranking.png")
+DESIGN_KEYS = (
+    "knn_r2",
+    "baselines",
+    "knn_accuracy",
+    "correlation_ranking",
+    "clusters",
+    "n_train",
+    "n_test",
+    "seed",
+)
+FIGURES = (
+    "umap_properties.png",
+    "main_sequence_clusters.png",
+    "r2_baselines.png",
+    "label_efficiency.png",
+    "cluster_mix.png",
+    "correlation_ranking.png",
+)
 
 
 @pytest.fixture(scope="module")
@@ -24,21 +39,30 @@ def trained_run(tiny_survey, tmp_path_factory):
     from galexplore.training import TrainConfig, train
 
     run = tmp_path_factory.mktemp("eval") / "run"
-    train(tiny_survey, run, TrainConfig(epochs=2, batch_size=32, width=4, depth=2, device="cpu", val_fraction=0.2, threads=1))
+    train(
+        tiny_survey,
+        run,
+        TrainConfig(epochs=2, batch_size=32, width=4, depth=2, device="cpu", val_fraction=0.2, threads=1),
+    )
     embed(tiny_survey, run)
     return run
 
 
 @pytest.fixture(scope="module")
 def evaluated(tiny_survey, trained_run):
-    from galexplore.evaluation.evaluate import evaluate
     from galexplore.analysis.projection import project_run
+    from galexplore.evaluation.evaluate import evaluate
 
     project_run(trained_run, method="pca")  # the report reuses an existing projection
     calls = []
-    metrics = evaluate(tiny_survey, trained_run, label_fractions=(0.25, 0.5, 1.0), supervised_baseline=["sf_class"],
-                       supervised_options={"device": "cpu", "min_steps": 10, "max_steps": 10},
-                       progress=lambda d, t, s: calls.append((d, t)) if s == "evaluate" else None)
+    metrics = evaluate(
+        tiny_survey,
+        trained_run,
+        label_fractions=(0.25, 0.5, 1.0),
+        supervised_baseline=["sf_class"],
+        supervised_options={"device": "cpu", "min_steps": 10, "max_steps": 10},
+        progress=lambda d, t, s: calls.append((d, t)) if s == "evaluate" else None,
+    )
     return metrics, calls
 
 
@@ -46,7 +70,9 @@ def test_metrics_json_has_every_key(evaluated, trained_run, tiny_survey):
     from galexplore.data.synthetic import STRUCTURAL_TRUTHS
 
     metrics, calls = evaluated
-    on_disk = json.loads(RunPaths.of(trained_run).metrics.read_text(), parse_constant=lambda c: pytest.fail(f"{c} in JSON"))
+    on_disk = json.loads(
+        RunPaths.of(trained_run).metrics.read_text(), parse_constant=lambda c: pytest.fail(f"{c} in JSON")
+    )
     assert on_disk == metrics
     for key in DESIGN_KEYS:
         assert key in metrics, key
@@ -59,21 +85,38 @@ def test_metrics_json_has_every_key(evaluated, trained_run, tiny_survey):
         assert prop in metrics["knn_r2"] and prop in metrics["linear_probe_r2"]
         for b in metrics["baselines"].values():
             assert prop in b
-    assert set(metrics["knn_accuracy"]) == set(metrics["linear_probe_accuracy"]) == {"sf_class", "morph_type", "has_bar"}
-    assert all(0 <= v <= 1 for v in [*metrics["knn_accuracy"].values(), *metrics["linear_probe_accuracy"].values()])
+    assert (
+        set(metrics["knn_accuracy"])
+        == set(metrics["linear_probe_accuracy"])
+        == {"sf_class", "morph_type", "has_bar"}
+    )
+    assert all(
+        0 <= v <= 1 for v in [*metrics["knn_accuracy"].values(), *metrics["linear_probe_accuracy"].values()]
+    )
     # every label: k-NN and linear probe, accuracy, balanced accuracy and macro-F1, for the embedding and each baseline
     for scores in [metrics["classification"], *metrics["baselines_classification"].values()]:
         assert set(scores) == {"sf_class", "morph_type", "has_bar"}
         for s in scores.values():
-            assert set(s) == {"knn", "linear_probe"} and set(s["knn"]) == {"accuracy", "balanced_accuracy", "macro_f1", "f1_weighted"}
+            assert set(s) == {"knn", "linear_probe"} and set(s["knn"]) == {
+                "accuracy",
+                "balanced_accuracy",
+                "macro_f1",
+                "f1_weighted",
+            }
     cls = metrics["classification"]["sf_class"]
     assert cls["knn"]["accuracy"] == metrics["knn_accuracy"]["sf_class"]
     assert cls["linear_probe"]["accuracy"] == metrics["linear_probe_accuracy"]["sf_class"]
     info = metrics["label_classes"]["sf_class"]
-    assert sum(info["counts"].values()) == tiny_survey.n_galaxies and info["chance_balanced_accuracy"] == pytest.approx(1 / 3, abs=1e-4)
+    assert sum(info["counts"].values()) == tiny_survey.n_galaxies and info[
+        "chance_balanced_accuracy"
+    ] == pytest.approx(1 / 3, abs=1e-4)
     assert metrics["run_kind"]["kind"] == "trained" and metrics["skipped"] == {}
     lec = metrics["label_efficiency_classification"]
-    assert lec["fractions"] == [0.01, 0.1, 1.0] and set(lec["labels"]) == {"sf_class", "morph_type", "has_bar"}
+    assert lec["fractions"] == [0.01, 0.1, 1.0] and set(lec["labels"]) == {
+        "sf_class",
+        "morph_type",
+        "has_bar",
+    }
     assert set(lec["labels"]["sf_class"]) == {"n_labels", "embedding", "pixel_pca", "supervised_cnn"}
     assert "supervised_cnn" not in lec["labels"]["has_bar"]
     sup = lec["supervised_cnn"]
@@ -90,7 +133,12 @@ def test_metrics_json_has_every_key(evaluated, trained_run, tiny_survey):
         assert sum(m["size"] for m in d["mix"].values()) == tiny_survey.n_galaxies
     assert {"sigma_mad", "outlier_fraction"} <= set(metrics["photo_z"])
     le = metrics["label_efficiency"]
-    assert le["fractions"] == [0.25, 0.5, 1.0] and set(le["properties"]) == {"ew_ha", "log_age_lw", "zh_lw", "log_sigma_star"}
+    assert le["fractions"] == [0.25, 0.5, 1.0] and set(le["properties"]) == {
+        "ew_ha",
+        "log_age_lw",
+        "zh_lw",
+        "log_sigma_star",
+    }
     assert calls[-1] == (calls[-1][1], calls[-1][1])
     assert metrics["projection"]["method"] == "pca"
 
@@ -129,19 +177,25 @@ def test_scores_separate_an_oracle_from_noise(survey_400, tmp_path):
     """The protocol rewards an embedding that holds the truths and not one that does not."""
     from galexplore.evaluation.evaluate import evaluate
 
-    good = evaluate(survey_400, _oracle_run(survey_400, tmp_path / "oracle", 0.05), baselines=(), write_report=False)
+    good = evaluate(
+        survey_400, _oracle_run(survey_400, tmp_path / "oracle", 0.05), baselines=(), write_report=False
+    )
     shuffled = _oracle_run(survey_400, tmp_path / "shuffled", 0.05, shuffle=True)
     bad = evaluate(survey_400, shuffled, baselines=(), write_report=False)
     for prop in ("log_age_lw", "zh_lw", "log_sigma_star", "log_mstar"):
         assert good["knn_r2"][prop] > 0.8 and bad["knn_r2"][prop] < 0.1
     assert good["knn_accuracy"]["sf_class"] > 0.85 and bad["knn_accuracy"]["sf_class"] < 0.75
     # sf_class follows EW(Hα) and age, which the oracle holds linearly
-    assert good["linear_probe_accuracy"]["sf_class"] > 0.85 and bad["linear_probe_accuracy"]["sf_class"] < 0.75
+    assert (
+        good["linear_probe_accuracy"]["sf_class"] > 0.85 and bad["linear_probe_accuracy"]["sf_class"] < 0.75
+    )
     for probe in ("knn", "linear_probe"):  # balanced accuracy: a shuffled embedding is near chance (1/3)
         assert bad["classification"]["sf_class"][probe]["balanced_accuracy"] < 0.5
         assert good["classification"]["sf_class"][probe]["balanced_accuracy"] > 0.6
     assert good["clusters"]["2"] > 0.5 and abs(bad["clusters"]["2"]) < 0.1
-    assert good["correlation_ranking"]["ranking"][0]["dcor"] > bad["correlation_ranking"]["ranking"][0]["dcor"]
+    assert (
+        good["correlation_ranking"]["ranking"][0]["dcor"] > bad["correlation_ranking"]["ranking"][0]["dcor"]
+    )
     assert "random_init" not in good["baselines"] and "random_init" not in good.get("baselines_skipped", {})
     # without an encoder.pt the random_init baseline is reported as skipped, not faked
     skipped = evaluate(survey_400, tmp_path / "oracle", baselines=("random_init",), write_report=False)
@@ -155,7 +209,9 @@ def test_photo_z_predictions_follow_the_probe_protocol(survey_400):
     from galexplore.evaluation.probes import knn_r2, split_indices
 
     cat = survey_400.catalog
-    X = cat[["z", "log_mstar"]].to_numpy(np.float32) + np.random.default_rng(1).normal(0, 0.002, (len(cat), 2)).astype(np.float32)
+    X = cat[["z", "log_mstar"]].to_numpy(np.float32) + np.random.default_rng(1).normal(
+        0, 0.002, (len(cat), 2)
+    ).astype(np.float32)
     tr, te = split_indices(len(cat), 0.2, 0)
     z = cat["z"].to_numpy(float)
     pred = knn_predict(X, z, tr, te)
@@ -184,7 +240,9 @@ def test_cross_modal_retrieval(survey_400, tmp_path):
     cat = survey_400.catalog
     rng = np.random.default_rng(0)
     latent = rng.normal(size=(len(cat), 16))
-    views = {m: (latent + 0.1 * rng.normal(size=latent.shape)).astype(np.float32) for m in ("images", "spectra")}
+    views = {
+        m: (latent + 0.1 * rng.normal(size=latent.shape)).astype(np.float32) for m in ("images", "spectra")
+    }
     write_embeddings(tmp_path, cat["galaxy_id"], views)
     m = evaluate(survey_400, tmp_path, modality="images", baselines=(), write_report=False)
     r = m["cross_modal_retrieval"]

@@ -43,8 +43,9 @@ def test_scores_grow_with_labels_and_the_supervised_model_sees_only_its_subset()
         seen.append(train_rows)
         return NearestCentroid().fit(X[train_rows], labels[train_rows]).predict(X[test_rows])
 
-    out = classification_label_efficiency({"embedding": X, "noise": noise}, {"cls": y}, tr, te, repeats=2,
-                                          supervised=nearest_centroid)
+    out = classification_label_efficiency(
+        {"embedding": X, "noise": noise}, {"cls": y}, tr, te, repeats=2, supervised=nearest_centroid
+    )
     res = out["labels"]["cls"]
     assert out["fractions"] == [0.01, 0.1, 1.0] and res["n_labels"][-1] == len(tr)
     emb = res["embedding"]["balanced_accuracy"]
@@ -59,9 +60,19 @@ def test_known_full_scores_are_reused_and_supervised_labels_restrict():
     X, y = _classes(600)
     tr, te = split_indices(len(y))
     marker = {"accuracy": 0.123, "balanced_accuracy": 0.456, "macro_f1": 0.789}
-    out = classification_label_efficiency({"embedding": X}, {"cls": y, "other": y}, tr, te, repeats=1,
-                                          full_scores={"embedding": {"cls": marker}},
-                                          supervised=lambda a, b, c: b[c], supervised_labels=["other"])
+    out = classification_label_efficiency(
+        {"embedding": X},
+        {"cls": y, "other": y},
+        tr,
+        te,
+        repeats=1,
+        full_scores={"embedding": {"cls": marker}},
+        supervised=lambda a, b, c: b[c],
+        supervised_labels=["other"],
+    )
     assert out["labels"]["cls"]["embedding"]["balanced_accuracy"][-1] == 0.456
     assert out["labels"]["other"]["embedding"]["balanced_accuracy"][-1] != 0.456
-    assert "supervised_cnn" not in out["labels"]["cls"] and out["labels"]["other"]["supervised_cnn"]["accuracy"] == [1.0] * 3
+    assert (
+        "supervised_cnn" not in out["labels"]["cls"]
+        and out["labels"]["other"]["supervised_cnn"]["accuracy"] == [1.0] * 3
+    )

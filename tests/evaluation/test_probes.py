@@ -68,7 +68,9 @@ def test_radial_profile_is_rotation_invariant(tiny_survey, tmp_path):
     maps = tiny_survey.read("maps", slice(None))
     rot = np.rot90(maps, k=1, axes=(2, 3)).copy()
     spec = tiny_survey.spec("maps")
-    rotated = write_survey(tmp_path / "rot", tiny_survey.catalog, {"maps": (rot, spec)}, name="rot", source="test")
+    rotated = write_survey(
+        tmp_path / "rot", tiny_survey.catalog, {"maps": (rot, spec)}, name="rot", source="test"
+    )
     a = radial_profile_features(tiny_survey, n_bins=6)
     b = radial_profile_features(rotated, n_bins=6)
     assert a.shape == (tiny_survey.n_galaxies, 5 * 6)
@@ -82,8 +84,8 @@ def test_pixel_pca_features(tiny_survey):
 
 
 def test_random_init_embeddings_are_seeded_and_untrained(tiny_survey, tmp_path):
-    from galexplore.embed import embed
     from galexplore.artifacts.runs import read_embeddings
+    from galexplore.embed import embed
     from galexplore.training import TrainConfig, train
 
     run = tmp_path / "run"

@@ -65,7 +65,9 @@ def test_dihedral_views_are_flips_and_rotations():
 def test_run_inputs_needs_a_trained_run(tiny_survey, tmp_path):
     from galexplore.artifacts.runs import write_embeddings
 
-    write_embeddings(tmp_path, tiny_survey.catalog["galaxy_id"], {"maps": np.ones((tiny_survey.n_galaxies, 4))})
+    write_embeddings(
+        tmp_path, tiny_survey.catalog["galaxy_id"], {"maps": np.ones((tiny_survey.n_galaxies, 4))}
+    )
     with pytest.raises(GalexploreError, match="encoder.pt: not found"):
         run_inputs(tiny_survey, tmp_path, "maps")
 
@@ -75,7 +77,9 @@ def test_trains_on_cuda():
     if not torch.cuda.is_available():
         pytest.skip("no CUDA device")
     x, y = _discs_and_rings(160, 1)
-    m = SupervisedCNN(ENCODER, Standardize.fit(x).stats(), max_steps=60, min_steps=60, device="cuda").fit(x, y)
+    m = SupervisedCNN(ENCODER, Standardize.fit(x).stats(), max_steps=60, min_steps=60, device="cuda").fit(
+        x, y
+    )
     assert next(m.model_.parameters()).is_cuda
     xt, yt = _discs_and_rings(200, 2)
     assert np.mean(m.predict(xt) == yt) > 0.9

@@ -11,14 +11,19 @@ import pyarrow.parquet as pq
 import pytest
 from astropy.table import Table
 
-from galexplore.importing import import_embeddings
 from galexplore.artifacts.runs import read_projection
+from galexplore.importing import import_embeddings
 
 from .conftest import N
 
 
 def gx(*args) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "galexplore", "-q", *map(str, args)], capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "galexplore", "-q", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +31,10 @@ def imported_run(catalog_survey, vectors, tmp_path_factory):
     ids, image, spectrum = vectors
     root = tmp_path_factory.mktemp("co_run")
     fsl = lambda a: pa.FixedSizeListArray.from_arrays(pa.array(a.ravel()), a.shape[1])  # noqa: E731
-    pq.write_table(pa.table({"galaxy_id": ids, "emb_images": fsl(image), "emb_spectra": fsl(spectrum)}), root / "v.parquet")
+    pq.write_table(
+        pa.table({"galaxy_id": ids, "emb_images": fsl(image), "emb_spectra": fsl(spectrum)}),
+        root / "v.parquet",
+    )
     import_embeddings(root / "v.parquet", catalog_survey, root / "run", model_name="AstroCLIP")
     return root / "run"
 
@@ -38,7 +46,18 @@ def test_project_cluster_search_export(catalog_survey, imported_run, tmp_path):
     assert len(proj) == N and params["modality"] == "images"
     out = gx("cluster", imported_run, "--modality", "images", "--method", "kmeans", "--k", "3")
     assert out.returncode == 0 and f"3 clusters of {N} galaxies" in out.stdout + out.stderr, out.stderr
-    out = gx("search", imported_run, "--galaxy", "G005", "--k", "4", "--modality", "images", "--target-modality", "spectra")
+    out = gx(
+        "search",
+        imported_run,
+        "--galaxy",
+        "G005",
+        "--k",
+        "4",
+        "--modality",
+        "images",
+        "--target-modality",
+        "spectra",
+    )
     assert out.returncode == 0, out.stderr
     assert len([ln for ln in out.stdout.splitlines() if ln.strip().split(" ")[0].isdigit()]) == 4
     out = gx("export", imported_run, "--galaxies", "G001", "G002", "G003", "--out", tmp_path / "sel.fits")
@@ -68,7 +87,9 @@ def test_dashboard_says_there_are_no_cutouts_and_how_to_add_them(catalog_survey,
     focus = explorer.focus
     focus.param.update(query_modality="images", target_modality="spectra")
     focus._find_similar()
-    assert explorer.state.n_selected == focus.n_similar and "images → spectra" in explorer.state.selection_label
+    assert (
+        explorer.state.n_selected == focus.n_similar and "images → spectra" in explorer.state.selection_label
+    )
 
 
 @pytest.mark.browser
@@ -87,7 +108,9 @@ def test_the_served_page_of_a_catalog_only_survey(catalog_survey, imported_run, 
             page = browser.new_page(viewport={"width": 1500, "height": 1300})
             page.goto(server.url + "?galaxy=G007", timeout=180_000)
             wait_for_text(page, ".gx-focus-title", "G007", 120)
-            wait_for_text(page, ".gx-no-pixels", r"(?s)no images or maps \(catalog only\).*galexplore ingest images", 60)
+            wait_for_text(
+                page, ".gx-no-pixels", r"(?s)no images or maps \(catalog only\).*galexplore ingest images", 60
+            )
             wait_for_text(page, ".gx-no-cutouts", r"Catalog-only survey: no cutouts", 30)
             browser.close()
     finally:

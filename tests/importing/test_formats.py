@@ -14,8 +14,8 @@ import pyarrow.parquet as pq
 import pytest
 from astropy.table import Table
 
-from galexplore.importing import import_embeddings, importer
 from galexplore.artifacts.runs import read_embeddings
+from galexplore.importing import import_embeddings, importer
 
 from .conftest import D, N, bits
 
@@ -39,13 +39,17 @@ def check_run(run, ids, want: dict[str, np.ndarray], n_skipped: int = 5):
 def test_parquet_two_list_columns_become_two_modalities(catalog_survey, vectors, tmp_path):
     ids, image, spectrum = vectors
     path = tmp_path / "astroclip.parquet"
-    pq.write_table(pa.table({"galaxy_id": ids, "image_embedding": fsl(image), "spectrum_embedding": fsl(spectrum)}), path)
+    pq.write_table(
+        pa.table({"galaxy_id": ids, "image_embedding": fsl(image), "spectrum_embedding": fsl(spectrum)}), path
+    )
     res = import_embeddings(path, catalog_survey, tmp_path / "run", model_name="AstroCLIP")
     assert (res.n_rows, res.n_imported, res.n_skipped) == (N + 5, N, 5)
     assert "skipped 5 rows" in res.summary() and "'X0'" in res.summary()
     emb = check_run(tmp_path / "run", ids, {"image": image, "spectrum": spectrum})
     meta = emb.metadata
-    assert meta["model_name"] == "AstroCLIP" and meta["source"] == "import" and meta["matched_by"] == "galaxy_id"
+    assert (
+        meta["model_name"] == "AstroCLIP" and meta["source"] == "import" and meta["matched_by"] == "galaxy_id"
+    )
     assert meta["file"]["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
     assert meta["columns"] == {"image": "image_embedding", "spectrum": "spectrum_embedding"}
     assert meta["encoder_fingerprint"] == "import-" + meta["file"]["sha256"][:24]
@@ -87,7 +91,9 @@ def test_csv_float32_text_round_trips_bit_for_bit(tmp_path):
 
 def test_csv_list_column(catalog_survey, vectors, tmp_path):
     ids, image, _ = vectors
-    pd.DataFrame({"galaxy_id": ids, "embedding": ["[" + ", ".join(str(v) for v in row) + "]" for row in image]}).to_csv(tmp_path / "v.csv", index=False)
+    pd.DataFrame(
+        {"galaxy_id": ids, "embedding": ["[" + ", ".join(str(v) for v in row) + "]" for row in image]}
+    ).to_csv(tmp_path / "v.csv", index=False)
     import_embeddings(tmp_path / "v.csv", catalog_survey, tmp_path / "run")
     check_run(tmp_path / "run", ids, {"embedding": image})
 
@@ -96,7 +102,9 @@ def test_csv_list_column(catalog_survey, vectors, tmp_path):
 def test_fits_and_ecsv_vector_columns(catalog_survey, vectors, tmp_path, fmt):
     ids, image, spectrum = vectors
     path = tmp_path / f"v.{fmt}"
-    Table({"galaxy_id": ids, "emb_images": image, "emb_spectra": spectrum}).write(path, format="fits" if fmt == "fits" else "ascii.ecsv")
+    Table({"galaxy_id": ids, "emb_images": image, "emb_spectra": spectrum}).write(
+        path, format="fits" if fmt == "fits" else "ascii.ecsv"
+    )
     import_embeddings(path, catalog_survey, tmp_path / "run")
     check_run(tmp_path / "run", ids, {"images": image, "spectra": spectrum})
 
@@ -115,12 +123,16 @@ def test_npy_with_ids_file_and_with_sky_positions(catalog_survey, vectors, tmp_p
     ids, image, _ = vectors
     np.save(tmp_path / "aion_base.npy", image)
     (tmp_path / "ids.txt").write_text("\n".join(ids) + "\n")
-    import_embeddings(tmp_path / "aion_base.npy", catalog_survey, tmp_path / "run", ids_file=tmp_path / "ids.txt")
+    import_embeddings(
+        tmp_path / "aion_base.npy", catalog_survey, tmp_path / "run", ids_file=tmp_path / "ids.txt"
+    )
     check_run(tmp_path / "run", ids, {"aion_base": image})
     # no ids, only positions: 0.3″ off the survey's; the 5 extra rows 20″ away are skipped
     cat = catalog_survey.catalog
     rng = np.random.default_rng(2)
-    ra = np.r_[cat["ra"].to_numpy(), cat["ra"].to_numpy()[:5]] + 0.3 / 3600 * rng.choice([-1, 1], N + 5) / np.cos(np.radians(1.5))
+    ra = np.r_[cat["ra"].to_numpy(), cat["ra"].to_numpy()[:5]] + 0.3 / 3600 * rng.choice(
+        [-1, 1], N + 5
+    ) / np.cos(np.radians(1.5))
     dec = np.r_[cat["dec"].to_numpy(), cat["dec"].to_numpy()[:5] + 20 / 3600]
     pd.DataFrame({"RA": ra, "DEC": dec}).to_csv(tmp_path / "pos.csv", index=False)
     res = import_embeddings(tmp_path / "aion_base.npy", catalog_survey, tmp_path / "run_sky", ids_file=tmp_path / "pos.csv",
@@ -145,7 +157,9 @@ def test_ids_are_matched_ignoring_case_and_spaces(catalog_survey, vectors, tmp_p
     assert list(read_embeddings(tmp_path / "run").galaxy_ids) == list(catalog_survey.catalog["galaxy_id"])
 
 
-def test_streamed_in_blocks_in_step_and_a_late_bad_row_writes_nothing(catalog_survey, vectors, tmp_path, monkeypatch):
+def test_streamed_in_blocks_in_step_and_a_late_bad_row_writes_nothing(
+    catalog_survey, vectors, tmp_path, monkeypatch
+):
     """Blocks of 7 rows over row groups of 10: two modalities advance in step, skipped rows
     anywhere in a block are dropped, every block becomes a row group, the bits are kept; NaN in
     the last block fails after earlier blocks were written, and the earlier file stays."""
@@ -154,14 +168,24 @@ def test_streamed_in_blocks_in_step_and_a_late_bad_row_writes_nothing(catalog_su
     order = np.random.default_rng(4).permutation(len(ids))  # the 5 unknown galaxies land in several blocks
     ids_p, image_p, spectrum_p = [ids[k] for k in order], image[order], spectrum[order]
     path = tmp_path / "v.parquet"
-    pq.write_table(pa.table({"galaxy_id": ids_p, "a": fsl(image_p), "b": pa.array(list(spectrum_p))}), path, row_group_size=10)
+    pq.write_table(
+        pa.table({"galaxy_id": ids_p, "a": fsl(image_p), "b": pa.array(list(spectrum_p))}),
+        path,
+        row_group_size=10,
+    )
     import_embeddings(path, catalog_survey, tmp_path / "run")
     check_run(tmp_path / "run", ids_p, {"a": image_p, "b": spectrum_p})
-    assert pq.ParquetFile(tmp_path / "run" / "embeddings.parquet").metadata.num_row_groups == -(-len(ids) // 7)
+    assert pq.ParquetFile(tmp_path / "run" / "embeddings.parquet").metadata.num_row_groups == -(
+        -len(ids) // 7
+    )
     before = (tmp_path / "run" / "embeddings.parquet").read_bytes()
     spectrum_p = spectrum_p.copy()
     spectrum_p[-1, 3] = np.nan
-    pq.write_table(pa.table({"galaxy_id": ids_p, "a": fsl(image_p), "b": pa.array(list(spectrum_p))}), path, row_group_size=10)
+    pq.write_table(
+        pa.table({"galaxy_id": ids_p, "a": fsl(image_p), "b": pa.array(list(spectrum_p))}),
+        path,
+        row_group_size=10,
+    )
     with pytest.raises(Exception, match=f"{ids_p[-1]!r}.*row {len(ids) - 1}"):
         import_embeddings(path, catalog_survey, tmp_path / "run")
     assert (tmp_path / "run" / "embeddings.parquet").read_bytes() == before
@@ -169,7 +193,10 @@ def test_streamed_in_blocks_in_step_and_a_late_bad_row_writes_nothing(catalog_su
 
 
 def test_blocks_are_recut_to_one_size():
-    parts = [np.arange(a, b, dtype=np.float32).reshape(-1, 1) for a, b in ((0, 3), (3, 8), (8, 9), (9, 18), (18, 20))]
+    parts = [
+        np.arange(a, b, dtype=np.float32).reshape(-1, 1)
+        for a, b in ((0, 3), (3, 8), (8, 9), (9, 18), (18, 20))
+    ]
     got = list(importer._exactly(iter(parts), 4))
     assert [len(b) for b in got] == [4, 4, 4, 4, 4]
     np.testing.assert_array_equal(np.concatenate(got).ravel(), np.arange(20))

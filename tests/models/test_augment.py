@@ -25,7 +25,9 @@ def test_warp_rotation_by_90_degrees_matches_rot90():
     x = torch.arange(2 * 16 * 16, dtype=torch.float32).reshape(1, 2, 16, 16)
     theta = torch.tensor([[[0.0, -1.0, 0.0], [1.0, 0.0, 0.0]]])
     y = ops.warp(x, theta)
-    assert torch.allclose(y, torch.rot90(x, k=1, dims=(2, 3))) or torch.allclose(y, torch.rot90(x, k=-1, dims=(2, 3)))
+    assert torch.allclose(y, torch.rot90(x, k=1, dims=(2, 3))) or torch.allclose(
+        y, torch.rot90(x, k=-1, dims=(2, 3))
+    )
 
 
 def test_warp_keeps_holes_as_nan_without_polluting_neighbours():
@@ -62,7 +64,9 @@ def test_block_average_by_sample():
 
 
 def test_star_masks_cover_some_pixels():
-    hide = ops.star_masks((64, 32, 32), max_stars=2, radius_px=(2, 3), p_star=0.5, generator=_gen(), device=torch.device("cpu"))
+    hide = ops.star_masks(
+        (64, 32, 32), max_stars=2, radius_px=(2, 3), p_star=0.5, generator=_gen(), device=torch.device("cpu")
+    )
     frac = hide.float().mean(dim=(1, 2, 3))
     assert (frac > 0).any() and (frac == 0).any() and frac.max() < 0.1
 
@@ -90,14 +94,28 @@ def test_map_noise_is_unbiased_in_dex_and_scales_with_sn():
 
 
 def test_is_log_channel():
-    assert is_log_channel("log_sigma_star") and is_log_channel("zh_lw") and not is_log_channel("velocity", "km/s")
+    assert (
+        is_log_channel("log_sigma_star")
+        and is_log_channel("zh_lw")
+        and not is_log_channel("velocity", "km/s")
+    )
 
 
 def test_image_augment_reddening_follows_extinction_coefficients():
     bands = ["g", "r", "i"]
     coeff = extinction_coefficients(bands)
     assert coeff[0] > coeff[1] > coeff[2]
-    aug = ImageAugment(coeff, [1.0] * 3, rotate=False, flip=False, max_shift=0, scale_range=(1, 1), max_blur_px=0, max_noise=0, max_ebv=0.2)
+    aug = ImageAugment(
+        coeff,
+        [1.0] * 3,
+        rotate=False,
+        flip=False,
+        max_shift=0,
+        scale_range=(1, 1),
+        max_blur_px=0,
+        max_noise=0,
+        max_ebv=0.2,
+    )
     x = torch.ones(16, 3, 16, 16)
     y = aug(x, _gen())
     mag = -2.5 * torch.log10(y[:, :, 8, 8])  # A_b per sample
@@ -140,9 +158,19 @@ def test_image_augment_new_options_are_seeded_and_off_by_default():
     x = torch.rand(8, 3, 32, 32)
     plain = ImageAugment([1.0] * 3, [0.01] * 3)
     assert plain.background_swap is None and plain.brightness == plain.contrast == plain.saturation == 0
-    aug = ImageAugment([1.0] * 3, [0.01] * 3, background_swap=(0.5, 0.8), brightness=0.2, contrast=0.1, saturation=0.2, p_blur=0.5)
+    aug = ImageAugment(
+        [1.0] * 3,
+        [0.01] * 3,
+        background_swap=(0.5, 0.8),
+        brightness=0.2,
+        contrast=0.1,
+        saturation=0.2,
+        p_blur=0.5,
+    )
     a, b = aug(x, _gen(3)), aug(x, _gen(3))
-    assert torch.equal(a.nan_to_num(), b.nan_to_num()) and not torch.equal(a.nan_to_num(), plain(x, _gen(3)).nan_to_num())
+    assert torch.equal(a.nan_to_num(), b.nan_to_num()) and not torch.equal(
+        a.nan_to_num(), plain(x, _gen(3)).nan_to_num()
+    )
     with pytest.raises(ValueError, match="background_swap"):
         ImageAugment([1.0] * 3, [0.01] * 3, background_swap=(0.8, 0.5))
     with pytest.raises(ValueError, match="brightness"):

@@ -82,7 +82,9 @@ def test_projection_head():
 
 def test_contrastive_model_from_parts():
     torch.manual_seed(0)
-    model = ContrastiveModel(ConvEncoder(5, width=8, depth=2, out_dim=64), IdentityHead(64), InfoNCELoss(0.5), modality="maps")
+    model = ContrastiveModel(
+        ConvEncoder(5, width=8, depth=2, out_dim=64), IdentityHead(64), InfoNCELoss(0.5), modality="maps"
+    )
     v1, v2 = torch.randn(6, 5, 16, 16), torch.randn(6, 5, 16, 16)
     loss = model(v1, v2)
     assert loss.ndim == 0 and torch.isfinite(loss)
@@ -109,7 +111,12 @@ def test_clip_model_two_modalities():
     torch.manual_seed(0)
     img = ConvEncoder(3, width=4, depth=1)
     spec = SpectrumEncoder(1, width=4, depth=2)
-    model = CLIPModel(img, spec, heads=(ProjectionHead(img.out_dim, 16), ProjectionHead(spec.out_dim, 16)), modalities=("images", "spectra"))
+    model = CLIPModel(
+        img,
+        spec,
+        heads=(ProjectionHead(img.out_dim, 16), ProjectionHead(spec.out_dim, 16)),
+        modalities=("images", "spectra"),
+    )
     loss = model(torch.randn(5, 3, 8, 8), torch.randn(5, 1, 64))
     assert torch.isfinite(loss)
     emb = model.eval().embed({"images": torch.randn(2, 3, 8, 8), "spectra": torch.randn(2, 1, 64)})
@@ -156,7 +163,9 @@ def test_ring_pooling_sees_radial_structure_that_mean_pooling_cannot():
 
 
 def test_radius_channel_and_ring_pooling_encoder():
-    enc = ConvEncoder(5, width=8, depth=2, stem_stride=1, out_dim=16, radius_channel=True, pool="rings", n_rings=3)
+    enc = ConvEncoder(
+        5, width=8, depth=2, stem_stride=1, out_dim=16, radius_channel=True, pool="rings", n_rings=3
+    )
     assert enc.feature_dim == 3 * 32 and enc.stem.in_channels == 5 + 2  # values, mask, radius
     x = torch.randn(2, 5, 32, 32)
     x[0, :, :4] = float("nan")
@@ -262,7 +271,9 @@ def test_stem_blocks_add_full_resolution_blocks_and_keep_old_state_dicts():
     deep = ConvEncoder(3, width=8, depth=2, stem_stride=2, stem_blocks=2)
     x = torch.randn(4, 3, 32, 32)
     assert deep(x).shape == plain(x).shape == (4, 32)
-    assert not any(k.startswith("stem_blocks") for k in plain.state_dict())  # checkpoints of earlier versions load
+    assert not any(
+        k.startswith("stem_blocks") for k in plain.state_dict()
+    )  # checkpoints of earlier versions load
     assert sum(k.startswith("stem_blocks.1.") for k in deep.state_dict()) > 0
     with pytest.raises(ValueError, match="stem_blocks"):
         ConvEncoder(3, stem_blocks=-1)

@@ -48,7 +48,9 @@ def test_azimuthal_orders_option_and_checkpoints_without_it():
     from galexplore.models.factory import AZIMUTHAL_ORDERS
 
     enc_cfg = default_config("maps", MAPS)["encoders"]["maps"]
-    assert enc_cfg["fourier_orders"] == list(AZIMUTHAL_ORDERS) == [2] and enc_cfg["fourier_source"] == "residual"
+    assert (
+        enc_cfg["fourier_orders"] == list(AZIMUTHAL_ORDERS) == [2] and enc_cfg["fourier_source"] == "residual"
+    )
     plain = default_config("maps", MAPS, azimuthal_orders=[])
     assert not any(k.startswith("fourier") for k in plain["encoders"]["maps"])
     assert "auxiliary" not in plain  # no amplitudes, so no loss on them
@@ -58,7 +60,9 @@ def test_azimuthal_orders_option_and_checkpoints_without_it():
     again = build_model(plain, _norm(5))
     again.tower.encoder.load_state_dict(without.state_dict())  # strict: no new keys expected
     old = {k: v for k, v in plain["encoders"]["maps"].items()}
-    old.update(fourier_orders=[2, 3, 4], fourier_stage=1, fourier_channels=8, fourier_rings=4, fourier_radius=0.8)
+    old.update(
+        fourier_orders=[2, 3, 4], fourier_stage=1, fourier_channels=8, fourier_rings=4, fourier_radius=0.8
+    )
     earlier = build_model({**plain, "encoders": {"maps": old}}, _norm(5)).tower.encoder
     assert earlier.fourier_source == "features" and earlier.feature_dim == without.feature_dim + 8 * 4 * 3
 
@@ -70,8 +74,14 @@ def test_azimuthal_loss_option_selects_the_amplitudes_and_adds_to_the_loss():
     from galexplore.models import factory
 
     default = default_config("maps", MAPS)["auxiliary"]
-    assert (default["weight"], default["rings"]) == (factory.AZIMUTHAL_LOSS_WEIGHT, factory.AZIMUTHAL_LOSS_RINGS) == (1.0, 4)
-    assert "auxiliary" not in default_config("maps", MAPS, head="none")  # off by default where it cannot apply
+    assert (
+        (default["weight"], default["rings"])
+        == (factory.AZIMUTHAL_LOSS_WEIGHT, factory.AZIMUTHAL_LOSS_RINGS)
+        == (1.0, 4)
+    )
+    assert "auxiliary" not in default_config(
+        "maps", MAPS, head="none"
+    )  # off by default where it cannot apply
     cfg = default_config("maps", MAPS, azimuthal_loss=0.5, azimuthal_loss_rings=2, profile_loss=0)
     model = build_model(cfg, _norm(5)).eval()
     enc, aux = model.tower.encoder, model.auxiliary
@@ -103,7 +113,10 @@ def test_maps_runs_reconstruct_the_radial_profile_by_default():
     model = build_model(cfg, _norm(5)).eval()
     rec = model.reconstruction
     assert isinstance(rec.head.net[0], torch.nn.Linear) and len(rec.head.net) == 1
-    assert (rec.head.in_dim, rec.head.out_dim) == (model.tower.encoder.feature_dim, 5 * factory.PROFILE_LOSS_RINGS)
+    assert (rec.head.in_dim, rec.head.out_dim) == (
+        model.tower.encoder.feature_dim,
+        5 * factory.PROFILE_LOSS_RINGS,
+    )
     v1, v2 = torch.randn(4, 5, 32, 32), torch.randn(4, 5, 32, 32)
     v1[:, :, :3] = float("nan")  # no data along one edge
     x = model.tower.preprocess(torch.cat([v1, v2]))
@@ -118,7 +131,9 @@ def test_maps_runs_reconstruct_the_radial_profile_by_default():
     assert "reconstruction" not in plain_cfg
     plain = build_model(plain_cfg, _norm(5))
     assert plain.reconstruction is None
-    plain.load_state_dict({k: v for k, v in model.state_dict().items() if not k.startswith("reconstruction.")})
+    plain.load_state_dict(
+        {k: v for k, v in model.state_dict().items() if not k.startswith("reconstruction.")}
+    )
     assert "reconstruction" not in default_config("maps", MAPS, head="none", profile_loss=0)
     assert default_config("maps", MAPS, head="none")["reconstruction"]["weight"] > 0
     images = {"images": {"channels": ["g", "r", "i"], "shape": [3, 64, 64], "units": ["nanomaggy"] * 3}}
@@ -127,7 +142,13 @@ def test_maps_runs_reconstruct_the_radial_profile_by_default():
         default_config("images", images, profile_loss=1.0)
 
 
-DISPLAY = {"images": {"channels": ["red", "green", "blue"], "shape": [3, 64, 64], "units": ["display value (0-1, not linear flux)"] * 3}}
+DISPLAY = {
+    "images": {
+        "channels": ["red", "green", "blue"],
+        "shape": [3, 64, 64],
+        "units": ["display value (0-1, not linear flux)"] * 3,
+    }
+}
 FLUX = {"images": {"channels": ["g", "r", "i"], "shape": [3, 128, 128], "units": ["nanomaggy"] * 3}}
 
 
@@ -143,5 +164,7 @@ def test_images_default_encoder_views_and_input_size():
     assert flux["augment"]["images"]["max_ebv"] > 0 and flux["inputs"]["images"]["pool"] == 2
     assert flux["encoders"]["images"]["width"] == 8
     assert [image_pooling(s) for s in (32, 64, 96, 128, 424, 100)] == [1, 1, 1, 2, 4, 1]
-    model = build_model(disp, {"images": {"kind": "standardize", "mean": [0.0] * 3, "std": [1.0] * 3, "softening": None}}).eval()
+    model = build_model(
+        disp, {"images": {"kind": "standardize", "mean": [0.0] * 3, "std": [1.0] * 3, "softening": None}}
+    ).eval()
     assert model.embed({"images": torch.rand(2, 3, 64, 64)})["images"].shape == (2, 256)

@@ -24,6 +24,7 @@ def test_ntxent_asymmetric_by_hand():
     z1 = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
     z2 = torch.tensor([[0.6, 0.8], [0.0, 2.0]])  # normalised: (0.6, 0.8), (0, 1)
     t = 0.5
+
     # similarity rows (self excluded): v0: v1=0, v2=0.6(pos), v3=0; v1: v0=0, v2=0.8, v3=1(pos)
     # v2: v0=0.6(pos), v1=0.8, v3=0.8; v3: v0=0, v1=1(pos), v2=0.8
     def term(pos, others):
@@ -145,7 +146,9 @@ def test_profile_reconstruction_by_hand():
     w = ring_weights(r, 3).numpy()
     ok = (r <= 0.45).numpy()
     want = [(w[k] * ok * r.numpy()).sum() / (w[k] * ok).sum() for k in range(2)]
-    torch.testing.assert_close(target[0, [0, 1, 3, 4]], torch.tensor(want + [2 * v for v in want], dtype=torch.float32))
+    torch.testing.assert_close(
+        target[0, [0, 1, 3, 4]], torch.tensor(want + [2 * v for v in want], dtype=torch.float32)
+    )
     assert valid[0].tolist() == [1.0, 1.0, 0.0, 1.0, 1.0, 0.0]
     assert 0.0 < want[0] < want[1] < 0.45  # ring means rise outwards, as r does
     with pytest.raises(ValueError):

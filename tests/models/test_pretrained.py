@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 import torch
 
+from galexplore.artifacts.runs import read_embeddings
 from galexplore.models.pretrained import MissingWeightsError, embed_pretrained, parse_name
 from galexplore.models.pretrained.images import display_rgb, resize
-from galexplore.artifacts.runs import read_embeddings
 
 pytestmark = pytest.mark.skipif(
     any(importlib.util.find_spec(p) is None for p in ("timm", "astropt", "aion", "safetensors")),
@@ -68,17 +68,25 @@ def perturbed(folder, out, key: str | None = None, sub: str = ""):
 
 def check_adapter(survey, tmp_path, name, weights, changed, width):
     """Shapes, determinism, batch-size invariance and that the weights file is really used."""
-    a = read_embeddings(embed_pretrained(survey, tmp_path / "a", name, weights=weights, batch_size=4, device="cpu").parent)
+    a = read_embeddings(
+        embed_pretrained(survey, tmp_path / "a", name, weights=weights, batch_size=4, device="cpu").parent
+    )
     z = a.get("images")
     assert z.shape == (N, width) and z.dtype == np.float32 and np.isfinite(z).all()
     assert list(a.galaxy_ids) == list(survey.catalog["galaxy_id"])
     assert a.metadata["source"] == "pretrained" and a.metadata["model_name"] == name
     assert len(a.metadata["weights"]["sha256"]) == 64
-    again = read_embeddings(embed_pretrained(survey, tmp_path / "b", name, weights=weights, batch_size=4, device="cpu").parent)
+    again = read_embeddings(
+        embed_pretrained(survey, tmp_path / "b", name, weights=weights, batch_size=4, device="cpu").parent
+    )
     np.testing.assert_array_equal(again.get("images"), z)
-    one = read_embeddings(embed_pretrained(survey, tmp_path / "c", name, weights=weights, batch_size=1, device="cpu").parent)
+    one = read_embeddings(
+        embed_pretrained(survey, tmp_path / "c", name, weights=weights, batch_size=1, device="cpu").parent
+    )
     np.testing.assert_allclose(one.get("images"), z, rtol=1e-4, atol=1e-5)
-    other = read_embeddings(embed_pretrained(survey, tmp_path / "d", name, weights=changed, batch_size=4, device="cpu").parent)
+    other = read_embeddings(
+        embed_pretrained(survey, tmp_path / "d", name, weights=changed, batch_size=4, device="cpu").parent
+    )
     assert np.abs(other.get("images") - z).max() > 1e-4
     return z
 
@@ -96,7 +104,14 @@ def test_timm_backbone(survey, tmp_path):
     torch.manual_seed(0)
     model = timm.create_model("test_convnext", pretrained=False, num_classes=0).eval()
     w = save_safetensors(model, tmp_path / "w")
-    z = check_adapter(survey, tmp_path, "timm:test_convnext", w, perturbed(w, tmp_path / "w2", key="stem.0.weight"), model.num_features)
+    z = check_adapter(
+        survey,
+        tmp_path,
+        "timm:test_convnext",
+        w,
+        perturbed(w, tmp_path / "w2", key="stem.0.weight"),
+        model.num_features,
+    )
     # the same as timm's own model on timm's evaluation transform of the Lupton RGB image
     cfg = model.pretrained_cfg
     size, crop = cfg["input_size"][-1], cfg["crop_pct"]
@@ -114,10 +129,16 @@ def test_zoobot_encoder_with_zoobots_preprocessing(survey, tmp_path, greyscale):
     from galexplore.models.pretrained._torchvision import import_timm
 
     torch.manual_seed(1)
-    model = import_timm().create_model("test_convnext", pretrained=False, num_classes=0, in_chans=1 if greyscale else 3).eval()
+    model = (
+        import_timm()
+        .create_model("test_convnext", pretrained=False, num_classes=0, in_chans=1 if greyscale else 3)
+        .eval()
+    )
     w = save_safetensors(model, tmp_path / "w", {"architecture": "test_convnext", "num_classes": 0})
     name = "zoobot:greyscale-test_convnext" if greyscale else "zoobot:test_convnext"
-    z = check_adapter(survey, tmp_path, name, w, perturbed(w, tmp_path / "w2", key="stem.0.weight"), model.num_features)
+    z = check_adapter(
+        survey, tmp_path, name, w, perturbed(w, tmp_path / "w2", key="stem.0.weight"), model.num_features
+    )
     # Zoobot: RGB in 0-1, bilinear antialiased resize to 224, no normalisation; greyscale = channel mean
     rgb = torch.from_numpy(display_rgb(survey.read("images", slice(0, 2)), survey.spec("images")))
     x = torch.nn.functional.interpolate(rgb.mean(1, keepdim=True) if greyscale else rgb, size=(224, 224), mode="bilinear",
@@ -150,7 +171,9 @@ def test_zoobot_convnext_nano_architecture(survey, tmp_path):
 
     model = import_timm().create_model("convnext_nano", pretrained=False, num_classes=0)
     w = save_safetensors(model, tmp_path / "w", {"architecture": "convnext_nano"})
-    path = embed_pretrained(survey, tmp_path / "r", "zoobot:convnext_nano", weights=w, batch_size=5, device="cpu")
+    path = embed_pretrained(
+        survey, tmp_path / "r", "zoobot:convnext_nano", weights=w, batch_size=5, device="cpu"
+    )
     assert read_embeddings(path.parent).get().shape == (N, 640)
 
 
@@ -161,7 +184,9 @@ def tiny_astropt(path):
     from astropt.model import GPT, GPTConfig, ModalityConfig, ModalityRegistry
 
     torch.manual_seed(2)
-    reg = ModalityRegistry([ModalityConfig(name="images", input_size=8 * 8 * 3, pos_input_size=1, patch_size=8, embed_pos=True)])
+    reg = ModalityRegistry(
+        [ModalityConfig(name="images", input_size=8 * 8 * 3, pos_input_size=1, patch_size=8, embed_pos=True)]
+    )
     args = dict(block_size=64, n_layer=2, n_head=2, n_embd=32, n_chan=3, bias=False)
     model = GPT(GPTConfig(**args), reg, master_process=False)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -185,15 +210,16 @@ def test_astropt(survey, tmp_path):
     rgb = torch.from_numpy(display_rgb(survey.read("images", slice(0, 1)), survey.spec("images"))) * 255.0
     tokens = ds.process_galaxy(resize(rgb, 64)[0])[None]
     with torch.no_grad():
-        want = model.eval().generate_embeddings({"images": tokens, "images_positions": torch.arange(64)[None]})["images"]
+        want = model.eval().generate_embeddings(
+            {"images": tokens, "images_positions": torch.arange(64)[None]}
+        )["images"]
     np.testing.assert_allclose(want.numpy(), z[:1], rtol=1e-4, atol=1e-5)
 
 
 def tiny_aion(folder):
-    from safetensors.torch import save_model
-
     from aion import AION
     from aion.codecs.image import ImageCodec
+    from safetensors.torch import save_model
 
     torch.manual_seed(3)
     config = dict(dim=32, encoder_depth=1, decoder_depth=1, num_heads=2, mlp_ratio=2.0, qkv_bias=True, proj_bias=True,
@@ -214,7 +240,9 @@ def test_aion(survey, tmp_path):
     z = check_adapter(survey, tmp_path, "aion:tiny", w, changed, 32)
     # the codec's weights are loaded too
     codec_changed = perturbed(w, tmp_path / "w3", sub="codecs/image")
-    other = read_embeddings(embed_pretrained(survey, tmp_path / "e", "aion:tiny", weights=codec_changed, device="cpu").parent)
+    other = read_embeddings(
+        embed_pretrained(survey, tmp_path / "e", "aion:tiny", weights=codec_changed, device="cpu").parent
+    )
     assert np.abs(other.get() - z).max() > 1e-4
 
 
@@ -226,7 +254,11 @@ def test_aion_needs_legacy_survey_fluxes(tmp_path):
     with pytest.raises(GalexploreError, match="band 'u'"):
         enc.check(ModalitySpec("images", (2, 8, 8), ["u", "g"], ["nanomaggy"] * 2))
     with pytest.raises(GalexploreError, match="display values"):
-        enc.check(ModalitySpec("images", (3, 8, 8), ["red", "green", "blue"], ["display value (0-1, not linear flux)"] * 3))
+        enc.check(
+            ModalitySpec(
+                "images", (3, 8, 8), ["red", "green", "blue"], ["display value (0-1, not linear flux)"] * 3
+            )
+        )
     enc.check(ModalitySpec("images", (3, 8, 8), ["g", "r", "z"], ["nanomaggy"] * 3))
     assert enc.bands == ["DES-G", "DES-R", "DES-Z"]
 

@@ -34,8 +34,15 @@ def survey(tmp_path_factory):
 def good_run(survey, tmp_path):
     """A run with a good imported embeddings.parquet, to check that a failed import keeps it."""
     z = np.random.default_rng(0).normal(size=(N, D)).astype(np.float32)
-    pq.write_table(pa.table({"galaxy_id": [f"G{i:02d}" for i in range(N)], "z": list(z)}), tmp_path / "good.parquet")
-    assert gx("import-embeddings", tmp_path / "good.parquet", "--survey", survey, "--out", tmp_path / "run").returncode == 0
+    pq.write_table(
+        pa.table({"galaxy_id": [f"G{i:02d}" for i in range(N)], "z": list(z)}), tmp_path / "good.parquet"
+    )
+    assert (
+        gx(
+            "import-embeddings", tmp_path / "good.parquet", "--survey", survey, "--out", tmp_path / "run"
+        ).returncode
+        == 0
+    )
     return tmp_path / "run"
 
 
@@ -45,7 +52,9 @@ def vectors(n: int = N) -> tuple[list[str], np.ndarray]:
 
 def import_fails(survey, run, path, *must_name, extra=()) -> None:
     before = RunPaths.of(run).embeddings.read_bytes() if RunPaths.of(run).embeddings.exists() else None
-    assert_one_line_error(gx("import-embeddings", path, "--survey", survey, "--out", run, *extra), str(path.name), *must_name)
+    assert_one_line_error(
+        gx("import-embeddings", path, "--survey", survey, "--out", run, *extra), str(path.name), *must_name
+    )
     after = RunPaths.of(run).embeddings.read_bytes() if RunPaths.of(run).embeddings.exists() else None
     assert after == before
     assert not list(run.glob("*.tmp-*")) if run.exists() else True
@@ -73,7 +82,9 @@ def test_ragged_lengths(survey, good_run, tmp_path):
     pq.write_table(pa.table({"galaxy_id": ids, "z": rows}), tmp_path / "ragged.parquet")
     import_fails(survey, good_run, tmp_path / "ragged.parquet", "'G09'", "ragged")
     # the same in a CSV list column
-    pd.DataFrame({"galaxy_id": ids, "z": ["[" + ",".join(map(str, r)) + "]" for r in rows]}).to_csv(tmp_path / "ragged.csv", index=False)
+    pd.DataFrame({"galaxy_id": ids, "z": ["[" + ",".join(map(str, r)) + "]" for r in rows]}).to_csv(
+        tmp_path / "ragged.csv", index=False
+    )
     import_fails(survey, good_run, tmp_path / "ragged.csv", "'G09'", "ragged")
 
 
@@ -82,14 +93,19 @@ def test_all_zero_vector(survey, good_run, tmp_path):
     z[20] = 0.0
     np.save(tmp_path / "zero.npy", z)
     (tmp_path / "ids.txt").write_text("\n".join(ids))
-    import_fails(survey, good_run, tmp_path / "zero.npy", "'G20'", "all zeros", extra=("--ids", tmp_path / "ids.txt"))
+    import_fails(
+        survey, good_run, tmp_path / "zero.npy", "'G20'", "all zeros", extra=("--ids", tmp_path / "ids.txt")
+    )
 
 
 def test_row_without_a_vector(survey, good_run, tmp_path):
     ids, z = vectors()
     rows = [list(r) for r in z]
     rows[4] = None
-    pq.write_table(pa.table({"galaxy_id": ids, "z": pa.array(rows, type=pa.list_(pa.float32()))}), tmp_path / "null.parquet")
+    pq.write_table(
+        pa.table({"galaxy_id": ids, "z": pa.array(rows, type=pa.list_(pa.float32()))}),
+        tmp_path / "null.parquet",
+    )
     import_fails(survey, good_run, tmp_path / "null.parquet", "'G04'", "no vector")
 
 
@@ -98,7 +114,9 @@ def test_no_vector_column_and_unknown_column(survey, tmp_path):
     import_fails(survey, tmp_path / "r1", tmp_path / "novec.csv", "no vector column")
     ids, z = vectors()
     pq.write_table(pa.table({"galaxy_id": ids, "z": list(z)}), tmp_path / "v.parquet")
-    import_fails(survey, tmp_path / "r2", tmp_path / "v.parquet", "'image'", extra=("--vector-column", "image"))
+    import_fails(
+        survey, tmp_path / "r2", tmp_path / "v.parquet", "'image'", extra=("--vector-column", "image")
+    )
     assert not (tmp_path / "r1").exists() or not RunPaths.of(tmp_path / "r1").embeddings.exists()
 
 
@@ -113,7 +131,9 @@ def test_npy_without_ids_and_with_too_few_ids(survey, tmp_path):
 
 def test_nothing_matches_the_survey(survey, tmp_path):
     z = vectors()[1]
-    pq.write_table(pa.table({"galaxy_id": [f"Y{i}" for i in range(N)], "z": list(z)}), tmp_path / "other.parquet")
+    pq.write_table(
+        pa.table({"galaxy_id": [f"Y{i}" for i in range(N)], "z": list(z)}), tmp_path / "other.parquet"
+    )
     import_fails(survey, tmp_path / "r", tmp_path / "other.parquet", "'Y0'")
 
 
@@ -124,14 +144,25 @@ def test_two_rows_on_one_galaxy(survey, tmp_path):
     z = vectors()[1]
     ra, dec = cat["ra"].to_numpy().copy(), cat["dec"].to_numpy().copy()
     ra[5], dec[5] = ra[2] + 0.2 / 3600, dec[2]
-    pd.DataFrame({"ra": ra, "dec": dec, **{f"e{k}": z[:, k] for k in range(D)}}).to_csv(tmp_path / "pos.csv", index=False)
+    pd.DataFrame({"ra": ra, "dec": dec, **{f"e{k}": z[:, k] for k in range(D)}}).to_csv(
+        tmp_path / "pos.csv", index=False
+    )
     import_fails(survey, tmp_path / "r", tmp_path / "pos.csv", "rows 2 and 5", "'G02'")
 
 
 def test_unknown_file_type_and_bad_radius(survey, tmp_path):
     (tmp_path / "v.txt").write_text("1 2 3\n")
     import_fails(survey, tmp_path / "r", tmp_path / "v.txt", "unknown vector file type")
-    out = gx("import-embeddings", tmp_path / "v.txt", "--survey", survey, "--out", tmp_path / "r", "--match-radius", "-1")
+    out = gx(
+        "import-embeddings",
+        tmp_path / "v.txt",
+        "--survey",
+        survey,
+        "--out",
+        tmp_path / "r",
+        "--match-radius",
+        "-1",
+    )
     assert out.returncode == 2 and "positive number of arcsec" in out.stderr
 
 
@@ -187,7 +218,10 @@ def test_pretrained_weights_of_another_model(tiny_survey, tmp_path):
 
     from galexplore.models.pretrained._torchvision import import_timm
 
-    save_file(import_timm().create_model("test_efficientnet", num_classes=0).state_dict(), tmp_path / "model.safetensors")
+    save_file(
+        import_timm().create_model("test_efficientnet", num_classes=0).state_dict(),
+        tmp_path / "model.safetensors",
+    )
     assert_one_line_error(gx("embed", tiny_survey.path, tmp_path / "r", "--pretrained", "timm:test_convnext", "--weights",
                              tmp_path / "model.safetensors"), "model.safetensors", "do not fit")  # fmt: skip
     assert not (tmp_path / "r" / "embeddings.parquet").exists()

@@ -46,7 +46,11 @@ def assert_one_line_error(out: subprocess.CompletedProcess, *must_name: str) -> 
     err = out.stderr.strip()
     assert out.returncode != 0, f"exit 0 for bad input; stderr: {err}"
     assert "Traceback" not in err, err
-    lines = [ln for ln in err.splitlines() if ln.startswith("galexplore: error") or ln.startswith("galexplore: internal")]
+    lines = [
+        ln
+        for ln in err.splitlines()
+        if ln.startswith("galexplore: error") or ln.startswith("galexplore: internal")
+    ]
     assert len(lines) == 1 and err.splitlines()[-1] == lines[0], err
     assert lines[0].startswith("galexplore: error"), f"a bug, not a handled error: {lines[0]}"
     for name in must_name:
@@ -55,7 +59,11 @@ def assert_one_line_error(out: subprocess.CompletedProcess, *must_name: str) -> 
 
 
 def tree(path: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(path)): p.read_bytes() for p in sorted(path.rglob("*")) if p.is_file()} if path.exists() else {}
+    return (
+        {str(p.relative_to(path)): p.read_bytes() for p in sorted(path.rglob("*")) if p.is_file()}
+        if path.exists()
+        else {}
+    )
 
 
 # -- ingest ---------------------------------------------------------------------------------------
@@ -165,7 +173,9 @@ def test_checkpoint_with_other_channels(run, tmp_path):
 def test_embedding_into_an_output_under_a_file(tiny_survey, run, tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    assert_one_line_error(gx("train", tiny_survey.path, "--out", blocker / "run", "--epochs", "1"), str(blocker))
+    assert_one_line_error(
+        gx("train", tiny_survey.path, "--out", blocker / "run", "--epochs", "1"), str(blocker)
+    )
 
 
 def test_full_disk_during_synth_keeps_the_old_survey(tmp_path):
@@ -192,7 +202,9 @@ def test_resume_from_a_checkpoint_of_another_survey(run, tmp_path):
     mine = tmp_path / "run"
     shutil.copytree(run, mine)
     before = RunPaths.of(mine).encoder.read_bytes()
-    err = assert_one_line_error(gx("train", other.path, "--out", mine, "--resume", "--epochs", "2"), str(other.path))
+    err = assert_one_line_error(
+        gx("train", other.path, "--out", mine, "--resume", "--epochs", "2"), str(other.path)
+    )
     assert "fingerprint" in err
     assert RunPaths.of(mine).encoder.read_bytes() == before
 
@@ -209,7 +221,9 @@ def test_images_of_the_wrong_shape_or_kind_are_skipped_and_reported(tmp_path):
     Image.fromarray((rng.random((40, 40)) * 255).astype(np.uint8)).save(d / "gray.png")  # 1 band, not 3
     fits.PrimaryHDU(np.arange(10.0)).writeto(d / "line.fits")  # 1-D
     fits.PrimaryHDU(np.ones((2, 3, 20, 20), dtype=np.int16)).writeto(d / "fourd.fits")  # 4-D
-    fits.HDUList([fits.PrimaryHDU(), fits.BinTableHDU(Table({"a": [1, 2]}))]).writeto(d / "table.fits")  # no image
+    fits.HDUList([fits.PrimaryHDU(), fits.BinTableHDU(Table({"a": [1, 2]}))]).writeto(
+        d / "table.fits"
+    )  # no image
     bad = ["gray.png", "line.fits", "fourd.fits", "table.fits"]
     cat = tmp_path / "cat.csv"
     files = [f"ok{i}.png" for i in range(3)] + bad

@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 from astropy.io import fits
 
-from galexplore.data import open_survey
 from galexplore.artifacts.runs import read_embeddings, read_projection
+from galexplore.data import open_survey
 
 ENV = {**os.environ, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1"}
 RNG = np.random.default_rng(20261122)
@@ -37,7 +37,9 @@ def run_ok(cmd: list[str]) -> float:
 
 def kill_after(cmd: list[str], delay: float) -> bool:
     """Start ``cmd``, SIGKILL it after ``delay`` s; True if it was killed (not finished)."""
-    proc = subprocess.Popen(cmd, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        cmd, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL
+    )
     try:
         proc.wait(timeout=delay)
         return False
@@ -83,7 +85,9 @@ def check_kills(cmd_new, content, old: str, new: str, duration: float) -> None:
     assert old != new
     for delay in kill_points(duration):
         killed = kill_after(cmd_new, delay)
-        assert content() in {old, new}, f"half-written artifact after a kill at {delay:.2f} s (killed={killed})"
+        assert content() in {old, new}, (
+            f"half-written artifact after a kill at {delay:.2f} s (killed={killed})"
+        )
 
 
 def test_synth_is_crash_safe(tmp_path):

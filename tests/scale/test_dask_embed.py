@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from galexplore.artifacts.runs import read_embeddings
 from galexplore.artifacts.paths import RunPaths
+from galexplore.artifacts.runs import read_embeddings
 
 distributed = pytest.importorskip("distributed")
 
@@ -16,7 +16,11 @@ def trained_run(tiny_survey, tmp_path_factory):
     from galexplore.training import TrainConfig, train
 
     run = tmp_path_factory.mktemp("dask") / "run"
-    train(tiny_survey, run, TrainConfig(epochs=1, batch_size=32, width=4, depth=2, device="cpu", val_fraction=0.0, threads=1))
+    train(
+        tiny_survey,
+        run,
+        TrainConfig(epochs=1, batch_size=32, width=4, depth=2, device="cpu", val_fraction=0.0, threads=1),
+    )
     return run
 
 
@@ -85,10 +89,16 @@ def test_dask_projection_matches_single_process(tiny_survey, trained_run, client
     embed_with_dask(tiny_survey, trained_run, client, rows_per_partition=32, batch_size=16)  # 3 parts
     X = read_embeddings(trained_run).get("maps")
     # Fit on 60 of 96 rows, place the other 36 in batches of 16, as the single-process path does.
-    single = UMAPProjector(n_neighbors=8, random_state=0, max_fit_samples=60, batch_size=16, n_epochs=50).fit(X)
-    project_with_dask(trained_run, client, n_neighbors=8, random_state=0, max_fit_samples=60, batch_size=16, n_epochs=50)
+    single = UMAPProjector(n_neighbors=8, random_state=0, max_fit_samples=60, batch_size=16, n_epochs=50).fit(
+        X
+    )
+    project_with_dask(
+        trained_run, client, n_neighbors=8, random_state=0, max_fit_samples=60, batch_size=16, n_epochs=50
+    )
     proj, meta = read_projection(trained_run)
     assert len(list(RunPaths.of(trained_run).projection.glob("part-*.parquet"))) == 3
     assert proj["galaxy_id"].tolist() == tiny_survey.catalog["galaxy_id"].tolist()
     np.testing.assert_array_equal(proj[["x", "y"]].to_numpy(), single.embedding_)
-    assert meta["n_fit"] == 60 and meta["embedding_fingerprint"] == embedding_fingerprint(tiny_survey.catalog["galaxy_id"], X)
+    assert meta["n_fit"] == 60 and meta["embedding_fingerprint"] == embedding_fingerprint(
+        tiny_survey.catalog["galaxy_id"], X
+    )

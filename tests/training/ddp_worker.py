@@ -23,7 +23,11 @@ from galexplore.training.distributed import Distributed
 from galexplore.training.setup import ViewMaker, fit_normalisation, input_pooling, model_config_for
 
 GLOBAL_BATCH, STEPS = 16, 3
-RUNS = {"maps": {}, "images-moco": {"modality": "images", "loss": "moco"}, "images+spectra": {"modality": "images+spectra"}}
+RUNS = {
+    "maps": {},
+    "images-moco": {"modality": "images", "loss": "moco"},
+    "images+spectra": {"modality": "images+spectra"},
+}
 
 
 def global_views(data: SurveyArrays, cfg: dict, step: int) -> tuple[torch.Tensor, ...]:

@@ -34,7 +34,9 @@ def test_budget_run_equals_the_same_epochs_without_probe(tiny_survey, tmp_path):
 
 def test_cli_minutes_excludes_epochs(tiny_survey, tmp_path, capsys):
     with pytest.raises(SystemExit) as e:
-        main(["train", str(tiny_survey.path), "--out", str(tmp_path / "r"), "--epochs", "3", "--minutes", "1"])
+        main(
+            ["train", str(tiny_survey.path), "--out", str(tmp_path / "r"), "--epochs", "3", "--minutes", "1"]
+        )
     assert e.value.code == 2 and "not allowed with argument" in capsys.readouterr().err
     with pytest.raises(SystemExit) as e:
         main(["train", str(tiny_survey.path), "--out", str(tmp_path / "r"), "--minutes", "0"])

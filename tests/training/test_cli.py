@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from galexplore.cli import main
 from galexplore.artifacts.runs import read_embeddings
+from galexplore.cli import main
 
 
 @pytest.mark.parametrize(
@@ -13,8 +13,13 @@ from galexplore.artifacts.runs import read_embeddings
     # width 4, 2 stages: 16 channels × 5 rings of ring means + 2 channels × 4 rings × 3 azimuthal
     # orders (m = 2, 3, 4); --azimuthal-orders with none: ring means only; eCALIFA: the 64-d output
     # --azimuthal-loss and the default profile loss train extra layers that are not part of the embedding
-    [([], 80 + 24), (["--azimuthal-orders"], 80), (["--head", "none", "--profile-loss", "0"], 64), (["--azimuthal-loss", "1"], 80 + 24),
-     (["--profile-loss", "0"], 80 + 24)],
+    [
+        ([], 80 + 24),
+        (["--azimuthal-orders"], 80),
+        (["--head", "none", "--profile-loss", "0"], 64),
+        (["--azimuthal-loss", "1"], 80 + 24),
+        (["--profile-loss", "0"], 80 + 24),
+    ],
     ids=["mlp", "rings-only", "ecalifa", "azimuthal-loss", "no-profile-loss"],
 )
 def test_train_then_embed(tiny_survey, tmp_path, capsys, head, dim):
@@ -30,14 +35,32 @@ def test_train_then_embed(tiny_survey, tmp_path, capsys, head, dim):
 
 def test_azimuthal_loss_needs_the_amplitudes_and_the_mlp_head(tiny_survey, tmp_path, capsys):
     for extra in (["--head", "none"], ["--azimuthal-orders"], ["--modality", "images"]):
-        assert main(["train", str(tiny_survey.path), "--out", str(tmp_path / "r"), "--azimuthal-loss", "1", *extra]) == 1
+        assert (
+            main(
+                [
+                    "train",
+                    str(tiny_survey.path),
+                    "--out",
+                    str(tmp_path / "r"),
+                    "--azimuthal-loss",
+                    "1",
+                    *extra,
+                ]
+            )
+            == 1
+        )
         err = capsys.readouterr().err.strip()
         assert "azimuthal" in err and "\n" not in err, (extra, err)
 
 
 def test_profile_loss_is_for_maps_runs(tiny_survey, tmp_path, capsys):
     for extra in (["--modality", "images"], ["--loss", "moco"]):
-        assert main(["train", str(tiny_survey.path), "--out", str(tmp_path / "r"), "--profile-loss", "1", *extra]) == 1
+        assert (
+            main(
+                ["train", str(tiny_survey.path), "--out", str(tmp_path / "r"), "--profile-loss", "1", *extra]
+            )
+            == 1
+        )
         err = capsys.readouterr().err.strip()
         assert "--profile-loss" in err and "\n" not in err, (extra, err)
     assert not (tmp_path / "r").exists()
@@ -71,7 +94,10 @@ def test_cli_choices_agree_with_library():
     from galexplore.models.factory import HEADS, MODALITY_CHOICES
     from galexplore.training.config import DEVICES, PRECISIONS, TrainConfig
 
-    assert (cli_train.AZIMUTHAL_LOSS_WEIGHT, cli_train.AZIMUTHAL_LOSS_RINGS) == (factory.AZIMUTHAL_LOSS_WEIGHT, factory.AZIMUTHAL_LOSS_RINGS)
+    assert (cli_train.AZIMUTHAL_LOSS_WEIGHT, cli_train.AZIMUTHAL_LOSS_RINGS) == (
+        factory.AZIMUTHAL_LOSS_WEIGHT,
+        factory.AZIMUTHAL_LOSS_RINGS,
+    )
     assert cli_train.PROFILE_LOSS_WEIGHT == factory.PROFILE_LOSS_WEIGHT
     assert cli_train.MODALITIES == tuple(MODALITY_CHOICES)
     assert cli_train.HEADS == HEADS

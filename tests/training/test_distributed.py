@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 import torch
 
-from galexplore.errors import GalexploreError
-from galexplore.artifacts.runs import read_embeddings
 from galexplore.artifacts.paths import RunPaths
+from galexplore.artifacts.runs import read_embeddings
+from galexplore.errors import GalexploreError
 from galexplore.training.distributed import Distributed
 
 WORKER = Path(__file__).with_name("ddp_worker.py")
@@ -23,7 +23,14 @@ ENV = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
 
 
 def torchrun(*args: str | os.PathLike, nproc: int = 2) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}", *map(str, args)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        f"--nproc-per-node={nproc}",
+        *map(str, args),
+    ]
     res = subprocess.run(cmd, capture_output=True, text=True, env=ENV, timeout=600)
     assert res.returncode == 0, res.stderr[-3000:]
     return res
@@ -47,7 +54,20 @@ def test_ddp_loss_and_steps_match_one_process_on_the_global_batch(tiny_survey, t
 
 def test_torchrun_train_writes_one_run_that_a_single_process_embeds(tiny_survey, tmp_path):
     run = tmp_path / "run"
-    res = torchrun("-m", "galexplore", "train", tiny_survey.path, "--out", run, "--epochs", "2", "--batch-size", "16", "--threads", "1")
+    res = torchrun(
+        "-m",
+        "galexplore",
+        "train",
+        tiny_survey.path,
+        "--out",
+        run,
+        "--epochs",
+        "2",
+        "--batch-size",
+        "16",
+        "--threads",
+        "1",
+    )
     assert res.stderr.count("trained 2 epochs") == 1  # rank 0 reports, rank 1 stays quiet
     with RunPaths.of(run).train_log.open() as f:
         log = list(csv.DictReader(f))
@@ -55,7 +75,11 @@ def test_torchrun_train_writes_one_run_that_a_single_process_embeds(tiny_survey,
     assert all(np.isfinite(float(r["loss"])) for r in log)
     ckpt = torch.load(RunPaths.of(run).encoder, map_location="cpu", weights_only=False)
     assert ckpt["epoch"] == 2 and not any(k.startswith("module.") for k in ckpt["model"])
-    subprocess.run([sys.executable, "-m", "galexplore", "-q", "embed", str(tiny_survey.path), str(run)], check=True, env=ENV)
+    subprocess.run(
+        [sys.executable, "-m", "galexplore", "-q", "embed", str(tiny_survey.path), str(run)],
+        check=True,
+        env=ENV,
+    )
     emb = read_embeddings(run)
     assert len(emb.galaxy_ids) == tiny_survey.n_galaxies
     z = emb.vectors["maps"]

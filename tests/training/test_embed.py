@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from galexplore.artifacts.runs import read_embeddings
 from galexplore.data import write_survey
 from galexplore.embed import SurveyMismatchWarning, embed
 from galexplore.errors import StoreError
-from galexplore.artifacts.runs import read_embeddings
 from galexplore.training import train
 
 from .conftest import tiny
@@ -73,7 +73,9 @@ def test_embed_survey_with_other_channels_fails_clearly(tiny_survey, maps_run, t
     from galexplore.data import ModalitySpec
 
     other = ModalitySpec("maps", (4, *spec.shape[1:]), spec.channels[:4], spec.units[:4], spec.grid)
-    s = write_survey(tmp_path / "other", tiny_survey.catalog, {"maps": (maps[:, :4], other)}, name="x", source="test")
+    s = write_survey(
+        tmp_path / "other", tiny_survey.catalog, {"maps": (maps[:, :4], other)}, name="x", source="test"
+    )
     with pytest.raises(StoreError, match="channels .* do not match"):
         embed(s, maps_run, device="cpu")
     no_maps = write_survey(tmp_path / "nomaps", tiny_survey.catalog, {}, name="y", source="test")

@@ -32,7 +32,9 @@ def test_kill_9_then_resume(tiny_survey, tmp_path):
     run = tmp_path / "run"
     log = run / "train_log.csv"
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen(_cmd(tiny_survey.path, run), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        _cmd(tiny_survey.path, run), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     try:
         deadline = time.monotonic() + 240
         while len(_epochs(log)) < 2:
@@ -50,9 +52,14 @@ def test_kill_9_then_resume(tiny_survey, tmp_path):
     done = _epochs(log)
     assert 2 <= len(done) < EPOCHS and done == list(range(1, len(done) + 1))
     ckpt_epoch = torch.load(run / "encoder.pt", weights_only=True)["epoch"]
-    assert ckpt_epoch in (len(done), len(done) + 1)  # a kill between checkpoint and log rewrite is healed on resume
+    assert ckpt_epoch in (
+        len(done),
+        len(done) + 1,
+    )  # a kill between checkpoint and log rewrite is healed on resume
 
-    out = subprocess.run(_cmd(tiny_survey.path, run, "--resume"), env=env, capture_output=True, text=True, timeout=600)
+    out = subprocess.run(
+        _cmd(tiny_survey.path, run, "--resume"), env=env, capture_output=True, text=True, timeout=600
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     assert _epochs(log) == list(range(1, EPOCHS + 1))
     ckpt = torch.load(run / "encoder.pt", weights_only=True)

@@ -7,8 +7,8 @@ import csv
 import pytest
 import torch
 
-from galexplore.errors import GalexploreError, StoreError
 from galexplore.artifacts.paths import RunPaths
+from galexplore.errors import GalexploreError, StoreError
 from galexplore.training import TrainConfig, load_checkpoint, train
 
 from .conftest import tiny
@@ -158,7 +158,10 @@ def test_bf16_training_on_cpu_matches_float32_closely(tiny_survey, tmp_path):
     b = train(tiny_survey, tmp_path / "bf16", tiny(epochs=1, modality="images", precision="bf16"))
     assert abs(a.history[0]["loss"] - b.history[0]["loss"]) < 0.03 * a.history[0]["loss"]
     ck = load_checkpoint(tmp_path / "bf16")
-    assert ck["training"]["precision"] == "bfloat16" and load_checkpoint(tmp_path / "fp32")["training"]["precision"] == "float32"
+    assert (
+        ck["training"]["precision"] == "bfloat16"
+        and load_checkpoint(tmp_path / "fp32")["training"]["precision"] == "float32"
+    )
     assert all(v.dtype == torch.float32 for v in ck["model"].values() if v.is_floating_point())
 
 
@@ -177,7 +180,9 @@ def test_display_images_are_standardised_without_asinh(tmp_path):
         img = rng.normal(20, 4, (32, 32, 3))
         img[12:20, 10:22] += rng.uniform(60, 160)
         Image.fromarray(img.clip(0, 255).astype(np.uint8)).save(folder / f"g{i}.png")
-    pd.DataFrame({"galaxy_id": [f"g{i}" for i in range(40)], "file": [f"g{i}.png" for i in range(40)]}).to_csv(tmp_path / "c.csv", index=False)
+    pd.DataFrame(
+        {"galaxy_id": [f"g{i}" for i in range(40)], "file": [f"g{i}.png" for i in range(40)]}
+    ).to_csv(tmp_path / "c.csv", index=False)
     survey = ingest_images(folder, tmp_path / "c.csv", tmp_path / "s", size=32, crop=1.0).survey
     train(survey, tmp_path / "run", tiny(modality="images", epochs=1, batch_size=16))
     ck = load_checkpoint(tmp_path / "run")

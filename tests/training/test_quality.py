@@ -13,10 +13,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from galexplore.artifacts.runs import read_embeddings
 from galexplore.embed import embed
 from galexplore.evaluation.baselines import pixel_pca_features, random_init_embeddings
 from galexplore.evaluation.probes import knn_r2, split_indices
-from galexplore.artifacts.runs import read_embeddings
 from galexplore.training import TrainConfig, train
 
 
@@ -45,7 +45,10 @@ def test_trained_and_baselines_on_the_same_split(survey_400, trained):
     z = read_embeddings(trained).get("maps")
     rnd = random_init_embeddings(survey_400, trained, seed=0)["maps"]
     pca = pixel_pca_features(survey_400, n_components=64)
-    got = {name: knn_r2(x, cat["log_age_lw"], tr, te) for name, x in [("trained", z), ("random", rnd), ("pca", pca)]}
+    got = {
+        name: knn_r2(x, cat["log_age_lw"], tr, te)
+        for name, x in [("trained", z), ("random", rnd), ("pca", pca)]
+    }
     assert got["trained"] > got["pca"] + 0.3, got  # measured: 0.90 against 0.34
     assert got["random"] > 0.5, got  # pooled CNNs see map averages even untrained (DESIGN §4)
 
@@ -86,7 +89,9 @@ def test_the_embedding_predicts_the_radial_profile_of_held_out_galaxies(survey_4
     rec = model.reconstruction
     assert rec is not None and rec.weight > 0
     _, te = split_indices(survey_400.n_galaxies, 0.2, random_state=0)
-    maps = torch.as_tensor(read_inputs(survey_400, ["maps"], pool=input_pooling(ckpt["model_config"]))["maps"][np.sort(te)])
+    maps = torch.as_tensor(
+        read_inputs(survey_400, ["maps"], pool=input_pooling(ckpt["model_config"]))["maps"][np.sort(te)]
+    )
     with torch.no_grad():
         x = model.tower.preprocess(maps)
         f = model.tower.encoder(x)
@@ -95,5 +100,7 @@ def test_the_embedding_predicts_the_radial_profile_of_held_out_galaxies(survey_4
         preds = {"trained": rec.head(f), "untrained": untrained(f)}
     ok = valid.bool()
     t = target[ok].numpy()
-    r2 = {k: 1 - float(((p[ok].numpy() - t) ** 2).sum() / ((t - t.mean()) ** 2).sum()) for k, p in preds.items()}
+    r2 = {
+        k: 1 - float(((p[ok].numpy() - t) ** 2).sum() / ((t - t.mean()) ** 2).sum()) for k, p in preds.items()
+    }
     assert r2["trained"] > 0.6 and r2["untrained"] < 0, r2

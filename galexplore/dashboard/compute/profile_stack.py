@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from galexplore.dashboard.data import ExplorerData
 from galexplore.analysis.profiles import deprojected_radius, radial_profiles, stack_profiles
+from galexplore.dashboard.data import ExplorerData
 
 #: Channels stacked, in display order.
 PROFILE_CHANNELS = ("log_ew_ha", "log_age_lw", "zh_lw", "log_sigma_star")
@@ -61,7 +61,9 @@ def sample_rows(rows: npt.ArrayLike, n_max: int, seed: int = 0) -> np.ndarray:
     return np.sort(np.random.default_rng(seed).choice(rows, n_max, replace=False))
 
 
-def galaxy_profiles(data: ExplorerData, rows: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
+def galaxy_profiles(
+    data: ExplorerData, rows: npt.ArrayLike
+) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
     """Profiles (N, C, K) of catalog ``rows`` for the channels of :data:`PROFILE_CHANNELS` present.
 
     Returns the profiles, the bin centres (K,) in Rₑ and the channel names.
@@ -86,7 +88,9 @@ def galaxy_profiles(data: ExplorerData, rows: npt.ArrayLike) -> tuple[np.ndarray
     return radial_profiles(maps, radius, bins), centres, channels
 
 
-def stack(data: ExplorerData, rows: npt.ArrayLike, *, n_max: int = MAX_GROUP, seed: int = 0) -> StackedProfiles:
+def stack(
+    data: ExplorerData, rows: npt.ArrayLike, *, n_max: int = MAX_GROUP, seed: int = 0
+) -> StackedProfiles:
     """Stacked profiles of a group of catalog rows (a seeded sample of at most ``n_max``)."""
     rows = np.asarray(rows, dtype=np.int64)
     sample = sample_rows(rows, n_max, seed)
@@ -94,14 +98,18 @@ def stack(data: ExplorerData, rows: npt.ArrayLike, *, n_max: int = MAX_GROUP, se
     return StackedProfiles(centres, channels, stack_profiles(prof), len(sample), len(rows))
 
 
-def reference_profiles(data: ExplorerData, *, n_max: int = MAX_REFERENCE, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
+def reference_profiles(
+    data: ExplorerData, *, n_max: int = MAX_REFERENCE, seed: int = 1
+) -> tuple[np.ndarray, np.ndarray]:
     """Profiles of a seeded sample of the whole survey: (rows (M,), profiles (M, C, K))."""
     rows = sample_rows(np.arange(data.n), n_max, seed)
     prof, _, _ = galaxy_profiles(data, rows)
     return rows, prof
 
 
-def stack_rest(data: ExplorerData, reference: tuple[np.ndarray, np.ndarray], selected: npt.ArrayLike) -> StackedProfiles:
+def stack_rest(
+    data: ExplorerData, reference: tuple[np.ndarray, np.ndarray], selected: npt.ArrayLike
+) -> StackedProfiles:
     """Stacked profiles of the reference sample minus the selected galaxies."""
     rows, prof = reference
     keep = ~np.isin(rows, np.asarray(selected, dtype=np.int64))
@@ -109,4 +117,6 @@ def stack_rest(data: ExplorerData, reference: tuple[np.ndarray, np.ndarray], sel
     bins = radial_bins(float(spec.grid.get("extent_re", 2.5)))
     channels = tuple(c for c in PROFILE_CHANNELS if c in spec.channels)
     n_rest = data.n - len(np.asarray(selected))
-    return StackedProfiles(0.5 * (bins[1:] + bins[:-1]), channels, stack_profiles(prof[keep]), int(keep.sum()), n_rest)
+    return StackedProfiles(
+        0.5 * (bins[1:] + bins[:-1]), channels, stack_profiles(prof[keep]), int(keep.sum()), n_rest
+    )

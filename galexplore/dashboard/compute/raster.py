@@ -16,7 +16,12 @@ import pandas as pd
 from holoviews.operation.datashader import datashade, rasterize
 
 from galexplore.analysis.clustering import NOISE_NAME
-from galexplore.dashboard.compute.spreading import dynspread_radius, dynspread_values, spread_nearest, spread_rgba
+from galexplore.dashboard.compute.spreading import (
+    dynspread_radius,
+    dynspread_values,
+    spread_nearest,
+    spread_rgba,
+)
 from galexplore.dashboard.data import ExplorerData, per_server_cache
 from galexplore.dashboard.palettes import category_colors
 from galexplore.dashboard.state import CLUSTER, ExplorerState, column_kind
@@ -83,7 +88,9 @@ def with_dtype(img: hv.Image, dtype, *, zero_is_empty: bool = False) -> hv.Image
     """
     left, bottom, right, top = img.bounds.lbrt()
     if not (right > left and top > bottom):  # an empty layer (nothing selected): one transparent pixel
-        return hv.Image(np.full((1, 1), np.nan, np.float32), bounds=(0, 0, 1, 1), kdims=img.kdims, vdims=img.vdims)
+        return hv.Image(
+            np.full((1, 1), np.nan, np.float32), bounds=(0, 0, 1, 1), kdims=img.kdims, vdims=img.vdims
+        )
     data = img.data.copy()
     vdim = img.vdims[0]
     values = data[vdim.name]
@@ -135,8 +142,15 @@ def in_view(frame: pd.DataFrame, x_range: tuple[float, float]) -> pd.DataFrame:
 
 
 @per_server_cache(32)
-def shared_raster(data: ExplorerData, column: str, *, x_range: tuple[float, float], y_range: tuple[float, float],
-                  width: int, height: int) -> hv.Image | hv.RGB:
+def shared_raster(
+    data: ExplorerData,
+    column: str,
+    *,
+    x_range: tuple[float, float],
+    y_range: tuple[float, float],
+    width: int,
+    height: int,
+) -> hv.Image | hv.RGB:
     """:func:`shade` of a catalog column over one view, memoised for the whole server.
 
     Every session opens on the same view, and sessions colouring by the same column at the
@@ -148,8 +162,16 @@ def shared_raster(data: ExplorerData, column: str, *, x_range: tuple[float, floa
     return shade(frame, column, kind, x_range=x_range, y_range=y_range, width=width, height=height)
 
 
-def shade(frame: pd.DataFrame, column: str, kind: str, *, x_range: tuple[float, float],
-          y_range: tuple[float, float], width: int, height: int) -> hv.Image | hv.RGB:
+def shade(
+    frame: pd.DataFrame,
+    column: str,
+    kind: str,
+    *,
+    x_range: tuple[float, float],
+    y_range: tuple[float, float],
+    width: int,
+    height: int,
+) -> hv.Image | hv.RGB:
     """Rasterise the galaxies of ``frame`` (x, y, :data:`VALUE`; sorted by x) over one view.
 
     ``column`` names what the values are (the categories' colours follow it). Returns an
@@ -158,12 +180,29 @@ def shade(frame: pd.DataFrame, column: str, kind: str, *, x_range: tuple[float, 
     given data ranges, spread so that every galaxy covers at least 3×3 pixels.
     """
     categories = list(frame[VALUE].cat.categories) if kind == "categorical" else None
-    return shade_points(in_view(frame, x_range), column, kind, categories, x_range=x_range, y_range=y_range,
-                        width=width, height=height)
+    return shade_points(
+        in_view(frame, x_range),
+        column,
+        kind,
+        categories,
+        x_range=x_range,
+        y_range=y_range,
+        width=width,
+        height=height,
+    )
 
 
-def shade_points(points, column: str, kind: str, categories: list[str] | None, *, x_range: tuple[float, float],
-                 y_range: tuple[float, float], width: int, height: int) -> hv.Image | hv.RGB:
+def shade_points(
+    points,
+    column: str,
+    kind: str,
+    categories: list[str] | None,
+    *,
+    x_range: tuple[float, float],
+    y_range: tuple[float, float],
+    width: int,
+    height: int,
+) -> hv.Image | hv.RGB:
     """:func:`shade` of any frame HoloViews can aggregate: a pandas or a Dask DataFrame of x, y
     and :data:`VALUE` (float32, or categorical with ``categories`` when ``kind`` is
     categorical). Datashader aggregates a Dask DataFrame partition by partition, on the
@@ -175,8 +214,13 @@ def shade_points(points, column: str, kind: str, categories: list[str] | None, *
         # every galaxy gets at least 3×3 pixels (UMAP packs them in tight clumps that fool the
         # isolation test), more where the view is sparse; filled pixels keep their own mean
         return with_values(img, lambda v: dynspread_values(spread_nearest(v, 1), SPREAD_THRESHOLD, MAX_PX))
-    img = datashade(points, aggregator=ds.count_cat(VALUE), color_key=category_colors(column, categories), min_alpha=140,
-                    **kw)
+    img = datashade(
+        points,
+        aggregator=ds.count_cat(VALUE),
+        color_key=category_colors(column, categories),
+        min_alpha=140,
+        **kw,
+    )
     return spread_rgb(img)
 
 
@@ -227,11 +271,15 @@ def view_layer(render, lims: dict, *streams: hv.streams.Stream) -> hv.DynamicMap
     """
 
     def callback(x_range=None, y_range=None, width=None, height=None, scale=1.0, **values):
-        return render(x_range=tuple(x_range or lims["xlim"]), y_range=tuple(y_range or lims["ylim"]),
-                      width=int(width or 400), height=int(height or 400), **values)
+        return render(
+            x_range=tuple(x_range or lims["xlim"]),
+            y_range=tuple(y_range or lims["ylim"]),
+            width=int(width or 400),
+            height=int(height or 400),
+            **values,
+        )
 
     return hv.DynamicMap(callback, streams=[hv.streams.RangeXY(), hv.streams.PlotSize(), *streams])
-
 
 
 @per_server_cache(64)
@@ -248,5 +296,3 @@ def robust_limits(values: np.ndarray) -> tuple[float, float] | None:
         return None
     lo, hi = np.percentile(v, [1, 99])
     return (float(lo), float(hi)) if hi > lo else (float(lo) - 0.5, float(hi) + 0.5)
-
-

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from galexplore.analysis.search import SimilaritySearch
 from galexplore.dashboard.data import ExplorerData, per_server_cache
 from galexplore.errors import GalexploreError
-from galexplore.analysis.search import SimilaritySearch
-
 
 
 @per_server_cache(8)
@@ -62,6 +61,8 @@ def find_similar(
     index = search_index(data, target_modality)
     q = data.embeddings.get(query_modality)[row]
     if q.shape[0] != index.vectors_.shape[1]:
-        raise GalexploreError(f"{query_modality} and {target_modality} embeddings have different sizes: not one space")
+        raise GalexploreError(
+            f"{query_modality} and {target_modality} embeddings have different sizes: not one space"
+        )
     hits = index.query_vector(q, k=k)
     return data.index.get_indexer(hits["galaxy_id"].to_numpy()).astype(np.int64)

@@ -19,24 +19,26 @@ from pathlib import Path
 
 import panel as pn
 
+from galexplore.artifacts.paths import RunPaths
 from galexplore.dashboard._setup import evaluate
-from galexplore.dashboard.ooc.table import projection_rows
 from galexplore.dashboard.ooc.data import OutOfCoreData
 from galexplore.dashboard.ooc.map import OutOfCoreMap
 from galexplore.dashboard.ooc.panels import OutOfCoreExport, OutOfCoreMainSequence, SelectionDetail
+from galexplore.dashboard.ooc.table import projection_rows
 from galexplore.dashboard.page import Page, page_main
 from galexplore.dashboard.state import ExplorerState
-from galexplore.artifacts.paths import RunPaths
 
 log = logging.getLogger(__name__)
 
 #: A partitioned projection with more galaxies than this is served out of core by default.
 AUTO_ROWS = 3_000_000
 
-UNAVAILABLE = ("**Out-of-core mode.** The catalog and the projection stay on disk; the map and the main "
-               "sequence are aggregated part by part with Dask. Clustering, similarity search, property "
-               "distributions, stacked profiles, the hover tooltip and view links need the whole survey in "
-               "memory and are off here (serve without `--out-of-core` for them); tap a galaxy to see it.")
+UNAVAILABLE = (
+    "**Out-of-core mode.** The catalog and the projection stay on disk; the map and the main "
+    "sequence are aggregated part by part with Dask. Clustering, similarity search, property "
+    "distributions, stacked profiles, the hover tooltip and view links need the whole survey in "
+    "memory and are off here (serve without `--out-of-core` for them); tap a galaxy to see it."
+)
 
 
 def wants_out_of_core(run: str | os.PathLike, requested: bool | None) -> bool:
@@ -49,8 +51,11 @@ def wants_out_of_core(run: str | os.PathLike, requested: bool | None) -> bool:
         return False
     n = projection_rows(run)
     if n > AUTO_ROWS:
-        log.info("%s: %d galaxies in a partitioned projection: serving out of core (--in-memory to load them)",
-                 path, n)
+        log.info(
+            "%s: %d galaxies in a partitioned projection: serving out of core (--in-memory to load them)",
+            path,
+            n,
+        )
         return True
     return False
 
@@ -81,8 +86,9 @@ class OutOfCoreExplorer(Page):
         self._note = pn.pane.Alert(UNAVAILABLE, alert_type="info", css_classes=["gx-ooc-note"])
 
     def controls(self) -> pn.viewable.Viewable:
-        return pn.Column(self._color, self._message, self._note, "### Export", self.export,
-                         sizing_mode="stretch_width")
+        return pn.Column(
+            self._color, self._message, self._note, "### Export", self.export, sizing_mode="stretch_width"
+        )
 
     def main(self) -> pn.viewable.Viewable:
         return page_main(self.map, self.main_sequence, self.detail.gallery(), self.detail.focus())

@@ -20,13 +20,13 @@ import numpy as np
 import pandas as pd
 
 from galexplore.artifacts.atomic import atomic_directory
+from galexplore.artifacts.paths import RunPaths, part_file
+from galexplore.artifacts.runs import parquet_parts
 from galexplore.dashboard.ooc.table import TABLE_JSON, VERSION, LazySurvey, projection_rows, table_path
 from galexplore.data.columns import categorical_columns, numeric_columns
 from galexplore.data.store import Survey
 from galexplore.errors import GalexploreError, StoreError
 from galexplore.progress import ProgressCallback, report
-from galexplore.artifacts.runs import parquet_parts
-from galexplore.artifacts.paths import RunPaths, part_file
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,9 @@ def _projection_batches(run: Path) -> Iterator[pd.DataFrame]:
     import pyarrow.parquet as pq
 
     for part in parquet_parts(RunPaths.of(run).projection):
-        for batch in pq.ParquetFile(part, **STREAM).iter_batches(batch_size=BATCH_ROWS, columns=["galaxy_id", "x", "y"]):
+        for batch in pq.ParquetFile(part, **STREAM).iter_batches(
+            batch_size=BATCH_ROWS, columns=["galaxy_id", "x", "y"]
+        ):
             yield batch.to_pandas()
 
 
@@ -86,7 +88,9 @@ def _stripe_edges(run: Path, n_stripes: int) -> np.ndarray:
 def _catalog_batches(survey: Survey, columns: list[str]) -> Iterator[pd.DataFrame]:
     import pyarrow.parquet as pq
 
-    for batch in pq.ParquetFile(survey.paths.catalog, **STREAM).iter_batches(batch_size=BATCH_ROWS, columns=columns):
+    for batch in pq.ParquetFile(survey.paths.catalog, **STREAM).iter_batches(
+        batch_size=BATCH_ROWS, columns=columns
+    ):
         yield batch.to_pandas()
 
 
@@ -99,14 +103,17 @@ def _aligned(run: Path, survey: Survey, columns: list[str]) -> Iterator[pd.DataF
         while len(buf) < len(proj):
             nxt = next(cat_iter, None)
             if nxt is None:
-                raise GalexploreError(f"{RunPaths.of(run).projection}: more galaxies than survey {survey.path}")
+                raise GalexploreError(
+                    f"{RunPaths.of(run).projection}: more galaxies than survey {survey.path}"
+                )
             buf = pd.concat([buf, nxt], ignore_index=True) if len(buf) else nxt
         cat, buf = buf.iloc[: len(proj)].reset_index(drop=True), buf.iloc[len(proj) :].reset_index(drop=True)
         ids = proj["galaxy_id"].astype(str).to_numpy()
         if not np.array_equal(ids, cat["galaxy_id"].astype(str).to_numpy()):
             raise GalexploreError(
                 f"{RunPaths.of(run).projection}: galaxies are not in the survey's order (from row {start}); "
-                "out-of-core mode needs a projection of the whole survey in survey order: serve it in memory")
+                "out-of-core mode needs a projection of the whole survey in survey order: serve it in memory"
+            )
         out = cat.drop(columns="galaxy_id")
         out.insert(0, "survey_row", np.arange(start, start + len(proj), dtype=np.int64))
         out.insert(0, "y", proj["y"].to_numpy(np.float32))
@@ -119,9 +126,22 @@ def _aligned(run: Path, survey: Survey, columns: list[str]) -> Iterator[pd.DataF
 class _Stripes:
     """Per-stripe Parquet writers with small buffers, and the running statistics of the table."""
 
-    def __init__(self, folder: Path, edges: np.ndarray, numeric: list[str], categorical: list[str], rate: float,
-                 seed: int = 0) -> None:
-        self.folder, self.edges, self.numeric, self.categorical, self.rate = folder, edges, numeric, categorical, rate
+    def __init__(
+        self,
+        folder: Path,
+        edges: np.ndarray,
+        numeric: list[str],
+        categorical: list[str],
+        rate: float,
+        seed: int = 0,
+    ) -> None:
+        self.folder, self.edges, self.numeric, self.categorical, self.rate = (
+            folder,
+            edges,
+            numeric,
+            categorical,
+            rate,
+        )
         self.rng = np.random.default_rng(seed)
         self.buffers: list[list[pd.DataFrame]] = [[] for _ in range(len(edges) + 1)]
         self.writers: list[Any] = [None] * (len(edges) + 1)
@@ -142,8 +162,12 @@ class _Stripes:
             part = frame[stripe == s]
             self.buffers[s].append(part)
             x, y = part["x"].to_numpy(), part["y"].to_numpy()
-            self.boxes[s] = [min(self.boxes[s][0], np.nanmin(x)), max(self.boxes[s][1], np.nanmax(x)),
-                             min(self.boxes[s][2], np.nanmin(y)), max(self.boxes[s][3], np.nanmax(y))]
+            self.boxes[s] = [
+                min(self.boxes[s][0], np.nanmin(x)),
+                max(self.boxes[s][1], np.nanmax(x)),
+                min(self.boxes[s][2], np.nanmin(y)),
+                max(self.boxes[s][3], np.nanmax(y)),
+            ]
             self.counts[s] += len(part)
             if sum(len(b) for b in self.buffers[s]) >= FLUSH_ROWS:
                 self.flush(s)
@@ -183,8 +207,13 @@ def _limits(sample: pd.DataFrame, columns: list[str]) -> dict[str, list[float] |
     return out
 
 
-def build_map_table(survey: str | os.PathLike | Survey, run: str | os.PathLike, *,
-                    rows_per_part: int = ROWS_PER_PART, progress: ProgressCallback | None = None) -> Path:
+def build_map_table(
+    survey: str | os.PathLike | Survey,
+    run: str | os.PathLike,
+    *,
+    rows_per_part: int = ROWS_PER_PART,
+    progress: ProgressCallback | None = None,
+) -> Path:
     """Write the map table of a survey and a run (see the module docstring); return its folder.
 
     An existing table for the same inputs is reused. Memory stays bounded by a few batches

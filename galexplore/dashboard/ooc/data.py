@@ -19,15 +19,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from galexplore.artifacts.paths import RunPaths
+from galexplore.artifacts.runs import parquet_parts
 from galexplore.dashboard._compat import quick_datashader_tokens
+from galexplore.dashboard.compute.selection import box_select, lasso_select
 from galexplore.dashboard.data import KEY_PROPERTIES, ExplorerData
 from galexplore.dashboard.ooc.build import ROWS_PER_PART, build_map_table
 from galexplore.dashboard.ooc.table import LazySurvey, MapTable
-from galexplore.dashboard.compute.selection import box_select, lasso_select
 from galexplore.data.columns import STANDARD_COLUMNS, axis_label
 from galexplore.progress import ProgressCallback
-from galexplore.artifacts.runs import parquet_parts
-from galexplore.artifacts.paths import RunPaths
 
 log = logging.getLogger(__name__)
 
@@ -61,12 +61,25 @@ class OutOfCoreData:
     out_of_core = True
     embeddings = None  # similarity search and clustering need every embedding in memory
 
-    def __init__(self, survey: LazySurvey, run: Path, table: MapTable, projection_params: dict[str, Any]) -> None:
-        self.survey, self.run, self.table, self.projection_params = survey, Path(run), table, projection_params
+    def __init__(
+        self, survey: LazySurvey, run: Path, table: MapTable, projection_params: dict[str, Any]
+    ) -> None:
+        self.survey, self.run, self.table, self.projection_params = (
+            survey,
+            Path(run),
+            table,
+            projection_params,
+        )
 
     @classmethod
-    def load(cls, survey: str | os.PathLike, run: str | os.PathLike, *, rows_per_part: int = ROWS_PER_PART,
-             progress: ProgressCallback | None = None) -> OutOfCoreData:
+    def load(
+        cls,
+        survey: str | os.PathLike,
+        run: str | os.PathLike,
+        *,
+        rows_per_part: int = ROWS_PER_PART,
+        progress: ProgressCallback | None = None,
+    ) -> OutOfCoreData:
         """Open a survey and a run, building the map table on first use (see
         :func:`~galexplore.dashboard.ooc.build.build_map_table`)."""
         import pyarrow.parquet as pq
@@ -140,12 +153,20 @@ class OutOfCoreData:
     def lasso(self, polygon: np.ndarray) -> pd.DataFrame:
         """Positions and x, y of the galaxies inside a lasso polygon (sorted by position)."""
         poly = np.asarray(polygon, dtype=float)
-        poly = poly[np.isfinite(poly).all(axis=1)] if poly.ndim == 2 and poly.shape[1:] == (2,) else np.empty((0, 2))
+        poly = (
+            poly[np.isfinite(poly).all(axis=1)]
+            if poly.ndim == 2 and poly.shape[1:] == (2,)
+            else np.empty((0, 2))
+        )
         if len(poly) < 3:
             return self._empty()
         (x0, y0), (x1, y1) = poly.min(axis=0), poly.max(axis=0)
         frame = self.view_frame(["pos", "x", "y"], (x0, x1), (y0, y1))
-        return frame.map_partitions(_inside_lasso, poly, meta=frame._meta).compute().sort_values("pos", ignore_index=True)
+        return (
+            frame.map_partitions(_inside_lasso, poly, meta=frame._meta)
+            .compute()
+            .sort_values("pos", ignore_index=True)
+        )
 
     def box(self, bounds: tuple[float, float, float, float]) -> pd.DataFrame:
         """Positions and x, y of the galaxies inside an axis-aligned box (sorted by position)."""
@@ -153,8 +174,11 @@ class OutOfCoreData:
         if not np.isfinite([x0, y0, x1, y1]).all():
             return self._empty()
         frame = self.view_frame(["pos", "x", "y"], (min(x0, x1), max(x0, x1)), (min(y0, y1), max(y0, y1)))
-        return frame.map_partitions(_inside_box, (x0, y0, x1, y1), meta=frame._meta).compute().sort_values(
-            "pos", ignore_index=True)
+        return (
+            frame.map_partitions(_inside_box, (x0, y0, x1, y1), meta=frame._meta)
+            .compute()
+            .sort_values("pos", ignore_index=True)
+        )
 
     def nearest(self, point: tuple[float, float], max_distance: float) -> int | None:
         """Position of the galaxy nearest to ``point`` within ``max_distance``, or None."""
@@ -167,15 +191,22 @@ class OutOfCoreData:
         return int(near["pos"].iloc[best]) if d2[best] <= max_distance**2 else None
 
     def _empty(self) -> pd.DataFrame:
-        return pd.DataFrame({"pos": np.empty(0, np.int64), "x": np.empty(0, np.float32), "y": np.empty(0, np.float32)})
+        return pd.DataFrame(
+            {"pos": np.empty(0, np.int64), "x": np.empty(0, np.float32), "y": np.empty(0, np.float32)}
+        )
 
     def subset(self, positions: np.ndarray) -> ExplorerData:
         """An in-memory :class:`ExplorerData` of a few galaxies (the panels of selected ones)."""
         rows = self.table.rows(np.asarray(positions, dtype=np.int64))
         catalog = rows.drop(columns=[c for c in INTERNAL if c in rows.columns]).reset_index(drop=True)
-        return SubsetData(catalog, rows[["x", "y"]].to_numpy(np.float32), survey=self.survey,
-                          rows=rows["survey_row"].to_numpy(np.int64), run=self.run,
-                          projection_params=self.projection_params)
+        return SubsetData(
+            catalog,
+            rows[["x", "y"]].to_numpy(np.float32),
+            survey=self.survey,
+            rows=rows["survey_row"].to_numpy(np.int64),
+            run=self.run,
+            projection_params=self.projection_params,
+        )
 
 
 class SubsetData(ExplorerData):

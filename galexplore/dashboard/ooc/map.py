@@ -15,21 +15,36 @@ import zlib
 
 import numpy as np
 
-from galexplore.dashboard.views.embedding_map import EmbeddingMap
 from galexplore.dashboard.compute.raster import VALUE, shade_points
 from galexplore.dashboard.ooc.data import OutOfCoreData
 from galexplore.dashboard.state import column_kind
+from galexplore.dashboard.views.embedding_map import EmbeddingMap
 
 
-def render_view(data: OutOfCoreData, column: str, kind: str, categories: list[str] | None, *,
-                x_range: tuple[float, float], y_range: tuple[float, float], width: int, height: int):
+def render_view(
+    data: OutOfCoreData,
+    column: str,
+    kind: str,
+    categories: list[str] | None,
+    *,
+    x_range: tuple[float, float],
+    y_range: tuple[float, float],
+    width: int,
+    height: int,
+):
     """One view of the map coloured by ``column``, aggregated from the tiles that meet it (the
     colour column as :data:`~galexplore.dashboard.compute.raster.VALUE`, float32 when numeric,
     as in memory: one Datashader kernel for every column)."""
-    frame = data.view_frame(["x", "y", column], x_range, y_range, rename={column: VALUE},
-                            float32=[column] if kind == "numeric" else [])
-    return shade_points(frame, column, kind, categories, x_range=x_range, y_range=y_range, width=width,
-                        height=height)
+    frame = data.view_frame(
+        ["x", "y", column],
+        x_range,
+        y_range,
+        rename={column: VALUE},
+        float32=[column] if kind == "numeric" else [],
+    )
+    return shade_points(
+        frame, column, kind, categories, x_range=x_range, y_range=y_range, width=width, height=height
+    )
 
 
 def _key(rows: np.ndarray) -> tuple[int, int]:
@@ -76,8 +91,11 @@ class OutOfCoreMap(EmbeddingMap):
     def _locate(self, focus: str) -> None:
         if self._focused is None or self._focused[0] != focus:
             pos = self.state.data.position(focus)  # one pass over the id column
-            xy = (self.state.data.table.rows([pos], ["x", "y"]).to_numpy(np.float32) if pos is not None
-                  else np.empty((0, 2), np.float32))
+            xy = (
+                self.state.data.table.rows([pos], ["x", "y"]).to_numpy(np.float32)
+                if pos is not None
+                else np.empty((0, 2), np.float32)
+            )
             self._focused = (focus, xy, pos)
 
     def focus_position(self, focus: str) -> int | None:

@@ -20,13 +20,20 @@ import numpy as np
 import panel as pn
 import param
 
-from galexplore.dashboard.views.export import Export, describe_selection, table_bytes
-from galexplore.dashboard.views.galaxy_maps import GalaxyFocus
-from galexplore.dashboard.views.gallery import Gallery
-from galexplore.dashboard.views.main_sequence import MAX_GLYPHS, X, Y, density_layer, overlay_options, relation_layers
 from galexplore.dashboard.ooc.data import INTERNAL
 from galexplore.dashboard.palettes import category_colors
 from galexplore.dashboard.state import ExplorerState, reports_errors
+from galexplore.dashboard.views.export import Export, describe_selection, table_bytes
+from galexplore.dashboard.views.galaxy_maps import GalaxyFocus
+from galexplore.dashboard.views.gallery import Gallery
+from galexplore.dashboard.views.main_sequence import (
+    MAX_GLYPHS,
+    X,
+    Y,
+    density_layer,
+    overlay_options,
+    relation_layers,
+)
 from galexplore.errors import GalexploreError
 
 log = logging.getLogger(__name__)
@@ -47,8 +54,13 @@ class OutOfCoreMainSequence(pn.viewable.Viewer):
         ranges = data.table.meta.get("ranges", {})
         self.available = bool(ranges.get(X)) and bool(ranges.get(Y))
         self._caption = pn.pane.HTML("", css_classes=["gx-ms-caption"], sizing_mode="stretch_width")
-        self._plot = pn.pane.HoloViews(None, sizing_mode="stretch_width", height=self.height,
-                                       css_classes=["gx-main-sequence"], linked_axes=False)
+        self._plot = pn.pane.HoloViews(
+            None,
+            sizing_mode="stretch_width",
+            height=self.height,
+            css_classes=["gx-main-sequence"],
+            linked_axes=False,
+        )
         if not self.available:
             self._caption.object = "<i>The catalog has no log_mstar / log_sfr columns.</i>"
             return
@@ -70,8 +82,15 @@ class OutOfCoreMainSequence(pn.viewable.Viewer):
         if cls is None:
             return hv.Points(frame, [X, Y]).opts(color="#d62728", size=6, line_color="white", line_width=0.5)
         cats = data.table.meta["categories"][cls]
-        return hv.Points(frame, [X, Y], [cls]).opts(color=cls, cmap=category_colors(cls, cats), size=6,
-                                                    line_color="white", line_width=0.5, alpha=0.9, show_legend=False)
+        return hv.Points(frame, [X, Y], [cls]).opts(
+            color=cls,
+            cmap=category_colors(cls, cats),
+            size=6,
+            line_color="white",
+            line_width=0.5,
+            alpha=0.9,
+            show_legend=False,
+        )
 
     def __panel__(self):
         return pn.Column(self._caption, self._plot, sizing_mode="stretch_width")
@@ -95,9 +114,15 @@ class SelectionDetail(pn.viewable.Viewer):
     @reports_errors("loading the selected galaxies")
     def _refresh(self, *_events) -> None:
         state = self.state
-        key = (len(state.selection), zlib.crc32(np.ascontiguousarray(state.selection, dtype=np.int64).tobytes()))
-        if self.sub is not None and key == self._loaded and (
-                not state.focus or self.sub.data.position(state.focus) is not None):
+        key = (
+            len(state.selection),
+            zlib.crc32(np.ascontiguousarray(state.selection, dtype=np.int64).tobytes()),
+        )
+        if (
+            self.sub is not None
+            and key == self._loaded
+            and (not state.focus or self.sub.data.position(state.focus) is not None)
+        ):
             self.sub.focus = state.focus  # already loaded: only the focus moves
             return
         shown = np.asarray(state.selection, dtype=np.int64)[:DETAIL_MAX]
@@ -115,8 +140,12 @@ class SelectionDetail(pn.viewable.Viewer):
         self._gallery[:] = [Gallery(self.sub)]
         self._focus[:] = [GalaxyFocus(self.sub)]
         n = len(state.selection)
-        self._note.object = (f"Showing the first **{len(shown):,}** of **{n:,}** selected galaxies "
-                             f"(out-of-core mode loads the panels of at most {DETAIL_MAX:,})." if n > DETAIL_MAX else "")
+        self._note.object = (
+            f"Showing the first **{len(shown):,}** of **{n:,}** selected galaxies "
+            f"(out-of-core mode loads the panels of at most {DETAIL_MAX:,})."
+            if n > DETAIL_MAX
+            else ""
+        )
 
     def _on_sub_focus(self, event) -> None:
         """A click in the gallery: put the galaxy in focus on the map too."""
@@ -143,9 +172,13 @@ def ooc_provenance(state: ExplorerState) -> dict[str, str]:
     fingerprints (from its metadata: the embeddings are not read), the survey."""
     data = state.data
     params = data.projection_params
-    prov = {"run": str(data.run.resolve()), "selection": describe_selection(state),
-            "projection": json.dumps(params, sort_keys=True, default=str),
-            "survey": str(data.survey.path.resolve()), "survey_fingerprint": str(data.survey.fingerprint or "unknown")}
+    prov = {
+        "run": str(data.run.resolve()),
+        "selection": describe_selection(state),
+        "projection": json.dumps(params, sort_keys=True, default=str),
+        "survey": str(data.survey.path.resolve()),
+        "survey_fingerprint": str(data.survey.fingerprint or "unknown"),
+    }
     for key in ("embedding_fingerprint", "encoder_fingerprint"):
         prov[key] = str(params.get(key) or "unknown")
     return prov

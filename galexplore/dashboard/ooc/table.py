@@ -30,10 +30,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from galexplore.artifacts.paths import CATALOG, PART_GLOB, RunPaths, SurveyPaths
+from galexplore.artifacts.runs import parquet_parts
 from galexplore.data.store import Survey
 from galexplore.errors import GalexploreError, StoreError
-from galexplore.artifacts.runs import parquet_parts
-from galexplore.artifacts.paths import CATALOG, PART_GLOB, RunPaths, SurveyPaths
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,9 @@ class LazySurvey(Survey):
             raise StoreError(f"{path}: {rows} rows but survey.json says {self.n_galaxies} galaxies")
         for name in self.modalities:
             if self.array(name).shape[0] != rows:
-                raise StoreError(f"{self.paths.modality(name)}: {self.array(name).shape[0]} galaxies but the catalog has {rows}")
+                raise StoreError(
+                    f"{self.paths.modality(name)}: {self.array(name).shape[0]} galaxies but the catalog has {rows}"
+                )
 
     @property
     def catalog(self) -> pd.DataFrame:  # type: ignore[override]
@@ -86,9 +88,13 @@ def projection_rows(run: str | os.PathLike) -> int:
     return sum(pq.ParquetFile(p).metadata.num_rows for p in parquet_parts(RunPaths.of(run).projection))
 
 
-def _read_part(args: tuple, names: Sequence[str] | None = None,
-               categories: dict[str, list[str]] | None = None, float32: Sequence[str] = (),
-               rename: dict[str, str] | None = None) -> pd.DataFrame:
+def _read_part(
+    args: tuple,
+    names: Sequence[str] | None = None,
+    categories: dict[str, list[str]] | None = None,
+    float32: Sequence[str] = (),
+    rename: dict[str, str] | None = None,
+) -> pd.DataFrame:
     """Row groups of one part of the map table with their global positions (``pos``) and
     fixed categories. ``args``: (path, groups, first position of each group); groups None: all.
     ``names``: the columns (not called ``columns``: Dask's ``from_map`` would take it for a projection).
@@ -109,12 +115,18 @@ def _read_part(args: tuple, names: Sequence[str] | None = None,
             frame["pos"] = np.arange(starts[0], starts[0] + len(frame), dtype=np.int64)
         else:
             sizes = [f.metadata.row_group(g).num_rows for g in groups]
-            frame["pos"] = np.concatenate([np.arange(a, a + n, dtype=np.int64) for a, n in zip(starts, sizes, strict=True)])
+            frame["pos"] = np.concatenate(
+                [np.arange(a, a + n, dtype=np.int64) for a, n in zip(starts, sizes, strict=True)]
+            )
     return _shaped(frame, names, categories, rename)
 
 
-def _shaped(frame: pd.DataFrame, columns: Sequence[str] | None, categories: dict[str, list[str]] | None,
-            rename: dict[str, str] | None) -> pd.DataFrame:
+def _shaped(
+    frame: pd.DataFrame,
+    columns: Sequence[str] | None,
+    categories: dict[str, list[str]] | None,
+    rename: dict[str, str] | None,
+) -> pd.DataFrame:
     """``frame`` with its class columns as fixed categories, renamed, in the order of ``columns``."""
     for c, cats in (categories or {}).items():
         if c in frame.columns:
@@ -142,10 +154,14 @@ class MapTable:
             raise StoreError(f"{self.path / TABLE_JSON}: cannot read the map table ({exc})") from exc
         self.parts = [str(p) for p in sorted(self.path.glob(PART_GLOB))]
         if len(self.parts) != len(self.meta["counts"]):
-            raise StoreError(f"{self.path}: {len(self.parts)} parts but table.json lists {len(self.meta['counts'])}")
+            raise StoreError(
+                f"{self.path}: {len(self.parts)} parts but table.json lists {len(self.meta['counts'])}"
+            )
         self.offsets = np.concatenate([[0], np.cumsum(self.meta["counts"])]).astype(np.int64)
         self.boxes = np.asarray(self.meta["boxes"], dtype=float).reshape(-1, 4)  # xmin, xmax, ymin, ymax
-        self.groups = [np.asarray(g, dtype=float).reshape(-1, 3) for g in self.meta["groups"]]  # ymin, ymax, rows
+        self.groups = [
+            np.asarray(g, dtype=float).reshape(-1, 3) for g in self.meta["groups"]
+        ]  # ymin, ymax, rows
 
     @property
     def n(self) -> int:
@@ -163,7 +179,9 @@ class MapTable:
         b = self.boxes
         return (float(b[:, 0].min()), float(b[:, 1].max())), (float(b[:, 2].min()), float(b[:, 3].max()))
 
-    def overlapping(self, x_range: tuple[float, float] | None = None, y_range: tuple[float, float] | None = None) -> list[int]:
+    def overlapping(
+        self, x_range: tuple[float, float] | None = None, y_range: tuple[float, float] | None = None
+    ) -> list[int]:
         """Indices of the parts whose bounding box meets the view (at least one part)."""
         ok = np.ones(len(self.parts), bool)
         if x_range is not None:
@@ -173,21 +191,32 @@ class MapTable:
         idx = np.flatnonzero(ok).tolist()
         return idx or [0]  # Datashader needs a frame, even one drawn nowhere
 
-    def tiles(self, x_range: tuple[float, float] | None = None,
-              y_range: tuple[float, float] | None = None) -> list[tuple[int, tuple[int, ...]]]:
+    def tiles(
+        self, x_range: tuple[float, float] | None = None, y_range: tuple[float, float] | None = None
+    ) -> list[tuple[int, tuple[int, ...]]]:
         """(part, row groups) that meet the view: the stripes it crosses, and in each the row
         groups whose y range meets it (at least one, so that there is a frame to draw)."""
         out = []
         for i in self.overlapping(x_range, y_range):
             g = self.groups[i]
-            ok = np.ones(len(g), bool) if y_range is None else (g[:, 1] >= y_range[0]) & (g[:, 0] <= y_range[1])
+            ok = (
+                np.ones(len(g), bool)
+                if y_range is None
+                else (g[:, 1] >= y_range[0]) & (g[:, 0] <= y_range[1])
+            )
             if ok.any():
                 out.append((i, tuple(np.flatnonzero(ok).tolist())))
         return out or [(0, (0,))]
 
-    def frame(self, columns: Sequence[str], parts: Sequence[int] | None = None,
-              tiles: Sequence[tuple[int, tuple[int, ...]]] | None = None, *, float32: Sequence[str] = (),
-              rename: dict[str, str] | None = None):
+    def frame(
+        self,
+        columns: Sequence[str],
+        parts: Sequence[int] | None = None,
+        tiles: Sequence[tuple[int, tuple[int, ...]]] | None = None,
+        *,
+        float32: Sequence[str] = (),
+        rename: dict[str, str] | None = None,
+    ):
         """A Dask DataFrame of ``columns`` (``pos`` included on request), one partition per
         part: all parts, the given ``parts``, or only the row groups of the given ``tiles``;
         ``float32`` columns cast, columns renamed by ``rename`` (both while reading)."""
@@ -200,14 +229,23 @@ class MapTable:
         args = []
         for i, groups in tiles:
             first = np.searchsorted(self._group_offsets, self.offsets[i])  # the part's first row group
-            starts = [int(self.offsets[i])] if groups is None else self._group_offsets[first + np.asarray(groups)].tolist()
+            starts = (
+                [int(self.offsets[i])]
+                if groups is None
+                else self._group_offsets[first + np.asarray(groups)].tolist()
+            )
             args.append((self.parts[i], groups, starts))
         empty = pq.read_schema(self.parts[0]).empty_table().to_pandas()
         empty["pos"] = np.empty(0, np.int64)
         empty = empty[list(columns)].astype({c: np.float32 for c in float32})
         # positional: Dask's from_map treats a ``columns`` keyword as its own column projection
-        return dd.from_map(_read_part, args, args=[list(columns), cats, list(float32), rename],
-                           meta=_shaped(empty, columns, cats, rename), enforce_metadata=False)
+        return dd.from_map(
+            _read_part,
+            args,
+            args=[list(columns), cats, list(float32), rename],
+            meta=_shaped(empty, columns, cats, rename),
+            enforce_metadata=False,
+        )
 
     @cached_property
     def _group_offsets(self) -> np.ndarray:
@@ -215,15 +253,20 @@ class MapTable:
         sizes = np.concatenate([g[:, 2] for g in self.groups]).astype(np.int64)
         return np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
 
-    def rows(self, positions: np.ndarray, columns: Sequence[str] | None = None, *,
-             as_categories: bool = True) -> pd.DataFrame:
+    def rows(
+        self, positions: np.ndarray, columns: Sequence[str] | None = None, *, as_categories: bool = True
+    ) -> pd.DataFrame:
         """The rows at ``positions`` (int64, any order), in that order; reads only the row
         groups (a few thousand rows each) that hold them. Class columns come as the map's
         categories (strings), or with their stored types (``as_categories=False``, for export)."""
         import pyarrow.parquet as pq
 
         positions = np.asarray(positions, dtype=np.int64)
-        cats = self.meta["categories"] if columns is None else {c: v for c, v in self.meta["categories"].items() if c in columns}
+        cats = (
+            self.meta["categories"]
+            if columns is None
+            else {c: v for c, v in self.meta["categories"].items() if c in columns}
+        )
         cats = cats if as_categories else {}
         group = np.searchsorted(self._group_offsets, positions, side="right") - 1
         part = np.searchsorted(self.offsets, positions, side="right") - 1
@@ -236,14 +279,20 @@ class MapTable:
             table = pq.ParquetFile(self.parts[i]).read_row_groups((groups - first).tolist(), columns=cols)
             sizes = self._group_offsets[groups + 1] - self._group_offsets[groups]
             start = np.concatenate([[0], np.cumsum(sizes)[:-1]])  # of each read group in the table read
-            local = start[np.searchsorted(groups, group[in_part])] + positions[in_part] - self._group_offsets[group[in_part]]
+            local = (
+                start[np.searchsorted(groups, group[in_part])]
+                + positions[in_part]
+                - self._group_offsets[group[in_part]]
+            )
             frame = table.take(local).to_pandas()
             frame["pos"] = positions[in_part]
             pieces.append(frame)
         if not pieces:
             return _read_part((self.parts[0], [0], [0]), columns, cats).iloc[:0]
         out = pd.concat(pieces)
-        out = out.iloc[np.argsort(np.argsort(part, kind="stable"), kind="stable")].reset_index(drop=True)  # order asked
+        out = out.iloc[np.argsort(np.argsort(part, kind="stable"), kind="stable")].reset_index(
+            drop=True
+        )  # order asked
         for c, v in cats.items():
             if c in out.columns:
                 out[c] = pd.Categorical(out[c].astype(str), categories=v)

@@ -26,7 +26,6 @@ log = logging.getLogger(__name__)
 SUMMARY_COLUMNS = {"log_mstar": "med. log M*", "log_ssfr": "med. log sSFR", "ew_ha": "med. EW(Hα)"}
 
 
-
 def clustering_space(data: ExplorerData) -> tuple[str, np.ndarray]:
     """What is clustered: the (first) embedding if the run has one, else the 2-d projection."""
     if data.embeddings is not None:
@@ -76,8 +75,13 @@ def summary_table(data: ExplorerData, labels: np.ndarray) -> pd.DataFrame:
     _, X = clustering_space(data)
     cols = [c for c in SUMMARY_COLUMNS if c in data.catalog.columns]
     summ = cluster_summary(data.catalog, labels, None, columns=cols)
-    out = pd.DataFrame({"cluster": [NOISE_NAME if c < 0 else str(c) for c in summ.index], "n": summ["size"].to_numpy(),
-                        "%": (100 * summ["fraction"]).round(1).to_numpy()})
+    out = pd.DataFrame(
+        {
+            "cluster": [NOISE_NAME if c < 0 else str(c) for c in summ.index],
+            "n": summ["size"].to_numpy(),
+            "%": (100 * summ["fraction"]).round(1).to_numpy(),
+        }
+    )
     for c in cols:
         out[SUMMARY_COLUMNS[c]] = summ[f"median_{c}"].round(2).to_numpy()
     for cls in ("star-forming", "retired"):
@@ -92,18 +96,32 @@ class ClusterControls(pn.viewable.Viewer):
     def __init__(self, state: ExplorerState, **params) -> None:
         super().__init__(**params)
         self.state = state
-        self._method = pn.widgets.Select.from_param(state.param.cluster_method, label="Method",
-                                                    options={label: m for m, label in METHOD_LABELS.items()},
-                                                    css_classes=["gx-cluster-method"])
-        self._k = pn.widgets.IntInput.from_param(state.param.n_clusters, label="k", width=80,
-                                                 css_classes=["gx-cluster-k"])
-        self._button = pn.widgets.Button(label="Recompute clusters", color="primary",
-                                         css_classes=["gx-cluster-recompute"])
+        self._method = pn.widgets.Select.from_param(
+            state.param.cluster_method,
+            label="Method",
+            options={label: m for m, label in METHOD_LABELS.items()},
+            css_classes=["gx-cluster-method"],
+        )
+        self._k = pn.widgets.IntInput.from_param(
+            state.param.n_clusters, label="k", width=80, css_classes=["gx-cluster-k"]
+        )
+        self._button = pn.widgets.Button(
+            label="Recompute clusters", color="primary", css_classes=["gx-cluster-recompute"]
+        )
         self._button.on_click(self.recompute)
-        self._spinner = pn.indicators.LoadingSpinner(value=False, size=22, label="", css_classes=["gx-cluster-busy"])
+        self._spinner = pn.indicators.LoadingSpinner(
+            value=False, size=22, label="", css_classes=["gx-cluster-busy"]
+        )
         self._status = _compat.Markdown("", css_classes=["gx-cluster-status"])
-        self._table = pn.widgets.Tabulator(pd.DataFrame(), show_index=False, disabled=True, selectable=1,
-                                           height=220, layout="fit_data_table", css_classes=["gx-cluster-table"])
+        self._table = pn.widgets.Tabulator(
+            pd.DataFrame(),
+            show_index=False,
+            disabled=True,
+            selectable=1,
+            height=220,
+            layout="fit_data_table",
+            css_classes=["gx-cluster-table"],
+        )
         self._table.param.watch(self._on_table, ["selection"])
         self._color = pn.widgets.Button(label="Colour map by cluster", css_classes=["gx-color-by-cluster"])
         self._color.on_click(lambda _: setattr(self.state, "color_by", CLUSTER))
@@ -170,6 +188,10 @@ class ClusterControls(pn.viewable.Viewer):
 
     def __panel__(self):
         return pn.Column(
-            pn.Row(self._method, self._k), pn.Row(self._button, self._spinner), self._status, self._table,
-            self._color, sizing_mode="stretch_width",
+            pn.Row(self._method, self._k),
+            pn.Row(self._button, self._spinner),
+            self._status,
+            self._table,
+            self._color,
+            sizing_mode="stretch_width",
         )

@@ -86,8 +86,14 @@ class Distributions(pn.viewable.Viewer):
         if not self.columns:
             self.columns = [c for c in DEFAULT_COLUMNS if c in numeric][:6] or numeric[:4]
         self._summary = _compat.Markdown("", css_classes=["gx-summary"])
-        self._classes = pn.widgets.Tabulator(pd.DataFrame(), show_index=False, disabled=True, height=140,
-                                             css_classes=["gx-class-table"], layout="fit_data_table")
+        self._classes = pn.widgets.Tabulator(
+            pd.DataFrame(),
+            show_index=False,
+            disabled=True,
+            height=140,
+            css_classes=["gx-class-table"],
+            layout="fit_data_table",
+        )
         self._grid = pn.GridBox(ncols=3, css_classes=["gx-distributions"])
         self._sources: dict[str, tuple] = {}
         self._codes = state.data.sf_classes if "sf_class" in state.data.catalog.columns else None
@@ -107,8 +113,11 @@ class Distributions(pn.viewable.Viewer):
     def _update_text(self) -> None:
         data, rows = self.state.data, self.state.selection
         n = len(rows)
-        self._summary.object = (f"**{n:,}** of {data.n:,} galaxies selected ({100 * n / max(data.n, 1):.1f} %)"
-                                if n else f"No selection: the survey's {data.n:,} galaxies are shown in grey.")
+        self._summary.object = (
+            f"**{n:,}** of {data.n:,} galaxies selected ({100 * n / max(data.n, 1):.1f} %)"
+            if n
+            else f"No selection: the survey's {data.n:,} galaxies are shown in grey."
+        )
         if self._codes is not None:
             self._classes.value = class_table(*self._codes, rows)
 
@@ -123,23 +132,37 @@ class Distributions(pn.viewable.Viewer):
 
     def figure(self, column: str, rows: np.ndarray, *, legend: bool = False):
         """A Bokeh figure of one column: survey (grey) and selection (highlight) densities."""
-        from bokeh.models import ColumnDataSource
+        from bokeh.models import ColumnDataSource, Range1d
         from bokeh.plotting import figure
-
-        from bokeh.models import Range1d
 
         edges, all_d, sel_d = histogram_pair(self.state.data.catalog[column].to_numpy(float), rows)
         # ranges set by the server (fit_heights), not by BokehJS: no range messages back per selection
         pad = 0.02 * (edges[-1] - edges[0])
-        fig = figure(width=280, height=200, toolbar_location=None, x_axis_label=self.state.data.label(column),
-                     y_axis_label="density", tools="", x_range=Range1d(edges[0] - pad, edges[-1] + pad),
-                     y_range=Range1d(0, 1))
+        fig = figure(
+            width=280,
+            height=200,
+            toolbar_location=None,
+            x_axis_label=self.state.data.label(column),
+            y_axis_label="density",
+            tools="",
+            x_range=Range1d(edges[0] - pad, edges[-1] + pad),
+            y_range=Range1d(0, 1),
+        )
         all_src = ColumnDataSource({"left": edges[:-1], "right": edges[1:], "top": all_d})
         sel_src = ColumnDataSource({"left": edges[:-1], "right": edges[1:], "top": sel_d})
         extra = {"legend_label": "survey"} if legend else {}
         fig.quad(left="left", right="right", bottom=0, top="top", source=all_src, color="#bbbbbb", **extra)
         extra = {"legend_label": "selection"} if legend else {}
-        fig.quad(left="left", right="right", bottom=0, top="top", source=sel_src, color=HIGHLIGHT, alpha=0.55, **extra)
+        fig.quad(
+            left="left",
+            right="right",
+            bottom=0,
+            top="top",
+            source=sel_src,
+            color=HIGHLIGHT,
+            alpha=0.55,
+            **extra,
+        )
         if legend:
             fig.legend.location = "top_right"
             fig.legend.label_text_font_size = "9pt"
@@ -147,7 +170,11 @@ class Distributions(pn.viewable.Viewer):
         return fig, edges, sel_src
 
     def controls(self) -> pn.viewable.Viewable:
-        return pn.widgets.MultiChoice.from_param(self.param.columns, label="Properties", sizing_mode="stretch_width")
+        return pn.widgets.MultiChoice.from_param(
+            self.param.columns, label="Properties", sizing_mode="stretch_width"
+        )
 
     def __panel__(self):
-        return pn.Column(self._summary, self._classes, self.controls(), self._grid, sizing_mode="stretch_width")
+        return pn.Column(
+            self._summary, self._classes, self.controls(), self._grid, sizing_mode="stretch_width"
+        )

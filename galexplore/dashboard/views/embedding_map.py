@@ -21,7 +21,6 @@ import param
 
 from galexplore.dashboard._compat import colorbar_models
 from galexplore.dashboard._setup import CANVAS
-from galexplore.dashboard.data import ExplorerData, per_server_cache
 from galexplore.dashboard.compute.raster import (
     colour_limits,
     selection_mask,
@@ -31,6 +30,7 @@ from galexplore.dashboard.compute.raster import (
     view_layer,
 )
 from galexplore.dashboard.compute.selection import box_select, lasso_select, nearest
+from galexplore.dashboard.data import ExplorerData, per_server_cache
 from galexplore.dashboard.gestures import select_on_release, throttled_cursor
 from galexplore.dashboard.palettes import CONTINUOUS_CMAP, FOCUS, HIGHLIGHT
 from galexplore.dashboard.state import CLUSTER, ExplorerState, column_kind, reports_errors
@@ -74,8 +74,13 @@ class EmbeddingMap(pn.viewable.Viewer):
         self._ranges: dict[str, tuple[float, float]] = {}
         self._hover_figures: set[str] = set()
         self._dragging = False  # a lasso, box or pan gesture is in progress on the map
-        self._pane = pn.pane.HoloViews(self._build(), sizing_mode="stretch_width", height=self.height,
-                                       linked_axes=False, css_classes=["gx-map"])
+        self._pane = pn.pane.HoloViews(
+            self._build(),
+            sizing_mode="stretch_width",
+            height=self.height,
+            linked_axes=False,
+            css_classes=["gx-map"],
+        )
         state.param.watch(self._recolour, ["color_by"])
         state.param.watch(self._on_clusters, ["cluster_labels"])
 
@@ -91,21 +96,41 @@ class EmbeddingMap(pn.viewable.Viewer):
         layer = view_layer(self._shade, lims, self._colour)
         tools = ["lasso_select", "box_select", "tap"]
         if self._kind == "numeric":
-            layer = layer.opts(cmap=CONTINUOUS_CMAP, colorbar=True, clabel=data.label(column), tools=tools,
-                               clipping_colors={"NaN": "transparent"})
+            layer = layer.opts(
+                cmap=CONTINUOUS_CMAP,
+                colorbar=True,
+                clabel=data.label(column),
+                tools=tools,
+                clipping_colors={"NaN": "transparent"},
+            )
         else:
             layer = layer.opts(show_legend=True, legend_position="right", tools=tools)
-        for stream in (hv.streams.Lasso(source=layer), hv.streams.BoundsXY(source=layer),
-                       hv.streams.Tap(source=layer), hv.streams.RangeXY(source=layer)):
+        for stream in (
+            hv.streams.Lasso(source=layer),
+            hv.streams.BoundsXY(source=layer),
+            hv.streams.Tap(source=layer),
+            hv.streams.RangeXY(source=layer),
+        ):
             stream.add_subscriber(getattr(self, f"_on_{type(stream).__name__.lower()}"))
         sel_layer = view_layer(self._selection_image, lims, hv.streams.Params(state, ["selection"])).opts(
-            cmap=[HIGHLIGHT], alpha=0.75, colorbar=False, tools=[], clipping_colors={"NaN": "transparent"})
-        focus = hv.DynamicMap(lambda focus: self._focus_marker(focus), streams=[hv.streams.Params(state, ["focus"])])
+            cmap=[HIGHLIGHT], alpha=0.75, colorbar=False, tools=[], clipping_colors={"NaN": "transparent"}
+        )
+        focus = hv.DynamicMap(
+            lambda focus: self._focus_marker(focus), streams=[hv.streams.Params(state, ["focus"])]
+        )
         method = str(data.projection_params.get("method", "UMAP")).upper()
         xlabel, ylabel = f"{method} 1", f"{method} 2"
         overlay = (layer * sel_layer * focus).opts(
-            hv.opts.Overlay(responsive=True, hooks=[self._add_hover, self._label_colour, select_on_release], xlabel=xlabel, ylabel=ylabel,
-                            active_tools=["lasso_select", "wheel_zoom"], title=self._title(column), **lims, **CANVAS),
+            hv.opts.Overlay(
+                responsive=True,
+                hooks=[self._add_hover, self._label_colour, select_on_release],
+                xlabel=xlabel,
+                ylabel=ylabel,
+                active_tools=["lasso_select", "wheel_zoom"],
+                title=self._title(column),
+                **lims,
+                **CANVAS,
+            ),
         )
         return overlay
 
@@ -165,8 +190,9 @@ class EmbeddingMap(pn.viewable.Viewer):
 
     def _focus_marker(self, focus: str) -> hv.Points:
         xy = self._focus_xy(focus)
-        return hv.Points(xy, kdims=["x", "y"]).opts(marker="star", size=22, fill_color="white",
-                                                     line_color=FOCUS, line_width=2)
+        return hv.Points(xy, kdims=["x", "y"]).opts(
+            marker="star", size=22, fill_color="white", line_color=FOCUS, line_width=2
+        )
 
     # -- hover: plain Bokeh, outside the HoloViews pipeline --------------------------------------
     def _add_hover(self, plot, element) -> None:
@@ -187,8 +213,16 @@ class EmbeddingMap(pn.viewable.Viewer):
         data = self.state.data
         cols = ["galaxy_id", *data.key_properties]
         source = ColumnDataSource(self._hover_data(None), name="gx-hover-source")
-        ring = fig.scatter("x", "y", source=source, size=14, fill_alpha=0, line_color="black", line_width=1.5,
-                           name="gx-hover")
+        ring = fig.scatter(
+            "x",
+            "y",
+            source=source,
+            size=14,
+            fill_alpha=0,
+            line_color="black",
+            line_width=1.5,
+            name="gx-hover",
+        )
         tips = [("galaxy", "@galaxy_id"), *[(data.label(c), f"@{{{c}}}") for c in cols[1:]]]
         fig.add_tools(HoverTool(renderers=[ring], tooltips=tips))
         throttled_cursor(fig, partial(self._on_cursor, source))
@@ -227,7 +261,9 @@ class EmbeddingMap(pn.viewable.Viewer):
 
     def _show_hover(self, source, row: int | None) -> None:
         shown = source.data["galaxy_id"]
-        if (row is None and not shown) or (row is not None and shown and shown[0] == self.state.data.galaxy_ids[row]):
+        if (row is None and not shown) or (
+            row is not None and shown and shown[0] == self.state.data.galaxy_ids[row]
+        ):
             return
         source.data = self._hover_data(row)
 

@@ -11,12 +11,11 @@ import pandas as pd
 import panel as pn
 import param
 
+from galexplore.artifacts.export import DEFAULT_SUFFIX, FORMATS, export_table, provenance_of, selection_rows
 from galexplore.dashboard.state import ExplorerState
 from galexplore.errors import GalexploreError
-from galexplore.artifacts.export import DEFAULT_SUFFIX, FORMATS, export_table, provenance_of, selection_rows
 
 log = logging.getLogger(__name__)
-
 
 
 def describe_selection(state: ExplorerState) -> str:
@@ -74,9 +73,14 @@ class Export(pn.viewable.Viewer):
     def __init__(self, state: ExplorerState, **params) -> None:
         super().__init__(**params)
         self.state = state
-        self._download = pn.widgets.FileDownload(callback=self._callback, filename=self._filename(),
-                                                 label="Download selection", color="success",
-                                                 disabled=True, css_classes=["gx-export"])
+        self._download = pn.widgets.FileDownload(
+            callback=self._callback,
+            filename=self._filename(),
+            label="Download selection",
+            color="success",
+            disabled=True,
+            css_classes=["gx-export"],
+        )
         self.param.watch(lambda _: setattr(self._download, "filename", self._filename()), ["format"])
         state.param.watch(self._on_selection, ["selection"])
 
@@ -85,7 +89,9 @@ class Export(pn.viewable.Viewer):
 
     def _on_selection(self, event) -> None:
         self._download.disabled = len(event.new) == 0
-        self._download.label = f"Download {len(event.new):,} galaxies" if len(event.new) else "Download selection"
+        self._download.label = (
+            f"Download {len(event.new):,} galaxies" if len(event.new) else "Download selection"
+        )
 
     def _callback(self) -> io.BytesIO:
         try:
@@ -101,7 +107,9 @@ class Export(pn.viewable.Viewer):
 
     def __panel__(self):
         return pn.Column(
-            pn.widgets.RadioButtonGroup.from_param(self.param.format, label="Format", color="light",
-                                                   css_classes=["gx-export-format"]),
-            self._download, sizing_mode="stretch_width",
+            pn.widgets.RadioButtonGroup.from_param(
+                self.param.format, label="Format", color="light", css_classes=["gx-export-format"]
+            ),
+            self._download,
+            sizing_mode="stretch_width",
         )

@@ -95,10 +95,12 @@ class GalaxyFocus(pn.viewable.Viewer):
     """Everything about the galaxy in focus, and the similarity search that starts from it."""
 
     n_similar = param.Integer(default=24, bounds=(2, 500), doc="Neighbours put into the selection.")
-    query_modality = param.Selector(default=None, objects=[], check_on_set=True, allow_None=True,
-                                    doc="Embedding of the galaxy in focus.")
-    target_modality = param.Selector(default=None, objects=[], check_on_set=True, allow_None=True,
-                                     doc="Embedding searched.")
+    query_modality = param.Selector(
+        default=None, objects=[], check_on_set=True, allow_None=True, doc="Embedding of the galaxy in focus."
+    )
+    target_modality = param.Selector(
+        default=None, objects=[], check_on_set=True, allow_None=True, doc="Embedding searched."
+    )
 
     def __init__(self, state: ExplorerState, **params) -> None:
         super().__init__(**params)
@@ -110,7 +112,9 @@ class GalaxyFocus(pn.viewable.Viewer):
             self.param.update(query_modality=mods[0], target_modality=mods[0])
         self._title = _compat.Markdown("", css_classes=["gx-focus-title"], width=300)
         note = no_pixels_note(data)
-        self._note = _compat.Markdown(note, css_classes=["gx-no-pixels"], visible=bool(note), sizing_mode="stretch_width")
+        self._note = _compat.Markdown(
+            note, css_classes=["gx-no-pixels"], visible=bool(note), sizing_mode="stretch_width"
+        )
         # two maps a row (rows of a column: a GridBox whose children update in place breaks
         # BokehJS's layout of the grid)
         self._maps = pn.Column(css_classes=["gx-focus-maps"], margin=0)
@@ -118,10 +122,16 @@ class GalaxyFocus(pn.viewable.Viewer):
         self._frame = FocusFrame()
         self._panes: dict[str, pn.pane.HoloViews] = {}  # channel name or CUTOUT → its plot, built once
         self._elements: dict[str, hv.Element] = {}  # what each plot shows now (the last galaxy's if hidden)
-        self._table = _compat.HTML("", height=220, width=340, css_classes=["gx-focus-table"],
-                                   styles={"overflow-y": "auto", "font-size": "12px"})
-        self._similar = pn.widgets.Button(label="Find similar", color="primary", disabled=not mods,
-                                          css_classes=["gx-find-similar"])
+        self._table = _compat.HTML(
+            "",
+            height=220,
+            width=340,
+            css_classes=["gx-focus-table"],
+            styles={"overflow-y": "auto", "font-size": "12px"},
+        )
+        self._similar = pn.widgets.Button(
+            label="Find similar", color="primary", disabled=not mods, css_classes=["gx-find-similar"]
+        )
         self._similar.on_click(self._find_similar)
         state.param.watch(self._render, ["focus"])
         self._render()
@@ -129,7 +139,9 @@ class GalaxyFocus(pn.viewable.Viewer):
     def _render(self, *_events) -> None:
         row = self.state.focus_row
         if row is None:
-            self._title.object = "**No galaxy in focus.** Click a cutout in the gallery (or a galaxy on the map)."
+            self._title.object = (
+                "**No galaxy in focus.** Click a cutout in the gallery (or a galaxy on the map)."
+            )
             self._table.object = ""
             self._similar.disabled = True
             self._show({})
@@ -193,15 +205,21 @@ class GalaxyFocus(pn.viewable.Viewer):
         extent = float(spec.grid.get("extent_re", 1.0))
         rgb = lupton_rgb(cube, spec.channels)
         return hv.RGB(rgb, bounds=(-extent, -extent, extent, extent), kdims=["x / Rₑ", "y / Rₑ"]).opts(
-            frame_width=170, frame_height=170, title="g r i (Lupton)", toolbar=None)
+            frame_width=170, frame_height=170, title="g r i (Lupton)", toolbar=None
+        )
 
     def _find_similar(self, _event=None) -> None:
         focus = self.state.focus
         if not focus:
             return
         try:
-            rows = find_similar(self.state.data, focus, self.n_similar, query_modality=self.query_modality,
-                                target_modality=self.target_modality)
+            rows = find_similar(
+                self.state.data,
+                focus,
+                self.n_similar,
+                query_modality=self.query_modality,
+                target_modality=self.target_modality,
+            )
         except GalexploreError as exc:
             self.state.message = str(exc)
             return
@@ -211,12 +229,22 @@ class GalaxyFocus(pn.viewable.Viewer):
         self.state.select(rows, how, ordered=True)
 
     def controls(self) -> pn.viewable.Viewable:
-        widgets = [pn.widgets.IntInput.from_param(self.param.n_similar, label="neighbours", width=90), self._similar]
+        widgets = [
+            pn.widgets.IntInput.from_param(self.param.n_similar, label="neighbours", width=90),
+            self._similar,
+        ]
         if len(self.param.query_modality.objects) > 1:
-            widgets[1:1] = [pn.widgets.Select.from_param(self.param.query_modality, label="query in", width=110),
-                            pn.widgets.Select.from_param(self.param.target_modality, label="search in", width=110)]
+            widgets[1:1] = [
+                pn.widgets.Select.from_param(self.param.query_modality, label="query in", width=110),
+                pn.widgets.Select.from_param(self.param.target_modality, label="search in", width=110),
+            ]
         return pn.Row(*widgets, align="end")
 
     def __panel__(self):
-        return pn.Column(pn.Row(self._title, self.controls()), self._note, pn.Row(self._cutout, self._table), self._maps,
-                         sizing_mode="stretch_width")
+        return pn.Column(
+            pn.Row(self._title, self.controls()),
+            self._note,
+            pn.Row(self._cutout, self._table),
+            self._maps,
+            sizing_mode="stretch_width",
+        )

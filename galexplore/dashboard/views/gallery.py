@@ -14,17 +14,16 @@ import panel as pn
 import param
 
 from galexplore.dashboard import _compat
-from galexplore.dashboard.views.cutout_grid import CutoutGrid
-from galexplore.dashboard.compute.cutouts import colormap_rgb, lupton_rgb, png_data_uri
 from galexplore.dashboard.catalog_only import no_pixels_note
+from galexplore.dashboard.compute.cutouts import colormap_rgb, lupton_rgb, png_data_uri
 from galexplore.dashboard.data import ExplorerData, per_server_cache
 from galexplore.dashboard.state import ExplorerState
+from galexplore.dashboard.views.cutout_grid import CutoutGrid
 from galexplore.errors import GalexploreError
 
 log = logging.getLogger(__name__)
 
 PAGE_SIZE = 12
-
 
 
 @per_server_cache(512)
@@ -58,8 +57,9 @@ class Gallery(pn.viewable.Viewer):
     def __init__(self, state: ExplorerState, **params) -> None:
         super().__init__(**params)
         self.state = state
-        self._grid = CutoutGrid(placeholder="Draw a lasso or a box on the map to select galaxies.",
-                                sizing_mode="stretch_width")
+        self._grid = CutoutGrid(
+            placeholder="Draw a lasso or a box on the map to select galaxies.", sizing_mode="stretch_width"
+        )
         self._header = _compat.Markdown("", css_classes=["gx-gallery-header"], margin=(0, 10), width=320)
         note = no_pixels_note(state.data, short=True)
         self._note = _compat.Markdown(note, css_classes=["gx-no-cutouts"], visible=bool(note), margin=(0, 10))
@@ -114,11 +114,15 @@ class Gallery(pn.viewable.Viewer):
             log.exception("cannot read cutouts")
             self.state.message = f"cannot read cutouts: {exc}"
             uris = tuple("" for _ in rows)
-        tiles = [{"id": str(data.galaxy_ids[r]), "src": u, "title": self._title(r)} for r, u in zip(rows, uris, strict=True)]
+        tiles = [
+            {"id": str(data.galaxy_ids[r]), "src": u, "title": self._title(r)}
+            for r, u in zip(rows, uris, strict=True)
+        ]
         self._grid.param.update(tiles=tiles, focus=self.state.focus)
         how = f" ({self.state.selection_label})" if self.state.selection_label else ""
-        self._header.object = (f"**{n:,} selected**{how} · page {self.page + 1} of {self.n_pages}" if n
-                               else "**0 selected**")
+        self._header.object = (
+            f"**{n:,} selected**{how} · page {self.page + 1} of {self.n_pages}" if n else "**0 selected**"
+        )
         self._prev.disabled = self.page <= 0
         self._next.disabled = self.page >= self.n_pages - 1
         self._clear.disabled = n == 0
@@ -132,5 +136,9 @@ class Gallery(pn.viewable.Viewer):
         return "\n".join(parts)
 
     def __panel__(self):
-        return pn.Column(pn.Row(self._prev, self._next, self._header, self._clear, align="center"), self._note, self._grid,
-                         sizing_mode="stretch_width")
+        return pn.Column(
+            pn.Row(self._prev, self._next, self._header, self._clear, align="center"),
+            self._note,
+            self._grid,
+            sizing_mode="stretch_width",
+        )

@@ -10,7 +10,6 @@ from __future__ import annotations
 import zlib
 from functools import partial
 
-
 import datashader as ds
 import holoviews as hv
 import numpy as np
@@ -22,8 +21,8 @@ from holoviews.operation.datashader import datashade, dynspread, rasterize
 from galexplore.analysis.clustering import NOISE_NAME
 from galexplore.dashboard import _compat
 from galexplore.dashboard._setup import CANVAS
-from galexplore.dashboard.data import ExplorerData, per_server_cache
 from galexplore.dashboard.compute.raster import view_layer
+from galexplore.dashboard.data import ExplorerData, per_server_cache
 from galexplore.dashboard.palettes import DENSITY_CMAP, FOCUS, category_colors
 from galexplore.dashboard.state import CLUSTER, ExplorerState
 from galexplore.data.relations import MS_SCATTER, MS_SLOPE, MS_ZERO, main_sequence
@@ -39,7 +38,6 @@ def class_mix(codes: np.ndarray, categories: list[str]) -> pd.Series:
     return pd.Series(dict(zip(categories, counts.tolist(), strict=True)), dtype=int)
 
 
-
 @per_server_cache(4)
 def survey_frame(data: ExplorerData) -> pd.DataFrame:
     """log M* and log SFR of the galaxies where both are finite, float32 (the density layer's
@@ -51,21 +49,33 @@ def survey_frame(data: ExplorerData) -> pd.DataFrame:
 def relation_layers(lo: float, hi: float) -> tuple[hv.Area, hv.Curve]:
     """The main-sequence relation over log M* ∈ [lo − 0.3, hi + 0.3]: its scatter band and line."""
     mx = np.linspace(lo - 0.3, hi + 0.3, 50)
-    ms = hv.Curve((mx, main_sequence(mx)), X, Y, label="main sequence").opts(color="#444", line_dash="dashed", line_width=2)
+    ms = hv.Curve((mx, main_sequence(mx)), X, Y, label="main sequence").opts(
+        color="#444", line_dash="dashed", line_width=2
+    )
     band = hv.Area((mx, main_sequence(mx) - MS_SCATTER, main_sequence(mx) + MS_SCATTER), X, [Y, "y2"]).opts(
-        color="#888", alpha=0.12, line_alpha=0)
+        color="#888", alpha=0.12, line_alpha=0
+    )
     return band, ms
 
 
 def overlay_options(data, lims: dict):
     """Options of the diagram's overlay: axis labels with units, limits, the relation as title."""
-    return hv.opts.Overlay(responsive=True, xlabel=data.label(X), ylabel=data.label(Y), show_legend=False, **lims,
-                           **CANVAS, title=f"Main sequence: log SFR = {MS_SLOPE} log M* {MS_ZERO:+.2f}")
+    return hv.opts.Overlay(
+        responsive=True,
+        xlabel=data.label(X),
+        ylabel=data.label(Y),
+        show_legend=False,
+        **lims,
+        **CANVAS,
+        title=f"Main sequence: log SFR = {MS_SLOPE} log M* {MS_ZERO:+.2f}",
+    )
 
 
 def density_layer(points: hv.Points) -> hv.DynamicMap:
     """The survey's density in grey (Datashader counts; the points may be a Dask DataFrame)."""
-    return rasterize(points, aggregator=ds.count()).opts(cmap=DENSITY_CMAP, cnorm="eq_hist", colorbar=False, tools=[])
+    return rasterize(points, aggregator=ds.count()).opts(
+        cmap=DENSITY_CMAP, cnorm="eq_hist", colorbar=False, tools=[]
+    )
 
 
 class MainSequence(pn.viewable.Viewer):
@@ -82,14 +92,22 @@ class MainSequence(pn.viewable.Viewer):
         if "sf_class" not in data.catalog.columns:
             self.colour = CLUSTER
         self._caption = _compat.HTML("", css_classes=["gx-ms-caption"], sizing_mode="stretch_width")
-        self._plot = pn.pane.HoloViews(None, sizing_mode="stretch_width", height=self.height,
-                                       css_classes=["gx-main-sequence"], linked_axes=False)
+        self._plot = pn.pane.HoloViews(
+            None,
+            sizing_mode="stretch_width",
+            height=self.height,
+            css_classes=["gx-main-sequence"],
+            linked_axes=False,
+        )
         self._code_cache = self._frame_cache = None
         if self.available:
             self._x, self._y, self._ok = data.mass_sfr  # shared by every session, read-only
             self._survey = hv.Points(survey_frame(data), kdims=[X, Y])
-            self._extent = [(float(v[self._ok].min()), float(v[self._ok].max())) for v in (self._x, self._y)] \
-                if self._ok.any() else [(0, 1)] * 2
+            self._extent = (
+                [(float(v[self._ok].min()), float(v[self._ok].max())) for v in (self._x, self._y)]
+                if self._ok.any()
+                else [(0, 1)] * 2
+            )
             self._plot.object = self._build()
             state.param.watch(self._update_caption, ["selection", "cluster_labels"])
             state.param.watch(self._rebuild_if_cluster, ["cluster_labels"])
@@ -132,8 +150,13 @@ class MainSequence(pn.viewable.Viewer):
             return self._frame_cache[1]
         rows = rows[self._ok[rows]]
         codes, cats = self._codes()
-        frame = pd.DataFrame({X: self._x[rows], Y: self._y[rows],
-                              CLASS: pd.Categorical.from_codes(codes[rows], categories=cats)})
+        frame = pd.DataFrame(
+            {
+                X: self._x[rows],
+                Y: self._y[rows],
+                CLASS: pd.Categorical.from_codes(codes[rows], categories=cats),
+            }
+        )
         self._frame_cache = (key, frame)
         return frame
 
@@ -153,8 +176,9 @@ class MainSequence(pn.viewable.Viewer):
 
     def _glyphs(self, rows, colors) -> hv.Points:
         frame = self.selected_frame(rows) if len(rows) <= MAX_GLYPHS else self.selected_frame(rows[:0])
-        return hv.Points(frame, [X, Y], [CLASS]).opts(color=CLASS, cmap=colors, size=6, line_color="white",
-                                                      line_width=0.5, alpha=0.9, show_legend=False)
+        return hv.Points(frame, [X, Y], [CLASS]).opts(
+            color=CLASS, cmap=colors, size=6, line_color="white", line_width=0.5, alpha=0.9, show_legend=False
+        )
 
     def _selection_raster(self, *, selection, colors, x_range, y_range, width, height) -> hv.RGB:
         """A selection too big for glyphs, shaded by class over one view; an empty image (and no
@@ -162,15 +186,32 @@ class MainSequence(pn.viewable.Viewer):
         rows = np.asarray(selection)
         frame = self.selected_frame(rows) if len(rows) > MAX_GLYPHS else None
         if frame is None or frame.empty:
-            return hv.RGB(np.zeros((2, 2, 4), np.uint8), bounds=(x_range[0], y_range[0], x_range[1], y_range[1]))
-        img = datashade(hv.Points(frame, [X, Y], [CLASS]), aggregator=ds.count_cat(CLASS), color_key=colors,
-                        min_alpha=120, dynamic=False, x_range=x_range, y_range=y_range, width=width, height=height)
+            return hv.RGB(
+                np.zeros((2, 2, 4), np.uint8), bounds=(x_range[0], y_range[0], x_range[1], y_range[1])
+            )
+        img = datashade(
+            hv.Points(frame, [X, Y], [CLASS]),
+            aggregator=ds.count_cat(CLASS),
+            color_key=colors,
+            min_alpha=120,
+            dynamic=False,
+            x_range=x_range,
+            y_range=y_range,
+            width=width,
+            height=height,
+        )
         return dynspread(img, max_px=2, threshold=0.5, dynamic=False)
 
     def _focus(self, focus: str) -> hv.Points:
         row = self.state.data.position(focus) if focus else None
-        pts = [] if row is None or not self._ok[row] else [tuple(self.state.data.catalog.loc[row, [X, Y]].astype(float))]
-        return hv.Points(pts, [X, Y]).opts(marker="star", size=24, fill_color="yellow", line_color=FOCUS, line_width=2)
+        pts = (
+            []
+            if row is None or not self._ok[row]
+            else [tuple(self.state.data.catalog.loc[row, [X, Y]].astype(float))]
+        )
+        return hv.Points(pts, [X, Y]).opts(
+            marker="star", size=24, fill_color="yellow", line_color=FOCUS, line_width=2
+        )
 
     def _rebuild(self) -> None:
         if self.available:
@@ -187,13 +228,19 @@ class MainSequence(pn.viewable.Viewer):
         colors = category_colors(self.colour, self.categories())
         mix = class_mix(np.asarray(frame[CLASS].cat.codes), self.categories())
         swatches = " ".join(
-            f'<span class="gx-swatch" style="color:{colors[c]}">●</span> {c}: <b>{n:,}</b>' for c, n in mix.items()
+            f'<span class="gx-swatch" style="color:{colors[c]}">●</span> {c}: <b>{n:,}</b>'
+            for c, n in mix.items()
         )
         dropped = len(rows) - len(frame)
         extra = f" ({dropped} without mass or SFR)" if dropped else ""
-        self._caption.object = (f'<span class="gx-ms-count"><b>{len(frame):,}</b> selected on the main sequence'
-                                f"{extra}</span> · {swatches}")
+        self._caption.object = (
+            f'<span class="gx-ms-count"><b>{len(frame):,}</b> selected on the main sequence'
+            f"{extra}</span> · {swatches}"
+        )
 
     def __panel__(self):
-        return pn.Column(pn.Row(pn.widgets.RadioButtonGroup.from_param(self.param.colour, color="light"),
-                                self._caption), self._plot, sizing_mode="stretch_width")
+        return pn.Column(
+            pn.Row(pn.widgets.RadioButtonGroup.from_param(self.param.colour, color="light"), self._caption),
+            self._plot,
+            sizing_mode="stretch_width",
+        )

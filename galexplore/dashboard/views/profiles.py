@@ -19,17 +19,27 @@ from galexplore.artifacts.atomic import atomic_file
 from galexplore.artifacts.paths import RunPaths
 from galexplore.dashboard import _compat
 from galexplore.dashboard._setup import batched, fit_range
+from galexplore.dashboard.compute.profile_stack import (
+    MAX_REFERENCE,
+    StackedProfiles,
+    reference_profiles,
+    stack,
+    stack_rest,
+)
 from galexplore.dashboard.data import ExplorerData, per_server_cache
 from galexplore.dashboard.palettes import HIGHLIGHT
-from galexplore.dashboard.compute.profile_stack import MAX_REFERENCE, StackedProfiles, reference_profiles, stack, stack_rest
 from galexplore.dashboard.state import ExplorerState
 from galexplore.data.columns import MAP_CHANNELS
 
 log = logging.getLogger(__name__)
 
-TITLES = {"log_ew_ha": "log EW(Hα)", "log_age_lw": "log age (LW)", "zh_lw": "[Z/H] (LW)", "log_sigma_star": "log Σ*"}
+TITLES = {
+    "log_ew_ha": "log EW(Hα)",
+    "log_age_lw": "log age (LW)",
+    "zh_lw": "[Z/H] (LW)",
+    "log_sigma_star": "log Σ*",
+}
 REST_COLOR = "#555555"
-
 
 
 @per_server_cache(4)
@@ -88,10 +98,20 @@ def profile_figure(channel: str, sources: tuple, *, legend: bool = False):
     unit = MAP_CHANNELS.get(channel, "")
     title = TITLES.get(channel, channel)
     # ranges set by the server (fit_ranges), not by BokehJS: no range messages back per selection
-    fig = figure(width=300, height=240, title=title, toolbar_location=None, tools="",
-                 x_axis_label="R / Rₑ", y_axis_label=f"{title} [{unit}]" if unit else title,
-                 x_range=Range1d(0, 1), y_range=Range1d(0, 1))
-    for src, color, label in zip(sources, (REST_COLOR, HIGHLIGHT), ("rest of survey", "selection"), strict=True):
+    fig = figure(
+        width=300,
+        height=240,
+        title=title,
+        toolbar_location=None,
+        tools="",
+        x_axis_label="R / Rₑ",
+        y_axis_label=f"{title} [{unit}]" if unit else title,
+        x_range=Range1d(0, 1),
+        y_range=Range1d(0, 1),
+    )
+    for src, color, label in zip(
+        sources, (REST_COLOR, HIGHLIGHT), ("rest of survey", "selection"), strict=True
+    ):
         extra = {"legend_label": label} if legend else {}
         fig.varea(x="r", y1="lo", y2="hi", source=src, fill_color=color, fill_alpha=0.25, **extra)
         fig.line(x="r", y="med", source=src, line_color=color, line_width=2.5, **extra)
@@ -132,8 +152,10 @@ class RadialProfiles(pn.viewable.Viewer):
         sel, rest = self.compute(np.empty(0, np.int64))
         self._figures = []
         for k, ch in enumerate(rest.channels):
-            self._sources[ch] = (ColumnDataSource(band_data(rest, k, rest.radius)),
-                                 ColumnDataSource(band_data(sel, k, rest.radius)))
+            self._sources[ch] = (
+                ColumnDataSource(band_data(rest, k, rest.radius)),
+                ColumnDataSource(band_data(sel, k, rest.radius)),
+            )
             self._figures.append(profile_figure(ch, self._sources[ch], legend=k == 0))
             fit_ranges(self._figures[-1], self._sources[ch])
         self._plot.object = row(self._figures)
@@ -148,7 +170,9 @@ class RadialProfiles(pn.viewable.Viewer):
     def _show(self, sel: StackedProfiles | None, rest: StackedProfiles) -> None:
         # on the server's thread (Bokeh documents are not thread-safe); the plots only get new data
         with batched():
-            for k, (fig, (rest_src, sel_src)) in enumerate(zip(self._figures, self._sources.values(), strict=True)):
+            for k, (fig, (rest_src, sel_src)) in enumerate(
+                zip(self._figures, self._sources.values(), strict=True)
+            ):
                 rest_src.data = band_data(rest, k, rest.radius)
                 sel_src.data = band_data(sel, k, rest.radius)
                 fit_ranges(fig, (rest_src, sel_src))

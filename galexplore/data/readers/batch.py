@@ -90,7 +90,9 @@ def file_record(path: str | os.PathLike) -> dict[str, Any]:
     return {"path": str(p.resolve()), "bytes": p.stat().st_size, "sha256": h.hexdigest()}
 
 
-def read_each(items: Sequence, read_one: Callable, rep: IngestReport, progress: ProgressCallback | None, stage: str) -> list:
+def read_each(
+    items: Sequence, read_one: Callable, rep: IngestReport, progress: ProgressCallback | None, stage: str
+) -> list:
     """``read_one(item)`` for every item; bad inputs are skipped into ``rep``. Flattens lists."""
     out = []
     for i, item in enumerate(items):
@@ -104,7 +106,9 @@ def read_each(items: Sequence, read_one: Callable, rep: IngestReport, progress: 
         report(progress, i + 1, len(items), stage)
     if not out:
         first = rep.skipped[0] if rep.skipped else {"file": "", "reason": "no input files"}
-        raise GalexploreError(f"nothing could be read ({len(rep.skipped)} input(s) failed; first: {first['file']}: {first['reason']})")
+        raise GalexploreError(
+            f"nothing could be read ({len(rep.skipped)} input(s) failed; first: {first['file']}: {first['reason']})"
+        )
     return out
 
 
@@ -145,7 +149,9 @@ def load_catalog(path: str | os.PathLike | None) -> Catalog | None:
     return read_catalog(path) if path is not None else None
 
 
-def catalog_row(catalog: Catalog | None, gid: str, ra: float | None, dec: float | None, radius_arcsec: float = 3.0) -> dict:
+def catalog_row(
+    catalog: Catalog | None, gid: str, ra: float | None, dec: float | None, radius_arcsec: float = 3.0
+) -> dict:
     """The catalog's row for one galaxy (by id, else by sky position), as a dict; {} if none."""
     if catalog is None:
         return {}
@@ -173,15 +179,15 @@ def grid_choice(grid: str, has_re: bool) -> str:
     return ("re" if has_re else "arcsec") if grid == "auto" else grid
 
 
-def maps_grid_json(kind: str, size: int, extent_re: float, extent_arcsec: float, align: bool, deproject: bool) -> dict:
+def maps_grid_json(
+    kind: str, size: int, extent_re: float, extent_arcsec: float, align: bool, deproject: bool
+) -> dict:
     note = "pixel centres span ±extent·(1−1/size); x to the west, y to the north (row 0 north)"
     if kind == "re":
         return {"kind": "re_normalised", "extent_re": extent_re, "size": size, "note": note,
                 "aligned_major_axis": align, "deprojected": deproject}  # fmt: skip
     return {"kind": "arcsec", "extent_arcsec": extent_arcsec, "size": size,
             "pixel_arcsec": 2 * extent_arcsec / size, "note": note}  # fmt: skip
-
-
 
 
 __all__ = [

@@ -198,7 +198,9 @@ def read_table(path: str | os.PathLike) -> pd.DataFrame:
 def _read_split(path: Path) -> pd.DataFrame:
     with np.load(path, allow_pickle=False) as z:
         if not {"ID", "train_sample", "test_sample"} <= set(z.files):
-            raise InputFileError(path, f"NPZ lacks ID / train_sample / test_sample (has {', '.join(z.files)})")
+            raise InputFileError(
+                path, f"NPZ lacks ID / train_sample / test_sample (has {', '.join(z.files)})"
+            )
         ids, train, test = z["ID"].astype(str), z["train_sample"].astype(bool), z["test_sample"].astype(bool)
     split = np.where(train, "train", np.where(test, "test", "none"))
     return pd.DataFrame({"galaxy_id": np.char.strip(ids), "split": split})

@@ -39,7 +39,9 @@ def band_names(header, n: int, bands: list[str] | None = None, path: str | os.Pa
     """Names of the ``n`` bands of a cutout (see module doc for the order of sources)."""
     if bands:
         if len(bands) != n:
-            raise InputFileError(path, f"{n} bands in the file but {len(bands)} names given ({','.join(bands)})")
+            raise InputFileError(
+                path, f"{n} bands in the file but {len(bands)} names given ({','.join(bands)})"
+            )
         return list(bands)
     keyed = fu.plane_labels(header, n, ("BAND",))
     if len(keyed) == n:
@@ -94,7 +96,9 @@ def read_cutout(path: str | os.PathLike, *, bands: list[str] | None = None) -> N
         notes["empty_bands"] = [b for b, f in zip(names, bad, strict=True) if f >= 1.0]
     frame = Frame(centre, props.get("image_pixel_arcsec", 1.0), wcs)
     unit = flux_unit(header)
-    return NativePlanes(path.name.split(".")[0], data, names, [unit] * len(names), frame, str(path), props, notes)
+    return NativePlanes(
+        path.name.split(".")[0], data, names, [unit] * len(names), frame, str(path), props, notes
+    )
 
 
 def to_common(cut: NativePlanes, *, size: int | None = None, pixel_arcsec: float | None = None,

@@ -24,13 +24,17 @@ def distance_scale(*, distance_mpc: float | None, z: float | None) -> tuple[floa
     """
     if distance_mpc is not None and np.isfinite(distance_mpc) and distance_mpc > 0:
         zz = z if z is not None and np.isfinite(z) else 0.0
-        return distance_mpc / (1 + zz) ** 2, f"D_L = {distance_mpc:.4g} Mpc from the catalog, D_A = D_L/(1+z)^2 with z = {zz:.5f}"
+        return distance_mpc / (
+            1 + zz
+        ) ** 2, f"D_L = {distance_mpc:.4g} Mpc from the catalog, D_A = D_L/(1+z)^2 with z = {zz:.5f}"
     if z is None or not np.isfinite(z) or z <= 0:
         raise ValueError("a distance or a positive redshift is needed to convert mass per spaxel to Σ*")
     from astropy.cosmology import FlatLambdaCDM
 
     cosmo = FlatLambdaCDM(H0=H0, Om0=OM0)
-    return float(cosmo.angular_diameter_distance(z).value), f"D_A from z = {z:.5f} (flat LCDM, H0 = {H0:g}, Om = {OM0:g})"
+    return float(
+        cosmo.angular_diameter_distance(z).value
+    ), f"D_A from z = {z:.5f} (flat LCDM, H0 = {H0:g}, Om = {OM0:g})"
 
 
 def spaxel_pc(d_a_mpc: float, pixel_arcsec: float) -> float:
@@ -54,7 +58,9 @@ def rescale_distance(maps: NativePlanes, *, distance_mpc: float | None, z: float
     notes = {**maps.notes, "distance": how, "spaxel_pc": spaxel_pc(d_new, maps.frame.pixel_arcsec)}
     if z is not None and np.isfinite(z):
         notes["redshift"] = "from the catalog"
-    return NativePlanes(maps.galaxy_id, data, maps.channels, maps.units, maps.frame, maps.source, props, notes)
+    return NativePlanes(
+        maps.galaxy_id, data, maps.channels, maps.units, maps.frame, maps.source, props, notes
+    )
 
 
 __all__ = ["H0", "OM0", "distance_scale", "rescale_distance", "spaxel_pc"]

@@ -50,7 +50,9 @@ def open_fits(path: str | os.PathLike) -> Iterator:
         truncated = [w for w in caught if "truncated" in str(w.message).lower()]
         if truncated:
             hdul.close()
-            detail = re.sub(r"^file may have been truncated:?\s*", "", str(truncated[0].message), flags=re.IGNORECASE)
+            detail = re.sub(
+                r"^file may have been truncated:?\s*", "", str(truncated[0].message), flags=re.IGNORECASE
+            )
             raise InputFileError(path, f"truncated FITS file: {_short(detail)}")
         for hdu in hdul:  # touch every data unit: corrupt or short data fails here
             _ = hdu.data
@@ -93,7 +95,9 @@ def find_hdu(hdul, *names: str, path: str | os.PathLike = "", required: bool = T
 _KEY = re.compile(r"^(?P<prefix>[A-Z_]+?)_?(?P<num>\d+)$")
 
 
-def plane_labels(header: Mapping, n_planes: int, prefixes: Iterable[str] = ("DESC_", "NAME_", "NAME", "C")) -> dict[int, str]:
+def plane_labels(
+    header: Mapping, n_planes: int, prefixes: Iterable[str] = ("DESC_", "NAME_", "NAME", "C")
+) -> dict[int, str]:
     """Map 0-based plane index → label text from numbered header keys, in any key order.
 
     Pipe3D writes ``DESC_0 … DESC_19`` (0-based) or ``NAME0 …``; the MaNGA DAP writes
@@ -104,8 +108,8 @@ def plane_labels(header: Mapping, n_planes: int, prefixes: Iterable[str] = ("DES
         found: dict[int, str] = {}
         for key in header:
             key = str(key)
-            if key.startswith(prefix) and key[len(prefix):].isdigit():
-                found[int(key[len(prefix):])] = str(header[key]).strip()
+            if key.startswith(prefix) and key[len(prefix) :].isdigit():
+                found[int(key[len(prefix) :])] = str(header[key]).strip()
         if not found:
             continue
         lo, hi = min(found), max(found)
@@ -157,7 +161,9 @@ def celestial_wcs(header, path: str | os.PathLike = ""):
             warnings.simplefilter("ignore", FITSFixedWarning)
             wcs = WCS(header, naxis=2)
     except Exception as exc:  # astropy raises many types for broken WCS
-        raise InputFileError(path or "<fits>", f"unreadable WCS ({type(exc).__name__}: {_short(exc)})") from exc
+        raise InputFileError(
+            path or "<fits>", f"unreadable WCS ({type(exc).__name__}: {_short(exc)})"
+        ) from exc
     return wcs.celestial if wcs.has_celestial else None
 
 

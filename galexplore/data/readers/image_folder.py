@@ -43,7 +43,9 @@ def read_image_catalog(path: str | os.PathLike) -> pd.DataFrame:
         raise InputFileError(path, f"not a readable CSV file ({type(exc).__name__}: {exc})") from exc
     missing = [c for c in ("galaxy_id", "file") if c not in df.columns]
     if missing:
-        raise InputFileError(path, f"CSV lacks column(s) {', '.join(missing)} (has {', '.join(map(str, df.columns))})")
+        raise InputFileError(
+            path, f"CSV lacks column(s) {', '.join(missing)} (has {', '.join(map(str, df.columns))})"
+        )
     return df
 
 

@@ -32,7 +32,9 @@ class JoinResult:
     radius_arcsec: float | None = None
 
     def summary(self) -> str:
-        how = self.method + (f" within {self.radius_arcsec:g} arcsec" if self.radius_arcsec is not None else "")
+        how = self.method + (
+            f" within {self.radius_arcsec:g} arcsec" if self.radius_arcsec is not None else ""
+        )
         return f"matched {self.n_matched} of {self.n_survey} survey galaxies by {how} ({self.n_catalog} catalog rows)"
 
 
@@ -61,14 +63,18 @@ def match_by_sky(survey: pd.DataFrame, catalog: pd.DataFrame, radius) -> tuple[n
         raise GalexploreError(f"match radius must be an angle Quantity (e.g. 3 * u.arcsec), got {radius!r}")
     for name, df in (("survey", survey), ("catalog", catalog)):
         if not {"ra", "dec"} <= set(df.columns):
-            raise GalexploreError(f"the {name} has no ra/dec columns, so it cannot be matched by sky position")
+            raise GalexploreError(
+                f"the {name} has no ra/dec columns, so it cannot be matched by sky position"
+            )
     idx = np.full(len(survey), -1, dtype=np.int64)
     sep = np.full(len(survey), np.nan)
     s_ok = survey["ra"].notna().to_numpy() & survey["dec"].notna().to_numpy()
     c_ok = np.flatnonzero(catalog["ra"].notna().to_numpy() & catalog["dec"].notna().to_numpy())
     if not s_ok.any() or not c_ok.size:
         return idx, sep
-    sc = SkyCoord(survey.loc[s_ok, "ra"].to_numpy(float) * u.deg, survey.loc[s_ok, "dec"].to_numpy(float) * u.deg)
+    sc = SkyCoord(
+        survey.loc[s_ok, "ra"].to_numpy(float) * u.deg, survey.loc[s_ok, "dec"].to_numpy(float) * u.deg
+    )
     cc = SkyCoord(catalog["ra"].to_numpy(float)[c_ok] * u.deg, catalog["dec"].to_numpy(float)[c_ok] * u.deg)
     nearest, d2d, _ = sc.match_to_catalog_sky(cc)
     hit = d2d < radius
@@ -99,13 +105,17 @@ def join_catalog(survey: pd.DataFrame, catalog: pd.DataFrame, *, on: str = "auto
     sep = None
     idx = match_by_id(survey["galaxy_id"], catalog["galaxy_id"]) if on in ("auto", "id") else None
     method = "id"
-    if on == "sky" or (on == "auto" and (idx < 0).all() and {"ra", "dec"} <= set(catalog.columns) & set(survey.columns)):
+    if on == "sky" or (
+        on == "auto" and (idx < 0).all() and {"ra", "dec"} <= set(catalog.columns) & set(survey.columns)
+    ):
         idx, sep = match_by_sky(survey, catalog, radius)
         method = "sky position"
     matched = idx >= 0
     picked = catalog.drop(columns=["galaxy_id"]).iloc[np.where(matched, idx, 0)].reset_index(drop=True)
     if (~matched).any() and len(picked.columns):
-        picked = picked.astype({c: float for c in picked.columns if pd.api.types.is_integer_dtype(picked[c].dtype)})
+        picked = picked.astype(
+            {c: float for c in picked.columns if pd.api.types.is_integer_dtype(picked[c].dtype)}
+        )
         picked.loc[~matched, :] = np.nan
     out = survey.reset_index(drop=True).copy()
     for col in [c for c in picked.columns if c in out.columns]:
@@ -119,10 +129,16 @@ def join_catalog(survey: pd.DataFrame, catalog: pd.DataFrame, *, on: str = "auto
         out["match_sep_arcsec"] = sep
     if "log_sfr" in out and "log_mstar" in out:
         ssfr = out["log_sfr"] - out["log_mstar"]
-        out["log_ssfr"] = ssfr if "log_ssfr" not in out or overwrite else out["log_ssfr"].where(out["log_ssfr"].notna(), ssfr)
+        out["log_ssfr"] = (
+            ssfr
+            if "log_ssfr" not in out or overwrite
+            else out["log_ssfr"].where(out["log_ssfr"].notna(), ssfr)
+        )
     if "ew_ha" in out:
         cls = pd.Series(sf_class(pd.to_numeric(out["ew_ha"], errors="coerce").to_numpy(float)), dtype=object)
-        out["sf_class"] = cls if "sf_class" not in out or overwrite else out["sf_class"].where(out["sf_class"].notna(), cls)
+        out["sf_class"] = (
+            cls if "sf_class" not in out or overwrite else out["sf_class"].where(out["sf_class"].notna(), cls)
+        )
     r = radius.to_value(u.arcsec) if method == "sky position" else None
     return JoinResult(out, method, int(matched.sum()), len(survey), len(catalog), r)
 

@@ -105,7 +105,11 @@ def read_manga_maps(path: str | os.PathLike, *, min_snr: float = 0.0) -> NativeP
         log_f = np.where(flux > 0, np.log10(np.where(flux > 0, flux, 1) / pix**2), np.nan)
     ra = fu.header_float(primary, "OBJRA", "IFURA")
     dec = fu.header_float(primary, "OBJDEC", "IFUDEC")
-    col, row = (float(v) for v in wcs.all_world2pix(ra, dec, 0)) if ra is not None else ((ew.shape[1] - 1) / 2, (ew.shape[0] - 1) / 2)
+    col, row = (
+        (float(v) for v in wcs.all_world2pix(ra, dec, 0))
+        if ra is not None
+        else ((ew.shape[1] - 1) / 2, (ew.shape[0] - 1) / 2)
+    )
     ell = fu.header_float(primary, "ECOOELL")
     vel_in = fu.header_float(primary, "SCINPVEL")
     props = {
@@ -125,12 +129,16 @@ def read_manga_maps(path: str | os.PathLike, *, min_snr: float = 0.0) -> NativeP
         "d4000_channel": f"{d4000}: {d_label}",
         "mask_bits": MASK_BITS,
         "min_snr": min_snr,
-        "sigma_correction": "sqrt(STELLAR_SIGMA^2 - STELLAR_SIGMACORR^2)" if corr is not None else "none (no STELLAR_SIGMACORR)",
+        "sigma_correction": "sqrt(STELLAR_SIGMA^2 - STELLAR_SIGMACORR^2)"
+        if corr is not None
+        else "none (no STELLAR_SIGMACORR)",
         "redshift": "SCINPVEL / c",
     }
     gid = str(primary.get("PLATEIFU", "")).strip() or path.name.split(".")[0]
     data = np.stack([log_ew, log_f, vel, sigma_c, d4])
-    return NativePlanes(gid, data, list(CHANNELS), list(UNITS), Frame((col, row), pix, wcs), str(path), props, notes)
+    return NativePlanes(
+        gid, data, list(CHANNELS), list(UNITS), Frame((col, row), pix, wcs), str(path), props, notes
+    )
 
 
 __all__ = ["CHANNELS", "MASK_BITS", "UNITS", "read_manga_maps"]

@@ -119,7 +119,11 @@ def _ssp_planes(hdu, path) -> tuple[dict[str, np.ndarray], dict]:
     labels = fu.plane_labels(hdu.header, cube.shape[0], ("DESC_", "NAME_", "NAME"))
     if not labels:
         raise InputFileError(path, "SSP cube has no DESC_i / NAME_i plane labels")
-    idx = {k: fu.find_plane(labels, inc, exc, path=path, what=k) for k, (inc, exc) in SSP_PLANES.items() if k != "vel"}
+    idx = {
+        k: fu.find_plane(labels, inc, exc, path=path, what=k)
+        for k, (inc, exc) in SSP_PLANES.items()
+        if k != "vel"
+    }
     try:
         idx["vel"] = fu.find_plane(labels, *SSP_PLANES["vel"], path=path)
     except InputFileError:
@@ -161,7 +165,9 @@ def _fits_frame(header, shape, flux, path, pixel_arcsec) -> tuple[Frame, dict, d
         notes.update(wcs=False, centre="continuum peak (no WCS)",
                      orientation="assumed north up, east left (no WCS)")  # fmt: skip
         if not pixel_arcsec and fu.header_float(header, "PIXSCALE", "SPAXSIZE") is None:
-            notes["pixel_scale"] = f"assumed {DEFAULT_PIXEL_ARCSEC} arcsec (no WCS); pass pixel_arcsec to override"
+            notes["pixel_scale"] = (
+                f"assumed {DEFAULT_PIXEL_ARCSEC} arcsec (no WCS); pass pixel_arcsec to override"
+            )
     return Frame((col, row), pix, wcs), props, notes
 
 
@@ -267,10 +273,24 @@ def _read_hdf5(path: Path, *, distance_mpc, z) -> NativePlanes:
         raise
     except (OSError, KeyError, ValueError) as exc:
         raise InputFileError(path, f"not a readable Pipe3D HDF5 file ({type(exc).__name__}: {exc})") from exc
-    need = {"ix", "iy", "ra_abs", "dec_abs", "ra_off", "dec_off", "age_lwt", "ZH_lwt", "mass_ssp", "medflx_ssp"}
+    need = {
+        "ix",
+        "iy",
+        "ra_abs",
+        "dec_abs",
+        "ra_off",
+        "dec_off",
+        "age_lwt",
+        "ZH_lwt",
+        "mass_ssp",
+        "medflx_ssp",
+    }
     missing = need - set(ssp.dtype.names or ())
     if missing or "EW_Halpha" not in (fe.dtype.names or ()):
-        raise InputFileError(path, f"Pipe3D HDF5 tables lack columns {sorted(missing | ({'EW_Halpha'} - set(fe.dtype.names or ())))}")
+        raise InputFileError(
+            path,
+            f"Pipe3D HDF5 tables lack columns {sorted(missing | ({'EW_Halpha'} - set(fe.dtype.names or ())))}",
+        )
     for col, allowed in {"age_lwt": ("dex(yr)",), "ZH_lwt": ("dex",), "mass_ssp": ("dex(solMass / pix2)",),
                          "medflx_ssp": ("1e-16 erg / (Angstrom s cm2)",), "EW_Halpha": ("Angstrom",)}.items():  # fmt: skip
         _expect_unit(units, col, allowed, path)
@@ -284,7 +304,10 @@ def _read_hdf5(path: Path, *, distance_mpc, z) -> NativePlanes:
 
     pix, centre = _grid_from_offsets(ix, iy, ssp["ra_off"], ssp["dec_off"], ssp["dec_abs"])
     k = int(np.argmin(np.hypot(ix - centre[0], iy - centre[1])))
-    props = {"ra": float(ssp["ra_abs"][k] - ssp["ra_off"][k]), "dec": float(ssp["dec_abs"][k] - ssp["dec_off"][k])}
+    props = {
+        "ra": float(ssp["ra_abs"][k] - ssp["ra_off"][k]),
+        "dec": float(ssp["dec_abs"][k] - ssp["dec_off"][k]),
+    }
     name = ssp["Name"][0] if "Name" in ssp.dtype.names else b""
     gid = (name.decode() if isinstance(name, bytes) else str(name)).strip() or _stem(path)
     notes = {"layout": "per-spaxel HDF5", "columns": "SSP: age_lwt, ZH_lwt, mass_ssp, medflx_ssp; flux_elines: EW_Halpha",
@@ -293,7 +316,9 @@ def _read_hdf5(path: Path, *, distance_mpc, z) -> NativePlanes:
     stack = {"log_mass_spaxel": grid(ssp, "mass_ssp"), "log_age": grid(ssp, "age_lwt"), "zh": grid(ssp, "ZH_lwt"),
              "ew_ha": grid(fe, "EW_Halpha"), "cont_flux": grid(ssp, "medflx_ssp")}  # fmt: skip
     vel = grid(ssp, "vel_ssp") if "vel_ssp" in ssp.dtype.names else np.full(shape, np.nan)
-    return _finish(gid, stack, Frame(centre, pix, None), str(path), props, notes, distance_mpc=distance_mpc, z=z, vel=vel)
+    return _finish(
+        gid, stack, Frame(centre, pix, None), str(path), props, notes, distance_mpc=distance_mpc, z=z, vel=vel
+    )
 
 
 # -- entry point ---------------------------------------------------------------------------

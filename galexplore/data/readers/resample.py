@@ -40,7 +40,9 @@ class Frame:
     pixel_arcsec: float
     wcs: object | None = None
 
-    def pixel_offsets(self, east_arcsec: np.ndarray, north_arcsec: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def pixel_offsets(
+        self, east_arcsec: np.ndarray, north_arcsec: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
         """(Δcolumn, Δrow) in input pixels of sky offsets east/north of the centre (arcsec)."""
         if self.wcs is not None:
             m = np.asarray(self.wcs.pixel_scale_matrix, dtype=float) * 3600.0  # arcsec / pixel
@@ -168,7 +170,9 @@ def resample(
     east, north = sky_offsets(target, geometry, unit=unit, align=align, deproject=deproject)
     dcol, drow = frame.pixel_offsets(east, north)
     ratio = out_pix / frame.pixel_arcsec
-    out = sample(data, frame.center[0] + dcol, frame.center[1] + drow, smooth_sigma=0.5 * ratio if ratio > 1.5 else 0.0)
+    out = sample(
+        data, frame.center[0] + dcol, frame.center[1] + drow, smooth_sigma=0.5 * ratio if ratio > 1.5 else 0.0
+    )
     info = {"unit": unit, "size": grid.size, "extent": target.extent, "pixel_arcsec": out_pix}
     return out, info
 

@@ -56,7 +56,9 @@ def _good(flux, ivar, mask=None) -> tuple[np.ndarray, np.ndarray]:
     return np.where(bad, np.nan, flux), ivar
 
 
-def merge_arms(arms: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def merge_arms(
+    arms: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Merge arms (wave, flux, ivar) onto one grid with the finest step; overlaps ivar-weighted.
 
     Returns (wave, flux, ivar); flux is NaN where no arm has a good pixel.
@@ -174,7 +176,9 @@ def read_sdss_speclite(path: str | os.PathLike) -> list[Spectrum]:
             if name in icols:
                 props[key] = float(info[icols[name]])
         if {"PLATE", "MJD", "FIBERID"} <= set(icols):
-            gid = f"{int(info[icols['PLATE']]):04d}-{int(info[icols['MJD']])}-{int(info[icols['FIBERID']]):04d}"
+            gid = (
+                f"{int(info[icols['PLATE']]):04d}-{int(info[icols['MJD']])}-{int(info[icols['FIBERID']]):04d}"
+            )
     return [Spectrum(gid, wave, flux, ivar, str(path), FLUX_UNIT, props, {"layout": "SDSS spec-lite"})]
 
 
@@ -219,7 +223,10 @@ def read_spectra(path: str | os.PathLike, *, redrock: str | os.PathLike | None =
         return read_manga_spectra(path)
     if names & {"REDSHIFTS", "ZBEST"}:
         raise InputFileError(path, "is a redrock redshift file; give it together with its coadd")
-    raise InputFileError(path, f"not a recognised spectra file (extensions: {', '.join(sorted(n for n in names if n)) or 'none'})")
+    raise InputFileError(
+        path,
+        f"not a recognised spectra file (extensions: {', '.join(sorted(n for n in names if n)) or 'none'})",
+    )
 
 
 def common_grid(spectra: list[Spectrum], wave: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:

@@ -88,7 +88,9 @@ def hexagon_mask(grid: Grid, circumradius: np.ndarray, rotation_deg: np.ndarray)
     return inside
 
 
-def ellipse_mask(grid: Grid, semi_major: np.ndarray, axis_ratio: np.ndarray, pa_deg: np.ndarray) -> np.ndarray:
+def ellipse_mask(
+    grid: Grid, semi_major: np.ndarray, axis_ratio: np.ndarray, pa_deg: np.ndarray
+) -> np.ndarray:
     """True inside an ellipse (a slit-scan or elliptical field of view), shape (B, P, P)."""
     x, y = grid.coords()
     pa = np.deg2rad(pa_deg).astype(np.float32)[:, None, None]
@@ -123,7 +125,9 @@ def field_of_view(grid: Grid, rng: np.random.Generator, n: int) -> tuple[np.ndar
     return mask, info
 
 
-def fov_mask_from_catalog(grid: Grid, shape: np.ndarray, radius: np.ndarray, angle: np.ndarray, axis_ratio: np.ndarray) -> np.ndarray:
+def fov_mask_from_catalog(
+    grid: Grid, shape: np.ndarray, radius: np.ndarray, angle: np.ndarray, axis_ratio: np.ndarray
+) -> np.ndarray:
     """Rebuild the field-of-view mask (B, P, P) from the catalog's ``fov_*`` columns."""
     hexagonal = np.asarray(shape) == "hexagon"
     return np.where(

@@ -116,8 +116,18 @@ def observe_images(
     # Foreground stars as point sources at their nearest pixel, coloured by g−r.
     p = grid.pad
     for k in range(stars["x"].shape[1]):
-        col = np.clip(np.rint(stars["x"][:, k] / grid.pixel + (grid.size - 1) / 2).astype(int), 0, grid.size - 1) + p
-        row = np.clip(np.rint(-stars["y"][:, k] / grid.pixel + (grid.size - 1) / 2).astype(int), 0, grid.size - 1) + p
+        col = (
+            np.clip(
+                np.rint(stars["x"][:, k] / grid.pixel + (grid.size - 1) / 2).astype(int), 0, grid.size - 1
+            )
+            + p
+        )
+        row = (
+            np.clip(
+                np.rint(-stars["y"][:, k] / grid.pixel + (grid.size - 1) / 2).astype(int), 0, grid.size - 1
+            )
+            + p
+        )
         f_r = stars["flux_r"][:, k] * stars["present"][:, k]
         g_r = stars["g_r"][:, k]
         idx = np.arange(len(col))

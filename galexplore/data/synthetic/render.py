@@ -25,7 +25,9 @@ from galexplore.data.synthetic.geometry import Grid, project
 
 SERSIC_N = 4.0
 SERSIC_B = 7.669
-_SERSIC_NORM = float(1.0 / (2 * np.pi * SERSIC_N * np.exp(SERSIC_B) * SERSIC_B ** (-2 * SERSIC_N) * gamma(2 * SERSIC_N)))
+_SERSIC_NORM = float(
+    1.0 / (2 * np.pi * SERSIC_N * np.exp(SERSIC_B) * SERSIC_B ** (-2 * SERSIC_N) * gamma(2 * SERSIC_N))
+)
 _EXP_HALF = 1.678347  # half-mass radius of an exponential disc in scale lengths
 _BAR_X_INTEGRAL = float(2 * gamma(1.25) * 2**0.25)  # ∫exp(−x⁴/2) dx
 EW_OLD = 0.8  # Å, Hα EW of old populations (HOLMES) in bulges and bars

@@ -20,12 +20,12 @@ import pandas as pd
 
 from galexplore.data.columns import MAP_CHANNELS, sf_class
 from galexplore.data.store import ModalitySpec, Survey
-from galexplore.data.writer import SurveyWriter
 from galexplore.data.synthetic.geometry import Grid, draw_stars, field_of_view, star_mask
 from galexplore.data.synthetic.observe import BANDS, fwhm_to_sigma_px, observe_images, observe_maps
 from galexplore.data.synthetic.population import draw_population
 from galexplore.data.synthetic.render import EW_RETIRED_MAX, draw_clumps, render
 from galexplore.data.synthetic.spectra import spectra
+from galexplore.data.writer import SurveyWriter
 from galexplore.progress import ProgressCallback, report
 
 log = logging.getLogger(__name__)
@@ -102,12 +102,18 @@ def render_batch(p: dict[str, np.ndarray], config: SynthConfig, rng: np.random.G
 
     # Integrated quantities from the noise-free, unblurred fields inside the field of view.
     inside = mg.crop(fov)
-    crop = {k: mg.crop(getattr(fields, k)) for k in ("mass", "lum", "lum_age", "lum_zh", "lum_ew_disc", "lum_ew_fixed", "r_disc")}
+    crop = {
+        k: mg.crop(getattr(fields, k))
+        for k in ("mass", "lum", "lum_age", "lum_zh", "lum_ew_disc", "lum_ew_fixed", "r_disc")
+    }
     lsum, x, y = (_sum(crop[k], inside) for k in ("lum", "lum_ew_disc", "lum_ew_fixed"))
     retired = p["class_code"] == 2
     ew_scale = np.maximum((p["ew_target"] * lsum - y) / x, 0.05)
     ew_cap = np.where(retired, EW_RETIRED_MAX, np.inf)
-    ew_pix = np.minimum((crop["lum_ew_disc"] * ew_scale[:, None, None] + crop["lum_ew_fixed"]) / crop["lum"], ew_cap[:, None, None])
+    ew_pix = np.minimum(
+        (crop["lum_ew_disc"] * ew_scale[:, None, None] + crop["lum_ew_fixed"]) / crop["lum"],
+        ew_cap[:, None, None],
+    )
     within_re = inside & (crop["r_disc"] < 1.0)
     l_re = _sum(crop["lum"], within_re)
     cat = {
@@ -173,7 +179,21 @@ def _catalog(pop: pd.DataFrame, rendered: pd.DataFrame, seed: int) -> pd.DataFra
             "pa_deg": pop["pa_deg"],
         }
     )
-    structure = pop[["bulge_frac", "has_bar", "bar_length", "bar_strength", "n_arms", "arm_pitch", "arm_strength", "grad_age", "grad_zh", "quench_radius", "quench_depth"]]
+    structure = pop[
+        [
+            "bulge_frac",
+            "has_bar",
+            "bar_length",
+            "bar_strength",
+            "n_arms",
+            "arm_pitch",
+            "arm_strength",
+            "grad_age",
+            "grad_zh",
+            "quench_radius",
+            "quench_depth",
+        ]
+    ]
     rest = rendered.drop(columns=["ew_ha", "log_age_lw", "zh_lw", "log_sigma_star"])
     return pd.concat([front, structure.reset_index(drop=True), rest.reset_index(drop=True)], axis=1)
 
@@ -245,7 +265,9 @@ def synthesize(
     ]  # fmt: skip
     provenance = {"generator": "galexplore.data.synthetic", "seed": seed, "config": asdict(config)}
     rendered = []
-    with SurveyWriter(out, name=f"synthetic-n{n}-seed{seed}", source="synthetic", n_galaxies=n, provenance=provenance) as w:
+    with SurveyWriter(
+        out, name=f"synthetic-n{n}-seed{seed}", source="synthetic", n_galaxies=n, provenance=provenance
+    ) as w:
         for spec in specs:
             w.add_modality(spec)
         w.add_aux("spectra", "wavelength", wave)

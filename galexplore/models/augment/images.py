@@ -91,8 +91,12 @@ class ImageAugment(nn.Module):
         super().__init__()
         if len(extinction) != len(sky_noise):
             raise ValueError("extinction and sky_noise need one value per band")
-        self.register_buffer("extinction", torch.as_tensor(list(extinction), dtype=torch.float32), persistent=False)
-        self.register_buffer("sky_noise", torch.as_tensor(list(sky_noise), dtype=torch.float32), persistent=False)
+        self.register_buffer(
+            "extinction", torch.as_tensor(list(extinction), dtype=torch.float32), persistent=False
+        )
+        self.register_buffer(
+            "sky_noise", torch.as_tensor(list(sky_noise), dtype=torch.float32), persistent=False
+        )
         self.rotate, self.flip, self.max_shift, self.scale_range = rotate, flip, max_shift, scale_range
         self.max_blur_px, self.p_blur, self.max_ebv, self.max_noise = max_blur_px, p_blur, max_ebv, max_noise
         if background_swap is not None and not 0 < background_swap[0] <= background_swap[1]:
@@ -107,7 +111,12 @@ class ImageAugment(nn.Module):
         b = x.shape[0]
         kw = {"generator": generator, "device": x.device}
         theta = ops.affine_matrices(
-            b, rotate=self.rotate, flip=self.flip, max_shift=self.max_shift, scale_range=self.scale_range, **kw
+            b,
+            rotate=self.rotate,
+            flip=self.flip,
+            max_shift=self.max_shift,
+            scale_range=self.scale_range,
+            **kw,
         )
         x = ops.warp(x, theta)
         if self.background_swap is not None:
@@ -128,7 +137,10 @@ class ImageAugment(nn.Module):
                 saturation=ops.uniform(b, max(0.0, 1 - self.saturation), 1 + self.saturation, **kw),
             )  # fmt: skip
         if self.max_noise > 0:
-            amp = ops.uniform(b, 0.0, self.max_noise, **kw)[:, None, None, None] * self.sky_noise[None, :, None, None]
+            amp = (
+                ops.uniform(b, 0.0, self.max_noise, **kw)[:, None, None, None]
+                * self.sky_noise[None, :, None, None]
+            )
             x = x + amp * torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
         return x
 

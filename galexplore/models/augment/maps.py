@@ -16,7 +16,9 @@ LOG10_E = math.log10(math.e)
 def is_log_channel(name: str, unit: str = "") -> bool:
     """Whether a map channel holds a logarithm (its noise is additive in dex)."""
     u = unit.lower()
-    return name.startswith("log_") or name in {"zh_lw", "zh_mw", "age_lw"} or "dex" in u or u.startswith("log")
+    return (
+        name.startswith("log_") or name in {"zh_lw", "zh_mw", "age_lw"} or "dex" in u or u.startswith("log")
+    )
 
 
 class MapAugment(nn.Module):
@@ -65,7 +67,9 @@ class MapAugment(nn.Module):
         binning: int = 1,
     ) -> None:
         super().__init__()
-        self.register_buffer("log_channels", torch.as_tensor(list(log_channels), dtype=torch.bool), persistent=False)
+        self.register_buffer(
+            "log_channels", torch.as_tensor(list(log_channels), dtype=torch.bool), persistent=False
+        )
         self.rotate, self.flip, self.max_shift = rotate, flip, max_shift
         self.p_block, self.block_choices = p_block, tuple(block_choices)
         self.max_blur_px = max_blur_px
@@ -80,17 +84,24 @@ class MapAugment(nn.Module):
         dev = x.device
         kw = {"generator": generator, "device": dev}
         # Work on the weighted stack [values × weight, weight] and divide once at the end.
-        t = ops.warp_weighted(ops.to_weighted(x), ops.affine_matrices(b, rotate=self.rotate, flip=self.flip, max_shift=self.max_shift, **kw))
+        t = ops.warp_weighted(
+            ops.to_weighted(x),
+            ops.affine_matrices(b, rotate=self.rotate, flip=self.flip, max_shift=self.max_shift, **kw),
+        )
         if self.p_block > 0 and self.block_choices:
             pick = torch.randint(len(self.block_choices), (b,), **kw)
             factors = torch.as_tensor(self.block_choices, device=dev)[pick]
             factors = torch.where(torch.rand(b, **kw) < self.p_block, factors, torch.ones_like(factors))
             t = ops.block_average_weighted(t, factors, self.block_choices)
         if self.max_blur_px > 0:
-            t = ops.blur_weighted(t, ops.uniform(b, 0.0, self.max_blur_px, **kw), radius=int(math.ceil(3 * self.max_blur_px)))
+            t = ops.blur_weighted(
+                t, ops.uniform(b, 0.0, self.max_blur_px, **kw), radius=int(math.ceil(3 * self.max_blur_px))
+            )
         keep = torch.ones((b, 1, h, w), dtype=torch.bool, device=dev)
         if self.max_stars > 0 and self.p_star > 0:
-            keep &= ~ops.star_masks((b, h, w), max_stars=self.max_stars, radius_px=self.star_radius_px, p_star=self.p_star, **kw)
+            keep &= ~ops.star_masks(
+                (b, h, w), max_stars=self.max_stars, radius_px=self.star_radius_px, p_star=self.p_star, **kw
+            )
         if self.p_aperture > 0:
             keep &= ~self._aperture(b, h, w, generator, dev)
         t = t * keep.to(t.dtype)
@@ -99,7 +110,9 @@ class MapAugment(nn.Module):
             x = self._noise(x, generator)
         return x
 
-    def _aperture(self, b: int, h: int, w: int, generator: torch.Generator | None, dev: torch.device) -> torch.Tensor:
+    def _aperture(
+        self, b: int, h: int, w: int, generator: torch.Generator | None, dev: torch.device
+    ) -> torch.Tensor:
         """Outside a random circular aperture (B, 1, H, W): the edge of the field of view is not a
         fingerprint of the galaxy (every view gets its own), so the encoder cannot match views by it."""
         kw = {"generator": generator, "device": dev}
@@ -116,7 +129,10 @@ class MapAugment(nn.Module):
         kw = {"generator": generator, "device": x.device}
         sn = ops.uniform(b, *self.sn_range, **kw) * self.binning  # S/N of a k×k bin of spaxels
         on = (torch.rand(b, **kw) < self.p_noise).to(x.dtype)
-        rel = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype) * (on / sn)[:, None, None, None]
+        rel = (
+            torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
+            * (on / sn)[:, None, None, None]
+        )
         logc = self.log_channels[None, :, None, None]
         return torch.where(logc, x + LOG10_E * rel, x * torch.exp(rel))
 

@@ -54,7 +54,8 @@ def affine_matrices(
     shift = (2 * torch.rand(n, 2, **kw) - 1) * max_shift
     c, s = torch.cos(angle) * scale, torch.sin(angle) * scale
     theta = torch.stack(
-        [torch.stack([c * sign, -s, shift[:, 0]], dim=1), torch.stack([s * sign, c, shift[:, 1]], dim=1)], dim=1
+        [torch.stack([c * sign, -s, shift[:, 0]], dim=1), torch.stack([s * sign, c, shift[:, 1]], dim=1)],
+        dim=1,
     )
     return theta
 
@@ -187,7 +188,9 @@ def jitter_colour(
     return x * brightness[:, None, None, None]
 
 
-def swap_background(x: torch.Tensor, radius: torch.Tensor, *, perm: torch.Tensor, softness: float = 0.05) -> torch.Tensor:
+def swap_background(
+    x: torch.Tensor, radius: torch.Tensor, *, perm: torch.Tensor, softness: float = 0.05
+) -> torch.Tensor:
     """Replace the outskirts of each image by those of another image of the batch.
 
     Pixels farther than ``radius`` (B,) half-widths from the centre (with a logistic edge of
@@ -205,7 +208,9 @@ def swap_background(x: torch.Tensor, radius: torch.Tensor, *, perm: torch.Tensor
     return from_weighted(t * (1 - weight) + t[perm] * weight)
 
 
-def uniform(n: int, lo: float, hi: float, *, generator: torch.Generator | None, device: torch.device) -> torch.Tensor:
+def uniform(
+    n: int, lo: float, hi: float, *, generator: torch.Generator | None, device: torch.device
+) -> torch.Tensor:
     """n draws from U(lo, hi)."""
     return lo + (hi - lo) * torch.rand(n, generator=generator, device=device)
 

@@ -29,7 +29,9 @@ class SpectrumAugment(nn.Module):
         if self.max_noise > 0:
             med = torch.nan_to_num(x.abs()).flatten(1).median(dim=1).values
             amp = ops.uniform(b, 0.0, self.max_noise, **kw) * med
-            x = x + amp.reshape(shape) * torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
+            x = x + amp.reshape(shape) * torch.randn(
+                x.shape, generator=generator, device=x.device, dtype=x.dtype
+            )
         return x
 
 

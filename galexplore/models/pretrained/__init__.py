@@ -10,4 +10,11 @@ from galexplore.models.pretrained.base import ADAPTERS, PretrainedEncoder, parse
 from galexplore.models.pretrained.run import embed_pretrained, embed_survey
 from galexplore.models.pretrained.weights import MissingWeightsError
 
-__all__ = ["ADAPTERS", "MissingWeightsError", "PretrainedEncoder", "embed_pretrained", "embed_survey", "parse_name"]
+__all__ = [
+    "ADAPTERS",
+    "MissingWeightsError",
+    "PretrainedEncoder",
+    "embed_pretrained",
+    "embed_survey",
+    "parse_name",
+]

@@ -56,13 +56,17 @@ def to_legacy_grid(flux: torch.Tensor, grid: dict[str, Any]) -> torch.Tensor:
     scale = grid.get("pixel_arcsec")
     if scale:
         side = max(1, round(h * float(scale) / LS_PIXEL_ARCSEC))
-        out = F.interpolate(flux, size=(side, side), mode="bilinear", align_corners=False, antialias=True) * (h * w / side**2)
+        out = F.interpolate(flux, size=(side, side), mode="bilinear", align_corners=False, antialias=True) * (
+            h * w / side**2
+        )
         pad = LS_SIZE - side
         if pad > 0:
             return F.pad(out, (pad // 2, pad - pad // 2, pad // 2, pad - pad // 2))
         top = (side - LS_SIZE) // 2
         return out[..., top : top + LS_SIZE, top : top + LS_SIZE]
-    return F.interpolate(flux, size=(LS_SIZE, LS_SIZE), mode="bilinear", align_corners=False, antialias=True) * (h * w / LS_SIZE**2)
+    return F.interpolate(
+        flux, size=(LS_SIZE, LS_SIZE), mode="bilinear", align_corners=False, antialias=True
+    ) * (h * w / LS_SIZE**2)
 
 
 @register
@@ -78,9 +82,13 @@ class AIONEncoder(PretrainedEncoder):
 
     def check(self, spec: ModalitySpec) -> None:
         if len(spec.shape) != 3:
-            raise GalexploreError(f"{self.name} embeds images (B, H, W); this survey's {spec.name} have shape {list(spec.shape)}")
+            raise GalexploreError(
+                f"{self.name} embeds images (B, H, W); this survey's {spec.name} have shape {list(spec.shape)}"
+            )
         if is_display(spec):
-            raise GalexploreError(f"{self.name} reads Legacy Survey fluxes (nanomaggies); this survey's images are display values (PNG/JPEG)")
+            raise GalexploreError(
+                f"{self.name} reads Legacy Survey fluxes (nanomaggies); this survey's images are display values (PNG/JPEG)"
+            )
         self.bands = aion_bands(spec.channels)
 
     def load(self, weights: str | os.PathLike | None, device: torch.device) -> None:
@@ -91,7 +99,9 @@ class AIONEncoder(PretrainedEncoder):
 
         root = resolve(self.name, weights, None if weights is not None else self.hub())
         if not root.is_dir():
-            raise GalexploreError(f"{root}: AION weights are a folder (config.json, model.safetensors, codecs/image/…)")
+            raise GalexploreError(
+                f"{root}: AION weights are a folder (config.json, model.safetensors, codecs/image/…)"
+            )
         self.weights_file = find_file(root, ("model.safetensors",), self.name)
         codec_dir = root / "codecs" / "image"
         try:

@@ -74,9 +74,13 @@ class AstroPTEncoder(PretrainedEncoder):
                 ckpt = torch.load(self.weights_file, map_location="cpu", weights_only=True)
             config, registry = GPTConfig(**ckpt["model_args"]), ckpt["modality_registry"]
         except Exception as exc:  # corrupt or foreign checkpoints raise many types
-            raise GalexploreError(f"{self.weights_file}: not an AstroPT checkpoint ({type(exc).__name__}: {str(exc)[:160]})") from exc
+            raise GalexploreError(
+                f"{self.weights_file}: not an AstroPT checkpoint ({type(exc).__name__}: {str(exc)[:160]})"
+            ) from exc
         if "images" not in registry.modalities:
-            raise GalexploreError(f"{self.weights_file}: this AstroPT model has no image modality ({registry.names()})")
+            raise GalexploreError(
+                f"{self.weights_file}: this AstroPT model has no image modality ({registry.names()})"
+            )
         model = GPT(config, registry, master_process=False)
         state = {k.removeprefix("_orig_mod."): v for k, v in ckpt["model"].items()}
         load_checked(model, state, self.weights_file)
@@ -96,7 +100,12 @@ class AstroPTEncoder(PretrainedEncoder):
         std, mean = torch.std_mean(x, dim=-1, keepdim=True)
         x = ((x - mean) / (std + 1e-8))[:, self.order.to(self.device)]
         pos = torch.arange(x.shape[1], device=self.device).expand(len(x), -1)
-        return self.model.generate_embeddings({"images": x, "images_positions": pos})["images"].float().cpu().numpy()
+        return (
+            self.model.generate_embeddings({"images": x, "images_positions": pos})["images"]
+            .float()
+            .cpu()
+            .numpy()
+        )
 
     def preprocessing(self) -> dict[str, Any]:
         side = self.patch * self.grid

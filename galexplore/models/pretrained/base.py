@@ -80,7 +80,9 @@ def parse_name(name: str) -> PretrainedEncoder:
         raise GalexploreError(f"--pretrained {name!r}: expected FAMILY:NAME, e.g. timm:resnet50, zoobot:convnext_nano, "
                               "astropt:095M, aion:base")  # fmt: skip
     if family not in ADAPTERS:
-        raise GalexploreError(f"--pretrained {name!r}: unknown family {family!r} (known: {', '.join(sorted(ADAPTERS))})")
+        raise GalexploreError(
+            f"--pretrained {name!r}: unknown family {family!r} (known: {', '.join(sorted(ADAPTERS))})"
+        )
     return ADAPTERS[family](variant.strip())
 
 
@@ -89,7 +91,9 @@ def require(package: str, extra: str = "pretrained") -> None:
     import importlib.util
 
     if importlib.util.find_spec(package) is None:
-        raise GalexploreError(f"the Python package {package!r} is not installed: pip install \"galexplore[{extra}]\"")
+        raise GalexploreError(
+            f'the Python package {package!r} is not installed: pip install "galexplore[{extra}]"'
+        )
 
 
 __all__ = ["ADAPTERS", "PretrainedEncoder", "parse_name", "register", "require"]

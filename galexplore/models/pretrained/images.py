@@ -40,7 +40,9 @@ def resize(x: torch.Tensor, size: int, *, mode: str = "bilinear") -> torch.Tenso
     """(B, C, H, W) → (B, C, size, size) with antialiasing (torchvision's tensor ``Resize``)."""
     if x.shape[-2:] == (size, size):
         return x
-    return F.interpolate(x, size=(size, size), mode=mode, align_corners=False, antialias=mode in ("bilinear", "bicubic"))
+    return F.interpolate(
+        x, size=(size, size), mode=mode, align_corners=False, antialias=mode in ("bilinear", "bicubic")
+    )
 
 
 def resize_crop(x: torch.Tensor, size: int, crop_pct: float, *, mode: str = "bilinear") -> torch.Tensor:

@@ -18,12 +18,12 @@ import numpy as np
 
 from galexplore import __version__
 from galexplore.artifacts.atomic import check_writable
+from galexplore.artifacts.paths import RunPaths
+from galexplore.artifacts.runs import write_embeddings
 from galexplore.data.readers.batch import file_record
 from galexplore.data.store import Survey, open_survey
 from galexplore.models.pretrained.base import PretrainedEncoder, parse_name
 from galexplore.progress import ProgressCallback, report
-from galexplore.artifacts.paths import RunPaths
-from galexplore.artifacts.runs import write_embeddings
 
 log = logging.getLogger(__name__)
 

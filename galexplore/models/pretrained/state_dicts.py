@@ -25,7 +25,9 @@ def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
         else:
             state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # corrupt files raise many types
-        raise GalexploreError(f"{path}: not a readable weights file ({type(exc).__name__}: {' '.join(str(exc).split())[:160]})") from exc
+        raise GalexploreError(
+            f"{path}: not a readable weights file ({type(exc).__name__}: {' '.join(str(exc).split())[:160]})"
+        ) from exc
     for key in ("state_dict", "model"):
         if isinstance(state, Mapping) and isinstance(state.get(key), Mapping):
             state = state[key]
@@ -34,7 +36,9 @@ def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
     return {k.removeprefix("module.").removeprefix("_orig_mod."): v for k, v in state.items()}
 
 
-def load_checked(model: nn.Module, state: Mapping[str, torch.Tensor], path: Path, *, ignore: Iterable[str] = ()) -> None:
+def load_checked(
+    model: nn.Module, state: Mapping[str, torch.Tensor], path: Path, *, ignore: Iterable[str] = ()
+) -> None:
     """Load ``state`` into ``model``: every parameter and buffer of the model must be in it with
     its shape, or tied to one that is (safetensors stores a shared tensor once); extra keys are
     allowed only under the ``ignore`` prefixes (e.g. a classifier)."""
@@ -44,17 +48,29 @@ def load_checked(model: nn.Module, state: Mapping[str, torch.Tensor], path: Path
     for k, v in own.items():
         tied.setdefault(v.data_ptr(), []).append(k)
     extra = [k for k in state if k not in own and not k.startswith(ignore)]
-    missing = [k for k, v in own.items() if k not in state and not any(t in state for t in tied[v.data_ptr()])]
+    missing = [
+        k for k, v in own.items() if k not in state and not any(t in state for t in tied[v.data_ptr()])
+    ]
     wrong = [k for k in own if k in state and tuple(state[k].shape) != tuple(own[k].shape)]
     what = type(model).__name__
     if missing:
-        raise GalexploreError(f"{path}: weights do not fit {what}: no {missing[0]!r}" + (f" (+{len(missing) - 1} more)" if len(missing) > 1 else ""))
+        raise GalexploreError(
+            f"{path}: weights do not fit {what}: no {missing[0]!r}"
+            + (f" (+{len(missing) - 1} more)" if len(missing) > 1 else "")
+        )
     if wrong:
         k = wrong[0]
-        raise GalexploreError(f"{path}: weights do not fit {what}: {k!r} is {tuple(state[k].shape)}, the model's {tuple(own[k].shape)}")
+        raise GalexploreError(
+            f"{path}: weights do not fit {what}: {k!r} is {tuple(state[k].shape)}, the model's {tuple(own[k].shape)}"
+        )
     if extra:
-        raise GalexploreError(f"{path}: weights do not fit {what}: unexpected {extra[0]!r}" + (f" (+{len(extra) - 1} more)" if len(extra) > 1 else ""))
-    model.load_state_dict({k: v for k, v in state.items() if k in own}, strict=False)  # complete but for tied keys
+        raise GalexploreError(
+            f"{path}: weights do not fit {what}: unexpected {extra[0]!r}"
+            + (f" (+{len(extra) - 1} more)" if len(extra) > 1 else "")
+        )
+    model.load_state_dict(
+        {k: v for k, v in state.items() if k in own}, strict=False
+    )  # complete but for tied keys
 
 
 __all__ = ["WEIGHT_FILES", "load_checked", "read_state_dict"]

@@ -37,7 +37,9 @@ ZOOBOT_SIZE = 224
 
 def check_images(name: str, spec: ModalitySpec) -> None:
     if len(spec.shape) != 3:
-        raise GalexploreError(f"{name} embeds images (B, H, W); this survey's {spec.name} have shape {list(spec.shape)}")
+        raise GalexploreError(
+            f"{name} embeds images (B, H, W); this survey's {spec.name} have shape {list(spec.shape)}"
+        )
 
 
 def folder_config(root: Path) -> dict[str, Any]:
@@ -80,7 +82,12 @@ class TimmEncoder(PretrainedEncoder):
         self.weights_file = find_file(root, WEIGHT_FILES, self.name)
         model = timm.create_model(arch, pretrained=False, num_classes=0, in_chans=self.in_chans)
         head = model.pretrained_cfg.get("classifier") or ()
-        load_checked(model, read_state_dict(self.weights_file), self.weights_file, ignore=(head,) if isinstance(head, str) else head)
+        load_checked(
+            model,
+            read_state_dict(self.weights_file),
+            self.weights_file,
+            ignore=(head,) if isinstance(head, str) else head,
+        )
         self.model = model.to(device).eval()
         self.device = device
         self.cfg = {**model.pretrained_cfg, **config.get("pretrained_cfg", {})}
@@ -89,8 +96,12 @@ class TimmEncoder(PretrainedEncoder):
         size = int(self.cfg.get("input_size", (3, 224, 224))[-1])
         mode = "bicubic" if self.cfg.get("interpolation") == "bicubic" else "bilinear"
         x = resize_crop(rgb, size, float(self.cfg.get("crop_pct", 1.0)), mode=mode)
-        mean = torch.tensor(self.cfg.get("mean", (0.485, 0.456, 0.406)), dtype=x.dtype, device=x.device).view(1, -1, 1, 1)
-        std = torch.tensor(self.cfg.get("std", (0.229, 0.224, 0.225)), dtype=x.dtype, device=x.device).view(1, -1, 1, 1)
+        mean = torch.tensor(self.cfg.get("mean", (0.485, 0.456, 0.406)), dtype=x.dtype, device=x.device).view(
+            1, -1, 1, 1
+        )
+        std = torch.tensor(self.cfg.get("std", (0.229, 0.224, 0.225)), dtype=x.dtype, device=x.device).view(
+            1, -1, 1, 1
+        )
         return (x - mean) / std
 
     @torch.no_grad()
@@ -100,7 +111,10 @@ class TimmEncoder(PretrainedEncoder):
 
     def preprocessing(self) -> dict[str, Any]:
         keys = ("input_size", "crop_pct", "interpolation", "mean", "std")
-        return {"rgb": "Lupton asinh composite of the flux bands, or the display values", **{k: self.cfg.get(k) for k in keys}}
+        return {
+            "rgb": "Lupton asinh composite of the flux bands, or the display values",
+            **{k: self.cfg.get(k) for k in keys},
+        }
 
 
 @register
@@ -122,7 +136,10 @@ class ZoobotEncoder(TimmEncoder):
         return 1 if self.greyscale else 3
 
     def hub(self) -> HubWeights:
-        return HubWeights(f"mwalmsley/zoobot-encoder-{self.variant}", (("config.json",), ("model.safetensors", "pytorch_model.bin")))
+        return HubWeights(
+            f"mwalmsley/zoobot-encoder-{self.variant}",
+            (("config.json",), ("model.safetensors", "pytorch_model.bin")),
+        )
 
     def _to_input(self, rgb: torch.Tensor) -> torch.Tensor:
         x = rgb.mean(dim=1, keepdim=True) if self.greyscale else rgb

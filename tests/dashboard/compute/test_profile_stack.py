@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from galexplore.dashboard.compute.profile_stack import PROFILE_CHANNELS, galaxy_profiles, sample_rows, stack, stack_rest
+from galexplore.dashboard.compute.profile_stack import (
+    PROFILE_CHANNELS,
+    galaxy_profiles,
+    sample_rows,
+    stack,
+    stack_rest,
+)
 
 
 def _rows(data, cls):
@@ -12,7 +18,10 @@ def _rows(data, cls):
 
 
 def test_retired_galaxies_have_lower_ew_and_older_stars_at_every_radius(tiny_data):
-    sf, ret = stack(tiny_data, _rows(tiny_data, "star-forming")), stack(tiny_data, _rows(tiny_data, "retired"))
+    sf, ret = (
+        stack(tiny_data, _rows(tiny_data, "star-forming")),
+        stack(tiny_data, _rows(tiny_data, "retired")),
+    )
     ew, age = PROFILE_CHANNELS.index("log_ew_ha"), PROFILE_CHANNELS.index("log_age_lw")
     inner = sf.radius <= 2.0
     assert np.all(sf.quantiles[1, ew, inner] > ret.quantiles[1, ew, inner] + 0.3)
@@ -36,7 +45,9 @@ def test_the_rest_excludes_the_selection(tiny_data):
     reference = (np.arange(tiny_data.n), galaxy_profiles(tiny_data, np.arange(tiny_data.n))[0])
     rest = stack_rest(tiny_data, reference, sel)
     assert rest.n_galaxies == tiny_data.n - len(sel) == rest.n_group
-    np.testing.assert_allclose(rest.quantiles, stack(tiny_data, np.setdiff1d(np.arange(tiny_data.n), sel)).quantiles)
+    np.testing.assert_allclose(
+        rest.quantiles, stack(tiny_data, np.setdiff1d(np.arange(tiny_data.n), sel)).quantiles
+    )
 
 
 def test_large_groups_are_sampled_reproducibly():
@@ -54,8 +65,8 @@ def test_reference_profiles_are_cached_on_disk_for_the_next_server(tiny_survey, 
 
     import panel as pn
 
-    from galexplore.dashboard.data import ExplorerData
     from galexplore.dashboard.compute.profile_stack import reference_profiles
+    from galexplore.dashboard.data import ExplorerData
     from galexplore.dashboard.views.profiles import _disk_cache, cached_reference
     from galexplore.testing import radial_pca_run
 

@@ -28,7 +28,9 @@ def test_lasso_of_a_square_selects_exactly_the_points_inside():
     assert np.all((g[rows] > 2) & (g[rows] < 5))
 
 
-@pytest.mark.parametrize("poly", [[], [(0, 0)], [(0, 0), (1, 1)], [(0, 0), (np.nan, 1), (1, np.inf)], [[1, 2, 3]]])
+@pytest.mark.parametrize(
+    "poly", [[], [(0, 0)], [(0, 0), (1, 1)], [(0, 0), (np.nan, 1), (1, np.inf)], [[1, 2, 3]]]
+)
 def test_degenerate_polygons_select_nothing(poly):
     xy = np.random.default_rng(0).normal(size=(100, 2))
     assert lasso_select(xy, poly).size == 0

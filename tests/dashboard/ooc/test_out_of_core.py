@@ -11,13 +11,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from galexplore.dashboard.data import ExplorerData
-from galexplore.dashboard.views.embedding_map import EmbeddingMap
 from galexplore.dashboard.compute.raster import colour_limits
+from galexplore.dashboard.compute.selection import lasso_select
+from galexplore.dashboard.data import ExplorerData
 from galexplore.dashboard.ooc.data import OutOfCoreData
 from galexplore.dashboard.ooc.map import OutOfCoreMap
-from galexplore.dashboard.compute.selection import lasso_select
 from galexplore.dashboard.state import ExplorerState, column_kind
+from galexplore.dashboard.views.embedding_map import EmbeddingMap
 from galexplore.testing import write_partitioned_projection
 
 ROWS_PER_PART = 90  # 400 galaxies: 5 stripes of the map table
@@ -77,7 +77,10 @@ def test_map_table_is_partitioned_and_holds_every_galaxy_once(both, survey_400):
 def test_counts_per_pixel_equal_in_memory(both):
     mem, ooc = both
     (x0, x1), (y0, y1) = ooc.table.extent
-    for x_range, y_range in [((x0, x1), (y0, y1)), ((x0 + 0.3 * (x1 - x0), x0 + 0.6 * (x1 - x0)), (y0, y0 + 0.5 * (y1 - y0)))]:
+    for x_range, y_range in [
+        ((x0, x1), (y0, y1)),
+        ((x0 + 0.3 * (x1 - x0), x0 + 0.6 * (x1 - x0)), (y0, y0 + 0.5 * (y1 - y0))),
+    ]:
         canvas = ds.Canvas(plot_width=120, plot_height=90, x_range=x_range, y_range=y_range)
         frame = pd.DataFrame({"x": mem.xy[:, 0], "y": mem.xy[:, 1]})
         expected = canvas.points(frame, "x", "y", ds.count()).values
@@ -104,7 +107,9 @@ def test_map_view_equals_in_memory(both, column, zoom):
     assert kind == column_kind(ooc, column)
     a, b = mem_map._shade(column, **view), ooc_map._shade(column, **view)
     if kind == "numeric":
-        assert np.allclose(colour_limits(mem, column), ooc.limits(column))  # 400 galaxies: the sample is the whole column
+        assert np.allclose(
+            colour_limits(mem, column), ooc.limits(column)
+        )  # 400 galaxies: the sample is the whole column
         va, vb = _image(a), _image(b)
         assert np.isfinite(va).sum() > 20
         np.testing.assert_allclose(vb, va, rtol=1e-5, equal_nan=True)
@@ -138,7 +143,9 @@ def test_lasso_box_and_tap_equal_in_memory(both):
     np.testing.assert_array_equal(np.isfinite(got_img), np.isfinite(expected_img))
     box = ooc.box((c[0] - 1, c[1] - 1, c[0] + 1, c[1] + 1))
     inside = (np.abs(mem.xy - c) <= 1).all(axis=1)
-    assert set(ooc.table.rows(box["pos"].to_numpy(), ["galaxy_id"])["galaxy_id"]) == set(mem.galaxy_ids[inside])
+    assert set(ooc.table.rows(box["pos"].to_numpy(), ["galaxy_id"])["galaxy_id"]) == set(
+        mem.galaxy_ids[inside]
+    )
     # tap: the nearest galaxy
     g = 17
     omap._on_tap(x=float(mem.xy[g, 0]) + 1e-4, y=float(mem.xy[g, 1]))
@@ -150,12 +157,19 @@ def test_lasso_on_a_two_worker_dask_cluster(both):
     distributed = pytest.importorskip("distributed")
     mem, ooc = both
     polygon = np.array([[-20, -20], [20, -20], [20, 0.5], [-20, 0.5]], float)
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, \
-            distributed.Client(cluster):
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster),
+    ):
         found = ooc.lasso(polygon)
-        counts = ds.Canvas(plot_width=50, plot_height=50).points(ooc.table.frame(["x", "y"]), "x", "y", ds.count())
+        counts = ds.Canvas(plot_width=50, plot_height=50).points(
+            ooc.table.frame(["x", "y"]), "x", "y", ds.count()
+        )
     assert set(ooc.table.rows(found["pos"].to_numpy(), ["galaxy_id"])["galaxy_id"]) == set(
-        mem.galaxy_ids[lasso_select(mem.xy, polygon)])
+        mem.galaxy_ids[lasso_select(mem.xy, polygon)]
+    )
     assert int(counts.values.sum()) == mem.n
 
 

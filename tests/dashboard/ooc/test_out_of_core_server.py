@@ -9,7 +9,15 @@ import urllib.request
 import numpy as np
 import pytest
 
-from galexplore.testing import JS_DEEP_TEXT, JS_PLOTS, ServerProcess, drag_lasso, expected_counts, polygon_pixels, write_partitioned_projection
+from galexplore.testing import (
+    JS_DEEP_TEXT,
+    JS_PLOTS,
+    ServerProcess,
+    drag_lasso,
+    expected_counts,
+    polygon_pixels,
+    write_partitioned_projection,
+)
 
 ROWS_PER_PART = 90  # 400 galaxies: 5 stripes of the map table
 
@@ -87,10 +95,16 @@ def test_lasso_in_chromium_selects_the_right_galaxies(chromium, ooc_server, tmp_
         raise AssertionError("no map on the page")
 
     with playwright.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(chromium), headless=True,
-                                     args=["--no-sandbox", "--disable-gpu", "--no-first-run"])
+        browser = pw.chromium.launch(
+            executable_path=str(chromium),
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--no-first-run"],
+        )
         page = browser.new_page(viewport={"width": 1500, "height": 1300})
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" and "WebGL" not in m.text else None)
+        page.on(
+            "console",
+            lambda m: errors.append(m.text) if m.type == "error" and "WebGL" not in m.text else None,
+        )
         page.on("pageerror", lambda exc: errors.append(str(exc)))
         page.goto(server.url, timeout=180_000)
         wait(page, ".gx-gallery-header", r"\b0 selected")
