@@ -83,8 +83,9 @@ def child_dashboard(n: int, repeats: int) -> dict:
     rss_page, peak = rss_mb()
     zoom = time_zoom(explorer, doc, repeats)
     lasso_ms, n_sel = time_lasso(explorer, doc)
-    return {"n": n, "lasso_ms": round(lasso_ms, 1), "lasso_selected": n_sel, "data_build_s": round(load_s, 1), "page_build_s": round(page_s, 2),
-            "rss_mb_data": round(rss_data), "rss_mb_with_page": round(rss_page), "rss_mb_peak": round(max(peak, rss_mb()[1])),
+    return {"n": n, "lasso_ms": round(lasso_ms, 1), "lasso_selected": n_sel, "data_build_s": round(load_s, 1),
+            "page_build_s": round(page_s, 2), "rss_mb_data": round(rss_data), "rss_mb_with_page": round(rss_page),
+            "rss_mb_peak": round(max(peak, rss_mb()[1])),
             "rss_mb_peak_while_synthesising_catalog": round(peak_building),
             "zoom_ms_median": round(statistics.median(zoom), 1), "zoom_ms_all": [round(v, 1) for v in zoom],
             "map_view_bytes": map_view_bytes(data)}  # fmt: skip

@@ -209,7 +209,8 @@ def main(argv=None) -> int:
     survey = open_survey(args.survey) if args.survey else synthesize(args.n, work / "survey", seed=0)
     tr, te = split_indices(survey.n_galaxies, 0.2, args.split_seed)
     result = {"survey": {"path": str(survey.path), "n_galaxies": survey.n_galaxies, "fingerprint": survey.fingerprint},
-              "protocol": {"k": 16, "test_fraction": 0.2, "split_seed": args.split_seed, "standardised": True}}  # fmt: skip
+              "protocol": {"k": 16, "test_fraction": 0.2, "split_seed": args.split_seed,
+                           "standardised": True}}  # fmt: skip
     out = Path(args.out)
     kept = (
         _previous_cross_modal(out.with_suffix(".json"))

@@ -105,15 +105,16 @@ def make_inputs(root: Path, n: int, dim: int) -> dict[str, float]:
             stop = min(n, start + BLOCK)
             z = vectors_block(start, stop, dim)
             ids = ids_of(start, stop)
-            writer.write_table(pa.table({"galaxy_id": ids, "embedding": pa.FixedSizeListArray.from_arrays(pa.array(z.ravel()), dim)},
-                                        schema=schema))  # fmt: skip
+            embedding = pa.FixedSizeListArray.from_arrays(pa.array(z.ravel()), dim)
+            writer.write_table(pa.table({"galaxy_id": ids, "embedding": embedding}, schema=schema))
             npy[start:stop] = z
             ids_txt.write("\n".join(ids) + "\n")
     npy.flush()
     del npy
     rng = np.random.default_rng(1)
-    pd.DataFrame({"galaxy_id": ids_of(0, n), "ra": rng.uniform(0, 360, n), "dec": np.degrees(np.arcsin(rng.uniform(-1, 1, n))),
-                  "log_mstar": rng.normal(10.5, 0.6, n), "log_sfr": rng.normal(0.0, 0.6, n)}).to_parquet(root / "catalog.parquet")  # fmt: skip
+    pd.DataFrame({"galaxy_id": ids_of(0, n), "ra": rng.uniform(0, 360, n),
+                  "dec": np.degrees(np.arcsin(rng.uniform(-1, 1, n))), "log_mstar": rng.normal(10.5, 0.6, n),
+                  "log_sfr": rng.normal(0.0, 0.6, n)}).to_parquet(root / "catalog.parquet")  # fmt: skip
     t1 = time.perf_counter()
     ingest_catalog(root / "catalog.parquet", out=root / "survey")
     return {"make_vectors_s": round(t1 - t0, 1), "ingest_catalog_s": round(time.perf_counter() - t1, 1)}
@@ -229,7 +230,8 @@ def serve(root: Path, run: Path) -> dict:
         log_tail = server.log()[-400:]
         return {"mode": "in-memory", "ready_s": round(ready, 1), "page_status": status, "page_bytes": len(page),
                 "page_s": page_s, "browser": browser, "server_peak_rss_bytes": hwm * 1024,
-                "traceback_in_log": "Traceback" in server.log(), "log_tail": log_tail, "load_average_after": load()}  # fmt: skip
+                "traceback_in_log": "Traceback" in server.log(), "log_tail": log_tail,
+                "load_average_after": load()}  # fmt: skip
     finally:
         server.stop()
 
@@ -255,10 +257,13 @@ def main() -> None:
     root = args.keep or Path(tempfile.mkdtemp(prefix="galexplore-import-bench-"))
     root.mkdir(parents=True, exist_ok=True)
     load_before = load()
-    result = {"what": "import-embeddings of N vectors of D float32 into a catalog-only survey; then project (PCA) and serve",
+    result = {"what": "import-embeddings of N vectors of D float32 into a catalog-only survey; "
+                      "then project (PCA) and serve",
               "n": args.n, "dim": args.dim, "vectors_gb": round(args.n * args.dim * 4 / 1e9, 2),
-              "goal": "import <= 60 s and peak RSS <= 2x the vectors' size", "date": datetime.now(UTC).isoformat(timespec="seconds"),
-              "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, shared", "load_average_before": load_before}  # fmt: skip
+              "goal": "import <= 60 s and peak RSS <= 2x the vectors' size",
+              "date": datetime.now(UTC).isoformat(timespec="seconds"),
+              "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, shared",
+              "load_average_before": load_before}  # fmt: skip
     RESULTS.mkdir(exist_ok=True)
     name = "import.json" if (args.n, args.dim) == (1_000_000, 1024) else f"import_{args.n}x{args.dim}.json"
 

@@ -145,7 +145,8 @@ def _embedding_arrays(galaxy_ids: Sequence[str], vectors: Mapping[str, npt.Array
         bad = first_nonfinite_row(arr)
         if bad >= 0:
             raise StoreError(
-                f"{where}: embedding {name!r} contains NaN or inf (first in {describe_row(first_row + bad, ids, first_row)})"
+                f"{where}: embedding {name!r} contains NaN or inf "
+                f"(first in {describe_row(first_row + bad, ids, first_row)})"
             )
         arrays[name] = arr
     return ids, arrays

@@ -86,18 +86,20 @@ def run(args: argparse.Namespace) -> int:
         if args.pretrained is not None:
             from galexplore.embed import embed_pretrained
 
-            path = embed_pretrained(args.survey, args.run, args.pretrained, weights=args.weights, batch_size=args.batch_size or 32,
-                                    device=args.device, progress=progress)  # fmt: skip
+            path = embed_pretrained(args.survey, args.run, args.pretrained, weights=args.weights,
+                                    batch_size=args.batch_size or 32, device=args.device,
+                                    progress=progress)  # fmt: skip
         elif args.dask:
             from galexplore.scale.dask_embed import dask_client, embed_with_dask
 
             address = None if args.dask == "local" else args.dask
             with dask_client(address, n_workers=args.workers) as client:
                 path = embed_with_dask(args.survey, args.run, client, rows_per_partition=args.partition_rows,
-                                       views=args.views, batch_size=args.batch_size or 256, seed=args.seed, progress=progress)  # fmt: skip
+                                       views=args.views, batch_size=args.batch_size or 256, seed=args.seed,
+                                       progress=progress)  # fmt: skip
         else:
-            path = embed(args.survey, args.run, views=args.views, batch_size=args.batch_size or 256, device=args.device, seed=args.seed,
-                         progress=progress)  # fmt: skip
+            path = embed(args.survey, args.run, views=args.views, batch_size=args.batch_size or 256,
+                         device=args.device, seed=args.seed, progress=progress)  # fmt: skip
     emb = read_embeddings(args.run)
     dims = ", ".join(f"emb_{m} {v.shape[1]}-d" for m, v in emb.vectors.items())
     print(f"embedded {len(emb.galaxy_ids)} galaxies ({dims}) → {path}", file=sys.stderr)

@@ -46,7 +46,8 @@ def _radius(text: str) -> float:
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("import-embeddings", help="write RUN/embeddings.parquet from vectors made by any model",
-                       description=DESCRIPTION, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+                       description=DESCRIPTION, epilog=EPILOG,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     p.add_argument("file", metavar="FILE", help="Parquet, CSV, FITS, ECSV, HDF5 or .npy file of vectors")
     p.add_argument("--survey", required=True, metavar="SURVEY", help="survey directory the vectors describe")
     p.add_argument(
@@ -79,8 +80,9 @@ def run(args: argparse.Namespace) -> int:
     from galexplore.importing import import_embeddings
 
     with progress_bar(args, unit="row") as progress:
-        result = import_embeddings(args.file, args.survey, args.out, id_column=args.id_column, vector_columns=args.vector_column,
-                                   ids_file=args.ids, match_radius_arcsec=args.match_radius, model_name=args.model_name,
+        result = import_embeddings(args.file, args.survey, args.out, id_column=args.id_column,
+                                   vector_columns=args.vector_column, ids_file=args.ids,
+                                   match_radius_arcsec=args.match_radius, model_name=args.model_name,
                                    progress=progress)  # fmt: skip
     print(f"{result.summary()} → {result.path}", file=sys.stderr)
     return 0

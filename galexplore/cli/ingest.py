@@ -71,7 +71,8 @@ def _common(p: argparse.ArgumentParser, *, catalog_required: bool = False) -> No
         "--out", required=True, metavar="SURVEY", help="output survey directory (replaced if it exists)"
     )
     p.add_argument("--catalog", metavar="CAT", required=catalog_required,
-                   help="property catalog (FITS, ECSV, CSV or Parquet), matched by id, else by sky position within 3″")  # fmt: skip
+                   help="property catalog (FITS, ECSV, CSV or Parquet), matched by id, "
+                        "else by sky position within 3″")  # fmt: skip
     p.add_argument("--name", help="survey name recorded in survey.json (default: the directory name)")
 
 
@@ -97,11 +98,13 @@ def _grid(p: argparse.ArgumentParser) -> None:
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("ingest", help="read real survey files (Pipe3D, MaNGA, FITS cutouts, images, spectra, catalogs)",
-                       description=DESCRIPTION, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+                       description=DESCRIPTION, epilog=EPILOG,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     kinds = p.add_subparsers(dest="kind", metavar="<kind>", title="kinds", required=True)
 
     k = kinds.add_parser("pipe3d", help="Pipe3D maps: packed or classic FITS cubes, per-spaxel HDF5",
-                         description="Pipe3D maps → log Σ*, log age, [Z/H], log EW(Hα), log flux on the survey grid.")  # fmt: skip
+                         description="Pipe3D maps → log Σ*, log age, [Z/H], log EW(Hα), "
+                                     "log flux on the survey grid.")  # fmt: skip
     k.add_argument(
         "files",
         nargs="+",
@@ -118,7 +121,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     k.set_defaults(func=run)
 
     k = kinds.add_parser("manga-maps", help="MaNGA DAP MAPS files",
-                         description="MaNGA DAP MAPS → log EW(Hα), log Hα flux, stellar velocity and σ, D4000 (IVAR and MASK applied).")  # fmt: skip
+                         description="MaNGA DAP MAPS → log EW(Hα), log Hα flux, stellar velocity and σ, D4000 "
+                                     "(IVAR and MASK applied).")  # fmt: skip
     k.add_argument("files", nargs="+", metavar="FILE", help="manga-*-MAPS-*.fits.gz")
     _common(k)
     _grid(k)
@@ -128,7 +132,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     k.set_defaults(func=run)
 
     k = kinds.add_parser("fits-cutouts", help="multi-band FITS cutouts (e.g. DECaLS g, r, z)",
-                         description="Multi-band FITS cutouts → images in linear flux per pixel, bands named.")  # fmt: skip
+                         description="Multi-band FITS cutouts → images in linear flux per pixel, "
+                                     "bands named.")  # fmt: skip
     k.add_argument("files", nargs="+", metavar="FILE", help="FITS cutouts, (B, H, W) or (H, W)")
     _common(k)
     k.add_argument("--bands", type=_bands, help="band names, comma-separated (default: from the headers)")
@@ -149,7 +154,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     k.set_defaults(func=run)
 
     k = kinds.add_parser("spectra", help="DESI coadds (+ redrock), SDSS spec-lite, MaNGA spectra",
-                         description="Spectra → one wavelength grid; DESI arms merged, redshift from redrock.")  # fmt: skip
+                         description="Spectra → one wavelength grid; DESI arms merged, "
+                                     "redshift from redrock.")  # fmt: skip
     k.add_argument(
         "files",
         nargs="+",
@@ -198,8 +204,8 @@ def _call(args: argparse.Namespace, progress):
             args.grid, args.size, args.extent_re, args.extent_arcsec, args.align, args.deproject
         )
         if args.kind == "pipe3d":
-            return ing.ingest_pipe3d(args.files, args.out, catalog=args.catalog, grid=grid, pixel_arcsec=args.pixel_arcsec,
-                                     name=args.name, progress=progress)  # fmt: skip
+            return ing.ingest_pipe3d(args.files, args.out, catalog=args.catalog, grid=grid,
+                                     pixel_arcsec=args.pixel_arcsec, name=args.name, progress=progress)  # fmt: skip
         return ing.ingest_manga_maps(args.files, args.out, catalog=args.catalog, grid=grid, min_snr=args.min_snr,
                                      name=args.name, progress=progress)  # fmt: skip
     if args.kind == "fits-cutouts":
@@ -224,6 +230,6 @@ def run(args: argparse.Namespace) -> int:
     survey = result.survey
     mods = ", ".join(f"{k} {tuple(v.shape)}" for k, v in survey.modalities.items()) or "catalog only"
     skipped = f"; {len(result.report.skipped)} skipped" if result.report.skipped else ""
-    print(f"wrote {survey.n_galaxies} galaxies to {survey.path} ({mods}{skipped}; report: {survey.paths.ingest_report})",
-          file=sys.stderr)  # fmt: skip
+    print(f"wrote {survey.n_galaxies} galaxies to {survey.path} "
+          f"({mods}{skipped}; report: {survey.paths.ingest_report})", file=sys.stderr)  # fmt: skip
     return 0

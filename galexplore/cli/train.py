@@ -199,8 +199,8 @@ def run(args: argparse.Namespace) -> int:
     if args.resume and epochs is None and args.minutes is None:
         epochs = _stored_epochs(args.out)  # without --epochs, a resumed run goes on to its planned epochs
     config = TrainConfig(
-        modality=args.modality, epochs=epochs, minutes=args.minutes, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
-        device=args.device, val_fraction=args.val_fraction, patience=args.patience, width=args.width,
+        modality=args.modality, epochs=epochs, minutes=args.minutes, batch_size=args.batch_size, lr=args.lr,
+        seed=args.seed, device=args.device, val_fraction=args.val_fraction, patience=args.patience, width=args.width,
         depth=args.depth, loss=args.loss, temperature=args.temperature, head=args.head, threads=args.threads,
         azimuthal_orders=args.azimuthal_orders, azimuthal_loss=args.azimuthal_loss,
         azimuthal_loss_rings=args.azimuthal_loss_rings, profile_loss=args.profile_loss, precision=args.precision,

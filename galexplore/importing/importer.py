@@ -62,7 +62,10 @@ class ImportResult:
         )
         text = f"imported {self.n_imported} of {self.n_rows} rows ({dims}), matched by {how}"
         if self.n_skipped:
-            text += f"; skipped {self.n_skipped} rows whose galaxy is not in the survey (e.g. {', '.join(self.skipped_examples)})"
+            text += (
+                f"; skipped {self.n_skipped} rows whose galaxy is not in the survey "
+                f"(e.g. {', '.join(self.skipped_examples)})"
+            )
         return text
 
 
@@ -89,7 +92,8 @@ def checked_blocks(
                 raise InputFileError(source.path, f"column {col.column}: NaN or inf in the vector of "
                                                   f"{describe_row(scan.first_nonfinite, ids)}")  # fmt: skip
             if scan.first_all_zero >= 0:
-                raise InputFileError(source.path, f"column {col.column}: the vector of {describe_row(scan.first_all_zero, ids)} "
+                raise InputFileError(source.path, f"column {col.column}: the vector of "
+                                                  f"{describe_row(scan.first_all_zero, ids)} "
                                                   "is all zeros (a placeholder, not an embedding)")  # fmt: skip
             pos += len(block)
             yield block

@@ -103,7 +103,8 @@ def _by_sky(source: VectorSource, survey: Survey, radius_arcsec: float) -> RowMa
         )
         hit = sep.to_value(u.arcsec) < radius_arcsec
         rows[np.flatnonzero(ok)[hit]] = s_ok[near[hit]]
-    _refuse_shared_galaxies(source, survey, rows, f"lie within {radius_arcsec:g} arcsec of it: a galaxy takes one vector "
+    _refuse_shared_galaxies(source, survey, rows, f"lie within {radius_arcsec:g} arcsec of it: "
+                                                  "a galaxy takes one vector "
                                                   "(use a smaller --match-radius or remove one)")  # fmt: skip
     return RowMatch(rows, "sky position", radius_arcsec)
 

@@ -30,7 +30,8 @@ from galexplore.importing.columns import (
 
 #: File name endings of each format.
 FORMATS = {"parquet": (".parquet", ".pq"), "npy": (".npy",), "csv": (".csv", ".csv.gz", ".tsv"),
-           "fits": (".fits", ".fit", ".fits.gz", ".fts"), "ecsv": (".ecsv",), "hdf5": (".h5", ".hdf5", ".hdf")}  # fmt: skip
+           "fits": (".fits", ".fit", ".fits.gz", ".fts"), "ecsv": (".ecsv",),
+           "hdf5": (".h5", ".hdf5", ".hdf")}  # fmt: skip
 
 
 @dataclass

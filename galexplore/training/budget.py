@@ -107,4 +107,18 @@ def epochs_for_budget(minutes: float, step_seconds: float, steps_per_epoch: int,
     return max(1, int(SAFETY * 60.0 * minutes // per_epoch))
 
 
-__all__ = ["PROBE_STEPS", "epochs_for_budget", "seconds_per_step"]
+def planned_epochs(trainer: Any, minutes: float, dist: Any, *, prefetch_views: bool = True) -> int:
+    """The epochs of ``trainer`` (a training loop's state, see :func:`seconds_per_step`) that fit
+    in ``minutes``, validation passes included; every rank of ``dist`` gets rank 0's figure."""
+    import math
+
+    step_s = seconds_per_step(trainer, prefetch_views=prefetch_views)
+    val_rows = len(trainer.val_rows)
+    val_batches = math.ceil(val_rows / trainer.batch_size) if val_rows >= 2 else 0
+    epochs = dist.broadcast(epochs_for_budget(minutes, step_s, trainer.steps_per_epoch, val_batches))
+    log.info("time budget %.3g min: %.3f s per step, %d steps per epoch -> %d epochs",
+             minutes, step_s, trainer.steps_per_epoch, epochs)  # fmt: skip
+    return epochs
+
+
+__all__ = ["PROBE_STEPS", "epochs_for_budget", "planned_epochs", "seconds_per_step"]

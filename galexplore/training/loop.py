@@ -28,7 +28,7 @@ from galexplore.data.store import Survey, open_survey
 from galexplore.errors import GalexploreError, StoreError
 from galexplore.models.factory import build_model
 from galexplore.progress import ProgressCallback, report
-from galexplore.training.budget import epochs_for_budget, seconds_per_step
+from galexplore.training.budget import planned_epochs
 from galexplore.training.checkpoint import (
     load_checkpoint,
     save_checkpoint,
@@ -301,17 +301,9 @@ def _resume_config(ckpt: dict[str, Any], config: TrainConfig, run: Path) -> Trai
 
 def _fit_budget(tr: _Trainer, config: TrainConfig, dist: Distributed) -> TrainConfig:
     """``config`` with the epochs that fit in ``config.minutes`` here, and the schedule set for them."""
-    step_s = seconds_per_step(tr, prefetch_views=config.prefetch)
-    val_batches = math.ceil(len(tr.val_rows) / tr.batch_size) if len(tr.val_rows) >= 2 else 0
-    epochs = dist.broadcast(epochs_for_budget(config.minutes, step_s, tr.steps_per_epoch, val_batches))
-    log.info(
-        "time budget %.3g min: %.3f s per step, %d steps per epoch -> %d epochs",
-        config.minutes,
-        step_s,
-        tr.steps_per_epoch,
-        epochs,
+    config = dataclasses.replace(
+        config, epochs=planned_epochs(tr, config.minutes, dist, prefetch_views=config.prefetch)
     )
-    config = dataclasses.replace(config, epochs=epochs)
     tr.sched = make_scheduler(tr.opt, tr.steps_per_epoch, config)
     return config
 

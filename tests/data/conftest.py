@@ -299,8 +299,8 @@ def write_desi(folder: Path) -> tuple[Path, Path]:
                  fits.ImageHDU(ivar, name=f"{arm}_IVAR"), fits.ImageHDU(mask, name=f"{arm}_MASK")]  # fmt: skip
     coadd = folder / "coadd-9-1-thru1.fits"
     fits.HDUList(hdus).writeto(coadd, overwrite=True)
-    rr = Table({"TARGETID": [22, 11], "Z": [0.5, 0.1], "ZERR": [1e-5, 1e-5], "ZWARN": [0, 0], "SPECTYPE": ["GALAXY", "GALAXY"],
-                "DELTACHI2": [100.0, 200.0]})  # fmt: skip
+    rr = Table({"TARGETID": [22, 11], "Z": [0.5, 0.1], "ZERR": [1e-5, 1e-5], "ZWARN": [0, 0],
+                "SPECTYPE": ["GALAXY", "GALAXY"], "DELTACHI2": [100.0, 200.0]})  # fmt: skip
     redrock = folder / "redrock-9-1-thru1.fits"
     fits.HDUList([fits.PrimaryHDU(), fits.BinTableHDU(rr, name="REDSHIFTS")]).writeto(redrock, overwrite=True)
     return coadd, redrock
@@ -333,8 +333,9 @@ def write_manga_spectra(path: Path) -> Path:
     ivar = np.ones((3, wave.size), np.float32)
     mask = np.zeros((3, wave.size), np.int32)
     mask[2] = 1026  # the whole third spectrum unusable
-    hdus = [fits.PrimaryHDU(), fits.ImageHDU(wave, name="WAVE"), fits.ImageHDU(flux, name="FLUX"), fits.ImageHDU(ivar, name="IVAR"),
-            fits.ImageHDU(mask, name="MASK"), fits.ImageHDU(np.array([0.01, 0.02, 0.03]), name="Z")]  # fmt: skip
+    hdus = [fits.PrimaryHDU(), fits.ImageHDU(wave, name="WAVE"), fits.ImageHDU(flux, name="FLUX"),
+            fits.ImageHDU(ivar, name="IVAR"), fits.ImageHDU(mask, name="MASK"),
+            fits.ImageHDU(np.array([0.01, 0.02, 0.03]), name="Z")]  # fmt: skip
     fits.HDUList(hdus).writeto(path)
     return path
 
@@ -351,21 +352,23 @@ def write_ecalifa_tables(folder: Path) -> dict[str, Path]:
     ew = np.array([20, 15, 10, 8, 7, 5, 4, 3.5, 2, 1, 0.5, 0.2])  # 5 SF, 3 GV, 4 retired
     sfr = 0.8 * (mass - 10) - 0.2 + np.where(ew > 6, 0.0, -1.5)
     gp = Table({"ID": np.arange(n), "cubename": names, "galaxy": [s[:5] for s in names], "RA": rng.uniform(0, 360, n),
-                "DEC": rng.uniform(-10, 60, n), "z": rng.uniform(0.005, 0.03, n), "type": ["Sb"] * n, "Re": rng.uniform(5, 20, n),
-                "PA": rng.uniform(0, 180, n), "ecc": np.full(n, 0.6), "lMass_int": mass, "lSFR": sfr, "WHa_int": np.log10(ew),
-                "Age_LW_int": np.full(n, 2.0), "met_LW_int": np.full(n, 0.02)})  # fmt: skip
+                "DEC": rng.uniform(-10, 60, n), "z": rng.uniform(0.005, 0.03, n), "type": ["Sb"] * n,
+                "Re": rng.uniform(5, 20, n), "PA": rng.uniform(0, 180, n), "ecc": np.full(n, 0.6), "lMass_int": mass,
+                "lSFR": sfr, "WHa_int": np.log10(ew), "Age_LW_int": np.full(n, 2.0),
+                "met_LW_int": np.full(n, 0.02)})  # fmt: skip
     gp_path = folder / "galaxies_properties.fits"
     fits.HDUList([fits.PrimaryHDU(), fits.BinTableHDU(gp, name="TAB_CEN")]).writeto(gp_path)
     glob = Table({"ID": np.arange(n), "Name": names, "RA": gp["RA"], "DEC": gp["DEC"], "z": gp["z"], "type": ["Sc"] * n,
                   "Re": gp["Re"], "PA": gp["PA"], "ellip": np.full(n, 0.8), "DL": np.full(n, 60.0), "log_Mass": mass,
-                  "log_SFR_Ha": sfr, "EW_Ha_ALL": -ew, "Age_LW_Re_fit": np.full(n, 9.3), "Sigma_Mass_Re": np.full(n, 2.0),
-                  "extra_col": np.arange(n) * 1.0})  # fmt: skip
+                  "log_SFR_Ha": sfr, "EW_Ha_ALL": -ew, "Age_LW_Re_fit": np.full(n, 9.3),
+                  "Sigma_Mass_Re": np.full(n, 2.0), "extra_col": np.arange(n) * 1.0})  # fmt: skip
     glob["log_SFR_Ha"][3] = DBL_MAX
     glob_path = folder / "ecalifa_global.csv"
     glob.write(glob_path, format="ascii.ecsv")
     edge = Table({"ID": np.arange(n), "Name": names, "caMstars": mass, "caSFR": sfr, "caAge": np.full(n, 9.1),
                   "caRe": np.full(n, 12.0), "caPA": np.full(n, 45.0), "caEllipticity": np.full(n, 0.0),
-                  "cazgas": np.full(n, 0.02), "cazstars": np.full(n, 0.021), "caDistP3d": np.full(n, 85.0), "caOH": np.full(n, 8.5)})  # fmt: skip
+                  "cazgas": np.full(n, 0.02), "cazstars": np.full(n, 0.021), "caDistP3d": np.full(n, 85.0),
+                  "caOH": np.full(n, 8.5)})  # fmt: skip
     edge["caMstars"][0] = -12.0
     edge["caOH"][1] = -12.0
     edge_path = folder / "edge_califa.csv"

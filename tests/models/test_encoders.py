@@ -257,7 +257,8 @@ def test_residual_fourier_branch_sees_no_levels():
     assert torch.allclose(z[:, amp], shifted[:, amp], atol=1e-4)
     assert not torch.allclose(z[:, :160], shifted[:, :160], atol=1e-2)
     narrow = ConvEncoder(3, width=8, depth=2, stem_stride=1, pool="rings", n_rings=5, pool_channels=12,
-                         fourier_orders=(2,), fourier_channels=6, fourier_rings=4, fourier_source="residual")  # fmt: skip
+                         fourier_orders=(2,), fourier_channels=6, fourier_rings=4,
+                         fourier_source="residual")  # fmt: skip
     assert narrow.feature_dim == 5 * 12 + 6 * 4 and narrow.fourier_feature_indices()[0] == 60
     assert narrow.eval()(x).shape == (2, 84)
     with pytest.raises(ValueError, match="fourier_source"):

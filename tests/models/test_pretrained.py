@@ -141,8 +141,8 @@ def test_zoobot_encoder_with_zoobots_preprocessing(survey, tmp_path, greyscale):
     )
     # Zoobot: RGB in 0-1, bilinear antialiased resize to 224, no normalisation; greyscale = channel mean
     rgb = torch.from_numpy(display_rgb(survey.read("images", slice(0, 2)), survey.spec("images")))
-    x = torch.nn.functional.interpolate(rgb.mean(1, keepdim=True) if greyscale else rgb, size=(224, 224), mode="bilinear",
-                                        antialias=True, align_corners=False)  # fmt: skip
+    x = torch.nn.functional.interpolate(rgb.mean(1, keepdim=True) if greyscale else rgb, size=(224, 224),
+                                        mode="bilinear", antialias=True, align_corners=False)  # fmt: skip
     with torch.no_grad():
         np.testing.assert_allclose(model(x).numpy(), z[:2], rtol=1e-4, atol=1e-5)
 
@@ -205,7 +205,9 @@ def test_astropt(survey, tmp_path):
     # AstroPT's own patching of one galaxy (GalaxyImageDataset.process_galaxy + its normalise)
     from astropt.local_datasets import GalaxyImageDataset
 
-    ds = GalaxyImageDataset(None, spiral=True, transform={"images": lambda x: (x - x.mean(1, keepdim=True)) / (x.std(1, keepdim=True) + 1e-8)},
+    ds = GalaxyImageDataset(None, spiral=True,
+                            transform={"images": lambda x: (x - x.mean(1, keepdim=True))
+                                       / (x.std(1, keepdim=True) + 1e-8)},
                             modality_registry=model.modality_registry)  # fmt: skip
     rgb = torch.from_numpy(display_rgb(survey.read("images", slice(0, 1)), survey.spec("images"))) * 255.0
     tokens = ds.process_galaxy(resize(rgb, 64)[0])[None]
@@ -275,6 +277,6 @@ def test_cli_embed_pretrained_then_project(survey, tmp_path):
                          capture_output=True, text=True, timeout=600)  # fmt: skip
     assert out.returncode == 0, out.stderr
     assert f"embedded {N} galaxies (emb_images 256-d)" in out.stderr
-    out = subprocess.run([sys.executable, "-m", "galexplore", "-q", "project", str(tmp_path / "run"), "--method", "pca"],
-                         capture_output=True, text=True, timeout=600)  # fmt: skip
+    out = subprocess.run([sys.executable, "-m", "galexplore", "-q", "project", str(tmp_path / "run"),
+                          "--method", "pca"], capture_output=True, text=True, timeout=600)  # fmt: skip
     assert out.returncode == 0, out.stderr

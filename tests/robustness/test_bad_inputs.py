@@ -92,8 +92,10 @@ def test_pipe3d_cube_without_the_needed_planes(tmp_path):
 def test_pipe3d_all_nan_maps(tmp_path):
     path = tmp_path / "nan.SSP.cube.fits"
     hdu = fits.PrimaryHDU(np.full((20, 10, 10), np.nan, dtype=np.float32))
-    for i, d in enumerate(["median intensity flux within the wavelength range", "luminosity weighted age of the stellar population",
-                           "luminosity weighted metallicity of the stellar population", "stellar mass density"]):  # fmt: skip
+    for i, d in enumerate(["median intensity flux within the wavelength range",
+                           "luminosity weighted age of the stellar population",
+                           "luminosity weighted metallicity of the stellar population",
+                           "stellar mass density"]):  # fmt: skip
         hdu.header[f"DESC_{i}"] = d
     hdu.writeto(path)
     assert_one_line_error(gx("ingest", "pipe3d", path, "--out", tmp_path / "s"), "nan.SSP.cube.fits")

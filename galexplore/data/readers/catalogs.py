@@ -128,8 +128,8 @@ LAYOUTS = [
 ]  # fmt: skip
 
 ID_ALIASES = ("galaxy_id", "id", "name", "objid", "targetid", "galaxy", "object", "plateifu")
-ALIASES = {"ra": ("ra", "ra_deg", "raj2000", "target_ra"), "dec": ("dec", "dec_deg", "dej2000", "decj2000", "target_dec"),
-           "z": ("z", "redshift")}  # fmt: skip
+ALIASES = {"ra": ("ra", "ra_deg", "raj2000", "target_ra"),
+           "dec": ("dec", "dec_deg", "dej2000", "decj2000", "target_dec"), "z": ("z", "redshift")}  # fmt: skip
 
 
 @dataclass

@@ -292,7 +292,8 @@ def _read_hdf5(path: Path, *, distance_mpc, z) -> NativePlanes:
             f"Pipe3D HDF5 tables lack columns {sorted(missing | ({'EW_Halpha'} - set(fe.dtype.names or ())))}",
         )
     for col, allowed in {"age_lwt": ("dex(yr)",), "ZH_lwt": ("dex",), "mass_ssp": ("dex(solMass / pix2)",),
-                         "medflx_ssp": ("1e-16 erg / (Angstrom s cm2)",), "EW_Halpha": ("Angstrom",)}.items():  # fmt: skip
+                         "medflx_ssp": ("1e-16 erg / (Angstrom s cm2)",),
+                         "EW_Halpha": ("Angstrom",)}.items():  # fmt: skip
         _expect_unit(units, col, allowed, path)
     ix, iy = ssp["ix"].astype(int), ssp["iy"].astype(int)
     shape = (int(iy.max()) + 1, int(ix.max()) + 1)
@@ -310,7 +311,8 @@ def _read_hdf5(path: Path, *, distance_mpc, z) -> NativePlanes:
     }
     name = ssp["Name"][0] if "Name" in ssp.dtype.names else b""
     gid = (name.decode() if isinstance(name, bytes) else str(name)).strip() or _stem(path)
-    notes = {"layout": "per-spaxel HDF5", "columns": "SSP: age_lwt, ZH_lwt, mass_ssp, medflx_ssp; flux_elines: EW_Halpha",
+    notes = {"layout": "per-spaxel HDF5",
+             "columns": "SSP: age_lwt, ZH_lwt, mass_ssp, medflx_ssp; flux_elines: EW_Halpha",
              "pixel_scale": f"{pix:.4f} arcsec from the dec_off column", "centre": "where ra_off = dec_off = 0",
              "orientation": "ix increases to the west, iy to the north (from ra_off, dec_off)"}  # fmt: skip
     stack = {"log_mass_spaxel": grid(ssp, "mass_ssp"), "log_age": grid(ssp, "age_lwt"), "zh": grid(ssp, "ZH_lwt"),

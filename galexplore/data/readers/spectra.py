@@ -147,7 +147,8 @@ def read_desi_coadd(path: str | os.PathLike, *, redrock: str | os.PathLike | Non
         props = {"ra": float(row["TARGET_RA"]), "dec": float(row["TARGET_DEC"]), "z": rr.get("z", np.nan),
                  **{k: v for k, v in rr.items() if k != "z"}, "targetid": tid}  # fmt: skip
         notes = {"layout": "DESI coadd", "arms": [a.lower() for a in arms],
-                 "redshift": f"redrock {rr_path.name}" if rr else "none (no redrock file or TARGETID not in it)"}  # fmt: skip
+                 "redshift": f"redrock {rr_path.name}" if rr
+                 else "none (no redrock file or TARGETID not in it)"}  # fmt: skip
         out.append(Spectrum(str(tid), wave, flux, ivar, str(path), FLUX_UNIT, props, notes))
     return out
 

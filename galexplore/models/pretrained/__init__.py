@@ -6,8 +6,8 @@
 are the optional extra ``pip install "galexplore[pretrained]"``.
 """
 
-from galexplore.models.pretrained.base import ADAPTERS, PretrainedEncoder, parse_name
-from galexplore.models.pretrained.run import embed_pretrained, embed_survey
+from galexplore.models.pretrained.base import ADAPTERS, PretrainedEncoder
+from galexplore.models.pretrained.run import embed_pretrained, embed_survey, parse_name
 from galexplore.models.pretrained.weights import MissingWeightsError
 
 __all__ = [

@@ -78,7 +78,8 @@ class AIONEncoder(PretrainedEncoder):
 
     def hub(self) -> HubWeights:
         return HubWeights(f"polymathic-ai/aion-{self.variant}", (("config.json",), ("model.safetensors",),
-                                                                 ("codecs/image/config.json",), ("codecs/image/model.safetensors",)))  # fmt: skip
+                                                                 ("codecs/image/config.json",),
+                                                                 ("codecs/image/model.safetensors",)))  # fmt: skip
 
     def check(self, spec: ModalitySpec) -> None:
         if len(spec.shape) != 3:
@@ -87,7 +88,8 @@ class AIONEncoder(PretrainedEncoder):
             )
         if is_display(spec):
             raise GalexploreError(
-                f"{self.name} reads Legacy Survey fluxes (nanomaggies); this survey's images are display values (PNG/JPEG)"
+                f"{self.name} reads Legacy Survey fluxes (nanomaggies); "
+                "this survey's images are display values (PNG/JPEG)"
             )
         self.bands = aion_bands(spec.channels)
 

@@ -71,21 +71,6 @@ def register(cls: type[PretrainedEncoder]) -> type[PretrainedEncoder]:
     return cls
 
 
-def parse_name(name: str) -> PretrainedEncoder:
-    """``family:variant`` → its adapter (not loaded yet)."""
-    from galexplore.models.pretrained import aion_model, astropt_model, timm_models  # noqa: F401 - they register
-
-    family, sep, variant = name.partition(":")
-    if not sep or not variant.strip():
-        raise GalexploreError(f"--pretrained {name!r}: expected FAMILY:NAME, e.g. timm:resnet50, zoobot:convnext_nano, "
-                              "astropt:095M, aion:base")  # fmt: skip
-    if family not in ADAPTERS:
-        raise GalexploreError(
-            f"--pretrained {name!r}: unknown family {family!r} (known: {', '.join(sorted(ADAPTERS))})"
-        )
-    return ADAPTERS[family](variant.strip())
-
-
 def require(package: str, extra: str = "pretrained") -> None:
     """A clear one-line error when an optional package is missing."""
     import importlib.util
@@ -96,4 +81,4 @@ def require(package: str, extra: str = "pretrained") -> None:
         )
 
 
-__all__ = ["ADAPTERS", "PretrainedEncoder", "parse_name", "register", "require"]
+__all__ = ["ADAPTERS", "PretrainedEncoder", "register", "require"]

@@ -22,10 +22,25 @@ from galexplore.artifacts.paths import RunPaths
 from galexplore.artifacts.runs import write_embeddings
 from galexplore.data.readers.batch import file_record
 from galexplore.data.store import Survey, open_survey
-from galexplore.models.pretrained.base import PretrainedEncoder, parse_name
+from galexplore.errors import GalexploreError
+from galexplore.models.pretrained import aion_model, astropt_model, timm_models  # noqa: F401 - they register
+from galexplore.models.pretrained.base import ADAPTERS, PretrainedEncoder
 from galexplore.progress import ProgressCallback, report
 
 log = logging.getLogger(__name__)
+
+
+def parse_name(name: str) -> PretrainedEncoder:
+    """``family:variant`` → its adapter (not loaded yet)."""
+    family, sep, variant = name.partition(":")
+    if not sep or not variant.strip():
+        raise GalexploreError(f"--pretrained {name!r}: expected FAMILY:NAME, e.g. timm:resnet50, zoobot:convnext_nano, "
+                              "astropt:095M, aion:base")  # fmt: skip
+    if family not in ADAPTERS:
+        raise GalexploreError(
+            f"--pretrained {name!r}: unknown family {family!r} (known: {', '.join(sorted(ADAPTERS))})"
+        )
+    return ADAPTERS[family](variant.strip())
 
 
 def embed_survey(encoder: PretrainedEncoder, survey: Survey, *, batch_size: int = 32,
@@ -115,4 +130,4 @@ def provenance(encoder: PretrainedEncoder, survey: Survey, batch_size: int) -> d
     }
 
 
-__all__ = ["embed_pretrained", "embed_survey", "provenance"]
+__all__ = ["embed_pretrained", "embed_survey", "parse_name", "provenance"]
