@@ -10,10 +10,15 @@ modality of the run, named after the column: ``image_embedding`` → ``image``, 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
 
 from galexplore.data.readers.catalogs import ALIASES, ID_ALIASES
+from galexplore.errors import InputFileError
 
 #: One-column-per-dimension groups need at least this many columns to be taken without being
 #: named (so that ``w1 … w4`` WISE fluxes are not mistaken for a vector).
@@ -92,7 +97,75 @@ def group_name(prefix: str) -> str:
     return modality_name(prefix.rstrip("_-. ")) if prefix.strip("_-. ") else "embedding"
 
 
+@dataclass
+class VectorColumn:
+    """One vector column of the file: ``blocks(n)`` yields its rows in order, ≤ n at a time,
+    as (rows, ``dim``) arrays of the file's dtype."""
+
+    column: str
+    dim: int
+    dtype: str
+    blocks: Callable[[int], Iterator[np.ndarray]]
+
+
+@dataclass
+class VectorSource:
+    """What :func:`open_source` found in a file."""
+
+    path: Path
+    format: str
+    n_rows: int
+    keys: pd.DataFrame
+    key_columns: KeyColumns
+    vectors: dict[str, VectorColumn]
+
+
+def choose_vectors(path: Path, lists: Mapping[str, object], scalars: Sequence[str], requests: Sequence[str],
+                   keys: KeyColumns) -> dict[str, tuple[str, object]]:  # fmt: skip
+    """Modality → ("list", column) or ("group", [columns]) from the requested or found columns."""
+    groups = dimension_groups(scalars, exclude=keys.names)
+    chosen: dict[str, tuple[str, object]] = {}
+
+    def add(name: str, how: tuple[str, object], label: str) -> None:
+        if name in chosen:
+            raise InputFileError(
+                path,
+                f"two vector columns would both become modality {name!r} ({label}); name one with COL=NAME",
+            )
+        chosen[name] = how
+
+    if requests:
+        for spec in requests:
+            col, name = parse_request(spec)
+            prefix = next((p for p in groups if col in (p, p.rstrip("_-. "))), None)
+            if col in lists:
+                add(name or modality_name(col), ("list", col), col)
+            elif prefix is not None:
+                add(name or group_name(prefix), ("group", groups[prefix]), col)
+            elif col in scalars:
+                raise InputFileError(path, f"column {col!r} holds one number per row, not a vector")
+            else:
+                have = sorted(lists) + [p + "0…" for p in groups]
+                raise InputFileError(
+                    path, f"no vector column {col!r} (vector columns: {', '.join(have) or 'none'})"
+                )
+        return chosen
+    for col in lists:
+        add(modality_name(col), ("list", col), col)
+    if not chosen:
+        for prefix, cols in groups.items():
+            if len(cols) >= MIN_AUTO_DIMS:
+                add(group_name(prefix), ("group", cols), prefix + "0…")
+    if not chosen:
+        raise InputFileError(path, "no vector column found (a list column, or one column per dimension such as "
+                                   "z0 … z63); name it with --vector-column")  # fmt: skip
+    return chosen
+
+
 __all__ = [
+    "VectorColumn",
+    "VectorSource",
+    "choose_vectors",
     "KeyColumns",
     "MIN_AUTO_DIMS",
     "dimension_groups",

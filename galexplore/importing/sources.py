@@ -9,8 +9,7 @@ reader hands over the same :class:`VectorSource`, so matching and checking are w
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -19,10 +18,10 @@ import pandas as pd
 from galexplore.embedding_checks import BLOCK_ROWS, BadRow, is_list_type, open_parquet, parquet_vector_blocks
 from galexplore.errors import InputFileError
 from galexplore.importing.columns import (
-    MIN_AUTO_DIMS,
     KeyColumns,
-    dimension_groups,
-    group_name,
+    VectorColumn,
+    VectorSource,
+    choose_vectors,
     key_columns,
     modality_name,
     parse_request,
@@ -32,29 +31,6 @@ from galexplore.importing.columns import (
 FORMATS = {"parquet": (".parquet", ".pq"), "npy": (".npy",), "csv": (".csv", ".csv.gz", ".tsv"),
            "fits": (".fits", ".fit", ".fits.gz", ".fts"), "ecsv": (".ecsv",),
            "hdf5": (".h5", ".hdf5", ".hdf")}  # fmt: skip
-
-
-@dataclass
-class VectorColumn:
-    """One vector column of the file: ``blocks(n)`` yields its rows in order, ≤ n at a time,
-    as (rows, ``dim``) arrays of the file's dtype."""
-
-    column: str
-    dim: int
-    dtype: str
-    blocks: Callable[[int], Iterator[np.ndarray]]
-
-
-@dataclass
-class VectorSource:
-    """What :func:`open_source` found in a file."""
-
-    path: Path
-    format: str
-    n_rows: int
-    keys: pd.DataFrame
-    key_columns: KeyColumns
-    vectors: dict[str, VectorColumn]
 
 
 def detect_format(path: Path) -> str:
@@ -97,48 +73,6 @@ def open_source(path: str | os.PathLike, *, id_column: str | None = None, vector
         raise InputFileError(
             path, f"not a readable {fmt} file ({type(exc).__name__}: {' '.join(str(exc).split())[:160]})"
         ) from exc
-
-
-def choose_vectors(path: Path, lists: Mapping[str, object], scalars: Sequence[str], requests: Sequence[str],
-                   keys: KeyColumns) -> dict[str, tuple[str, object]]:  # fmt: skip
-    """Modality → ("list", column) or ("group", [columns]) from the requested or found columns."""
-    groups = dimension_groups(scalars, exclude=keys.names)
-    chosen: dict[str, tuple[str, object]] = {}
-
-    def add(name: str, how: tuple[str, object], label: str) -> None:
-        if name in chosen:
-            raise InputFileError(
-                path,
-                f"two vector columns would both become modality {name!r} ({label}); name one with COL=NAME",
-            )
-        chosen[name] = how
-
-    if requests:
-        for spec in requests:
-            col, name = parse_request(spec)
-            prefix = next((p for p in groups if col in (p, p.rstrip("_-. "))), None)
-            if col in lists:
-                add(name or modality_name(col), ("list", col), col)
-            elif prefix is not None:
-                add(name or group_name(prefix), ("group", groups[prefix]), col)
-            elif col in scalars:
-                raise InputFileError(path, f"column {col!r} holds one number per row, not a vector")
-            else:
-                have = sorted(lists) + [p + "0…" for p in groups]
-                raise InputFileError(
-                    path, f"no vector column {col!r} (vector columns: {', '.join(have) or 'none'})"
-                )
-        return chosen
-    for col in lists:
-        add(modality_name(col), ("list", col), col)
-    if not chosen:
-        for prefix, cols in groups.items():
-            if len(cols) >= MIN_AUTO_DIMS:
-                add(group_name(prefix), ("group", cols), prefix + "0…")
-    if not chosen:
-        raise InputFileError(path, "no vector column found (a list column, or one column per dimension such as "
-                                   "z0 … z63); name it with --vector-column")  # fmt: skip
-    return chosen
 
 
 # -- Parquet --------------------------------------------------------------------------------------

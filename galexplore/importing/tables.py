@@ -17,10 +17,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from galexplore.embedding_checks import BLOCK_ROWS
+from galexplore.embedding_checks import BLOCK_ROWS, BadRow
 from galexplore.errors import InputFileError
-from galexplore.importing.columns import key_columns
-from galexplore.importing.sources import BadRow, VectorColumn, VectorSource, choose_vectors
+from galexplore.importing.columns import VectorColumn, VectorSource, choose_vectors, key_columns
 
 
 def _slices(arr: np.ndarray) -> Callable[[int], Iterator[np.ndarray]]:
