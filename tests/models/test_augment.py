@@ -39,6 +39,20 @@ def test_warp_keeps_holes_as_nan_without_polluting_neighbours():
     assert not finite[..., 7:9, 7:9].any()
 
 
+def test_warp_fills_beyond_the_frame_with_outside_but_keeps_holes_nan():
+    x = torch.full((1, 1, 16, 16), 3.0)
+    x[..., 6:10, 6:10] = float("nan")
+    shifted = torch.tensor([[[1.0, 0.0, 0.5], [0.0, 1.0, 0.0]]])  # a quarter of the width to the side
+    plain, filled = ops.warp(x, shifted), ops.warp(x, shifted, outside=0.0)
+    hole = torch.isnan(plain) & ~torch.isnan(ops.warp(torch.full_like(x, 3.0), shifted))
+    assert torch.isnan(plain[..., :, -3:]).all() and (filled[..., :, -3:] == 0).all()  # beyond the edge: sky
+    assert torch.isnan(filled).sum() == hole.sum() > 0  # the hole stays a hole
+    same = torch.isfinite(plain)
+    assert torch.equal(filled[same], plain[same])
+    aug = ImageAugment([0.0], [0.1], outside=0.0, max_noise=0.0, max_blur_px=0.0, max_ebv=0.0, max_shift=0.3)
+    assert torch.isfinite(aug(torch.full((4, 1, 16, 16), 3.0), _gen())).all()
+
+
 def test_blur_zero_sigma_is_identity_and_constant_stays_constant():
     x = torch.randn(3, 2, 16, 16)
     assert torch.allclose(ops.blur(x, torch.zeros(3), radius=3), x, atol=1e-5)

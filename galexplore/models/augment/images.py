@@ -68,6 +68,10 @@ class ImageAugment(nn.Module):
         Jitter amplitudes a (0: off). Display renderings (JPEG/PNG) have no physical flux
         scale; the default views leave them at 0, which scored best on real SDSS images
         (docs/training.md).
+    outside : float or None
+        Value of the pixels that a rotation, shift or zoom brings in from beyond the frame, in
+        the images' units (0: empty sky); None leaves them NaN, i.e. missing data that the
+        encoder sees through its mask channel.
     """
 
     def __init__(
@@ -87,6 +91,7 @@ class ImageAugment(nn.Module):
         brightness: float = 0.0,
         contrast: float = 0.0,
         saturation: float = 0.0,
+        outside: float | None = None,
     ) -> None:
         super().__init__()
         if len(extinction) != len(sky_noise):
@@ -105,6 +110,7 @@ class ImageAugment(nn.Module):
             raise ValueError("brightness and contrast must be in [0, 1) and saturation ≥ 0")
         self.background_swap = tuple(background_swap) if background_swap is not None else None
         self.brightness, self.contrast, self.saturation = brightness, contrast, saturation
+        self.outside = outside
 
     @torch.no_grad()
     def forward(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -118,7 +124,7 @@ class ImageAugment(nn.Module):
             scale_range=self.scale_range,
             **kw,
         )
-        x = ops.warp(x, theta)
+        x = ops.warp(x, theta, outside=self.outside)
         if self.background_swap is not None:
             radius = ops.uniform(b, *self.background_swap, **kw)
             x = ops.swap_background(x, radius, perm=torch.randperm(b, generator=generator, device=x.device))

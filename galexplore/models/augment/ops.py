@@ -81,9 +81,16 @@ def warp_weighted(t: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
     return F.grid_sample(t, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
 
 
-def warp(x: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
-    """Resample (B, C, H, W) with NaN through affine matrices (B, 2, 3); NaN outside the data."""
-    return from_weighted(warp_weighted(to_weighted(x), theta))
+def warp(x: torch.Tensor, theta: torch.Tensor, *, outside: float | None = None) -> torch.Tensor:
+    """Resample (B, C, H, W) with NaN through affine matrices (B, 2, 3); NaN outside the data.
+
+    With ``outside`` a number, pixels that fall outside the input frame take that value (sky
+    beyond a cutout's edge, for example) while NaN inside the frame stays NaN.
+    """
+    if outside is None:
+        return from_weighted(warp_weighted(to_weighted(x), theta))
+    t = warp_weighted(torch.cat([to_weighted(x), torch.ones_like(x[:, :1])], dim=1), theta)
+    return from_weighted(t[:, :-1]).masked_fill(t[:, -1:] < VALID_FRACTION, float(outside))
 
 
 def gaussian_kernels(sigma: torch.Tensor, radius: int) -> torch.Tensor:
