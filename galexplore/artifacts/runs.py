@@ -250,9 +250,13 @@ def embeddings_writer(
         raise StoreError(f"{path}: no embedding vectors given")
     schema = _embeddings_schema(dims, {"modalities": list(dims), "dims": dict(dims), **dict(metadata or {})})
     with atomic_file(path) as tmp:
-        # no dictionary (unique ids, float vectors) and no min/max statistics of the vectors: both cost
-        # time on every value and help no reader
-        with pq.ParquetWriter(tmp, schema, use_dictionary=False, write_statistics=["galaxy_id"]) as pw:
+        # no dictionary (unique ids, float vectors), no min/max statistics of the vectors and no
+        # compression of them (float mantissas do not compress): each costs time on every value
+        # and helps no reader
+        codecs = {"galaxy_id": "snappy", **{EMB_PREFIX + m: "none" for m in dims}}
+        with pq.ParquetWriter(
+            tmp, schema, use_dictionary=False, write_statistics=["galaxy_id"], compression=codecs
+        ) as pw:
             writer = EmbeddingsWriter(pw, path, dims)
             yield writer
         writer._check_unique()
