@@ -3,15 +3,14 @@
 Every function reads all its inputs, skips and reports the bad ones (``SURVEY/ingest_report.json``;
 each reason names the file), fails only if nothing could be read, and writes the survey
 atomically with ``survey.json`` provenance: source files, package versions, the choices made,
-the conversions and the channel set. See ``docs/ingest.md`` for the conversions.
+the conversions and the channel set. See ``docs/ingest.md`` for the conversions. The map kinds
+(Pipe3D, MaNGA MAPS) live in :mod:`galexplore.data.ingest_maps` and are re-exported here.
 """
 
 from __future__ import annotations
 
-import functools
 import os
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,143 +18,23 @@ import numpy as np
 import pandas as pd
 
 from galexplore.artifacts.atomic import write_json
+from galexplore.data.ingest_maps import GEOMETRY_KEYS, MapGrid, _Item, ingest_manga_maps, ingest_pipe3d
 from galexplore.data.readers import batch
-from galexplore.data.readers.batch import IngestReport, IngestResult, catalog_row, finite_or_none
+from galexplore.data.readers.batch import IngestReport, IngestResult, finite_or_none
 from galexplore.data.readers.cutouts import read_cutout, to_common
-from galexplore.data.readers.distances import rescale_distance
 from galexplore.data.readers.image_folder import match_files, read_image, read_image_catalog
 from galexplore.data.readers.join import join_catalog
-from galexplore.data.readers.manga import CHANNELS as MANGA_CHANNELS
-from galexplore.data.readers.manga import UNITS as MANGA_UNITS
-from galexplore.data.readers.manga import read_manga_maps
-from galexplore.data.readers.native import NativePlanes
-from galexplore.data.readers.pipe3d import CHANNELS as PIPE3D_CHANNELS
-from galexplore.data.readers.pipe3d import UNITS as PIPE3D_UNITS
-from galexplore.data.readers.pipe3d import flux_elines_companion, is_flux_elines, read_pipe3d
-from galexplore.data.readers.resample import Geometry, resample
 from galexplore.data.readers.spectra import common_grid, is_redrock, read_spectra
 from galexplore.data.store import ModalitySpec, open_survey
-from galexplore.data.synthetic.geometry import Grid
 from galexplore.data.writer import write_catalog, write_survey
 from galexplore.errors import GalexploreError, InputFileError
 from galexplore.progress import ProgressCallback
 
-GEOMETRY_KEYS = ("re_arcsec", "pa_deg", "axis_ratio")
 #: Default fraction of each image's central square kept by :func:`ingest_images`. Survey cutouts
 #: such as the Galaxy Zoo SDSS and DECaLS renderings frame the galaxy at several Petrosian radii,
 #: so the galaxy fills only the middle of the frame; keeping the central half gives the encoder
 #: about twice as many pixels across it at the same stored size (docs/ingest.md).
 IMAGE_CROP = 0.5
-
-
-@dataclass
-class _Item:
-    galaxy_id: str
-    array: np.ndarray
-    record: dict[str, Any]
-    notes: dict[str, Any]
-    source: str
-
-
-@dataclass(frozen=True)
-class MapGrid:
-    """Output grid of a map ingest: ``kind`` auto / re / arcsec (see :func:`batch.grid_choice`)."""
-
-    kind: str = "auto"
-    size: int = 64
-    extent_re: float = 2.5
-    extent_arcsec: float = 36.0
-    align: bool = False
-    deproject: bool = False
-
-
-def _map_item(path, reader: Callable[[Path], NativePlanes], cat, gkind: str, g: MapGrid,
-              adjust: Callable | None, rep: IngestReport) -> _Item:  # fmt: skip
-    m = reader(Path(path))
-    row = catalog_row(cat, m.galaxy_id, m.properties.get("ra"), m.properties.get("dec"))
-    if adjust is not None:
-        m = adjust(m, row)
-    # the catalog's Rₑ, PA and b/a win; the file's own (e.g. MaNGA's REFF) fill the gaps
-    used = {k: next((v for v in (finite_or_none(row.get(k)), finite_or_none(m.properties.get(k))) if v is not None), None)
-            for k in GEOMETRY_KEYS}  # fmt: skip
-    if gkind == "re" and used["re_arcsec"] is None:
-        raise InputFileError(path, f"no effective radius for {m.galaxy_id!r} in the catalog or the file (use --grid arcsec)")
-    geom = Geometry(used["re_arcsec"] if gkind == "re" else None, used["pa_deg"], used["axis_ratio"])
-    planes, info = resample(m.data, m.frame, grid=Grid(g.size, g.extent_re, 0), geometry=geom,
-                            extent_arcsec=g.extent_arcsec, align=g.align, deproject=g.deproject)  # fmt: skip
-    if not np.isfinite(planes).any():
-        raise InputFileError(path, "no valid pixel lands on the output grid")
-    for key, text in m.notes.items():
-        if isinstance(text, str) and (text.startswith("assumed") or text.startswith("none")):
-            rep.warn(path, f"{key}: {text}")
-    props = {k: v for k, v in m.properties.items() if v is not None}
-    record = {"galaxy_id": m.galaxy_id, "source_file": str(path), **props, **{k: v for k, v in used.items() if v is not None},
-              "grid_pixel_arcsec": info["pixel_arcsec"]}  # fmt: skip
-    return _Item(m.galaxy_id, planes, record, m.notes, str(path))
-
-
-def _ingest_maps(files, out, *, reader, adjust, kind, channels, units, channel_set, catalog, grid: MapGrid,
-                 header_re: bool, name, progress, choices, rep=None) -> IngestResult:  # fmt: skip
-    cat = batch.load_catalog(catalog)
-    rep = rep or IngestReport(kind)
-    has_re = header_re or (cat is not None and "re_arcsec" in cat.table.columns)
-    gkind = batch.grid_choice(grid.kind, has_re)
-    one = functools.partial(_map_item, reader=reader, cat=cat, gkind=gkind, g=grid, adjust=adjust, rep=rep)
-    items = batch.dedupe(batch.read_each(list(files), one, rep, progress, "reading maps"), lambda r: r.galaxy_id, rep)
-    arr = np.stack([it.array for it in items]).astype(np.float32)
-    spec = ModalitySpec("maps", arr.shape[1:], channels, units,
-                        batch.maps_grid_json(gkind, grid.size, grid.extent_re, grid.extent_arcsec, grid.align, grid.deproject))  # fmt: skip
-    provenance = {"kind": kind, "channel_set": channel_set, "channels": dict(zip(channels, units, strict=True)),
-                  "choices": {"grid": gkind, **vars(grid), **choices}, "per_galaxy": {it.galaxy_id: it.notes for it in items}}  # fmt: skip
-    table = pd.DataFrame([it.record for it in items])
-    return batch.finish(out, rep, table, {"maps": (arr, spec)}, name=name, source=kind, provenance=provenance, catalog=cat)
-
-
-def _pipe3d_adjust(m: NativePlanes, row: dict) -> NativePlanes:
-    return rescale_distance(m, distance_mpc=finite_or_none(row.get("distance_mpc")), z=finite_or_none(row.get("z")))
-
-
-def ingest_pipe3d(files: Sequence[str | os.PathLike], out: str | os.PathLike, *, catalog=None, grid: MapGrid | None = None,
-                  pixel_arcsec: float | None = None, name: str | None = None,
-                  progress: ProgressCallback | None = None) -> IngestResult:  # fmt: skip
-    """Pipe3D maps (packed FITS, classic SSP + flux_elines, per-spaxel HDF5) → standard channels.
-
-    ``catalog`` gives Rₑ, PA, b/a, distance and redshift per galaxy (matched by id, else by sky
-    position within 3″); without it the maps go on a fixed ±36″ grid. ``pixel_arcsec`` is the
-    spaxel size of FITS maps without WCS (default 1″). Classic ``flux_elines.*`` files given
-    on the command line are paired with their SSP cube by name.
-    """
-    rep = IngestReport("pipe3d")
-    files = [Path(f) for f in files]
-    ssp = [f for f in files if not is_flux_elines(f)]
-    paired = {flux_elines_companion(f) for f in ssp} - {None}
-    for f in files:
-        if is_flux_elines(f) and f not in paired:
-            rep.skip(f, "a flux_elines cube is read with its NAME.SSP.cube.fits(.gz), which was not given beside it")
-    reader = functools.partial(read_pipe3d, pixel_arcsec=pixel_arcsec)
-    choices = {"pixel_arcsec_without_wcs": pixel_arcsec or 1.0, "solar_metallicity": 0.02,
-               "distance": "catalog DL if given, else z (catalog, header or median stellar velocity) with flat LCDM H0=70 Om=0.27; D_A = D_L/(1+z)^2",
-               "ew_sign": "log10 |EW(Ha)| (Pipe3D emission EWs are negative)", "sentinels": "±1.797e308, NaN and Pipe3D's 0 (not fitted) -> NaN"}  # fmt: skip
-    return _ingest_maps(ssp, out, reader=reader, adjust=_pipe3d_adjust, kind="pipe3d", channels=PIPE3D_CHANNELS,
-                        units=PIPE3D_UNITS, channel_set="pipe3d-standard", catalog=catalog, grid=grid or MapGrid(),
-                        header_re=False, name=name, progress=progress, choices=choices, rep=rep)  # fmt: skip
-
-
-def ingest_manga_maps(files: Sequence[str | os.PathLike], out: str | os.PathLike, *, catalog=None, grid: MapGrid | None = None,
-                      min_snr: float = 0.0, name: str | None = None, progress: ProgressCallback | None = None) -> IngestResult:  # fmt: skip
-    """MaNGA DAP MAPS → EW(Hα), Hα flux, stellar velocity and σ, D4000 (a channel set of its own).
-
-    Rₑ, PA and b/a come from the catalog when given, else from the MAPS header (REFF,
-    ECOOPA, ECOOELL), so the default grid is Rₑ-normalised.
-    """
-    from galexplore.data.readers.manga import MASK_BITS
-
-    reader = functools.partial(read_manga_maps, min_snr=min_snr)
-    choices = {"mask_bits": MASK_BITS, "min_snr": min_snr, "ivar": "IVAR <= 0 -> NaN",
-               "note": "MaNGA DAP has no age, metallicity or mass maps: this channel set differs from Pipe3D's"}  # fmt: skip
-    return _ingest_maps(files, out, reader=reader, adjust=None, kind="manga-maps", channels=MANGA_CHANNELS, units=MANGA_UNITS,
-                        channel_set="manga-dap", catalog=catalog, grid=grid or MapGrid(), header_re=True, name=name,
-                        progress=progress, choices=choices)  # fmt: skip
 
 
 def _images_spec(items: list[_Item], bands, unit, grid: dict) -> ModalitySpec:
@@ -181,21 +60,35 @@ def ingest_fits_cutouts(files: Sequence[str | os.PathLike], out: str | os.PathLi
         ref.setdefault("bands", cut.channels)
         ref.setdefault("unit", cut.units[0])
         if data.shape != ref["shape"]:
-            raise InputFileError(path, f"shape {data.shape} differs from {ref['shape']}; pass --size/--pixel-arcsec to resample")
+            raise InputFileError(
+                path,
+                f"shape {data.shape} differs from {ref['shape']}; pass --size/--pixel-arcsec to resample",
+            )
         if cut.channels != ref["bands"]:
             raise InputFileError(path, f"bands {cut.channels} differ from {ref['bands']}")
         if cut.properties["bad_pixel_frac"] > 0.25:
-            rep.warn(path, f"{cut.properties['bad_pixel_frac']:.0%} of pixels are bad (set to NaN): {cut.notes['bad_pixel_frac']}")
-        rec = {"galaxy_id": cut.galaxy_id, "source_file": str(path), **{k: v for k, v in cut.properties.items() if v is not None}}
+            rep.warn(
+                path,
+                f"{cut.properties['bad_pixel_frac']:.0%} of pixels are bad (set to NaN): {cut.notes['bad_pixel_frac']}",
+            )
+        rec = {
+            "galaxy_id": cut.galaxy_id,
+            "source_file": str(path),
+            **{k: v for k, v in cut.properties.items() if v is not None},
+        }
         rec["image_pixel_arcsec"] = pix if pix is not None else np.nan
         return _Item(cut.galaxy_id, data.astype(np.float32), rec, cut.notes, str(path))
 
-    items = batch.dedupe(batch.read_each(list(files), one, rep, progress, "reading cutouts"), lambda r: r.galaxy_id, rep)
+    items = batch.dedupe(
+        batch.read_each(list(files), one, rep, progress, "reading cutouts"), lambda r: r.galaxy_id, rep
+    )
     grid = ({"kind": "arcsec", "pixel_arcsec": pixel_arcsec, "size": items[0].array.shape[-1]} if pixel_arcsec
-            else {"kind": "native" if size is None else "resized", "pixel_arcsec_column": "image_pixel_arcsec"})  # fmt: skip
+            else {"kind": "native" if size is None else "resized",
+                  "pixel_arcsec_column": "image_pixel_arcsec"})  # fmt: skip
     spec = _images_spec(items, ref["bands"], ref["unit"], grid)
     prov = {"kind": "fits-cutouts", "bands": ref["bands"], "unit": ref["unit"],
-            "choices": {"size": size, "pixel_arcsec": pixel_arcsec, "bad_pixels": "non-finite, sentinels and exact 0.0 -> NaN",
+            "choices": {"size": size, "pixel_arcsec": pixel_arcsec,
+                        "bad_pixels": "non-finite, sentinels and exact 0.0 -> NaN",
                         "flux": "linear flux per pixel, rescaled by the pixel-area ratio when resampled"},
             "per_galaxy": {it.galaxy_id: it.notes for it in items}}  # fmt: skip
     arr = np.stack([it.array for it in items])
@@ -204,8 +97,8 @@ def ingest_fits_cutouts(files: Sequence[str | os.PathLike], out: str | os.PathLi
                         catalog=batch.load_catalog(catalog))  # fmt: skip
 
 
-def ingest_images(folder: str | os.PathLike, catalog: str | os.PathLike, out: str | os.PathLike, *, size: int = 64,
-                  crop: float = IMAGE_CROP, name: str | None = None,
+def ingest_images(folder: str | os.PathLike, catalog: str | os.PathLike, out: str | os.PathLike, *,
+                  size: int = 64, crop: float = IMAGE_CROP, name: str | None = None,
                   progress: ProgressCallback | None = None) -> IngestResult:  # fmt: skip
     """A folder of PNG/JPEG/FITS images plus a CSV (``galaxy_id``, ``file``, …) → ``images``.
 
@@ -218,7 +111,10 @@ def ingest_images(folder: str | os.PathLike, catalog: str | os.PathLike, out: st
     rep = IngestReport("images")
     df = read_image_catalog(catalog)
     paths = match_files(folder, df["file"])
-    wanted = {str(p if p is not None else Path(folder) / f): (i, p) for i, (f, p) in enumerate(zip(df["file"], paths, strict=True))}
+    wanted = {
+        str(p if p is not None else Path(folder) / f): (i, p)
+        for i, (f, p) in enumerate(zip(df["file"], paths, strict=True))
+    }
     ref: dict[str, Any] = {}
 
     def one(key) -> _Item:
@@ -233,29 +129,41 @@ def ingest_images(folder: str | os.PathLike, catalog: str | os.PathLike, out: st
         rec = {**df.iloc[i].to_dict(), "image_file": str(path)}
         return _Item(str(df["galaxy_id"].iloc[i]), data, rec, {}, str(path))
 
-    items = batch.dedupe(batch.read_each(list(wanted), one, rep, progress, "reading images"), lambda r: r.galaxy_id, rep)
+    items = batch.dedupe(
+        batch.read_each(list(wanted), one, rep, progress, "reading images"), lambda r: r.galaxy_id, rep
+    )
     spec = _images_spec(items, ref["bands"], ref["unit"], {"kind": "resized", "size": size, "crop": "centre square",
                                                            "crop_fraction": crop})  # fmt: skip
     prov = {"kind": "images", "folder": str(Path(folder).resolve()), "bands": ref["bands"], "unit": ref["unit"],
             "choices": {"size": size, "match": "file stem", "crop_fraction": crop,
-                        "crop": f"centre square, its central {crop:g} of the side kept, then anti-aliased bilinear resize"},
+                        "crop": (f"centre square, its central {crop:g} of the side kept, "
+                                 "then anti-aliased bilinear resize")},
             "image_catalog": batch.file_record(catalog)}  # fmt: skip
     arr = np.stack([it.array for it in items])
     table = pd.DataFrame([it.record for it in items])
-    return batch.finish(out, rep, table, {"images": (arr, spec)}, name=name, source="images", provenance=prov, catalog=None)
+    return batch.finish(
+        out, rep, table, {"images": (arr, spec)}, name=name, source="images", provenance=prov, catalog=None
+    )
 
 
 def _pair_redrock(files: list[Path], rep: IngestReport) -> tuple[list[Path], dict[Path, Path]]:
     rr = {f.name.lower().replace("redrock-", "").replace("zbest-", ""): f for f in files if is_redrock(f)}
     spectra = [f for f in files if not is_redrock(f)]
-    pairs = {f: rr[f.name.lower().replace("coadd-", "")] for f in spectra if f.name.lower().replace("coadd-", "") in rr}
+    pairs = {
+        f: rr[f.name.lower().replace("coadd-", "")]
+        for f in spectra
+        if f.name.lower().replace("coadd-", "") in rr
+    }
     for f in set(rr.values()) - set(pairs.values()):
-        rep.warn(f, "redrock file not paired with any coadd given (pairing is by name: coadd-X <-> redrock-X)")
+        rep.warn(
+            f, "redrock file not paired with any coadd given (pairing is by name: coadd-X <-> redrock-X)"
+        )
     return spectra, pairs
 
 
-def ingest_spectra(files: Sequence[str | os.PathLike], out: str | os.PathLike, *, catalog=None, frame: str = "observed",
-                   name: str | None = None, progress: ProgressCallback | None = None) -> IngestResult:  # fmt: skip
+def ingest_spectra(files: Sequence[str | os.PathLike], out: str | os.PathLike, *, catalog=None,
+                   frame: str = "observed", name: str | None = None,
+                   progress: ProgressCallback | None = None) -> IngestResult:  # fmt: skip
     """DESI coadds (+ redrock), SDSS spec-lite and MaNGA spectra → ``spectra`` on one grid.
 
     The grid is the first spectrum's (DESI: arms merged, 0.8 Å steps). ``frame="rest"`` divides
@@ -266,7 +174,9 @@ def ingest_spectra(files: Sequence[str | os.PathLike], out: str | os.PathLike, *
         raise GalexploreError(f"frame must be observed or rest, got {frame!r}")
     rep = IngestReport("spectra")
     files, pairs = _pair_redrock([Path(f) for f in files], rep)
-    spectra = batch.read_each(files, lambda f: read_spectra(f, redrock=pairs.get(f)), rep, progress, "reading spectra")
+    spectra = batch.read_each(
+        files, lambda f: read_spectra(f, redrock=pairs.get(f)), rep, progress, "reading spectra"
+    )
     rep.read.extend(str(p) for p in pairs.values())
     kept = []
     for s in spectra:
@@ -295,8 +205,9 @@ def ingest_spectra(files: Sequence[str | os.PathLike], out: str | os.PathLike, *
                         catalog=batch.load_catalog(catalog), aux={"spectra": {"wavelength": wave}})  # fmt: skip
 
 
-def ingest_catalog(path: str | os.PathLike, *, out: str | os.PathLike | None = None, into: str | os.PathLike | None = None,
-                   on: str = "auto", radius=None, overwrite: bool = False, name: str | None = None) -> IngestResult:  # fmt: skip
+def ingest_catalog(path: str | os.PathLike, *, out: str | os.PathLike | None = None,
+                   into: str | os.PathLike | None = None, on: str = "auto", radius=None, overwrite: bool = False,
+                   name: str | None = None) -> IngestResult:  # fmt: skip
     """A property catalog alone (``out``) or joined into an existing survey (``into``).
 
     Joining keeps the survey's galaxies and order (by id, else by sky position within
@@ -307,9 +218,11 @@ def ingest_catalog(path: str | os.PathLike, *, out: str | os.PathLike | None = N
     cat = batch.load_catalog(path)
     rep = IngestReport("catalog", read=[str(path)])
     if out is not None:
-        prov = {"kind": "catalog", "layout": cat.layout, "conversions": cat.conversions, "sources": [batch.file_record(path)],
-                "packages": batch.package_versions()}  # fmt: skip
-        survey = write_survey(out, cat.table, None, name=name or Path(out).name, source="catalog", provenance=prov)
+        prov = {"kind": "catalog", "layout": cat.layout, "conversions": cat.conversions,
+                "sources": [batch.file_record(path)], "packages": batch.package_versions()}  # fmt: skip
+        survey = write_survey(
+            out, cat.table, None, name=name or Path(out).name, source="catalog", provenance=prov
+        )
         write_json(survey.paths.ingest_report, vars(rep))
         return IngestResult(survey, rep)
     survey = open_survey(into)
@@ -321,12 +234,12 @@ def ingest_catalog(path: str | os.PathLike, *, out: str | os.PathLike | None = N
     survey = write_catalog(survey, joined.table)
     meta = dict(survey.meta)
     meta.setdefault("provenance", {}).setdefault("joined_catalogs", []).append(
-        {"file": batch.file_record(path), "layout": cat.layout, "conversions": cat.conversions, "join": joined.summary(),
-         "overwrite": overwrite, "packages": batch.package_versions()})  # fmt: skip
+        {"file": batch.file_record(path), "layout": cat.layout, "conversions": cat.conversions,
+         "join": joined.summary(), "overwrite": overwrite, "packages": batch.package_versions()})  # fmt: skip
     write_json(survey.paths.meta, meta)
     write_json(survey.paths.ingest_report, vars(rep))
     return IngestResult(open_survey(into), rep)
 
 
-__all__ = ["MapGrid", "ingest_catalog", "ingest_fits_cutouts", "ingest_images", "ingest_manga_maps", "ingest_pipe3d",
-           "ingest_spectra"]  # fmt: skip
+__all__ = ["GEOMETRY_KEYS", "IMAGE_CROP", "MapGrid", "ingest_catalog", "ingest_fits_cutouts", "ingest_images",
+           "ingest_manga_maps", "ingest_pipe3d", "ingest_spectra"]  # fmt: skip

@@ -103,7 +103,8 @@ def umap_properties(
 def main_sequence_clusters(
     catalog: pd.DataFrame, labels_by_k: Mapping[str, np.ndarray], *, where: str = "embedding"
 ) -> Figure:
-    """log SFR against log M*, coloured by the clusters of each k, with the main sequence fitted to star-forming galaxies."""
+    """log SFR against log M*, coloured by the clusters of each k, with the main sequence fitted
+    to star-forming galaxies."""
     fig = Figure(figsize=(5.5 * len(labels_by_k), 4.6), layout="constrained")
     axes = fig.subplots(1, len(labels_by_k), squeeze=False)[0]
     from galexplore.data.main_sequence import fit_main_sequence

@@ -5,7 +5,9 @@ basic blocks with batch norm) with configurable width, depth and input channels,
 global pooling (the mean, or means over rings about the galaxy centre). Maps carry NaN where
 there is no data; an encoder never sees a NaN: :func:`masked_input` fills them with zero and
 appends a validity-mask channel, so the network can tell "no data" from "zero". An optional
-radius channel (CoordConv) tells it how far each pixel is from the centre.
+radius channel (CoordConv) tells it how far each pixel is from the centre. The radius grid,
+ring weights and azimuthal Fourier amplitudes it pools with live in
+:mod:`galexplore.models.pooling` (and are importable from here).
 """
 
 from __future__ import annotations
@@ -14,106 +16,13 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-
-def radius_grid(h: int, w: int, *, device: torch.device | None = None, dtype: torch.dtype = torch.float32) -> torch.Tensor:
-    """Distance of every pixel centre from the centre of an H×W grid, (H, W), in half-widths.
-
-    1 is the middle of an edge of a square grid (for maps over ±2.5 Rₑ, r = 1 is 2.5 Rₑ).
-    """
-    yy = torch.arange(h, device=device, dtype=dtype)[:, None] - (h - 1) / 2
-    xx = torch.arange(w, device=device, dtype=dtype)[None, :] - (w - 1) / 2
-    return torch.sqrt(yy * yy + xx * xx) / (min(h, w) / 2)
-
-
-def ring_weights(r: torch.Tensor, n_rings: int) -> torch.Tensor:
-    """Soft annuli over a radius grid (H, W) → (n_rings, H, W), each summing to 1.
-
-    Triangular weights about ``n_rings`` centres evenly spaced over r ∈ [0, 1] (the corners
-    beyond r = 1 belong to the outer ring), so ring means vary smoothly with the radius.
-    """
-    centres = torch.linspace(0.0, 1.0, n_rings, device=r.device, dtype=r.dtype)
-    step = 1.0 / max(n_rings - 1, 1)
-    w = (1 - (r.clamp(max=1.0)[None] - centres[:, None, None]).abs() / step).clamp_min(0)
-    return w / w.sum(dim=(1, 2), keepdim=True).clamp_min(1e-6)
-
-
-def azimuthal_bases(
-    h: int, w: int, orders: tuple[int, ...], n_rings: int, max_radius: float = 1.0, *,
-    device: torch.device | None = None, dtype: torch.dtype = torch.float32,
-) -> torch.Tensor:
-    """Ring-weighted azimuthal Fourier bases over an H×W grid, (2, n_rings, M, H, W).
-
-    ``[0]`` holds w_k(r)·cos(mθ) and ``[1]`` w_k(r)·sin(mθ) for the ``M = len(orders)`` orders
-    m, about ``n_rings`` triangular annuli centred at r = (k + 1)·``max_radius``/``n_rings``
-    (half-widths, see :func:`radius_grid`; none at r = 0, where a grid of a few pixels has no
-    usable azimuth; pixels beyond the last centre by more than a ring step get no weight), each
-    summing to 1. The ring mean of each basis is subtracted, so a feature that is constant
-    around a ring has amplitude 0 at every order, also m = 4 on a square grid.
-    """
-    yy = torch.arange(h, device=device, dtype=dtype)[:, None] - (h - 1) / 2
-    xx = torch.arange(w, device=device, dtype=dtype)[None, :] - (w - 1) / 2
-    r = torch.sqrt(yy * yy + xx * xx) / (min(h, w) / 2)
-    theta = torch.atan2(yy, xx)
-    step = max_radius / n_rings
-    centres = step * torch.arange(1, n_rings + 1, device=device, dtype=dtype)
-    wk = (1 - (r[None] - centres[:, None, None]).abs() / step).clamp_min(0)
-    wk = wk / wk.sum(dim=(1, 2), keepdim=True).clamp_min(1e-6)  # (K, H, W)
-    m = torch.as_tensor(orders, device=device, dtype=dtype)[:, None, None]
-    trig = torch.stack([torch.cos(m * theta), torch.sin(m * theta)])  # (2, M, H, W)
-    bases = wk[None, :, None] * trig[:, None]  # (2, K, M, H, W)
-    ring_mean = (wk[None, :, None] * trig[:, None]).sum(dim=(-2, -1), keepdim=True)  # (2, K, M, 1, 1)
-    return bases - wk[None, :, None] * ring_mean
-
-
-def azimuthal_amplitudes(x: torch.Tensor, bases: torch.Tensor) -> torch.Tensor:
-    """Rotation-invariant azimuthal Fourier amplitudes of feature maps, (B, C, K, M).
-
-    Parameters
-    ----------
-    x : Tensor, shape (B, C, H, W)
-        Feature maps centred on the galaxy.
-    bases : Tensor, shape (2, K, M, H, W)
-        From :func:`azimuthal_bases`.
-
-    Returns
-    -------
-    Tensor, shape (B, C, K, M)
-        |Σ w_k(r)·x·e^{imθ}| per channel, ring and order: the strength of an m-fold pattern
-        (m = 2: a bar or two arms) in each annulus, whatever its orientation (exactly invariant
-        under 90° rotations of the grid, approximately under any rotation).
-    """
-    re = torch.einsum("bchw,kmhw->bckm", x, bases[0])
-    im = torch.einsum("bchw,kmhw->bckm", x, bases[1])
-    return torch.sqrt(re * re + im * im + 1e-8)
-
-
-def azimuthal_residual(x: torch.Tensor, mask: torch.Tensor, n_rings: int) -> torch.Tensor:
-    """Subtract from every pixel the masked mean of its thin annulus: what is not axisymmetric.
-
-    Parameters
-    ----------
-    x : Tensor, shape (B, C, H, W)
-        Values, finite (0 where ``mask`` is 0).
-    mask : Tensor, shape (B, 1, H, W)
-        Validity in [0, 1].
-    n_rings : int
-        Hard annuli of equal width over r ∈ [0, 1] half-widths (:func:`radius_grid`; the
-        corners beyond r = 1 join the outer one).
-
-    Returns
-    -------
-    Tensor, shape (B, C, H, W)
-        ``(x − ⟨x⟩_ring) · mask``: zero for a map that is constant around every annulus
-        (whatever its radial profile and level), so bars, arms, inclined discs and clumps are
-        all that is left.
-    """
-    r = radius_grid(*x.shape[-2:], device=x.device, dtype=x.dtype)
-    idx = (r.clamp(max=1.0) * n_rings).long().clamp(max=n_rings - 1)
-    onehot = F.one_hot(idx, n_rings).to(x.dtype)  # (H, W, K)
-    num = torch.einsum("bchw,hwk->bck", x * mask, onehot)
-    den = torch.einsum("bhw,hwk->bk", mask[:, 0], onehot).clamp_min(1e-6)
-    mean = torch.einsum("bck,hwk->bchw", num / den[:, None], onehot)
-    return (x - mean) * mask
+from galexplore.models.pooling import (
+    azimuthal_amplitudes,
+    azimuthal_bases,
+    azimuthal_residual,
+    radius_grid,
+    ring_weights,
+)
 
 
 def masked_input(x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
@@ -152,7 +61,9 @@ class BasicBlock(nn.Module):
         self.bn2 = nn.BatchNorm2d(c_out)
         self.conv2 = nn.Conv2d(c_out, c_out, 3, padding=1, bias=False)
         self.skip = (
-            nn.Conv2d(c_in, c_out, 1, stride=stride, bias=False) if stride != 1 or c_in != c_out else nn.Identity()
+            nn.Conv2d(c_in, c_out, 1, stride=stride, bias=False)
+            if stride != 1 or c_in != c_out
+            else nn.Identity()
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -281,35 +192,71 @@ class ConvEncoder(nn.Module):
         if pool_channels is not None and pool_channels < 1:
             raise ValueError(f"pool_channels must be ≥ 1, got {pool_channels}")
         self.pool_proj = nn.Conv2d(c, int(pool_channels), 1, bias=False) if pool_channels else None
-        self.feature_dim = (int(pool_channels) if pool_channels else c) * (self.n_rings if pool == "rings" else 1)
+        self.feature_dim = (int(pool_channels) if pool_channels else c) * (
+            self.n_rings if pool == "rings" else 1
+        )
         if fourier_source not in FOURIER_SOURCES:
             raise ValueError(f"fourier_source must be one of {FOURIER_SOURCES}, got {fourier_source!r}")
         self.fourier_source, self.fourier_residual_rings = fourier_source, int(fourier_residual_rings)
-        self._init_fourier(tuple(int(m) for m in fourier_orders), fourier_stage, fourier_channels, fourier_rings, fourier_radius)
+        self._init_fourier(
+            tuple(int(m) for m in fourier_orders),
+            fourier_stage,
+            fourier_channels,
+            fourier_rings,
+            fourier_radius,
+        )
         self.fc = nn.Linear(self.feature_dim, out_dim) if out_dim else None
         self.out_dim = out_dim or self.feature_dim
 
-    def _init_fourier(self, orders: tuple[int, ...], stage: int | None, channels: int | None, rings: int | None, radius: float) -> None:
+    def _init_fourier(
+        self,
+        orders: tuple[int, ...],
+        stage: int | None,
+        channels: int | None,
+        rings: int | None,
+        radius: float,
+    ) -> None:
         """Set up the azimuthal-amplitude pooling (see the class docstring); adds to ``feature_dim``."""
         depth = len(self.stages) // self.blocks
-        self.fourier_orders, self.fourier_rings, self.fourier_radius = orders, int(rings or self.n_rings), float(radius)
+        self.fourier_orders, self.fourier_rings, self.fourier_radius = (
+            orders,
+            int(rings or self.n_rings),
+            float(radius),
+        )
         self.fourier_stage = depth if stage is None else int(stage)
         if not orders:
             return
-        if any(m < 1 for m in orders) or not 0 <= self.fourier_stage <= depth or self.fourier_rings < 1 or radius <= 0:
-            raise ValueError("fourier_orders must be ≥ 1, fourier_stage in [0, depth], fourier_rings ≥ 1, fourier_radius > 0")
+        if (
+            any(m < 1 for m in orders)
+            or not 0 <= self.fourier_stage <= depth
+            or self.fourier_rings < 1
+            or radius <= 0
+        ):
+            raise ValueError(
+                "fourier_orders must be ≥ 1, fourier_stage in [0, depth], fourier_rings ≥ 1, fourier_radius > 0"
+            )
         if self.fourier_source == "residual":
             if self.fourier_residual_rings < 1 or not self.mask_channel:
-                raise ValueError("fourier_source='residual' needs fourier_residual_rings ≥ 1 and the mask channel")
+                raise ValueError(
+                    "fourier_source='residual' needs fourier_residual_rings ≥ 1 and the mask channel"
+                )
             c = int(channels or 16)
             self.fourier_branch = nn.Sequential(
-                nn.Conv2d(self.in_channels + 1, c, 3, padding=1, bias=False), nn.BatchNorm2d(c), nn.ReLU(),
-                nn.Conv2d(c, c, 3, padding=1, bias=False), nn.BatchNorm2d(c), nn.ReLU(),
+                nn.Conv2d(self.in_channels + 1, c, 3, padding=1, bias=False),
+                nn.BatchNorm2d(c),
+                nn.ReLU(),
+                nn.Conv2d(c, c, 3, padding=1, bias=False),
+                nn.BatchNorm2d(c),
+                nn.ReLU(),
             )
             self.fourier_norm, self.fourier_proj = None, None
             self.feature_dim += c * self.fourier_rings * len(orders)
             return
-        c = self.norm.num_features if self.fourier_stage == depth else self._stage_channels(self.fourier_stage)
+        c = (
+            self.norm.num_features
+            if self.fourier_stage == depth
+            else self._stage_channels(self.fourier_stage)
+        )
         self.fourier_norm = nn.BatchNorm2d(c) if self.fourier_stage < depth else None
         self.fourier_proj = nn.Conv2d(c, channels, 1, bias=False) if channels else None
         self.feature_dim += (channels or c) * self.fourier_rings * len(orders)
@@ -334,11 +281,18 @@ class ConvEncoder(nn.Module):
             (channel, annulus, order) after the ring means.
         """
         if not self.fourier_orders or self.fc is not None:
-            raise ValueError("the encoder has no azimuthal amplitudes in its output (no fourier_orders, or an out_dim layer)")
+            raise ValueError(
+                "the encoder has no azimuthal amplitudes in its output (no fourier_orders, or an out_dim layer)"
+            )
         n_orders, k_all = len(self.fourier_orders), self.fourier_rings
         k_use = k_all if n_rings is None else min(int(n_rings), k_all)
         n_amp = (self.feature_dim - self._ring_dim) // (k_all * n_orders)
-        return [self._ring_dim + (c * k_all + k) * n_orders + m for c in range(n_amp) for k in range(k_use) for m in range(n_orders)]
+        return [
+            self._ring_dim + (c * k_all + k) * n_orders + m
+            for c in range(n_amp)
+            for k in range(k_use)
+            for m in range(n_orders)
+        ]
 
     @property
     def _ring_dim(self) -> int:
@@ -349,7 +303,14 @@ class ConvEncoder(nn.Module):
         """(B, C', K·M) azimuthal amplitudes of an (already normalised) feature map."""
         if self.fourier_proj is not None:
             h = self.fourier_proj(h)
-        bases = azimuthal_bases(*h.shape[-2:], self.fourier_orders, self.fourier_rings, self.fourier_radius, device=h.device, dtype=h.dtype)
+        bases = azimuthal_bases(
+            *h.shape[-2:],
+            self.fourier_orders,
+            self.fourier_rings,
+            self.fourier_radius,
+            device=h.device,
+            dtype=h.dtype,
+        )
         return azimuthal_amplitudes(h, bases).flatten(1)
 
     def _inputs(self, x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
@@ -401,5 +362,14 @@ class ConvEncoder(nn.Module):
 
 
 __all__ = [
-    "FOURIER_SOURCES", "POOLS", "BasicBlock", "azimuthal_residual", "ConvEncoder", "azimuthal_amplitudes", "azimuthal_bases", "masked_input", "radius_grid", "ring_weights",
+    "FOURIER_SOURCES",
+    "POOLS",
+    "BasicBlock",
+    "azimuthal_residual",
+    "ConvEncoder",
+    "azimuthal_amplitudes",
+    "azimuthal_bases",
+    "masked_input",
+    "radius_grid",
+    "ring_weights",
 ]

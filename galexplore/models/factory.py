@@ -2,7 +2,9 @@
 
 The config holds only strings, numbers, booleans, lists and dicts, so a checkpoint with it
 loads under ``torch.load(weights_only=True)``. The model classes themselves never see it:
-this module turns it into parts and passes those in.
+this module turns it into parts and passes those in. The per-modality pieces of
+:func:`default_config` (the images encoder and views, the maps encoder's azimuthal amplitudes,
+the single-modality heads) are in :mod:`galexplore.models.modality_config`.
 
 A config looks like::
 
@@ -22,19 +24,22 @@ from typing import Any
 
 from torch import nn
 
-from galexplore.models.augment import (
-    ImageAugment,
-    MapAugment,
-    SpectrumAugment,
-    extinction_coefficients,
-    is_display_image,
-    is_log_channel,
-)
+from galexplore.models.augment import ImageAugment, MapAugment, SpectrumAugment, is_log_channel
 from galexplore.models.auxiliary import ProfileReconstruction, SubsetContrast
 from galexplore.models.contrastive import CLIPModel, ContrastiveModel, MoCoModel
 from galexplore.models.encoders import ConvEncoder
 from galexplore.models.heads import IdentityHead, ProjectionHead
 from galexplore.models.losses import InfoNCELoss, MoCoLoss, NTXentLoss
+from galexplore.models.modality_config import (
+    IMAGE_ENCODER,
+    IMAGE_INPUT,
+    IMAGE_VIEWS,
+    _azimuthal,
+    _images,
+    _input_cfg,
+    _single_head,
+    image_pooling,
+)
 from galexplore.models.preprocess import from_stats
 from galexplore.models.spectrum import SpectrumEncoder
 
@@ -67,17 +72,6 @@ AZIMUTHAL_LOSS_RINGS: int | None = 4
 #: (Standardised maps: the loss starts near 1 per ring and channel.)
 PROFILE_LOSS_WEIGHT: float = 3.0
 PROFILE_LOSS_RINGS: int = 5
-#: The images encoder: a ResNet 32 channels wide at the stem (stride 2), one residual block at
-#: that resolution, then three stride-2 stages to 256 channels, mean-pooled (256-d embedding);
-#: on real SDSS images it scored best per CPU second of those screened (docs/training.md).
-IMAGE_ENCODER: dict[str, Any] = {"width": 32, "depth": 3, "blocks": 1, "stem_stride": 2, "stem_blocks": 1}
-#: Images are fed at about this many pixels across (larger ones are block-averaged on reading).
-IMAGE_INPUT = 64
-#: The default views of images (:class:`~galexplore.models.augment.ImageAugment`); sizes in
-#: input pixels of a 64-pixel input.
-IMAGE_VIEWS: dict[str, Any] = {
-    "max_shift": 0.1, "scale_range": [0.6, 1.0], "max_blur_px": 1.0, "p_blur": 0.5, "max_noise": 2.0,
-}  # fmt: skip
 #: The ``--modality`` choices and the modalities each trains on.
 MODALITY_CHOICES: dict[str, tuple[str, ...]] = {
     "maps": ("maps",),
@@ -123,7 +117,9 @@ def build_augment(cfg: Mapping[str, Any]) -> nn.Module:
     raise ValueError(f"unknown augmentation kind {kind!r}")
 
 
-def build_auxiliary(cfg: Mapping[str, Any] | None, encoder: nn.Module, loss_kind: str, temperature: float) -> nn.Module | None:
+def build_auxiliary(
+    cfg: Mapping[str, Any] | None, encoder: nn.Module, loss_kind: str, temperature: float
+) -> nn.Module | None:
     """The auxiliary loss a config describes (None if it has none).
 
     ``{"kind": "azimuthal", "weight": w, "rings": K or None, "head": {...}}``: a contrastive
@@ -178,7 +174,8 @@ def build_model(config: Mapping[str, Any], normalisation: Mapping[str, Mapping[s
         (ea, ha, pa), (eb, hb, pb) = parts[mods[0]], parts[mods[1]]
         return CLIPModel(
             ea, eb, heads=(ha, hb), preprocess=(pa, pb), modalities=(mods[0], mods[1]),
-            logit_scale=float(loss_cfg.get("logit_scale", 15.5)), learnable_scale=bool(loss_cfg.get("learnable", False)),
+            logit_scale=float(loss_cfg.get("logit_scale", 15.5)),
+            learnable_scale=bool(loss_cfg.get("learnable", False)),
         )  # fmt: skip
     if len(mods) != 1:
         raise ValueError(f"a {family} model takes one modality, got {mods}")
@@ -187,83 +184,35 @@ def build_model(config: Mapping[str, Any], normalisation: Mapping[str, Mapping[s
     embed_from = config.get("embed_from", "features")
     if family == "moco":
         out_dim = getattr(head, "out_dim", None) or enc.out_dim
-        loss = MoCoLoss(out_dim, int(loss_cfg.get("queue_size", 1024)), float(loss_cfg.get("temperature", 0.2)))
-        return MoCoModel(enc, head, loss, preprocess=pre, momentum=float(loss_cfg.get("momentum", 0.99)), modality=m, embed_from=embed_from)
+        loss = MoCoLoss(
+            out_dim, int(loss_cfg.get("queue_size", 1024)), float(loss_cfg.get("temperature", 0.2))
+        )
+        return MoCoModel(
+            enc,
+            head,
+            loss,
+            preprocess=pre,
+            momentum=float(loss_cfg.get("momentum", 0.99)),
+            modality=m,
+            embed_from=embed_from,
+        )
     if family == "contrastive":
         kind = loss_cfg.get("kind", "infonce")
         t = float(loss_cfg.get("temperature", 0.5))
         loss = {"infonce": InfoNCELoss, "ntxent": NTXentLoss}[kind](t)
         aux = build_auxiliary(config.get("auxiliary"), enc, kind, t)
         rec = build_reconstruction(config.get("reconstruction"), enc.out_dim)
-        return ContrastiveModel(enc, head, loss, preprocess=pre, modality=m, embed_from=embed_from, auxiliary=aux, reconstruction=rec)
+        return ContrastiveModel(
+            enc,
+            head,
+            loss,
+            preprocess=pre,
+            modality=m,
+            embed_from=embed_from,
+            auxiliary=aux,
+            reconstruction=rec,
+        )
     raise ValueError(f"unknown model family {family!r} (expected one of {FAMILIES})")
-
-
-def image_pooling(size: int) -> int:
-    """k of the k×k block average that brings ``size``-pixel images to about :data:`IMAGE_INPUT` pixels."""
-    k = max(1, size // IMAGE_INPUT)
-    while size % k:
-        k -= 1
-    return k
-
-
-def _images(spec: Mapping[str, Any], width: int | None, depth: int | None) -> tuple[dict[str, Any], dict[str, Any], int]:
-    """Encoder config, augmentation config and input pooling of the images modality.
-
-    The encoder is :data:`IMAGE_ENCODER` (``width`` / ``depth`` override it). The views follow
-    Hayat et al. (2021) and Stein et al. (2022): any rotation and a flip, a jitter-crop zooming
-    in by up to :data:`IMAGE_VIEWS` ``scale_range``, PSF blur, noise at the survey's sky level,
-    and, for linear fluxes, Galactic reddening. Display renderings (JPEG/PNG) get no reddening
-    and no colour jitter: their colours are the physics the embedding should keep, and every
-    jitter screened lowered the scores (docs/training.md).
-    """
-    c, h = len(spec["channels"]), int(spec["shape"][-1])
-    pool = image_pooling(h)
-    enc = {"kind": "conv", "in_channels": c, **IMAGE_ENCODER}
-    if width:
-        enc["width"] = width
-    if depth:
-        enc["depth"] = depth
-    display = is_display_image(spec.get("units", []))
-    aug = {"kind": "images", "extinction": extinction_coefficients(spec["channels"]), "sky_noise": [1.0] * c,
-           **IMAGE_VIEWS, "max_ebv": 0.0 if display else 0.1}  # fmt: skip
-    aug["max_blur_px"] = float(aug["max_blur_px"]) * IMAGE_INPUT / (h / pool) if h / pool < IMAGE_INPUT else aug["max_blur_px"]
-    return enc, aug, pool
-
-
-def _input_cfg(modality: str, spec: Mapping[str, Any]) -> dict[str, Any]:
-    return {"channels": list(spec["channels"]), "shape": list(spec["shape"]), "units": list(spec.get("units", []))}
-
-
-def _azimuthal(orders: Sequence[int], width: int) -> dict[str, Any]:
-    """Encoder options for azimuthal Fourier amplitudes of the given orders (none if empty).
-
-    From a two-layer branch ``width`` channels wide (16 by default) on the input with the mean
-    of every one-pixel annulus removed, in six annuli out to 0.45 half-widths (1.1 Rₑ for maps
-    over ±2.5 Rₑ: a bar is 0.6–1.3 Rₑ long), well inside the field of view so that its edge
-    adds no azimuthal structure. 16 × 6 amplitudes per order: fewer leave the bar too small a
-    share of the k-NN distance, more cost the integrated properties (docs/training.md).
-    """
-    if not orders:
-        return {}
-    return {
-        "fourier_orders": [int(m) for m in orders], "fourier_source": "residual", "fourier_channels": width,
-        "fourier_rings": 6, "fourier_radius": 0.45,
-    }  # fmt: skip
-
-
-def _single_head(encoder: dict[str, Any], head: str, *, hidden: int = 256, out_dim: int = 64) -> tuple[dict[str, Any], str]:
-    """The head config and ``embed_from`` of a single-modality run; sets the encoder's ``out_dim``.
-
-    ``"mlp"`` (SimCLR): the pooled encoder features are the embedding and a 2-layer MLP maps
-    them into the 64-d space of the loss. ``"none"`` (eCALIFA): the encoder ends in a 64-d
-    linear layer whose output is compared by the loss and used directly as the embedding.
-    """
-    if head == "none":
-        encoder["out_dim"] = 64
-        return {"kind": "identity"}, "projection"
-    encoder.pop("out_dim", None)
-    return {"kind": "mlp", "out_dim": out_dim, "hidden": hidden, "n_layers": 2}, "features"
 
 
 def default_config(
@@ -328,7 +277,14 @@ def default_config(
         # augmentation costs as much as the optimizer step on a CPU; docs/training.md.)
         pool = 2 if h >= 64 and h % 2 == 0 else 1
         inputs[m]["pool"] = pool
-        encoders[m] = {"kind": "conv", "in_channels": c, "width": width or 16, "depth": depth or 3, "blocks": 1, "stem_stride": 1}
+        encoders[m] = {
+            "kind": "conv",
+            "in_channels": c,
+            "width": width or 16,
+            "depth": depth or 3,
+            "blocks": 1,
+            "stem_stride": 1,
+        }
         px = 1.0 / pool  # augmentation sizes below are in native (64-grid) pixels
         if m == "maps":
             # A radius channel and pooling over rings about the centre keep the radial structure
@@ -337,7 +293,9 @@ def default_config(
             # three stages (4×4) with three rings scored 0.1 lower on the gradients and the bulge
             # fraction (docs/training.md).
             encoders[m].update(depth=depth or 2, radius_channel=True, pool="rings", n_rings=5)
-            encoders[m].update(_azimuthal(AZIMUTHAL_ORDERS if azimuthal_orders is None else azimuthal_orders, width or 16))
+            encoders[m].update(
+                _azimuthal(AZIMUTHAL_ORDERS if azimuthal_orders is None else azimuthal_orders, width or 16)
+            )
             units = list(spec.get("units", [""] * c))
             augment[m] = {
                 "kind": "maps",
@@ -347,7 +305,8 @@ def default_config(
                 # over 3 seeds; docs/training.md). Both stay available for degraded data.
                 "max_shift": 0.08, "p_block": 0.0, "block_choices": [2], "max_blur_px": 1.0 * px,
                 "sn_range": [1.0, 10.0], "p_noise": 0.5, "max_stars": 2, "p_star": 0.25,
-                "star_radius_px": [2.0 * px, 5.0 * px], "p_aperture": 0.8, "aperture_range": [0.6, 0.95], "binning": pool,
+                "star_radius_px": [2.0 * px, 5.0 * px], "p_aperture": 0.8, "aperture_range": [0.6, 0.95],
+                "binning": pool,
             }  # fmt: skip
     if len(mods) == 2:
         for m in mods:
@@ -357,13 +316,20 @@ def default_config(
     else:
         (m,) = mods
         # SimCLR's head for images (512 hidden, 128 out); the maps encoder's is smaller
-        heads[m], embed_from = _single_head(encoders[m], head or "mlp", **({"hidden": 512, "out_dim": 128} if m == "images" else {}))
+        heads[m], embed_from = _single_head(
+            encoders[m], head or "mlp", **({"hidden": 512, "out_dim": 128} if m == "images" else {})
+        )
         # InfoNCE without the positive in the denominator (eCALIFA) for maps, NT-Xent (SimCLR)
         # for images. eCALIFA's τ = 0.5 (``--temperature 0.5``) gave lower k-NN scores here
         # than τ = 0.2 (docs/training.md).
         loss = {"kind": "infonce" if m == "maps" else "ntxent", "temperature": 0.2}
         family = "contrastive"
-        aux = _auxiliary(encoders[m], heads[m], azimuthal_loss, AZIMUTHAL_LOSS_RINGS if azimuthal_loss_rings is None else azimuthal_loss_rings)
+        aux = _auxiliary(
+            encoders[m],
+            heads[m],
+            azimuthal_loss,
+            AZIMUTHAL_LOSS_RINGS if azimuthal_loss_rings is None else azimuthal_loss_rings,
+        )
     rec = _reconstruction(mods, encoders, profile_loss)
     out = {
         "family": family,
@@ -383,7 +349,9 @@ def default_config(
     return out
 
 
-def _reconstruction(mods: Sequence[str], encoders: Mapping[str, Mapping[str, Any]], weight: float | None) -> dict[str, Any]:
+def _reconstruction(
+    mods: Sequence[str], encoders: Mapping[str, Mapping[str, Any]], weight: float | None
+) -> dict[str, Any]:
     """The config of the profile reconstruction loss ({} when off).
 
     On by default (:data:`PROFILE_LOSS_WEIGHT`) for a maps run; an explicit weight > 0 for
@@ -397,25 +365,59 @@ def _reconstruction(mods: Sequence[str], encoders: Mapping[str, Mapping[str, Any
     if not applicable:
         raise ValueError(f"the profile loss applies to maps runs only, not {'+'.join(mods)}")
     n_out = int(encoders["maps"]["in_channels"]) * PROFILE_LOSS_RINGS
-    return {"kind": "profile", "weight": float(weight), "rings": PROFILE_LOSS_RINGS, "head": {"kind": "mlp", "out_dim": n_out, "n_layers": 1}}
+    return {
+        "kind": "profile",
+        "weight": float(weight),
+        "rings": PROFILE_LOSS_RINGS,
+        "head": {"kind": "mlp", "out_dim": n_out, "n_layers": 1},
+    }
 
 
-def _auxiliary(encoder: Mapping[str, Any], head: Mapping[str, Any], weight: float | None, rings: int | None) -> dict[str, Any]:
+def _auxiliary(
+    encoder: Mapping[str, Any], head: Mapping[str, Any], weight: float | None, rings: int | None
+) -> dict[str, Any]:
     """The config of the auxiliary loss on the azimuthal amplitudes ({} when off).
 
     The default weight applies to maps encoders with azimuthal amplitudes and the ``"mlp"``
     head only; an explicit weight > 0 for any other encoder is an error.
     """
-    applicable = bool(encoder.get("fourier_orders")) and encoder.get("out_dim") is None and head.get("kind") == "mlp"
+    applicable = (
+        bool(encoder.get("fourier_orders")) and encoder.get("out_dim") is None and head.get("kind") == "mlp"
+    )
     if weight is None:
         weight = AZIMUTHAL_LOSS_WEIGHT if applicable else 0.0
     if weight <= 0:
         return {}
     if not applicable:
-        raise ValueError("the azimuthal loss needs a maps encoder with azimuthal amplitudes and the 'mlp' head")
-    return {"kind": "azimuthal", "weight": float(weight), "rings": rings, "head": {"kind": "mlp", "out_dim": 32, "hidden": 128, "n_layers": 2}}
+        raise ValueError(
+            "the azimuthal loss needs a maps encoder with azimuthal amplitudes and the 'mlp' head"
+        )
+    return {
+        "kind": "azimuthal",
+        "weight": float(weight),
+        "rings": rings,
+        "head": {"kind": "mlp", "out_dim": 32, "hidden": 128, "n_layers": 2},
+    }
 
 
 __all__ = [
-    "AZIMUTHAL_LOSS_RINGS", "AZIMUTHAL_LOSS_WEIGHT", "AZIMUTHAL_ORDERS", "PROFILE_LOSS_RINGS", "PROFILE_LOSS_WEIGHT", "build_auxiliary", "build_reconstruction", "FAMILIES", "HEADS", "MODALITY_CHOICES", "build_augment", "build_encoder", "build_head", "build_model", "default_config",
+    "AZIMUTHAL_LOSS_RINGS",
+    "AZIMUTHAL_LOSS_WEIGHT",
+    "AZIMUTHAL_ORDERS",
+    "PROFILE_LOSS_RINGS",
+    "PROFILE_LOSS_WEIGHT",
+    "IMAGE_ENCODER",
+    "IMAGE_INPUT",
+    "IMAGE_VIEWS",
+    "image_pooling",
+    "build_auxiliary",
+    "build_reconstruction",
+    "FAMILIES",
+    "HEADS",
+    "MODALITY_CHOICES",
+    "build_augment",
+    "build_encoder",
+    "build_head",
+    "build_model",
+    "default_config",
 ]

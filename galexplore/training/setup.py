@@ -67,16 +67,19 @@ def model_config_for(survey: Survey, config: TrainConfig) -> dict[str, Any]:
     specs = {m: s.to_json() for m, s in survey.modalities.items()}
     if config.azimuthal_loss and (config.modality != "maps" or config.loss == "moco"):
         raise GalexploreError(
-            f"--azimuthal-loss applies to maps runs with the infonce or ntxent loss, not {config.modality} / {config.loss}"
+            "--azimuthal-loss applies to maps runs with the infonce or ntxent loss, "
+            f"not {config.modality} / {config.loss}"
         )
     if config.profile_loss and (config.modality != "maps" or config.loss == "moco"):
         raise GalexploreError(
-            f"--profile-loss applies to maps runs with the infonce or ntxent loss, not {config.modality} / {config.loss}"
+            "--profile-loss applies to maps runs with the infonce or ntxent loss, "
+            f"not {config.modality} / {config.loss}"
         )
     try:
         cfg = default_config(
-            config.modality, specs, width=config.width, depth=config.depth, head=config.head, azimuthal_orders=config.azimuthal_orders,
-            azimuthal_loss=config.azimuthal_loss, azimuthal_loss_rings=config.azimuthal_loss_rings, profile_loss=config.profile_loss,
+            config.modality, specs, width=config.width, depth=config.depth, head=config.head,
+            azimuthal_orders=config.azimuthal_orders, azimuthal_loss=config.azimuthal_loss,
+            azimuthal_loss_rings=config.azimuthal_loss_rings, profile_loss=config.profile_loss,
         )  # fmt: skip
     except ValueError as e:
         raise GalexploreError(f"{survey.path}: {e}") from None
