@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+from concurrent.futures import Future
 from pathlib import Path
 
 import panel as pn
@@ -19,7 +20,12 @@ from galexplore.dashboard._setup import evaluate
 from galexplore.dashboard.data import ExplorerData
 from galexplore.dashboard.page import EXTENSIONS, Page, page_main
 from galexplore.dashboard.state import ExplorerState
-from galexplore.dashboard.views.clusters import ClusterControls, compute_clusters, saved_clusters
+from galexplore.dashboard.views.clusters import (
+    ClusterControls,
+    clusters_future,
+    compute_clusters,
+    saved_clusters,
+)
 from galexplore.dashboard.views.distributions import Distributions
 from galexplore.dashboard.views.embedding_map import EmbeddingMap
 from galexplore.dashboard.views.export import Export
@@ -132,12 +138,13 @@ def create_app(
         )
 
 
-def warm_up(data: ExplorerData, part: str = "all") -> None:
+def warm_up(data: ExplorerData, part: str = "all", *, clusters: bool = True) -> None:
     """Evaluate the Datashader pipelines of one session once (compiles their kernels).
 
     ``part``: ``"first"`` is what a new page shows (the default colouring, the main
-    sequence, the reference profiles and the clusters); ``"rest"`` the other kernels
-    (colouring by class), which the server warms once a first page had its turn; ``"all"``.
+    sequence, the reference profiles and, unless ``clusters`` is False, the clusters: see
+    :func:`warm_up_clusters`); ``"rest"`` the other kernels (colouring by class), which the
+    server warms once a first page had its turn; ``"all"``.
     """
     state = ExplorerState(data)
     if part in ("first", "all"):
@@ -145,8 +152,22 @@ def warm_up(data: ExplorerData, part: str = "all") -> None:
             evaluate(obj)
         if data.has_modality("maps"):
             cached_reference(data)
-        if saved_clusters(data) is None:  # a page starts from the run's saved clustering when there is one
-            compute_clusters(data, state.cluster_method, state.n_clusters)
+        if clusters:
+            warm_up_clusters(data)
     if part in ("rest", "all") and "sf_class" in data.catalog.columns:
         state.color_by = "sf_class"
         evaluate(EmbeddingMap(state)._build())
+
+
+def warm_up_clusters(data: ExplorerData, *, wait: bool = True) -> Future | None:
+    """Compute the clustering a new page starts from, unless the run has a saved one (cached
+    across sessions). ``wait=False`` computes it in a thread of its own and returns its future
+    (the server: clustering an embedding of 10⁶ × 1,024 takes minutes, and pages are served
+    meanwhile; a page that asks for these clusters waits for this computation)."""
+    if saved_clusters(data) is not None:  # a page starts from the run's saved clustering when there is one
+        return None
+    method, k = ExplorerState.param.cluster_method.default, ExplorerState.param.n_clusters.default
+    if not wait:
+        return clusters_future(data, method, k)
+    compute_clusters(data, method, k)
+    return None

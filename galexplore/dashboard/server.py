@@ -114,8 +114,10 @@ REST_WARM_UP_DELAY_S = 20.0
 
 def _warm_up(survey: str | os.PathLike, run: str | os.PathLike, part: str, out_of_core: bool = False) -> None:
     """Run the map's and the main sequence's Datashader pipelines once, so their kernels are
-    compiled before a browser asks (pure HoloViews: no Bokeh document is touched)."""
-    from galexplore.dashboard.app import load_data, warm_up
+    compiled before a browser asks (pure HoloViews: no Bokeh document is touched); after the
+    first part, start computing the default clusters in a thread of their own (k-means of an
+    embedding of 10⁶ × 1,024 takes minutes, during which this loop would answer no page)."""
+    from galexplore.dashboard.app import load_data, warm_up, warm_up_clusters
 
     try:
         if out_of_core:
@@ -124,9 +126,19 @@ def _warm_up(survey: str | os.PathLike, run: str | os.PathLike, part: str, out_o
             if part == "first":
                 warm_up_ooc(load_ooc_data(survey, run))
             return
-        warm_up(load_data(survey, run), part)
+        data = load_data(survey, run)
+        warm_up(data, part, clusters=False)
+        if part == "first":
+            clusters = warm_up_clusters(data, wait=False)
+            if clusters is not None:
+                clusters.add_done_callback(_log_failure)
     except Exception:  # warm-up is an optimisation only
         log.debug("warm-up failed", exc_info=True)
+
+
+def _log_failure(future) -> None:
+    if future.exception() is not None:  # a page computes its clusters itself
+        log.debug("cluster warm-up failed", exc_info=future.exception())
 
 
 def make_server(
@@ -248,7 +260,8 @@ def serve(
         server.io_loop.add_callback(on_ready, url)
     if warm_up:
         # on the server's own thread (HoloViews is not thread-safe); a page requested meanwhile waits
-        # what a new page shows first; the rest later, when the first page has been served
+        # what a new page shows first (its clusters in a thread of their own); the rest later, when
+        # the first page has been served
         server.io_loop.add_callback(_warm_up, survey, run, "first", out_of_core)
         server.io_loop.call_later(REST_WARM_UP_DELAY_S, _warm_up, survey, run, "rest", out_of_core)
     if show and first:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 
 import numpy as np
 import pytest
@@ -105,3 +106,68 @@ def test_cluster_recompute_runs_off_the_event_loop(tiny_data):
     controls._table.selection = [1]
     assert state.selection_label == "cluster 1 of gmm k=3"
     np.testing.assert_array_equal(state.selection, np.flatnonzero(state.cluster_labels == 1))
+
+
+class _HeldClusterer:
+    """Stands in for ``Clusterer`` in the dashboard: counts its fits and holds each until released."""
+
+    def __init__(self, real):
+        self.real, self.fits, self.started, self.release = real, [], threading.Event(), threading.Event()
+
+    def __call__(self, *args, **kwargs):
+        model = self.real(*args, **kwargs)
+        fit = model.fit
+
+        def held_fit(X, y=None):
+            self.fits.append(threading.current_thread().name)
+            self.started.set()
+            assert self.release.wait(30)
+            return fit(X)
+
+        model.fit = held_fit
+        return model
+
+
+def test_a_clustering_in_flight_is_computed_once(tiny_data, monkeypatch):
+    from galexplore.dashboard.views import clusters
+
+    held = _HeldClusterer(clusters.Clusterer)
+    monkeypatch.setattr(clusters, "Clusterer", held)
+    fut = clusters.clusters_future(tiny_data, "kmeans", 4, 17)  # a seed no other test uses: not cached
+    assert held.started.wait(30)
+    assert clusters.clusters_future(tiny_data, "kmeans", 4, 17) is fut  # in flight: shared
+    got = []
+    waiter = threading.Thread(target=lambda: got.append(compute_clusters(tiny_data, "kmeans", 4, 17)))
+    waiter.start()
+    held.release.set()
+    waiter.join(30)
+    assert got[0] is fut.result(timeout=30) and not got[0].flags.writeable
+    assert held.fits == ["galexplore-clusters-kmeans-4"]  # once, in a thread of its own
+    assert compute_clusters(tiny_data, "kmeans", 4, 17) is got[0]  # cached afterwards
+
+
+def test_the_server_warm_up_does_not_wait_for_the_clusters(tiny_survey, tiny_run, monkeypatch):
+    """k-means of 10⁶ × 1,024 takes minutes: the start-up warm-up (on the server's event loop)
+    only starts it, and a page's recompute awaits the same computation."""
+    from galexplore.dashboard import server
+    from galexplore.dashboard.app import load_data
+    from galexplore.dashboard.views import clusters
+
+    clusters._cached_clusters.clear()
+    held = _HeldClusterer(clusters.Clusterer)
+    monkeypatch.setattr(clusters, "Clusterer", held)
+    server._warm_up(tiny_survey.path, tiny_run, "first")  # returns while the clustering is held
+    assert held.started.wait(30) and not held.release.is_set()
+    state = ExplorerState(load_data(tiny_survey.path, tiny_run))
+    controls = clusters.ClusterControls(state)
+
+    async def page():
+        task = asyncio.ensure_future(controls.recompute())
+        await asyncio.sleep(0.2)
+        assert state.busy and state.cluster_labels is None  # waiting, and the loop runs meanwhile
+        held.release.set()
+        await task
+
+    asyncio.run(page())
+    np.testing.assert_array_equal(state.cluster_labels, compute_clusters(state.data, "kmeans", 5))
+    assert state.cluster_key == "kmeans k=5" and len(held.fits) == 1  # once: the page used the warm-up's

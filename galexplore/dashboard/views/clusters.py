@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
 
 import numpy as np
 import pandas as pd
@@ -37,9 +40,62 @@ def cluster_key(method: str, k: int) -> str:
     return "hdbscan" if method == "hdbscan" else f"{method} k={int(k)}"
 
 
-@per_server_cache(32)
+#: The clusterings being computed, by (data token, method, k, seed): a second caller waits for
+#: the first one's result instead of computing the same clustering again.
+_IN_FLIGHT: dict[tuple, Future] = {}
+_IN_FLIGHT_GUARD = threading.Lock()
+
+
+def _claim(
+    data: ExplorerData, method: str, k: int, random_state: int
+) -> tuple[Future, Callable[[], None] | None]:
+    """The future of a clustering and, if no one is computing it yet, the function that computes
+    it (sets the future's result or exception); None if it is in flight elsewhere."""
+    key = (data.token, method, k, random_state)
+    with _IN_FLIGHT_GUARD:
+        if key in _IN_FLIGHT:
+            return _IN_FLIGHT[key], None
+        fut = _IN_FLIGHT[key] = Future()
+
+    def work() -> None:
+        try:
+            fut.set_result(_cached_clusters(data, method, k, random_state))
+        except BaseException as exc:  # the waiters get it (a thread has no one else to raise to)
+            fut.set_exception(exc)
+        finally:
+            with _IN_FLIGHT_GUARD:
+                _IN_FLIGHT.pop(key, None)
+
+    return fut, work
+
+
 def compute_clusters(data: ExplorerData, method: str, k: int, random_state: int = 0) -> np.ndarray:
-    """Cluster labels (N,) int64 (−1 = noise) of every galaxy; cached across sessions."""
+    """Cluster labels (N,) int64 (−1 = noise) of every galaxy; cached across sessions.
+
+    Computed once per server: a call made while the same clustering is being computed (by
+    :func:`clusters_future`, e.g. the server's start-up warm-up) waits for that result.
+    """
+    fut, work = _claim(data, method, k, random_state)
+    if work is not None:
+        work()
+    return fut.result()
+
+
+def clusters_future(data: ExplorerData, method: str, k: int, random_state: int = 0) -> Future:
+    """:func:`compute_clusters` in a daemon thread of its own (started unless the same
+    clustering is already being computed): a future of the labels, for the event loop to await.
+
+    K-means of 10⁶ × 1,024 vectors takes minutes: the loop answers pages meanwhile, and a
+    server stopped meanwhile does not wait for it.
+    """
+    fut, work = _claim(data, method, k, random_state)
+    if work is not None:
+        threading.Thread(target=work, name=f"galexplore-clusters-{method}-{k}", daemon=True).start()
+    return fut
+
+
+@per_server_cache(32)
+def _cached_clusters(data: ExplorerData, method: str, k: int, random_state: int) -> np.ndarray:
     space, X = clustering_space(data)
     labels = Clusterer(method, int(k), space=space, random_state=random_state).fit(X).labels_
     labels = np.asarray(labels, dtype=np.int64)
@@ -144,7 +200,7 @@ class ClusterControls(pn.viewable.Viewer):
         log.debug("recomputing clusters: %s", cluster_key(method, k))
         self.state.busy = True
         try:
-            labels = await asyncio.to_thread(compute_clusters, self.state.data, method, k)
+            labels = await asyncio.wrap_future(clusters_future(self.state.data, method, k))
             self.state.set_clusters(labels, cluster_key(method, k))
         except GalexploreError as exc:
             self.state.message = f"clustering failed: {exc}"
