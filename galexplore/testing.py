@@ -3,7 +3,9 @@
 - :func:`radial_pca_run`: a run directory without training (embeddings = PCA of radial means),
   for exercising everything downstream of the encoder quickly;
 - :func:`free_port` and :class:`ServerProcess`: a real ``galexplore serve`` in a subprocess on
-  127.0.0.1, for browser tests and load benchmarks.
+  127.0.0.1, for browser tests and load benchmarks;
+- :class:`Dashboard` and :func:`lasso_middle`: a page of that server in Playwright, with helpers
+  to read its text, find its plots and draw on them.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Sequence
+from io import BytesIO
 from pathlib import Path
 
 import numpy as np
@@ -246,3 +249,83 @@ __all__ = [
     "to_data",
     "write_partitioned_projection",
 ]
+
+
+PLOTS_JS = f"() => {{ {JS_PLOTS}\n  return plots();\n}}"
+IGNORED_CONSOLE = ("WebGL", "GPU stall", "favicon")
+
+
+class Dashboard:
+    """A page of the dashboard with helpers to find plots and draw on them."""
+
+    def __init__(self, page, url: str, *, expect_selection: bool = False) -> None:
+        self.page = page
+        self.errors: list[str] = []
+        page.on("console", self._on_console)
+        page.on("pageerror", lambda exc: self.errors.append(f"pageerror: {exc}"))
+        page.goto(url, timeout=180_000)
+        self.wait_text(
+            ".gx-gallery-header", r"\b\d[\d,]* selected" if expect_selection else r"\b0 selected", timeout=120
+        )
+        self.map_plot()  # plots laid out
+
+    def _on_console(self, msg) -> None:
+        if msg.type == "error" and not any(s in msg.text for s in IGNORED_CONSOLE):
+            self.errors.append(msg.text)
+
+    def read(self, css: str) -> str:
+        """Text of the first element matching ``css``, shadow DOM included ('' if absent)."""
+        return page_text(self.page, css)
+
+    def wait_text(self, css: str, pattern: str, timeout: float = 60.0) -> re.Match:
+        return wait_for_text(self.page, css, pattern, timeout, poll=0.25)
+
+    def plots(self) -> list[dict]:
+        return self.page.evaluate(PLOTS_JS)
+
+    def plot(self, title_part: str, timeout: float = 60.0) -> dict:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for p in self.plots():
+                if title_part in p["title"] and p["width"] > 0 and np.isfinite(p["x"]).all():
+                    return p
+            time.sleep(0.25)
+        raise AssertionError(f"no plot titled *{title_part}* in {[p['title'] for p in self.plots()]}")
+
+    def map_plot(self) -> dict:
+        return self.plot("galaxies coloured by")
+
+    @staticmethod
+    def to_data(plot: dict, px: float, py: float) -> tuple[float, float]:
+        return to_data(plot, px, py)
+
+    @staticmethod
+    def to_px(plot: dict, x: float, y: float) -> tuple[float, float]:
+        (x0, x1), (y0, y1) = plot["x"], plot["y"]
+        return (
+            plot["left"] + (x - x0) / (x1 - x0) * plot["width"],
+            plot["top"] + (y1 - y) / (y1 - y0) * plot["height"],
+        )
+
+    def lasso(self, pixels: list[tuple[int, int]]) -> np.ndarray:
+        """Drag a lasso through page pixels; returns the polygon in data coordinates."""
+        plot = self.map_plot()
+        drag_lasso(self.page, pixels)
+        return np.array([self.to_data(plot, *p) for p in pixels])
+
+    def screenshot_of(self, css: str) -> np.ndarray:
+        from PIL import Image
+
+        return np.asarray(Image.open(BytesIO(self.page.locator(css).first.screenshot())).convert("RGB"))
+
+
+def lasso_middle(dash: Dashboard, frac: float = 0.3) -> tuple[int, list, dict]:
+    """Lasso the middle of the map; returns the count shown, the pixels and the plot geometry."""
+    if not re.search(r"\b0 selected", dash.read(".gx-gallery-header")):
+        dash.page.locator(".gx-clear button").click()
+        dash.wait_text(".gx-gallery-header", r"\b0 selected")
+    plot = dash.map_plot()
+    pixels = polygon_pixels(plot, frac)
+    dash.lasso(pixels)  # drawn once: a drag begun while the page is busy is not lost (gestures.py)
+    m = dash.wait_text(".gx-gallery-header", r"([\d,]+) selected \(lasso\)")
+    return int(m.group(1).replace(",", "")), pixels, plot

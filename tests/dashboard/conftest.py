@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from galexplore.testing import ServerProcess, radial_pca_run
+from galexplore.artifacts.runs import read_projection
+from galexplore.testing import Dashboard, ServerProcess, radial_pca_run
 
 
 @pytest.fixture(scope="session")
@@ -64,6 +66,40 @@ def browser(chromium):
 def artifacts() -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.fixture(scope="module")
+def dash(browser, dashboard_server):
+    """One page shared by the tests of this module, in order (a session a user would have)."""
+    context = browser.new_context(viewport={"width": 1500, "height": 1300}, accept_downloads=True)
+    page = context.new_page()
+    try:
+        d = Dashboard(page, dashboard_server.url)
+    except Exception:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "dashboard_load_failure.png"), full_page=True)
+        print(dashboard_server.log())
+        raise
+    yield d
+    context.close()
+
+
+@pytest.fixture(scope="module")
+def projection_xy(browser_run) -> np.ndarray:
+    proj, _ = read_projection(browser_run)
+    return proj[["x", "y"]].to_numpy(np.float64)
+
+
+@pytest.fixture(autouse=True)
+def _server_log_on_failure(request):
+    """A failed test that used the shared server prints its log."""
+    yield
+    if "dashboard_server" not in request.fixturenames:
+        return
+    dashboard_server = request.getfixturevalue("dashboard_server")
+    rep = getattr(request.node, "rep_call", None)
+    if rep is not None and rep.failed:
+        print(dashboard_server.log())
 
 
 @pytest.hookimpl(hookwrapper=True)
