@@ -83,12 +83,20 @@ def child_dashboard(n: int, repeats: int) -> dict:
     rss_page, peak = rss_mb()
     zoom = time_zoom(explorer, doc, repeats)
     lasso_ms, n_sel = time_lasso(explorer, doc)
-    return {"n": n, "lasso_ms": round(lasso_ms, 1), "lasso_selected": n_sel, "data_build_s": round(load_s, 1),
-            "page_build_s": round(page_s, 2), "rss_mb_data": round(rss_data), "rss_mb_with_page": round(rss_page),
-            "rss_mb_peak": round(max(peak, rss_mb()[1])),
-            "rss_mb_peak_while_synthesising_catalog": round(peak_building),
-            "zoom_ms_median": round(statistics.median(zoom), 1), "zoom_ms_all": [round(v, 1) for v in zoom],
-            "map_view_bytes": map_view_bytes(data)}  # fmt: skip
+    return {
+        "n": n,
+        "lasso_ms": round(lasso_ms, 1),
+        "lasso_selected": n_sel,
+        "data_build_s": round(load_s, 1),
+        "page_build_s": round(page_s, 2),
+        "rss_mb_data": round(rss_data),
+        "rss_mb_with_page": round(rss_page),
+        "rss_mb_peak": round(max(peak, rss_mb()[1])),
+        "rss_mb_peak_while_synthesising_catalog": round(peak_building),
+        "zoom_ms_median": round(statistics.median(zoom), 1),
+        "zoom_ms_all": [round(v, 1) for v in zoom],
+        "map_view_bytes": map_view_bytes(data),
+    }
 
 
 def lasso_circle(explorer, frac: float = 0.12):
@@ -185,12 +193,21 @@ def child_ooc(n: int, repeats: int, workdir: Path) -> dict:
     rss_page = rss_mb()[0]
     zoom = time_zoom(explorer, doc, repeats)
     lasso_ms, n_sel = time_lasso(explorer, doc)
-    return {"n": n, "ooc_parts": len(data.table.parts), "ooc_table_build_s": round(build_s, 1),
-            "ooc_rss_mb_after_table": round(rss_data), "ooc_rss_mb_peak_building_table": round(peak_build),
-            "ooc_page_build_s": round(page_s, 2), "ooc_rss_mb_with_page": round(rss_page),
-            "ooc_rss_mb_peak": round(rss_mb()[1]), "ooc_rss_mb_peak_with_build": round(max(peak_build, rss_mb()[1])),
-            "ooc_zoom_ms_median": round(statistics.median(zoom), 1), "ooc_zoom_ms_all": [round(v, 1) for v in zoom],
-            "ooc_lasso_ms": round(lasso_ms, 1), "ooc_lasso_selected": n_sel}  # fmt: skip
+    return {
+        "n": n,
+        "ooc_parts": len(data.table.parts),
+        "ooc_table_build_s": round(build_s, 1),
+        "ooc_rss_mb_after_table": round(rss_data),
+        "ooc_rss_mb_peak_building_table": round(peak_build),
+        "ooc_page_build_s": round(page_s, 2),
+        "ooc_rss_mb_with_page": round(rss_page),
+        "ooc_rss_mb_peak": round(rss_mb()[1]),
+        "ooc_rss_mb_peak_with_build": round(max(peak_build, rss_mb()[1])),
+        "ooc_zoom_ms_median": round(statistics.median(zoom), 1),
+        "ooc_zoom_ms_all": [round(v, 1) for v in zoom],
+        "ooc_lasso_ms": round(lasso_ms, 1),
+        "ooc_lasso_selected": n_sel,
+    }
 
 
 def child_scatter(n: int) -> dict:
@@ -203,8 +220,12 @@ def child_scatter(n: int) -> dict:
     before = rss_mb()[0]
     t0 = time.perf_counter()
     size = scatter_bytes(data)
-    return {"n": n, "plain_scatter_bytes": size, "plain_scatter_build_s": round(time.perf_counter() - t0, 2),
-            "plain_scatter_extra_rss_mb": round(rss_mb()[1] - before)}  # fmt: skip
+    return {
+        "n": n,
+        "plain_scatter_bytes": size,
+        "plain_scatter_build_s": round(time.perf_counter() - t0, 2),
+        "plain_scatter_extra_rss_mb": round(rss_mb()[1] - before),
+    }
 
 
 def in_child(kind: str, n: int, repeats: int, timeout: float, workdir: Path | None = None) -> dict:
@@ -280,13 +301,17 @@ def main() -> None:
     result = {
         "benchmark": "dashboard at scale",
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {"platform": platform.platform(), "python": platform.python_version(), "cpus": os.cpu_count(),
-                    "load_average_1min_start": round(load_start, 2),
-                    "load_average_1min_end": round(os.getloadavg()[0], 2)},
+        "machine": {
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
+            "load_average_1min_start": round(load_start, 2),
+            "load_average_1min_end": round(os.getloadavg()[0], 2),
+        },
         "what": "in-memory catalog + projection (ExplorerData) with one whole page; plain Bokeh scatter beside it",
         "sizes": rows,
         "meets_targets": targets,
-    }  # fmt: skip
+    }
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "dashboard_scale.json").write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
@@ -327,13 +352,19 @@ def _write_ooc(rows: list[dict]) -> dict:
     result = {
         "benchmark": "dashboard at scale: in memory vs out of core",
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {"platform": platform.platform(), "python": platform.python_version(), "cpus": os.cpu_count(),
-                    "note": "shared machine (other agents' training runs): compare the two modes within a row"},
-        "what": ("in memory: ExplorerData + whole page; out of core: map table on disk (Dask DataFrames, "
-                 "Datashader partition by partition) + the out-of-core page; the same zoom views and lasso"),
+        "machine": {
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
+            "note": "shared machine (other agents' training runs): compare the two modes within a row",
+        },
+        "what": (
+            "in memory: ExplorerData + whole page; out of core: map table on disk (Dask DataFrames, "
+            "Datashader partition by partition) + the out-of-core page; the same zoom views and lasso"
+        ),
         "sizes": rows,
         "meets_targets": targets,
-    }  # fmt: skip
+    }
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "dashboard_scale_ooc.json").write_text(json.dumps(result, indent=2) + "\n")
     return result

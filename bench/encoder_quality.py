@@ -75,12 +75,15 @@ def maps_table(survey, work: Path, seeds, epochs: int, tr, te, log, partial=None
         r = np.array([s[c] for s in random])
         rows[c] = {
             "metric": "accuracy" if c in LABELS else "r2",
-            "trained_mean": float(t.mean()), "trained_std": float(t.std(ddof=1)) if len(t) > 1 else 0.0,
+            "trained_mean": float(t.mean()),
+            "trained_std": float(t.std(ddof=1)) if len(t) > 1 else 0.0,
             "trained_per_seed": t.tolist(),
-            "random_init_mean": float(r.mean()), "random_init_std": float(r.std(ddof=1)) if len(r) > 1 else 0.0,
+            "random_init_mean": float(r.mean()),
+            "random_init_std": float(r.std(ddof=1)) if len(r) > 1 else 0.0,
             "random_init_per_seed": r.tolist(),
-            "pixel_pca": pca[c], "radial_profile": radial[c],
-        }  # fmt: skip
+            "pixel_pca": pca[c],
+            "radial_profile": radial[c],
+        }
     checks = {}
     for c in INTEGRATED:
         r = rows[c]
@@ -188,9 +191,10 @@ def main(argv=None) -> int:
     ap.add_argument("--split-seed", type=int, default=0)
     ap.add_argument("--no-cross-modal", action="store_true")
     ap.add_argument(
-        "--keep-cross-modal", action="store_true",
+        "--keep-cross-modal",
+        action="store_true",
         help="with --no-cross-modal: carry the cross-modal results of the existing --out JSON over, marked as such",
-    )  # fmt: skip
+    )
     ap.add_argument(
         "--work", help="directory for the runs (default: a temporary one); runs there are resumed"
     )
@@ -208,9 +212,14 @@ def main(argv=None) -> int:
     work = Path(args.work or tempfile.mkdtemp(prefix="gx-quality-"))
     survey = open_survey(args.survey) if args.survey else synthesize(args.n, work / "survey", seed=0)
     tr, te = split_indices(survey.n_galaxies, 0.2, args.split_seed)
-    result = {"survey": {"path": str(survey.path), "n_galaxies": survey.n_galaxies, "fingerprint": survey.fingerprint},
-              "protocol": {"k": 16, "test_fraction": 0.2, "split_seed": args.split_seed,
-                           "standardised": True}}  # fmt: skip
+    result = {
+        "survey": {
+            "path": str(survey.path),
+            "n_galaxies": survey.n_galaxies,
+            "fingerprint": survey.fingerprint,
+        },
+        "protocol": {"k": 16, "test_fraction": 0.2, "split_seed": args.split_seed, "standardised": True},
+    }
     out = Path(args.out)
     kept = (
         _previous_cross_modal(out.with_suffix(".json"))

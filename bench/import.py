@@ -112,9 +112,15 @@ def make_inputs(root: Path, n: int, dim: int) -> dict[str, float]:
     npy.flush()
     del npy
     rng = np.random.default_rng(1)
-    pd.DataFrame({"galaxy_id": ids_of(0, n), "ra": rng.uniform(0, 360, n),
-                  "dec": np.degrees(np.arcsin(rng.uniform(-1, 1, n))), "log_mstar": rng.normal(10.5, 0.6, n),
-                  "log_sfr": rng.normal(0.0, 0.6, n)}).to_parquet(root / "catalog.parquet")  # fmt: skip
+    pd.DataFrame(
+        {
+            "galaxy_id": ids_of(0, n),
+            "ra": rng.uniform(0, 360, n),
+            "dec": np.degrees(np.arcsin(rng.uniform(-1, 1, n))),
+            "log_mstar": rng.normal(10.5, 0.6, n),
+            "log_sfr": rng.normal(0.0, 0.6, n),
+        }
+    ).to_parquet(root / "catalog.parquet")
     t1 = time.perf_counter()
     ingest_catalog(root / "catalog.parquet", out=root / "survey")
     return {"make_vectors_s": round(t1 - t0, 1), "ingest_catalog_s": round(time.perf_counter() - t1, 1)}
@@ -156,11 +162,17 @@ def import_one(root: Path, fmt: str, n: int, dim: int) -> dict:
     out, _ = run_child(["-c", IMPORT_CHILD, str(src), str(root / "survey"), str(run), ids])
     res = json.loads(out.stdout.strip().splitlines()[-1])
     gib = n * dim * 4
-    res.update(file_bytes=src.stat().st_size, vectors_bytes=gib, peak_rss_bytes=res["peak_rss_kb"] * 1024,
-               cpu_s=round(res.pop("cpu_user_s") + res.pop("cpu_sys_s"), 1), load_average_after=load(),
-               peak_over_vectors=round(res["peak_rss_kb"] * 1024 / gib, 3),
-               peak_minus_start_over_vectors=round((res["peak_rss_kb"] - res["rss_before_kb"]) * 1024 / gib, 3),
-               bit_exact_sample=check_bits(run, n, dim), seconds=round(res["seconds"], 1))  # fmt: skip
+    res.update(
+        file_bytes=src.stat().st_size,
+        vectors_bytes=gib,
+        peak_rss_bytes=res["peak_rss_kb"] * 1024,
+        cpu_s=round(res.pop("cpu_user_s") + res.pop("cpu_sys_s"), 1),
+        load_average_after=load(),
+        peak_over_vectors=round(res["peak_rss_kb"] * 1024 / gib, 3),
+        peak_minus_start_over_vectors=round((res["peak_rss_kb"] - res["rss_before_kb"]) * 1024 / gib, 3),
+        bit_exact_sample=check_bits(run, n, dim),
+        seconds=round(res["seconds"], 1),
+    )
     return res
 
 
@@ -172,8 +184,15 @@ def project(run: Path, method: str) -> dict:
     before = load()
     out, _ = run_child(["-c", PROJECT_CHILD, str(run), "--method", method])
     rc, seconds, cpu, kb = out.stdout.split()[-4:]
-    return {"method": method, "exit": int(rc), "seconds": round(float(seconds), 1), "cpu_s": round(float(cpu), 1),
-            "peak_rss_bytes": int(kb) * 1024, "load_average_before": before, "load_average_after": load()}  # fmt: skip
+    return {
+        "method": method,
+        "exit": int(rc),
+        "seconds": round(float(seconds), 1),
+        "cpu_s": round(float(cpu), 1),
+        "peak_rss_bytes": int(kb) * 1024,
+        "load_average_before": before,
+        "load_average_after": load(),
+    }
 
 
 def browser_check(url: str) -> dict:
@@ -228,10 +247,18 @@ def serve(root: Path, run: Path) -> dict:
             (int(line.split()[1]) for line in open(f"/proc/{pid}/status") if line.startswith("VmHWM:")), 0
         )
         log_tail = server.log()[-400:]
-        return {"mode": "in-memory", "ready_s": round(ready, 1), "page_status": status, "page_bytes": len(page),
-                "page_s": page_s, "browser": browser, "server_peak_rss_bytes": hwm * 1024,
-                "traceback_in_log": "Traceback" in server.log(), "log_tail": log_tail,
-                "load_average_after": load()}  # fmt: skip
+        return {
+            "mode": "in-memory",
+            "ready_s": round(ready, 1),
+            "page_status": status,
+            "page_bytes": len(page),
+            "page_s": page_s,
+            "browser": browser,
+            "server_peak_rss_bytes": hwm * 1024,
+            "traceback_in_log": "Traceback" in server.log(),
+            "log_tail": log_tail,
+            "load_average_after": load(),
+        }
     finally:
         server.stop()
 
@@ -257,13 +284,17 @@ def main() -> None:
     root = args.keep or Path(tempfile.mkdtemp(prefix="galexplore-import-bench-"))
     root.mkdir(parents=True, exist_ok=True)
     load_before = load()
-    result = {"what": "import-embeddings of N vectors of D float32 into a catalog-only survey; "
-                      "then project (PCA) and serve",
-              "n": args.n, "dim": args.dim, "vectors_gb": round(args.n * args.dim * 4 / 1e9, 2),
-              "goal": "import <= 60 s and peak RSS <= 2x the vectors' size",
-              "date": datetime.now(UTC).isoformat(timespec="seconds"),
-              "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, shared",
-              "load_average_before": load_before}  # fmt: skip
+    result = {
+        "what": "import-embeddings of N vectors of D float32 into a catalog-only survey; "
+        "then project (PCA) and serve",
+        "n": args.n,
+        "dim": args.dim,
+        "vectors_gb": round(args.n * args.dim * 4 / 1e9, 2),
+        "goal": "import <= 60 s and peak RSS <= 2x the vectors' size",
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, shared",
+        "load_average_before": load_before,
+    }
     RESULTS.mkdir(exist_ok=True)
     name = "import.json" if (args.n, args.dim) == (1_000_000, 1024) else f"import_{args.n}x{args.dim}.json"
 

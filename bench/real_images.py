@@ -61,12 +61,14 @@ def scores(X: np.ndarray, y: np.ndarray, *, pca: int | None = None) -> dict[str,
 
     makers = {
         "knn": lambda: make_pipeline(*front(), KNeighborsClassifier(K, metric="cosine")),
-        "logistic": lambda: make_pipeline(*(front() or [StandardScaler()]),
-                                          LogisticRegression(C=1.0 if pca else 0.1, max_iter=3000)),
-        "logistic_balanced": lambda: make_pipeline(*(front() or [StandardScaler()]),
-                                                   LogisticRegression(C=1.0 if pca else 0.1, max_iter=3000,
-                                                                      class_weight="balanced")),
-    }  # fmt: skip
+        "logistic": lambda: make_pipeline(
+            *(front() or [StandardScaler()]), LogisticRegression(C=1.0 if pca else 0.1, max_iter=3000)
+        ),
+        "logistic_balanced": lambda: make_pipeline(
+            *(front() or [StandardScaler()]),
+            LogisticRegression(C=1.0 if pca else 0.1, max_iter=3000, class_weight="balanced"),
+        ),
+    }
     out = {}
     for name, make in makers.items():
         acc, bal = [], []
@@ -74,8 +76,12 @@ def scores(X: np.ndarray, y: np.ndarray, *, pca: int | None = None) -> dict[str,
             p = make().fit(X[tr], y[tr]).predict(X[te])
             acc.append(accuracy_score(y[te], p))
             bal.append(balanced_accuracy_score(y[te], p))
-        out[name] = {"accuracy": float(np.mean(acc)), "accuracy_std": float(np.std(acc)),
-                     "balanced_accuracy": float(np.mean(bal)), "balanced_accuracy_std": float(np.std(bal))}  # fmt: skip
+        out[name] = {
+            "accuracy": float(np.mean(acc)),
+            "accuracy_std": float(np.std(acc)),
+            "balanced_accuracy": float(np.mean(bal)),
+            "balanced_accuracy_std": float(np.std(bal)),
+        }
     return out
 
 
@@ -122,11 +128,16 @@ def train_seed(survey, work: Path, seed: int, threads: int | None, log) -> dict:
     ckpt = load_checkpoint(run)
     hist = ckpt["history"]
     info = {
-        "seed": seed, "epochs": res.epochs, "train_seconds_logged": float(sum(h["seconds"] for h in hist)),
-        "wall_seconds_this_call": wall, "samples_per_s": float(np.median([h["samples_per_s"] for h in hist])),
-        "precision": ckpt["training"].get("precision"), "load_before": load_before, "load_after": os.getloadavg(),
+        "seed": seed,
+        "epochs": res.epochs,
+        "train_seconds_logged": float(sum(h["seconds"] for h in hist)),
+        "wall_seconds_this_call": wall,
+        "samples_per_s": float(np.median([h["samples_per_s"] for h in hist])),
+        "precision": ckpt["training"].get("precision"),
+        "load_before": load_before,
+        "load_after": os.getloadavg(),
         "train_config": ckpt["train_config"],
-    }  # fmt: skip
+    }
     log(
         f"seed {seed}: {res.epochs} epochs, "
         f"{info['train_seconds_logged'] / 60:.1f} min of training ({info['precision']})"
@@ -160,11 +171,16 @@ def main(argv: list[str] | None = None) -> int:
     rows = np.flatnonzero(np.isin(labels, CLASSES))
     y = labels[rows]
     pixels = survey.read("images", np.arange(survey.n_galaxies))[rows].reshape(len(rows), -1)
-    result = {"data": str(args.data), "n_images_trained": survey.n_galaxies, "n_scored": int(len(rows)),
-              "classes": {c: int((y == c).sum()) for c in CLASSES},
-              "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
-              "protocol": __doc__.split("Writes")[0].strip(), "pixel_pca64": all_scores(pixels, y, pca=64),
-              "seeds": []}  # fmt: skip
+    result = {
+        "data": str(args.data),
+        "n_images_trained": survey.n_galaxies,
+        "n_scored": int(len(rows)),
+        "classes": {c: int((y == c).sum()) for c in CLASSES},
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "protocol": __doc__.split("Writes")[0].strip(),
+        "pixel_pca64": all_scores(pixels, y, pca=64),
+        "seeds": [],
+    }
     log(f"pixel PCA64: {json.dumps(result['pixel_pca64']['three_class']['knn'])}")
     for seed in args.seeds:
         t = train_seed(survey, work, seed, args.threads, log)
@@ -201,18 +217,25 @@ def table(result: dict) -> str:
         return _mean_std([get(s) for s in seeds]) if seeds else "–"
 
     lines = [
-        f"# Real images: gz1_images, 3 classes (n = {result['n_scored']}), {len(seeds)} seed(s)", "",
+        f"# Real images: gz1_images, 3 classes (n = {result['n_scored']}), {len(seeds)} seed(s)",
+        "",
         "| features | kNN acc. | kNN bal. acc. | logistic acc. | logistic bal. acc. | balanced logistic bal. acc. "
         "| spiral/non-spiral kNN | spiral/non-spiral logistic |",
         "|---|---|---|---|---|---|---|---|",
-    ]  # fmt: skip
-    rows = [("trained (defaults)", lambda s, p: s["trained"][p[0]][p[1]][p[2]]),
-            ("random init", lambda s, p: s["random_init"][p[0]][p[1]][p[2]])]  # fmt: skip
-    paths = [("three_class", "knn", "accuracy"), ("three_class", "knn", "balanced_accuracy"),
-             ("three_class", "logistic", "accuracy"), ("three_class", "logistic", "balanced_accuracy"),
-             ("three_class", "logistic_balanced", "balanced_accuracy"),
-             ("spiral_vs_non_spiral", "knn", "balanced_accuracy"),
-             ("spiral_vs_non_spiral", "logistic", "balanced_accuracy")]  # fmt: skip
+    ]
+    rows = [
+        ("trained (defaults)", lambda s, p: s["trained"][p[0]][p[1]][p[2]]),
+        ("random init", lambda s, p: s["random_init"][p[0]][p[1]][p[2]]),
+    ]
+    paths = [
+        ("three_class", "knn", "accuracy"),
+        ("three_class", "knn", "balanced_accuracy"),
+        ("three_class", "logistic", "accuracy"),
+        ("three_class", "logistic", "balanced_accuracy"),
+        ("three_class", "logistic_balanced", "balanced_accuracy"),
+        ("spiral_vs_non_spiral", "knn", "balanced_accuracy"),
+        ("spiral_vs_non_spiral", "logistic", "balanced_accuracy"),
+    ]
     for name, get in rows:
         lines.append(
             f"| {name} | " + " | ".join(cell(lambda s, p=p, get=get: get(s, p)) for p in paths) + " |"
@@ -222,9 +245,12 @@ def table(result: dict) -> str:
     if seeds:
         mins = [s["train_seconds_logged"] / 60 for s in seeds]
         loads = [f"{s['load_before'][0]:.1f}–{s['load_after'][0]:.1f}" for s in seeds]
-        lines += ["", f"Training: {seeds[0]['epochs']} epochs on {result['n_images_trained']} images, "
-                  f"{_mean_std(mins)} min per seed "
-                  f"({seeds[0]['precision']}; 1-min load average before–after: {', '.join(loads)})."]  # fmt: skip
+        lines += [
+            "",
+            f"Training: {seeds[0]['epochs']} epochs on {result['n_images_trained']} images, "
+            f"{_mean_std(mins)} min per seed "
+            f"({seeds[0]['precision']}; 1-min load average before–after: {', '.join(loads)}).",
+        ]
     return "\n".join(lines) + "\n"
 
 

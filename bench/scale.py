@@ -63,8 +63,11 @@ def bench_search(n: int, queries: int, dim: int = 64, k: int = 50) -> dict:
             tops.append(s.query(g, k=k)["galaxy_id"].tolist())
             times.append(1e3 * (time.perf_counter() - t0))
         results[backend] = tops
-        out[backend] = {"fit_s": round(fit, 3), "median_ms": round(float(np.median(times)), 2),
-                        "p95_ms": round(float(np.percentile(times, 95)), 2)}  # fmt: skip
+        out[backend] = {
+            "fit_s": round(fit, 3),
+            "median_ms": round(float(np.median(times)), 2),
+            "p95_ms": round(float(np.percentile(times, 95)), 2),
+        }
     if len(results) == 2:
         agree = [len(set(a) & set(b)) / k for a, b in zip(results["numpy"], results["faiss"], strict=True)]
         out["top_k_agreement"] = round(float(np.mean(agree)), 4)
@@ -115,11 +118,21 @@ def bench_embed(n: int, workers: int = 2, reps: int = 3) -> dict:
             np.array_equal(a.galaxy_ids, b.galaxy_ids)
             and np.allclose(a.vectors["maps"], b.vectors["maps"], atol=1e-5)
         )
-    return {"n": n, "workers": workers, "threads_per_process": 1, "repeats_alternating": reps,
-            "single_all_s": [round(t, 2) for t in singles], "dask_all_s": [round(t, 2) for t in dasks],
-            "single_s": round(single, 2), "single_gal_per_s": round(n / single, 1),
-            "dask_cold_s": round(cold, 2), "dask_s": round(distributed, 2), "dask_gal_per_s": round(n / distributed, 1),
-            "dask_over_single_speed": round(single / distributed, 3), "identical_embeddings": same}  # fmt: skip
+    return {
+        "n": n,
+        "workers": workers,
+        "threads_per_process": 1,
+        "repeats_alternating": reps,
+        "single_all_s": [round(t, 2) for t in singles],
+        "dask_all_s": [round(t, 2) for t in dasks],
+        "single_s": round(single, 2),
+        "single_gal_per_s": round(n / single, 1),
+        "dask_cold_s": round(cold, 2),
+        "dask_s": round(distributed, 2),
+        "dask_gal_per_s": round(n / distributed, 1),
+        "dask_over_single_speed": round(single / distributed, 3),
+        "identical_embeddings": same,
+    }
 
 
 def main() -> None:

@@ -210,5 +210,13 @@ def embed_pretrained(
     return _embed_pretrained(survey, run, name, **kwargs)
 
 
-__all__ = ["SurveyMismatchWarning", "check_compatible", "embed", "embed_arrays", "embed_pretrained",
-           "embedding_metadata", "load_model", "read_inputs"]  # fmt: skip
+__all__ = [
+    "SurveyMismatchWarning",
+    "check_compatible",
+    "embed",
+    "embed_arrays",
+    "embed_pretrained",
+    "embedding_metadata",
+    "load_model",
+    "read_inputs",
+]

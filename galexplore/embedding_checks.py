@@ -152,5 +152,17 @@ def describe_row(row: int, ids: Sequence | np.ndarray | None, first: int = 0) ->
     return f"row {row}"
 
 
-__all__ = ["BLOCK_BYTES", "BLOCK_ROWS", "BadRow", "VectorScan", "block_rows", "describe_row", "duplicated_id",
-           "first_nonfinite_row", "is_list_type", "list_values", "open_parquet", "parquet_vector_blocks"]  # fmt: skip
+__all__ = [
+    "BLOCK_BYTES",
+    "BLOCK_ROWS",
+    "BadRow",
+    "VectorScan",
+    "block_rows",
+    "describe_row",
+    "duplicated_id",
+    "first_nonfinite_row",
+    "is_list_type",
+    "list_values",
+    "open_parquet",
+    "parquet_vector_blocks",
+]

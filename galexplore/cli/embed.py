@@ -47,8 +47,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="galaxies per batch (default: 256; 32 with --pretrained)",
     )
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="default: auto")
-    p.add_argument("--pretrained", metavar="NAME", help="a pretrained encoder instead of RUN/encoder.pt: timm:<arch>, "
-                   "zoobot:<name>, astropt:<size>, aion:<size>")  # fmt: skip
+    p.add_argument(
+        "--pretrained",
+        metavar="NAME",
+        help="a pretrained encoder instead of RUN/encoder.pt: timm:<arch>, "
+        "zoobot:<name>, astropt:<size>, aion:<size>",
+    )
     p.add_argument(
         "--weights",
         metavar="PATH",
@@ -58,10 +62,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--seed", type=non_negative_int, default=0, help="seed of the augmented views (default: 0)"
     )
     p.add_argument(
-        "--dask", nargs="?", const="local", metavar="ADDRESS",
+        "--dask",
+        nargs="?",
+        const="local",
+        metavar="ADDRESS",
         help="embed partitioned over a Dask cluster: a scheduler address (tcp://host:8786), or no value "
         "for a local cluster of processes; writes RUN/embeddings.parquet/part-*.parquet",
-    )  # fmt: skip
+    )
     p.add_argument(
         "--workers",
         type=positive_int,
@@ -86,20 +93,40 @@ def run(args: argparse.Namespace) -> int:
         if args.pretrained is not None:
             from galexplore.embed import embed_pretrained
 
-            path = embed_pretrained(args.survey, args.run, args.pretrained, weights=args.weights,
-                                    batch_size=args.batch_size or 32, device=args.device,
-                                    progress=progress)  # fmt: skip
+            path = embed_pretrained(
+                args.survey,
+                args.run,
+                args.pretrained,
+                weights=args.weights,
+                batch_size=args.batch_size or 32,
+                device=args.device,
+                progress=progress,
+            )
         elif args.dask:
             from galexplore.scale.dask_embed import dask_client, embed_with_dask
 
             address = None if args.dask == "local" else args.dask
             with dask_client(address, n_workers=args.workers) as client:
-                path = embed_with_dask(args.survey, args.run, client, rows_per_partition=args.partition_rows,
-                                       views=args.views, batch_size=args.batch_size or 256, seed=args.seed,
-                                       progress=progress)  # fmt: skip
+                path = embed_with_dask(
+                    args.survey,
+                    args.run,
+                    client,
+                    rows_per_partition=args.partition_rows,
+                    views=args.views,
+                    batch_size=args.batch_size or 256,
+                    seed=args.seed,
+                    progress=progress,
+                )
         else:
-            path = embed(args.survey, args.run, views=args.views, batch_size=args.batch_size or 256,
-                         device=args.device, seed=args.seed, progress=progress)  # fmt: skip
+            path = embed(
+                args.survey,
+                args.run,
+                views=args.views,
+                batch_size=args.batch_size or 256,
+                device=args.device,
+                seed=args.seed,
+                progress=progress,
+            )
     emb = read_embeddings(args.run)
     dims = ", ".join(f"emb_{m} {v.shape[1]}-d" for m, v in emb.vectors.items())
     print(f"embedded {len(emb.galaxy_ids)} galaxies ({dims}) → {path}", file=sys.stderr)

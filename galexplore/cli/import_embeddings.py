@@ -45,9 +45,13 @@ def _radius(text: str) -> float:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("import-embeddings", help="write RUN/embeddings.parquet from vectors made by any model",
-                       description=DESCRIPTION, epilog=EPILOG,
-                       formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    p = sub.add_parser(
+        "import-embeddings",
+        help="write RUN/embeddings.parquet from vectors made by any model",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("file", metavar="FILE", help="Parquet, CSV, FITS, ECSV, HDF5 or .npy file of vectors")
     p.add_argument("--survey", required=True, metavar="SURVEY", help="survey directory the vectors describe")
     p.add_argument(
@@ -58,16 +62,26 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="COL",
         help="column of galaxy ids (default: galaxy_id, id, name, objid, targetid …)",
     )
-    p.add_argument("--vector-column", action="append", default=[], metavar="COL[=NAME]",
-                   help="a vector column to import, optionally renamed to modality NAME; repeat for several "
-                        "(default: every list column, else every group of ≥ 8 one-per-dimension columns)")  # fmt: skip
+    p.add_argument(
+        "--vector-column",
+        action="append",
+        default=[],
+        metavar="COL[=NAME]",
+        help="a vector column to import, optionally renamed to modality NAME; repeat for several "
+        "(default: every list column, else every group of ≥ 8 one-per-dimension columns)",
+    )
     p.add_argument(
         "--ids",
         metavar="FILE",
         help="ids of a .npy file: one per line (.txt), a .npy, or a table with ids or ra/dec",
     )
-    p.add_argument("--match-radius", type=_radius, default=1.0, metavar="ARCSEC",
-                   help="sky-match radius in arcsec, used when no id matches (default: 1)")  # fmt: skip
+    p.add_argument(
+        "--match-radius",
+        type=_radius,
+        default=1.0,
+        metavar="ARCSEC",
+        help="sky-match radius in arcsec, used when no id matches (default: 1)",
+    )
     p.add_argument(
         "--model-name",
         metavar="NAME",
@@ -80,9 +94,16 @@ def run(args: argparse.Namespace) -> int:
     from galexplore.importing import import_embeddings
 
     with progress_bar(args, unit="row") as progress:
-        result = import_embeddings(args.file, args.survey, args.out, id_column=args.id_column,
-                                   vector_columns=args.vector_column, ids_file=args.ids,
-                                   match_radius_arcsec=args.match_radius, model_name=args.model_name,
-                                   progress=progress)  # fmt: skip
+        result = import_embeddings(
+            args.file,
+            args.survey,
+            args.out,
+            id_column=args.id_column,
+            vector_columns=args.vector_column,
+            ids_file=args.ids,
+            match_radius_arcsec=args.match_radius,
+            model_name=args.model_name,
+            progress=progress,
+        )
     print(f"{result.summary()} → {result.path}", file=sys.stderr)
     return 0

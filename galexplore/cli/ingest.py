@@ -70,16 +70,23 @@ def _common(p: argparse.ArgumentParser, *, catalog_required: bool = False) -> No
     p.add_argument(
         "--out", required=True, metavar="SURVEY", help="output survey directory (replaced if it exists)"
     )
-    p.add_argument("--catalog", metavar="CAT", required=catalog_required,
-                   help="property catalog (FITS, ECSV, CSV or Parquet), matched by id, "
-                        "else by sky position within 3″")  # fmt: skip
+    p.add_argument(
+        "--catalog",
+        metavar="CAT",
+        required=catalog_required,
+        help="property catalog (FITS, ECSV, CSV or Parquet), matched by id, else by sky position within 3″",
+    )
     p.add_argument("--name", help="survey name recorded in survey.json (default: the directory name)")
 
 
 def _grid(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("output grid")
-    g.add_argument("--grid", choices=("auto", "re", "arcsec"), default="auto",
-                   help="Rₑ-normalised or fixed arcsec grid (auto: Rₑ when the catalog or file gives it)")  # fmt: skip
+    g.add_argument(
+        "--grid",
+        choices=("auto", "re", "arcsec"),
+        default="auto",
+        help="Rₑ-normalised or fixed arcsec grid (auto: Rₑ when the catalog or file gives it)",
+    )
     g.add_argument(
         "--size", type=positive_int, default=64, help="pixels per side (default 64, the synthetic survey's)"
     )
@@ -97,14 +104,20 @@ def _grid(p: argparse.ArgumentParser) -> None:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("ingest", help="read real survey files (Pipe3D, MaNGA, FITS cutouts, images, spectra, catalogs)",
-                       description=DESCRIPTION, epilog=EPILOG,
-                       formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    p = sub.add_parser(
+        "ingest",
+        help="read real survey files (Pipe3D, MaNGA, FITS cutouts, images, spectra, catalogs)",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     kinds = p.add_subparsers(dest="kind", metavar="<kind>", title="kinds", required=True)
 
-    k = kinds.add_parser("pipe3d", help="Pipe3D maps: packed or classic FITS cubes, per-spaxel HDF5",
-                         description="Pipe3D maps → log Σ*, log age, [Z/H], log EW(Hα), "
-                                     "log flux on the survey grid.")  # fmt: skip
+    k = kinds.add_parser(
+        "pipe3d",
+        help="Pipe3D maps: packed or classic FITS cubes, per-spaxel HDF5",
+        description="Pipe3D maps → log Σ*, log age, [Z/H], log EW(Hα), log flux on the survey grid.",
+    )
     k.add_argument(
         "files",
         nargs="+",
@@ -120,9 +133,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     k.set_defaults(func=run)
 
-    k = kinds.add_parser("manga-maps", help="MaNGA DAP MAPS files",
-                         description="MaNGA DAP MAPS → log EW(Hα), log Hα flux, stellar velocity and σ, D4000 "
-                                     "(IVAR and MASK applied).")  # fmt: skip
+    k = kinds.add_parser(
+        "manga-maps",
+        help="MaNGA DAP MAPS files",
+        description="MaNGA DAP MAPS → log EW(Hα), log Hα flux, stellar velocity and σ, D4000 "
+        "(IVAR and MASK applied).",
+    )
     k.add_argument("files", nargs="+", metavar="FILE", help="manga-*-MAPS-*.fits.gz")
     _common(k)
     _grid(k)
@@ -131,9 +147,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     k.set_defaults(func=run)
 
-    k = kinds.add_parser("fits-cutouts", help="multi-band FITS cutouts (e.g. DECaLS g, r, z)",
-                         description="Multi-band FITS cutouts → images in linear flux per pixel, "
-                                     "bands named.")  # fmt: skip
+    k = kinds.add_parser(
+        "fits-cutouts",
+        help="multi-band FITS cutouts (e.g. DECaLS g, r, z)",
+        description="Multi-band FITS cutouts → images in linear flux per pixel, bands named.",
+    )
     k.add_argument("files", nargs="+", metavar="FILE", help="FITS cutouts, (B, H, W) or (H, W)")
     _common(k)
     k.add_argument("--bands", type=_bands, help="band names, comma-separated (default: from the headers)")
@@ -141,21 +159,31 @@ def register(sub: argparse._SubParsersAction) -> None:
     k.add_argument("--pixel-arcsec", type=_positive_float, help="resample to this pixel scale (needs a WCS)")
     k.set_defaults(func=run)
 
-    k = kinds.add_parser("images", help="a folder of PNG/JPEG/FITS images plus a CSV catalog",
-                         description="A folder of images plus a CSV with galaxy_id, file and any other columns; "
-                                     "files match on their stem, are centre-cropped and resized.")  # fmt: skip
+    k = kinds.add_parser(
+        "images",
+        help="a folder of PNG/JPEG/FITS images plus a CSV catalog",
+        description="A folder of images plus a CSV with galaxy_id, file and any other columns; "
+        "files match on their stem, are centre-cropped and resized.",
+    )
     k.add_argument("folder", metavar="DIR", help="the image folder")
     _common(k, catalog_required=True)
     k.add_argument("--size", type=positive_int, default=64, help="pixels per side (default 64)")
-    k.add_argument("--crop", type=_crop, default=IMAGE_CROP, metavar="FRACTION",
-                   help="fraction of the central square's side kept before resizing: survey cutouts frame the galaxy "
-                        f"at several Petrosian radii, so the default {IMAGE_CROP:g} keeps the middle half; 1 keeps "
-                        "the whole square")  # fmt: skip
+    k.add_argument(
+        "--crop",
+        type=_crop,
+        default=IMAGE_CROP,
+        metavar="FRACTION",
+        help="fraction of the central square's side kept before resizing: survey cutouts frame the galaxy "
+        f"at several Petrosian radii, so the default {IMAGE_CROP:g} keeps the middle half; 1 keeps "
+        "the whole square",
+    )
     k.set_defaults(func=run)
 
-    k = kinds.add_parser("spectra", help="DESI coadds (+ redrock), SDSS spec-lite, MaNGA spectra",
-                         description="Spectra → one wavelength grid; DESI arms merged, "
-                                     "redshift from redrock.")  # fmt: skip
+    k = kinds.add_parser(
+        "spectra",
+        help="DESI coadds (+ redrock), SDSS spec-lite, MaNGA spectra",
+        description="Spectra → one wavelength grid; DESI arms merged, redshift from redrock.",
+    )
     k.add_argument(
         "files",
         nargs="+",
@@ -171,9 +199,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     k.set_defaults(func=run)
 
-    k = kinds.add_parser("catalog", help="a property catalog alone, or joined into an existing survey",
-                         description="A property catalog → standard columns and units plus sf_class; alone (--out) "
-                                     "or joined into a survey (--into) by id or sky position.")  # fmt: skip
+    k = kinds.add_parser(
+        "catalog",
+        help="a property catalog alone, or joined into an existing survey",
+        description="A property catalog → standard columns and units plus sf_class; alone (--out) "
+        "or joined into a survey (--into) by id or sky position.",
+    )
     k.add_argument(
         "file",
         metavar="FILE",
@@ -204,22 +235,58 @@ def _call(args: argparse.Namespace, progress):
             args.grid, args.size, args.extent_re, args.extent_arcsec, args.align, args.deproject
         )
         if args.kind == "pipe3d":
-            return ing.ingest_pipe3d(args.files, args.out, catalog=args.catalog, grid=grid,
-                                     pixel_arcsec=args.pixel_arcsec, name=args.name, progress=progress)  # fmt: skip
-        return ing.ingest_manga_maps(args.files, args.out, catalog=args.catalog, grid=grid, min_snr=args.min_snr,
-                                     name=args.name, progress=progress)  # fmt: skip
+            return ing.ingest_pipe3d(
+                args.files,
+                args.out,
+                catalog=args.catalog,
+                grid=grid,
+                pixel_arcsec=args.pixel_arcsec,
+                name=args.name,
+                progress=progress,
+            )
+        return ing.ingest_manga_maps(
+            args.files,
+            args.out,
+            catalog=args.catalog,
+            grid=grid,
+            min_snr=args.min_snr,
+            name=args.name,
+            progress=progress,
+        )
     if args.kind == "fits-cutouts":
-        return ing.ingest_fits_cutouts(args.files, args.out, catalog=args.catalog, bands=args.bands, size=args.size,
-                                       pixel_arcsec=args.pixel_arcsec, name=args.name, progress=progress)  # fmt: skip
+        return ing.ingest_fits_cutouts(
+            args.files,
+            args.out,
+            catalog=args.catalog,
+            bands=args.bands,
+            size=args.size,
+            pixel_arcsec=args.pixel_arcsec,
+            name=args.name,
+            progress=progress,
+        )
     if args.kind == "images":
-        return ing.ingest_images(args.folder, args.catalog, args.out, size=args.size, crop=args.crop, name=args.name,
-                                 progress=progress)  # fmt: skip
+        return ing.ingest_images(
+            args.folder,
+            args.catalog,
+            args.out,
+            size=args.size,
+            crop=args.crop,
+            name=args.name,
+            progress=progress,
+        )
     if args.kind == "spectra":
         return ing.ingest_spectra(
             args.files, args.out, catalog=args.catalog, frame=args.frame, name=args.name, progress=progress
         )
-    return ing.ingest_catalog(args.file, out=args.out, into=args.into, on=args.on, radius=args.radius,
-                              overwrite=args.overwrite, name=args.name)  # fmt: skip
+    return ing.ingest_catalog(
+        args.file,
+        out=args.out,
+        into=args.into,
+        on=args.on,
+        radius=args.radius,
+        overwrite=args.overwrite,
+        name=args.name,
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -230,6 +297,9 @@ def run(args: argparse.Namespace) -> int:
     survey = result.survey
     mods = ", ".join(f"{k} {tuple(v.shape)}" for k, v in survey.modalities.items()) or "catalog only"
     skipped = f"; {len(result.report.skipped)} skipped" if result.report.skipped else ""
-    print(f"wrote {survey.n_galaxies} galaxies to {survey.path} "
-          f"({mods}{skipped}; report: {survey.paths.ingest_report})", file=sys.stderr)  # fmt: skip
+    print(
+        f"wrote {survey.n_galaxies} galaxies to {survey.path} "
+        f"({mods}{skipped}; report: {survey.paths.ingest_report})",
+        file=sys.stderr,
+    )
     return 0

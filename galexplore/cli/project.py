@@ -53,11 +53,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--no-cache", action="store_true", help="recompute even if a cached projection exists")
     p.add_argument(
-        "--dask", nargs="?", const="local", metavar="ADDRESS",
+        "--dask",
+        nargs="?",
+        const="local",
+        metavar="ADDRESS",
         help="UMAP only: fit on the subsample here, transform the other galaxies over a Dask cluster "
         "(a scheduler address, or no value for a local cluster); writes RUN/projection.parquet/part-*.parquet "
         "aligned with partitioned embeddings (from embed --dask). Same coordinates as without --dask",
-    )  # fmt: skip
+    )
     p.add_argument(
         "--workers",
         type=positive_int,
@@ -104,11 +107,20 @@ def _run_dask(args: argparse.Namespace) -> int:
 
     if args.method != "umap":
         raise GalexploreError("--dask distributes the UMAP transform; PCA needs no cluster (drop --dask)")
-    with progress_bar(args, unit="gal") as progress, dask_client(None if args.dask == "local" else args.dask,
-                                                                 n_workers=args.workers) as client:  # fmt: skip
+    with (
+        progress_bar(args, unit="gal") as progress,
+        dask_client(None if args.dask == "local" else args.dask, n_workers=args.workers) as client,
+    ):
         path = project_with_dask(
-            args.run, client, modality=args.modality, n_neighbors=args.n_neighbors, min_dist=args.min_dist,
-            metric=args.metric, random_state=args.seed, max_fit_samples=args.max_fit_samples, progress=progress,
-        )  # fmt: skip
+            args.run,
+            client,
+            modality=args.modality,
+            n_neighbors=args.n_neighbors,
+            min_dist=args.min_dist,
+            metric=args.metric,
+            random_state=args.seed,
+            max_fit_samples=args.max_fit_samples,
+            progress=progress,
+        )
     print(f"wrote {path} (umap over Dask)", file=sys.stderr)
     return 0

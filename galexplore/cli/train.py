@@ -97,10 +97,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--epochs", type=positive_int, default=None, help=f"epochs ({_by_modality('epochs')})"
     )
     length.add_argument(
-        "--minutes", type=_positive_float, default=None, metavar="M",
+        "--minutes",
+        type=_positive_float,
+        default=None,
+        metavar="M",
         help="a time budget instead of --epochs: a short timed probe on this machine sets the epochs that fit in M "
         "minutes and the learning-rate schedule follows them (for more time, or a GPU)",
-    )  # fmt: skip
+    )
     p.add_argument(
         "--device", choices=DEVICES, default=d.device, help="auto: CUDA if available (default: auto)"
     )
@@ -143,38 +146,55 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="loss temperature τ of single-modality runs (default: 0.2)",
     )
     p.add_argument(
-        "--head", choices=HEADS, default=None,
+        "--head",
+        choices=HEADS,
+        default=None,
         help="projection head of single-modality runs: mlp (SimCLR; the encoder features before it are the "
         "embedding; default) or none (eCALIFA; the 64-d encoder output is the embedding)",
-    )  # fmt: skip
+    )
     p.add_argument(
-        "--azimuthal-orders", type=positive_int, nargs="*", default=None, metavar="M",
+        "--azimuthal-orders",
+        type=positive_int,
+        nargs="*",
+        default=None,
+        metavar="M",
         help="azimuthal Fourier orders the maps encoder pools per annulus, for bars and spiral arms "
         "(default: 2; give none to pool ring means only)",
-    )  # fmt: skip
+    )
     p.add_argument(
-        "--azimuthal-loss", type=non_negative_float, default=None, metavar="WEIGHT",
+        "--azimuthal-loss",
+        type=non_negative_float,
+        default=None,
+        metavar="WEIGHT",
         help="weight of an auxiliary contrastive loss on the maps encoder's azimuthal amplitudes alone, through "
         "their own head, added to the main loss (maps runs with the mlp head; default: "
         f"{AZIMUTHAL_LOSS_WEIGHT:g}; 0: none)",
-    )  # fmt: skip
+    )
     p.add_argument(
-        "--azimuthal-loss-rings", type=positive_int, default=None, metavar="K",
+        "--azimuthal-loss-rings",
+        type=positive_int,
+        default=None,
+        metavar="K",
         help="that loss sees the amplitudes of the innermost K of the 6 annuli only (0.19 Rₑ apart; default: "
         f"{AZIMUTHAL_LOSS_RINGS or 'all'})",
-    )  # fmt: skip
+    )
     p.add_argument(
-        "--profile-loss", type=non_negative_float, default=None, metavar="WEIGHT",
+        "--profile-loss",
+        type=non_negative_float,
+        default=None,
+        metavar="WEIGHT",
         help="weight of a loss that makes the maps encoder's features predict each view's radial profile "
         "(ring means of every map) through a linear layer; it keeps the plain levels such as log Σ* in the "
         f"embedding (maps runs; default: {PROFILE_LOSS_WEIGHT:g}; 0: none)",
-    )  # fmt: skip
+    )
     p.add_argument("--threads", type=positive_int, default=None, help="CPU threads for torch")
     p.add_argument(
-        "--precision", choices=PRECISIONS, default="auto",
+        "--precision",
+        choices=PRECISIONS,
+        default="auto",
         help="arithmetic of the forward/backward passes: auto = float16 mixed precision on CUDA, bfloat16 on CPUs "
         "with native bfloat16 (AVX512-BF16/AMX), else float32 (default: auto)",
-    )  # fmt: skip
+    )
     p.set_defaults(func=run)
 
 
@@ -199,12 +219,27 @@ def run(args: argparse.Namespace) -> int:
     if args.resume and epochs is None and args.minutes is None:
         epochs = _stored_epochs(args.out)  # without --epochs, a resumed run goes on to its planned epochs
     config = TrainConfig(
-        modality=args.modality, epochs=epochs, minutes=args.minutes, batch_size=args.batch_size, lr=args.lr,
-        seed=args.seed, device=args.device, val_fraction=args.val_fraction, patience=args.patience, width=args.width,
-        depth=args.depth, loss=args.loss, temperature=args.temperature, head=args.head, threads=args.threads,
-        azimuthal_orders=args.azimuthal_orders, azimuthal_loss=args.azimuthal_loss,
-        azimuthal_loss_rings=args.azimuthal_loss_rings, profile_loss=args.profile_loss, precision=args.precision,
-    )  # fmt: skip
+        modality=args.modality,
+        epochs=epochs,
+        minutes=args.minutes,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        seed=args.seed,
+        device=args.device,
+        val_fraction=args.val_fraction,
+        patience=args.patience,
+        width=args.width,
+        depth=args.depth,
+        loss=args.loss,
+        temperature=args.temperature,
+        head=args.head,
+        threads=args.threads,
+        azimuthal_orders=args.azimuthal_orders,
+        azimuthal_loss=args.azimuthal_loss,
+        azimuthal_loss_rings=args.azimuthal_loss_rings,
+        profile_loss=args.profile_loss,
+        precision=args.precision,
+    )
     with progress_bar(args, unit="gal") as progress:
         result = train(args.survey, args.out, config, resume=args.resume, progress=progress, distributed=dist)
     if not dist.is_main:

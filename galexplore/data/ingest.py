@@ -41,9 +41,17 @@ def _images_spec(items: list[_Item], bands, unit, grid: dict) -> ModalitySpec:
     return ModalitySpec("images", items[0].array.shape, list(bands), [unit] * len(bands), grid)
 
 
-def ingest_fits_cutouts(files: Sequence[str | os.PathLike], out: str | os.PathLike, *, catalog=None,
-                        bands: list[str] | None = None, size: int | None = None, pixel_arcsec: float | None = None,
-                        name: str | None = None, progress: ProgressCallback | None = None) -> IngestResult:  # fmt: skip
+def ingest_fits_cutouts(
+    files: Sequence[str | os.PathLike],
+    out: str | os.PathLike,
+    *,
+    catalog=None,
+    bands: list[str] | None = None,
+    size: int | None = None,
+    pixel_arcsec: float | None = None,
+    name: str | None = None,
+    progress: ProgressCallback | None = None,
+) -> IngestResult:
     """Multi-band FITS cutouts → ``images`` (linear flux per pixel, bands named).
 
     ``size`` and/or ``pixel_arcsec`` put all cutouts on a common grid (see
@@ -82,24 +90,48 @@ def ingest_fits_cutouts(files: Sequence[str | os.PathLike], out: str | os.PathLi
     items = batch.dedupe(
         batch.read_each(list(files), one, rep, progress, "reading cutouts"), lambda r: r.galaxy_id, rep
     )
-    grid = ({"kind": "arcsec", "pixel_arcsec": pixel_arcsec, "size": items[0].array.shape[-1]} if pixel_arcsec
-            else {"kind": "native" if size is None else "resized",
-                  "pixel_arcsec_column": "image_pixel_arcsec"})  # fmt: skip
+    grid = (
+        {"kind": "arcsec", "pixel_arcsec": pixel_arcsec, "size": items[0].array.shape[-1]}
+        if pixel_arcsec
+        else {"kind": "native" if size is None else "resized", "pixel_arcsec_column": "image_pixel_arcsec"}
+    )
     spec = _images_spec(items, ref["bands"], ref["unit"], grid)
-    prov = {"kind": "fits-cutouts", "bands": ref["bands"], "unit": ref["unit"],
-            "choices": {"size": size, "pixel_arcsec": pixel_arcsec,
-                        "bad_pixels": "non-finite, sentinels and exact 0.0 -> NaN",
-                        "flux": "linear flux per pixel, rescaled by the pixel-area ratio when resampled"},
-            "per_galaxy": {it.galaxy_id: it.notes for it in items}}  # fmt: skip
+    prov = {
+        "kind": "fits-cutouts",
+        "bands": ref["bands"],
+        "unit": ref["unit"],
+        "choices": {
+            "size": size,
+            "pixel_arcsec": pixel_arcsec,
+            "bad_pixels": "non-finite, sentinels and exact 0.0 -> NaN",
+            "flux": "linear flux per pixel, rescaled by the pixel-area ratio when resampled",
+        },
+        "per_galaxy": {it.galaxy_id: it.notes for it in items},
+    }
     arr = np.stack([it.array for it in items])
     table = pd.DataFrame([it.record for it in items])
-    return batch.finish(out, rep, table, {"images": (arr, spec)}, name=name, source="fits-cutouts", provenance=prov,
-                        catalog=batch.load_catalog(catalog))  # fmt: skip
+    return batch.finish(
+        out,
+        rep,
+        table,
+        {"images": (arr, spec)},
+        name=name,
+        source="fits-cutouts",
+        provenance=prov,
+        catalog=batch.load_catalog(catalog),
+    )
 
 
-def ingest_images(folder: str | os.PathLike, catalog: str | os.PathLike, out: str | os.PathLike, *,
-                  size: int = 64, crop: float = IMAGE_CROP, name: str | None = None,
-                  progress: ProgressCallback | None = None) -> IngestResult:  # fmt: skip
+def ingest_images(
+    folder: str | os.PathLike,
+    catalog: str | os.PathLike,
+    out: str | os.PathLike,
+    *,
+    size: int = 64,
+    crop: float = IMAGE_CROP,
+    name: str | None = None,
+    progress: ProgressCallback | None = None,
+) -> IngestResult:
     """A folder of PNG/JPEG/FITS images plus a CSV (``galaxy_id``, ``file``, …) → ``images``.
 
     Files are matched on their stem, centre-cropped to a square of which the central ``crop``
@@ -132,13 +164,27 @@ def ingest_images(folder: str | os.PathLike, catalog: str | os.PathLike, out: st
     items = batch.dedupe(
         batch.read_each(list(wanted), one, rep, progress, "reading images"), lambda r: r.galaxy_id, rep
     )
-    spec = _images_spec(items, ref["bands"], ref["unit"], {"kind": "resized", "size": size, "crop": "centre square",
-                                                           "crop_fraction": crop})  # fmt: skip
-    prov = {"kind": "images", "folder": str(Path(folder).resolve()), "bands": ref["bands"], "unit": ref["unit"],
-            "choices": {"size": size, "match": "file stem", "crop_fraction": crop,
-                        "crop": (f"centre square, its central {crop:g} of the side kept, "
-                                 "then anti-aliased bilinear resize")},
-            "image_catalog": batch.file_record(catalog)}  # fmt: skip
+    spec = _images_spec(
+        items,
+        ref["bands"],
+        ref["unit"],
+        {"kind": "resized", "size": size, "crop": "centre square", "crop_fraction": crop},
+    )
+    prov = {
+        "kind": "images",
+        "folder": str(Path(folder).resolve()),
+        "bands": ref["bands"],
+        "unit": ref["unit"],
+        "choices": {
+            "size": size,
+            "match": "file stem",
+            "crop_fraction": crop,
+            "crop": (
+                f"centre square, its central {crop:g} of the side kept, then anti-aliased bilinear resize"
+            ),
+        },
+        "image_catalog": batch.file_record(catalog),
+    }
     arr = np.stack([it.array for it in items])
     table = pd.DataFrame([it.record for it in items])
     return batch.finish(
@@ -161,9 +207,15 @@ def _pair_redrock(files: list[Path], rep: IngestReport) -> tuple[list[Path], dic
     return spectra, pairs
 
 
-def ingest_spectra(files: Sequence[str | os.PathLike], out: str | os.PathLike, *, catalog=None,
-                   frame: str = "observed", name: str | None = None,
-                   progress: ProgressCallback | None = None) -> IngestResult:  # fmt: skip
+def ingest_spectra(
+    files: Sequence[str | os.PathLike],
+    out: str | os.PathLike,
+    *,
+    catalog=None,
+    frame: str = "observed",
+    name: str | None = None,
+    progress: ProgressCallback | None = None,
+) -> IngestResult:
     """DESI coadds (+ redrock), SDSS spec-lite and MaNGA spectra → ``spectra`` on one grid.
 
     The grid is the first spectrum's (DESI: arms merged, 0.8 Å steps). ``frame="rest"`` divides
@@ -195,19 +247,47 @@ def ingest_spectra(files: Sequence[str | os.PathLike], out: str | os.PathLike, *
     wave, flux = common_grid(kept)
     for source, unit in dict.fromkeys((s.source, s.unit) for s in kept if s.unit != kept[0].unit):
         rep.warn(source, f"flux unit {unit!r} differs from {kept[0].unit!r} of the first spectrum")
-    spec = ModalitySpec("spectra", (wave.size,), ["flux"], [kept[0].unit],
-                        {"kind": "wavelength", "frame": frame, "unit": "Angstrom", "aux": "wavelength"})  # fmt: skip
+    spec = ModalitySpec(
+        "spectra",
+        (wave.size,),
+        ["flux"],
+        [kept[0].unit],
+        {"kind": "wavelength", "frame": frame, "unit": "Angstrom", "aux": "wavelength"},
+    )
     table = pd.DataFrame([{"galaxy_id": s.galaxy_id, "source_file": s.source, **s.properties} for s in kept])
-    prov = {"kind": "spectra", "choices": {"frame": frame, "grid": "first spectrum's; others linearly interpolated",
-            "bad_pixels": "IVAR <= 0 or MASK != 0 -> NaN", "arms": "ivar-weighted mean where arms overlap"},
-            "per_spectrum": {s.galaxy_id: s.notes for s in kept}}  # fmt: skip
-    return batch.finish(out, rep, table, {"spectra": (flux, spec)}, name=name, source="spectra", provenance=prov,
-                        catalog=batch.load_catalog(catalog), aux={"spectra": {"wavelength": wave}})  # fmt: skip
+    prov = {
+        "kind": "spectra",
+        "choices": {
+            "frame": frame,
+            "grid": "first spectrum's; others linearly interpolated",
+            "bad_pixels": "IVAR <= 0 or MASK != 0 -> NaN",
+            "arms": "ivar-weighted mean where arms overlap",
+        },
+        "per_spectrum": {s.galaxy_id: s.notes for s in kept},
+    }
+    return batch.finish(
+        out,
+        rep,
+        table,
+        {"spectra": (flux, spec)},
+        name=name,
+        source="spectra",
+        provenance=prov,
+        catalog=batch.load_catalog(catalog),
+        aux={"spectra": {"wavelength": wave}},
+    )
 
 
-def ingest_catalog(path: str | os.PathLike, *, out: str | os.PathLike | None = None,
-                   into: str | os.PathLike | None = None, on: str = "auto", radius=None, overwrite: bool = False,
-                   name: str | None = None) -> IngestResult:  # fmt: skip
+def ingest_catalog(
+    path: str | os.PathLike,
+    *,
+    out: str | os.PathLike | None = None,
+    into: str | os.PathLike | None = None,
+    on: str = "auto",
+    radius=None,
+    overwrite: bool = False,
+    name: str | None = None,
+) -> IngestResult:
     """A property catalog alone (``out``) or joined into an existing survey (``into``).
 
     Joining keeps the survey's galaxies and order (by id, else by sky position within
@@ -218,8 +298,13 @@ def ingest_catalog(path: str | os.PathLike, *, out: str | os.PathLike | None = N
     cat = batch.load_catalog(path)
     rep = IngestReport("catalog", read=[str(path)])
     if out is not None:
-        prov = {"kind": "catalog", "layout": cat.layout, "conversions": cat.conversions,
-                "sources": [batch.file_record(path)], "packages": batch.package_versions()}  # fmt: skip
+        prov = {
+            "kind": "catalog",
+            "layout": cat.layout,
+            "conversions": cat.conversions,
+            "sources": [batch.file_record(path)],
+            "packages": batch.package_versions(),
+        }
         survey = write_survey(
             out, cat.table, None, name=name or Path(out).name, source="catalog", provenance=prov
         )
@@ -234,12 +319,28 @@ def ingest_catalog(path: str | os.PathLike, *, out: str | os.PathLike | None = N
     survey = write_catalog(survey, joined.table)
     meta = dict(survey.meta)
     meta.setdefault("provenance", {}).setdefault("joined_catalogs", []).append(
-        {"file": batch.file_record(path), "layout": cat.layout, "conversions": cat.conversions,
-         "join": joined.summary(), "overwrite": overwrite, "packages": batch.package_versions()})  # fmt: skip
+        {
+            "file": batch.file_record(path),
+            "layout": cat.layout,
+            "conversions": cat.conversions,
+            "join": joined.summary(),
+            "overwrite": overwrite,
+            "packages": batch.package_versions(),
+        }
+    )
     write_json(survey.paths.meta, meta)
     write_json(survey.paths.ingest_report, vars(rep))
     return IngestResult(open_survey(into), rep)
 
 
-__all__ = ["GEOMETRY_KEYS", "IMAGE_CROP", "MapGrid", "ingest_catalog", "ingest_fits_cutouts", "ingest_images",
-           "ingest_manga_maps", "ingest_pipe3d", "ingest_spectra"]  # fmt: skip
+__all__ = [
+    "GEOMETRY_KEYS",
+    "IMAGE_CROP",
+    "MapGrid",
+    "ingest_catalog",
+    "ingest_fits_cutouts",
+    "ingest_images",
+    "ingest_manga_maps",
+    "ingest_pipe3d",
+    "ingest_spectra",
+]

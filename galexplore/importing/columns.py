@@ -120,8 +120,9 @@ class VectorSource:
     vectors: dict[str, VectorColumn]
 
 
-def choose_vectors(path: Path, lists: Mapping[str, object], scalars: Sequence[str], requests: Sequence[str],
-                   keys: KeyColumns) -> dict[str, tuple[str, object]]:  # fmt: skip
+def choose_vectors(
+    path: Path, lists: Mapping[str, object], scalars: Sequence[str], requests: Sequence[str], keys: KeyColumns
+) -> dict[str, tuple[str, object]]:
     """Modality → ("list", column) or ("group", [columns]) from the requested or found columns."""
     groups = dimension_groups(scalars, exclude=keys.names)
     chosen: dict[str, tuple[str, object]] = {}
@@ -157,8 +158,11 @@ def choose_vectors(path: Path, lists: Mapping[str, object], scalars: Sequence[st
             if len(cols) >= MIN_AUTO_DIMS:
                 add(group_name(prefix), ("group", cols), prefix + "0…")
     if not chosen:
-        raise InputFileError(path, "no vector column found (a list column, or one column per dimension such as "
-                                   "z0 … z63); name it with --vector-column")  # fmt: skip
+        raise InputFileError(
+            path,
+            "no vector column found (a list column, or one column per dimension such as "
+            "z0 … z63); name it with --vector-column",
+        )
     return chosen
 
 

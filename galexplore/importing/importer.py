@@ -89,12 +89,18 @@ def checked_blocks(
             block = block.astype(np.float32, copy=False)
             scan.update(block)
             if scan.first_nonfinite >= 0:
-                raise InputFileError(source.path, f"column {col.column}: NaN or inf in the vector of "
-                                                  f"{describe_row(scan.first_nonfinite, ids)}")  # fmt: skip
+                raise InputFileError(
+                    source.path,
+                    f"column {col.column}: NaN or inf in the vector of "
+                    f"{describe_row(scan.first_nonfinite, ids)}",
+                )
             if scan.first_all_zero >= 0:
-                raise InputFileError(source.path, f"column {col.column}: the vector of "
-                                                  f"{describe_row(scan.first_all_zero, ids)} "
-                                                  "is all zeros (a placeholder, not an embedding)")  # fmt: skip
+                raise InputFileError(
+                    source.path,
+                    f"column {col.column}: the vector of "
+                    f"{describe_row(scan.first_all_zero, ids)} "
+                    "is all zeros (a placeholder, not an embedding)",
+                )
             pos += len(block)
             yield block
     except BadRow as bad:

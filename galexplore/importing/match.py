@@ -69,10 +69,16 @@ def match_rows(source: VectorSource, survey: Survey, *, radius_arcsec: float = 1
     kc = source.key_columns
     if kc.ra is None or kc.dec is None:
         if ids is None:
-            raise InputFileError(source.path, "no id column (galaxy_id, id, name, objid, targetid …; or --id-column) "
-                                              "and no ra/dec columns to match the survey by")  # fmt: skip
-        raise InputFileError(source.path, f"none of its {len(ids)} ids is a galaxy of {survey.path} (e.g. {ids[0]!r}), "
-                                          "and it has no ra/dec columns to match by sky position")  # fmt: skip
+            raise InputFileError(
+                source.path,
+                "no id column (galaxy_id, id, name, objid, targetid …; or --id-column) "
+                "and no ra/dec columns to match the survey by",
+            )
+        raise InputFileError(
+            source.path,
+            f"none of its {len(ids)} ids is a galaxy of {survey.path} (e.g. {ids[0]!r}), "
+            "and it has no ra/dec columns to match by sky position",
+        )
     return _by_sky(source, survey, radius_arcsec)
 
 
@@ -103,9 +109,14 @@ def _by_sky(source: VectorSource, survey: Survey, radius_arcsec: float) -> RowMa
         )
         hit = sep.to_value(u.arcsec) < radius_arcsec
         rows[np.flatnonzero(ok)[hit]] = s_ok[near[hit]]
-    _refuse_shared_galaxies(source, survey, rows, f"lie within {radius_arcsec:g} arcsec of it: "
-                                                  "a galaxy takes one vector "
-                                                  "(use a smaller --match-radius or remove one)")  # fmt: skip
+    _refuse_shared_galaxies(
+        source,
+        survey,
+        rows,
+        f"lie within {radius_arcsec:g} arcsec of it: "
+        "a galaxy takes one vector "
+        "(use a smaller --match-radius or remove one)",
+    )
     return RowMatch(rows, "sky position", radius_arcsec)
 
 

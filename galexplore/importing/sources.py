@@ -28,9 +28,14 @@ from galexplore.importing.columns import (
 )
 
 #: File name endings of each format.
-FORMATS = {"parquet": (".parquet", ".pq"), "npy": (".npy",), "csv": (".csv", ".csv.gz", ".tsv"),
-           "fits": (".fits", ".fit", ".fits.gz", ".fts"), "ecsv": (".ecsv",),
-           "hdf5": (".h5", ".hdf5", ".hdf")}  # fmt: skip
+FORMATS = {
+    "parquet": (".parquet", ".pq"),
+    "npy": (".npy",),
+    "csv": (".csv", ".csv.gz", ".tsv"),
+    "fits": (".fits", ".fit", ".fits.gz", ".fts"),
+    "ecsv": (".ecsv",),
+    "hdf5": (".h5", ".hdf5", ".hdf"),
+}
 
 
 def detect_format(path: Path) -> str:
@@ -42,8 +47,13 @@ def detect_format(path: Path) -> str:
     raise InputFileError(path, f"unknown vector file type (known: {known})")
 
 
-def open_source(path: str | os.PathLike, *, id_column: str | None = None, vector_columns: Sequence[str] = (),
-                ids_file: str | os.PathLike | None = None) -> VectorSource:  # fmt: skip
+def open_source(
+    path: str | os.PathLike,
+    *,
+    id_column: str | None = None,
+    vector_columns: Sequence[str] = (),
+    ids_file: str | os.PathLike | None = None,
+) -> VectorSource:
     """Open a file of vectors; see the module doc. Raises :class:`InputFileError` naming it."""
     from galexplore.importing import tables
 
@@ -95,12 +105,17 @@ def _parquet(path: Path, *, id_column, requests, ids_file) -> VectorSource:
         if kind == "list":
             typ = lists[what]
             dim = typ.list_size if pa.types.is_fixed_size_list(typ) else _first_length(pf, what)
-            vectors[name] = VectorColumn(what, dim, str(typ.value_type.to_pandas_dtype().__name__),
-                                         _parquet_list_blocks(pf, what, dim))  # fmt: skip
+            vectors[name] = VectorColumn(
+                what, dim, str(typ.value_type.to_pandas_dtype().__name__), _parquet_list_blocks(pf, what, dim)
+            )
         else:
             dtypes = {str(schema.field(c).type) for c in what}
-            vectors[name] = VectorColumn(what[0].rstrip("0123456789") + "*", len(what), "/".join(sorted(dtypes)),
-                                         _parquet_group_blocks(pf, what))  # fmt: skip
+            vectors[name] = VectorColumn(
+                what[0].rstrip("0123456789") + "*",
+                len(what),
+                "/".join(sorted(dtypes)),
+                _parquet_group_blocks(pf, what),
+            )
     return VectorSource(path, "parquet", pf.metadata.num_rows, keys.reset_index(drop=True), kc, vectors)
 
 
@@ -136,8 +151,11 @@ def _parquet_group_blocks(pf, columns: list[str]) -> Callable[[int], Iterator[np
 # -- NumPy .npy + ids file ---------------------------------------------------------------------------
 def _npy(path: Path, *, id_column, requests, ids_file) -> VectorSource:
     if ids_file is None:
-        raise InputFileError(path, "a .npy file holds no ids: give the ids file too (--ids FILE: one id per line, "
-                                   "a .npy of ids, or a table with an id or ra/dec columns)")  # fmt: skip
+        raise InputFileError(
+            path,
+            "a .npy file holds no ids: give the ids file too (--ids FILE: one id per line, "
+            "a .npy of ids, or a table with an id or ra/dec columns)",
+        )
     with open(path, "rb") as fh:
         version = np.lib.format.read_magic(fh)
         read_header = (
@@ -146,8 +164,11 @@ def _npy(path: Path, *, id_column, requests, ids_file) -> VectorSource:
         shape, fortran, dtype = read_header(fh)
         offset = fh.tell()
     if len(shape) != 2 or dtype.kind not in "fiu" or fortran:
-        raise InputFileError(path, f"expected a C-ordered 2-D numeric array (N, D), got shape {shape} dtype {dtype}"
-                                   + (" in Fortran order" if fortran else ""))  # fmt: skip
+        raise InputFileError(
+            path,
+            f"expected a C-ordered 2-D numeric array (N, D), got shape {shape} dtype {dtype}"
+            + (" in Fortran order" if fortran else ""),
+        )
     if len(requests) > 1:
         raise InputFileError(
             path, "a .npy file holds one vector column; give at most one --vector-column NAME"
@@ -206,5 +227,13 @@ def read_ids(path: str | os.PathLike, id_column: str | None = None) -> tuple[pd.
     return table[kc.names].reset_index(drop=True), kc
 
 
-__all__ = ["BadRow", "FORMATS", "VectorColumn", "VectorSource", "choose_vectors", "detect_format", "open_source",
-           "read_ids"]  # fmt: skip
+__all__ = [
+    "BadRow",
+    "FORMATS",
+    "VectorColumn",
+    "VectorSource",
+    "choose_vectors",
+    "detect_format",
+    "open_source",
+    "read_ids",
+]

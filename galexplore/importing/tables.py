@@ -58,8 +58,16 @@ def _object_blocks(rows: np.ndarray) -> tuple[int, str, Callable[[int], Iterator
     return dim, str(first.dtype), blocks
 
 
-def _from_frame(path: Path, fmt: str, columns: dict[str, np.ndarray], lists: dict[str, np.ndarray], n: int, *,
-                id_column, requests) -> VectorSource:  # fmt: skip
+def _from_frame(
+    path: Path,
+    fmt: str,
+    columns: dict[str, np.ndarray],
+    lists: dict[str, np.ndarray],
+    n: int,
+    *,
+    id_column,
+    requests,
+) -> VectorSource:
     """A source from in-memory columns: ``columns`` 1-D (name → (N,)), ``lists`` vector-like."""
     scalars = [c for c, v in columns.items() if v.dtype.kind in "fiu"]
     kc = key_columns(list(columns), id_column)

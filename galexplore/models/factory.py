@@ -173,10 +173,14 @@ def build_model(config: Mapping[str, Any], normalisation: Mapping[str, Mapping[s
             raise ValueError(f"a clip model needs two modalities, got {mods}")
         (ea, ha, pa), (eb, hb, pb) = parts[mods[0]], parts[mods[1]]
         return CLIPModel(
-            ea, eb, heads=(ha, hb), preprocess=(pa, pb), modalities=(mods[0], mods[1]),
+            ea,
+            eb,
+            heads=(ha, hb),
+            preprocess=(pa, pb),
+            modalities=(mods[0], mods[1]),
             logit_scale=float(loss_cfg.get("logit_scale", 15.5)),
             learnable_scale=bool(loss_cfg.get("learnable", False)),
-        )  # fmt: skip
+        )
     if len(mods) != 1:
         raise ValueError(f"a {family} model takes one modality, got {mods}")
     (m,) = mods
@@ -303,11 +307,19 @@ def default_config(
                 # Light blur and no block-averaging by default: a bar is 1–3 pixels wide here, and
                 # views that wipe it out teach the encoder to ignore it (has_bar 0.767 → 0.781
                 # over 3 seeds; docs/training.md). Both stay available for degraded data.
-                "max_shift": 0.08, "p_block": 0.0, "block_choices": [2], "max_blur_px": 1.0 * px,
-                "sn_range": [1.0, 10.0], "p_noise": 0.5, "max_stars": 2, "p_star": 0.25,
-                "star_radius_px": [2.0 * px, 5.0 * px], "p_aperture": 0.8, "aperture_range": [0.6, 0.95],
+                "max_shift": 0.08,
+                "p_block": 0.0,
+                "block_choices": [2],
+                "max_blur_px": 1.0 * px,
+                "sn_range": [1.0, 10.0],
+                "p_noise": 0.5,
+                "max_stars": 2,
+                "p_star": 0.25,
+                "star_radius_px": [2.0 * px, 5.0 * px],
+                "p_aperture": 0.8,
+                "aperture_range": [0.6, 0.95],
                 "binning": pool,
-            }  # fmt: skip
+            }
     if len(mods) == 2:
         for m in mods:
             heads[m] = {"kind": "mlp", "out_dim": 128, "hidden": 256, "n_layers": 2}

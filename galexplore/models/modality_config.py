@@ -23,8 +23,12 @@ IMAGE_INPUT = 64
 #: The default views of images (:class:`~galexplore.models.augment.ImageAugment`); sizes in
 #: input pixels of a 64-pixel input.
 IMAGE_VIEWS: dict[str, Any] = {
-    "max_shift": 0.1, "scale_range": [0.6, 1.0], "max_blur_px": 1.0, "p_blur": 0.5, "max_noise": 2.0,
-}  # fmt: skip
+    "max_shift": 0.1,
+    "scale_range": [0.6, 1.0],
+    "max_blur_px": 1.0,
+    "p_blur": 0.5,
+    "max_noise": 2.0,
+}
 
 
 def image_pooling(size: int) -> int:
@@ -55,8 +59,13 @@ def _images(
     if depth:
         enc["depth"] = depth
     display = is_display_image(spec.get("units", []))
-    aug = {"kind": "images", "extinction": extinction_coefficients(spec["channels"]), "sky_noise": [1.0] * c,
-           **IMAGE_VIEWS, "max_ebv": 0.0 if display else 0.1}  # fmt: skip
+    aug = {
+        "kind": "images",
+        "extinction": extinction_coefficients(spec["channels"]),
+        "sky_noise": [1.0] * c,
+        **IMAGE_VIEWS,
+        "max_ebv": 0.0 if display else 0.1,
+    }
     aug["max_blur_px"] = (
         float(aug["max_blur_px"]) * IMAGE_INPUT / (h / pool) if h / pool < IMAGE_INPUT else aug["max_blur_px"]
     )
@@ -83,9 +92,12 @@ def _azimuthal(orders: Sequence[int], width: int) -> dict[str, Any]:
     if not orders:
         return {}
     return {
-        "fourier_orders": [int(m) for m in orders], "fourier_source": "residual", "fourier_channels": width,
-        "fourier_rings": 6, "fourier_radius": 0.45,
-    }  # fmt: skip
+        "fourier_orders": [int(m) for m in orders],
+        "fourier_source": "residual",
+        "fourier_channels": width,
+        "fourier_rings": 6,
+        "fourier_radius": 0.45,
+    }
 
 
 def _single_head(

@@ -118,8 +118,12 @@ def dask_client(
         for name in ("distributed", "distributed.scheduler", "distributed.worker"):
             logging.getLogger(name).setLevel(logging.WARNING)
         logging.getLogger("distributed.nanny").setLevel(logging.ERROR)  # slow worker exits at shutdown
-    with LocalCluster(n_workers=workers, threads_per_worker=threads_per_worker, processes=True,
-                      dashboard_address=None) as cluster, Client(cluster) as client:  # fmt: skip
+    with (
+        LocalCluster(
+            n_workers=workers, threads_per_worker=threads_per_worker, processes=True, dashboard_address=None
+        ) as cluster,
+        Client(cluster) as client,
+    ):
         yield client
 
 
@@ -162,7 +166,7 @@ def embed_with_dask(
                 batch_size=batch_size,
                 seed=seed,
                 pure=False,
-            )  # fmt: skip
+            )
             for i, (s, e) in enumerate(bounds)
         ]
         for fut in as_completed(futures):

@@ -134,8 +134,15 @@ def project_with_dask(
     run = Path(run).resolve()
     source = EmbeddingParts(run, modality)
     n = source.n
-    projector = UMAPProjector(n_neighbors, min_dist, metric, random_state=random_state,
-                              max_fit_samples=max_fit_samples, batch_size=batch_size, n_epochs=n_epochs)  # fmt: skip
+    projector = UMAPProjector(
+        n_neighbors,
+        min_dist,
+        metric,
+        random_state=random_state,
+        max_fit_samples=max_fit_samples,
+        batch_size=batch_size,
+        n_epochs=n_epochs,
+    )
     fit_rows = np.arange(n)
     if n > max_fit_samples:
         fit_rows = np.sort(np.random.default_rng(random_state).choice(n, int(max_fit_samples), replace=False))
@@ -149,8 +156,10 @@ def project_with_dask(
     if len(rest):
         model = client.scatter(projector, broadcast=True)
         src = client.scatter(source, broadcast=True)
-        tasks = [client.submit(_transform_rows, model, src, rest[i : i + batch_size], pure=False)
-                 for i in range(0, len(rest), batch_size)]  # fmt: skip
+        tasks = [
+            client.submit(_transform_rows, model, src, rest[i : i + batch_size], pure=False)
+            for i in range(0, len(rest), batch_size)
+        ]
         done = len(fit_rows)
         for fut in as_completed(tasks):
             rows, coords = fut.result()

@@ -116,8 +116,13 @@ def planned_epochs(trainer: Any, minutes: float, dist: Any, *, prefetch_views: b
     val_rows = len(trainer.val_rows)
     val_batches = math.ceil(val_rows / trainer.batch_size) if val_rows >= 2 else 0
     epochs = dist.broadcast(epochs_for_budget(minutes, step_s, trainer.steps_per_epoch, val_batches))
-    log.info("time budget %.3g min: %.3f s per step, %d steps per epoch -> %d epochs",
-             minutes, step_s, trainer.steps_per_epoch, epochs)  # fmt: skip
+    log.info(
+        "time budget %.3g min: %.3f s per step, %d steps per epoch -> %d epochs",
+        minutes,
+        step_s,
+        trainer.steps_per_epoch,
+        epochs,
+    )
     return epochs
 
 

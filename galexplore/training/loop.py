@@ -390,8 +390,7 @@ def _train(
         tr.model_config = ckpt["model_config"]
         tr.build(ckpt["normalisation"])
         tr.restore(ckpt)
-        history = list(ckpt["history"])
-        start = int(ckpt["epoch"])
+        history, start = list(ckpt["history"]), int(ckpt["epoch"])
         best, bad = float(ckpt["training"]["best_val"]), int(ckpt["training"]["bad_epochs"])
         if ckpt.get("stopped_early") and config.patience is not None:
             log.info("%s: training had stopped early at epoch %d", run, start)
@@ -405,17 +404,24 @@ def _train(
         history, start, best, bad = [], 0, math.inf, 0
     if dist.is_main:
         write_train_log(run, history)  # re-syncs the log with the checkpoint after a kill
-    log.info("training %s on %s (%d train / %d val galaxies) on %s (%s) from epoch %d", config.modality, survey.path,
-             len(tr.train_rows), len(tr.val_rows), tr.device, tr.amp_dtype or torch.float32, start + 1)  # fmt: skip
+    sizes, dtype = (len(tr.train_rows), len(tr.val_rows)), tr.amp_dtype or torch.float32
+    what = (config.modality, survey.path, *sizes, tr.device, dtype, start + 1)
+    log.info("training %s on %s (%d train / %d val galaxies) on %s (%s) from epoch %d", *what)
     stopped = False
     for epoch in range(start + 1, config.epochs + 1):
         t0 = time.perf_counter()
         loss, n, t_train, terms = tr.train_epoch(epoch)
         val = tr.validate()
         lr = tr.opt.param_groups[0]["lr"]
-        row = {"epoch": epoch, "loss": round(loss, 6), "val_loss": None if val is None else round(val, 6), "lr": lr,
-               "seconds": round(time.perf_counter() - t0, 3), "samples_per_s": round(n / max(t_train, 1e-9), 2),
-               **{k: round(v, 6) for k, v in terms.items()}}  # fmt: skip
+        row = {
+            "epoch": epoch,
+            "loss": round(loss, 6),
+            "val_loss": None if val is None else round(val, 6),
+            "lr": lr,
+            "seconds": round(time.perf_counter() - t0, 3),
+            "samples_per_s": round(n / max(t_train, 1e-9), 2),
+            **{k: round(v, 6) for k, v in terms.items()},
+        }
         history.append(row)
         if val is not None and config.patience is not None:
             if val < best - config.min_delta:

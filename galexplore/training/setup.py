@@ -77,10 +77,16 @@ def model_config_for(survey: Survey, config: TrainConfig) -> dict[str, Any]:
         )
     try:
         cfg = default_config(
-            config.modality, specs, width=config.width, depth=config.depth, head=config.head,
-            azimuthal_orders=config.azimuthal_orders, azimuthal_loss=config.azimuthal_loss,
-            azimuthal_loss_rings=config.azimuthal_loss_rings, profile_loss=config.profile_loss,
-        )  # fmt: skip
+            config.modality,
+            specs,
+            width=config.width,
+            depth=config.depth,
+            head=config.head,
+            azimuthal_orders=config.azimuthal_orders,
+            azimuthal_loss=config.azimuthal_loss,
+            azimuthal_loss_rings=config.azimuthal_loss_rings,
+            profile_loss=config.profile_loss,
+        )
     except ValueError as e:
         raise GalexploreError(f"{survey.path}: {e}") from None
     if cfg["family"] != "clip":

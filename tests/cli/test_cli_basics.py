@@ -17,8 +17,12 @@ from galexplore.data import open_survey
 def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "galexplore", *args],
-        capture_output=True, text=True, cwd=cwd, timeout=300, stdin=subprocess.DEVNULL,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=300,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def test_help_lists_every_verb():

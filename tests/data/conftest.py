@@ -17,18 +17,27 @@ DBL_MAX = -1.7976931348623157e308
 H, W = 40, 44  # map shape (rows, cols)
 CENTRE = (21.0, 19.0)  # (col, row) of the synthetic galaxy
 SSP_DESC = [
-    "pseudo V-band map", "continuum segmentation file", "continuum dezonification file",
-    "median intensity flux within the wavelength range", "StdDev median intensity flux within the wavelength range",
-    "luminosity weighted age of the stellar population", "mass weighted age of the stellar population",
-    "error of the age of the stellar population", "luminosity weighted metallicity of the stellar population",
-    "mass weighted metallicity of the stellar population", "error metallicity of the stellar population",
+    "pseudo V-band map",
+    "continuum segmentation file",
+    "continuum dezonification file",
+    "median intensity flux within the wavelength range",
+    "StdDev median intensity flux within the wavelength range",
+    "luminosity weighted age of the stellar population",
+    "mass weighted age of the stellar population",
+    "error of the age of the stellar population",
+    "luminosity weighted metallicity of the stellar population",
+    "mass weighted metallicity of the stellar population",
+    "error metallicity of the stellar population",
     "average dust attnuation of the stellar population",
     "error of the average dust attnuation of the stellar population",
-    "velocity of the stellar population", "error in the velocity of the stellar population",
-    "velocity dispersion of the stellar population", "error in velocity dispersion of the stellar population",
-    "average mass-to-light ratio of the stellar population", "stellar mass density",
+    "velocity of the stellar population",
+    "error in the velocity of the stellar population",
+    "velocity dispersion of the stellar population",
+    "error in velocity dispersion of the stellar population",
+    "average mass-to-light ratio of the stellar population",
+    "stellar mass density",
     "stellar mass density dust corrected",
-]  # fmt: skip
+]
 
 
 def galaxy_fields() -> dict[str, np.ndarray]:
@@ -180,8 +189,14 @@ def write_pipe3d_hdf5(path: Path, name: str = "HDFGAL") -> Path:
         "vel_ssp": f["vel"],
     }
     fe_cols = {"EW_Halpha": f["ew"]}
-    units = {"age_lwt": "dex(yr)", "ZH_lwt": "dex", "mass_ssp": "dex(solMass / pix2)",
-             "medflx_ssp": "1e-16 erg / (Angstrom s cm2)", "vel_ssp": "km / s", "EW_Halpha": "Angstrom"}  # fmt: skip
+    units = {
+        "age_lwt": "dex(yr)",
+        "ZH_lwt": "dex",
+        "mass_ssp": "dex(solMass / pix2)",
+        "medflx_ssp": "1e-16 erg / (Angstrom s cm2)",
+        "vel_ssp": "km / s",
+        "EW_Halpha": "Angstrom",
+    }
     with h5py.File(path, "w") as h:
         for group, cols_ in (("SSP", ssp_cols), ("flux_elines", fe_cols)):
             dt = np.dtype(base + [(c, "<f4") for c in cols_])
@@ -251,8 +266,15 @@ def write_manga_maps(path: Path) -> Path:
     return path
 
 
-def write_cutout(path: Path, *, bands=("g", "r", "z"), wcs: bool = True, pixel_arcsec: float = 0.262, n: int = 48,
-                 zero_region: bool = False) -> Path:  # fmt: skip
+def write_cutout(
+    path: Path,
+    *,
+    bands=("g", "r", "z"),
+    wcs: bool = True,
+    pixel_arcsec: float = 0.262,
+    n: int = 48,
+    zero_region: bool = False,
+) -> Path:
     """A DECaLS-like (B, n, n) cutout in nanomaggies; a point source of 10 nmgy per band at the centre."""
     from astropy.io import fits
 
@@ -295,12 +317,24 @@ def write_desi(folder: Path) -> tuple[Path, Path]:
             ivar[0] = 3.0  # overlap with B and Z: R weighs 3×
         mask = np.zeros(flux.shape, np.int32)
         mask[1, :10] = 1
-        hdus += [fits.ImageHDU(w, name=f"{arm}_WAVELENGTH"), fits.ImageHDU(flux, name=f"{arm}_FLUX"),
-                 fits.ImageHDU(ivar, name=f"{arm}_IVAR"), fits.ImageHDU(mask, name=f"{arm}_MASK")]  # fmt: skip
+        hdus += [
+            fits.ImageHDU(w, name=f"{arm}_WAVELENGTH"),
+            fits.ImageHDU(flux, name=f"{arm}_FLUX"),
+            fits.ImageHDU(ivar, name=f"{arm}_IVAR"),
+            fits.ImageHDU(mask, name=f"{arm}_MASK"),
+        ]
     coadd = folder / "coadd-9-1-thru1.fits"
     fits.HDUList(hdus).writeto(coadd, overwrite=True)
-    rr = Table({"TARGETID": [22, 11], "Z": [0.5, 0.1], "ZERR": [1e-5, 1e-5], "ZWARN": [0, 0],
-                "SPECTYPE": ["GALAXY", "GALAXY"], "DELTACHI2": [100.0, 200.0]})  # fmt: skip
+    rr = Table(
+        {
+            "TARGETID": [22, 11],
+            "Z": [0.5, 0.1],
+            "ZERR": [1e-5, 1e-5],
+            "ZWARN": [0, 0],
+            "SPECTYPE": ["GALAXY", "GALAXY"],
+            "DELTACHI2": [100.0, 200.0],
+        }
+    )
     redrock = folder / "redrock-9-1-thru1.fits"
     fits.HDUList([fits.PrimaryHDU(), fits.BinTableHDU(rr, name="REDSHIFTS")]).writeto(redrock, overwrite=True)
     return coadd, redrock
@@ -333,9 +367,14 @@ def write_manga_spectra(path: Path) -> Path:
     ivar = np.ones((3, wave.size), np.float32)
     mask = np.zeros((3, wave.size), np.int32)
     mask[2] = 1026  # the whole third spectrum unusable
-    hdus = [fits.PrimaryHDU(), fits.ImageHDU(wave, name="WAVE"), fits.ImageHDU(flux, name="FLUX"),
-            fits.ImageHDU(ivar, name="IVAR"), fits.ImageHDU(mask, name="MASK"),
-            fits.ImageHDU(np.array([0.01, 0.02, 0.03]), name="Z")]  # fmt: skip
+    hdus = [
+        fits.PrimaryHDU(),
+        fits.ImageHDU(wave, name="WAVE"),
+        fits.ImageHDU(flux, name="FLUX"),
+        fits.ImageHDU(ivar, name="IVAR"),
+        fits.ImageHDU(mask, name="MASK"),
+        fits.ImageHDU(np.array([0.01, 0.02, 0.03]), name="Z"),
+    ]
     fits.HDUList(hdus).writeto(path)
     return path
 
@@ -351,24 +390,66 @@ def write_ecalifa_tables(folder: Path) -> dict[str, Path]:
     mass = rng.uniform(9, 11.5, n)
     ew = np.array([20, 15, 10, 8, 7, 5, 4, 3.5, 2, 1, 0.5, 0.2])  # 5 SF, 3 GV, 4 retired
     sfr = 0.8 * (mass - 10) - 0.2 + np.where(ew > 6, 0.0, -1.5)
-    gp = Table({"ID": np.arange(n), "cubename": names, "galaxy": [s[:5] for s in names], "RA": rng.uniform(0, 360, n),
-                "DEC": rng.uniform(-10, 60, n), "z": rng.uniform(0.005, 0.03, n), "type": ["Sb"] * n,
-                "Re": rng.uniform(5, 20, n), "PA": rng.uniform(0, 180, n), "ecc": np.full(n, 0.6), "lMass_int": mass,
-                "lSFR": sfr, "WHa_int": np.log10(ew), "Age_LW_int": np.full(n, 2.0),
-                "met_LW_int": np.full(n, 0.02)})  # fmt: skip
+    gp = Table(
+        {
+            "ID": np.arange(n),
+            "cubename": names,
+            "galaxy": [s[:5] for s in names],
+            "RA": rng.uniform(0, 360, n),
+            "DEC": rng.uniform(-10, 60, n),
+            "z": rng.uniform(0.005, 0.03, n),
+            "type": ["Sb"] * n,
+            "Re": rng.uniform(5, 20, n),
+            "PA": rng.uniform(0, 180, n),
+            "ecc": np.full(n, 0.6),
+            "lMass_int": mass,
+            "lSFR": sfr,
+            "WHa_int": np.log10(ew),
+            "Age_LW_int": np.full(n, 2.0),
+            "met_LW_int": np.full(n, 0.02),
+        }
+    )
     gp_path = folder / "galaxies_properties.fits"
     fits.HDUList([fits.PrimaryHDU(), fits.BinTableHDU(gp, name="TAB_CEN")]).writeto(gp_path)
-    glob = Table({"ID": np.arange(n), "Name": names, "RA": gp["RA"], "DEC": gp["DEC"], "z": gp["z"], "type": ["Sc"] * n,
-                  "Re": gp["Re"], "PA": gp["PA"], "ellip": np.full(n, 0.8), "DL": np.full(n, 60.0), "log_Mass": mass,
-                  "log_SFR_Ha": sfr, "EW_Ha_ALL": -ew, "Age_LW_Re_fit": np.full(n, 9.3),
-                  "Sigma_Mass_Re": np.full(n, 2.0), "extra_col": np.arange(n) * 1.0})  # fmt: skip
+    glob = Table(
+        {
+            "ID": np.arange(n),
+            "Name": names,
+            "RA": gp["RA"],
+            "DEC": gp["DEC"],
+            "z": gp["z"],
+            "type": ["Sc"] * n,
+            "Re": gp["Re"],
+            "PA": gp["PA"],
+            "ellip": np.full(n, 0.8),
+            "DL": np.full(n, 60.0),
+            "log_Mass": mass,
+            "log_SFR_Ha": sfr,
+            "EW_Ha_ALL": -ew,
+            "Age_LW_Re_fit": np.full(n, 9.3),
+            "Sigma_Mass_Re": np.full(n, 2.0),
+            "extra_col": np.arange(n) * 1.0,
+        }
+    )
     glob["log_SFR_Ha"][3] = DBL_MAX
     glob_path = folder / "ecalifa_global.csv"
     glob.write(glob_path, format="ascii.ecsv")
-    edge = Table({"ID": np.arange(n), "Name": names, "caMstars": mass, "caSFR": sfr, "caAge": np.full(n, 9.1),
-                  "caRe": np.full(n, 12.0), "caPA": np.full(n, 45.0), "caEllipticity": np.full(n, 0.0),
-                  "cazgas": np.full(n, 0.02), "cazstars": np.full(n, 0.021), "caDistP3d": np.full(n, 85.0),
-                  "caOH": np.full(n, 8.5)})  # fmt: skip
+    edge = Table(
+        {
+            "ID": np.arange(n),
+            "Name": names,
+            "caMstars": mass,
+            "caSFR": sfr,
+            "caAge": np.full(n, 9.1),
+            "caRe": np.full(n, 12.0),
+            "caPA": np.full(n, 45.0),
+            "caEllipticity": np.full(n, 0.0),
+            "cazgas": np.full(n, 0.02),
+            "cazstars": np.full(n, 0.021),
+            "caDistP3d": np.full(n, 85.0),
+            "caOH": np.full(n, 8.5),
+        }
+    )
     edge["caMstars"][0] = -12.0
     edge["caOH"][1] = -12.0
     edge_path = folder / "edge_califa.csv"

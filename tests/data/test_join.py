@@ -12,8 +12,14 @@ from galexplore.errors import GalexploreError
 
 
 def _survey():
-    return pd.DataFrame({"galaxy_id": ["NGC 1", "ngc2", "X3"], "ra": [10.0, 20.0, 30.0], "dec": [0.0, 10.0, -5.0],
-                         "z": [0.01, np.nan, 0.03]})  # fmt: skip
+    return pd.DataFrame(
+        {
+            "galaxy_id": ["NGC 1", "ngc2", "X3"],
+            "ra": [10.0, 20.0, 30.0],
+            "dec": [0.0, 10.0, -5.0],
+            "z": [0.01, np.nan, 0.03],
+        }
+    )
 
 
 def test_join_by_id_fills_and_adds():

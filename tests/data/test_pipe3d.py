@@ -69,10 +69,13 @@ def test_plane_wording_variants():
     from galexplore.data.readers import fits_utils as fu
     from galexplore.data.readers.pipe3d import SSP_PLANES
 
-    labels = {0: "Stellar Mass density per pixel with dust correction",
-              1: "Stellar Mass density per pixel without dust correction",
-              2: "error in stellar mass density", 3: "Luminosity weighted log10 age",
-              4: "stellar mass density dust corrected"}  # fmt: skip
+    labels = {
+        0: "Stellar Mass density per pixel with dust correction",
+        1: "Stellar Mass density per pixel without dust correction",
+        2: "error in stellar mass density",
+        3: "Luminosity weighted log10 age",
+        4: "stellar mass density dust corrected",
+    }
     assert fu.find_plane(labels, *SSP_PLANES["mass"]) == 1
     assert fu.find_plane(labels, *SSP_PLANES["age"]) == 3
     assert (

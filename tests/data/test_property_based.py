@@ -68,8 +68,15 @@ def test_normaliser_never_lets_sentinels_through(df):
 @SETTINGS
 @given(st.lists(values, min_size=1, max_size=20))
 def test_califa_sentinel_becomes_nan(masses):
-    df = pd.DataFrame({"cubename": [f"c{i}" for i in range(len(masses))], "lMass_int": masses,
-                       "lSFR": masses, "WHa_int": masses, "galaxy": ["x"] * len(masses)})  # fmt: skip
+    df = pd.DataFrame(
+        {
+            "cubename": [f"c{i}" for i in range(len(masses))],
+            "lMass_int": masses,
+            "lSFR": masses,
+            "WHa_int": masses,
+            "galaxy": ["x"] * len(masses),
+        }
+    )
     cat = standardise(df, source="galaxies_properties.fits").table
     m = np.asarray(masses, dtype=float)
     bad = ~np.isfinite(m) | (m == -12.0) | (np.abs(m) > 1e300)

@@ -145,9 +145,12 @@ def test_maps_are_nan_outside_field_and_under_stars(survey_400, cat, maps):
     spec = survey_400.spec("maps")
     grid = Grid(spec.shape[-1], spec.grid["extent_re"], pad=0)
     inside = fov_mask_from_catalog(
-        grid, cat["fov_shape"].to_numpy(), cat["fov_radius_re"].to_numpy(),
-        cat["fov_angle_deg"].to_numpy(), cat["fov_axis_ratio"].to_numpy(),
-    )  # fmt: skip
+        grid,
+        cat["fov_shape"].to_numpy(),
+        cat["fov_radius_re"].to_numpy(),
+        cat["fov_angle_deg"].to_numpy(),
+        cat["fov_axis_ratio"].to_numpy(),
+    )
     nan = np.isnan(maps)
     assert nan[np.broadcast_to(~inside[:, None], maps.shape)].all()
     assert nan.all(axis=1).sum(axis=(1, 2)).min() > 0  # every galaxy has masked corners

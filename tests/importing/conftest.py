@@ -17,9 +17,16 @@ def catalog_survey(tmp_path_factory):
 
     rng = np.random.default_rng(11)
     root = tmp_path_factory.mktemp("catalog_only")
-    cat = pd.DataFrame({"galaxy_id": [f"G{i:03d}" for i in range(N)], "ra": rng.uniform(150, 151, N),
-                        "dec": rng.uniform(1, 2, N), "log_mstar": rng.normal(10.4, 0.6, N),
-                        "log_sfr": rng.normal(0, 0.6, N), "ew_ha": rng.uniform(0, 30, N)})  # fmt: skip
+    cat = pd.DataFrame(
+        {
+            "galaxy_id": [f"G{i:03d}" for i in range(N)],
+            "ra": rng.uniform(150, 151, N),
+            "dec": rng.uniform(1, 2, N),
+            "log_mstar": rng.normal(10.4, 0.6, N),
+            "log_sfr": rng.normal(0, 0.6, N),
+            "ew_ha": rng.uniform(0, 30, N),
+        }
+    )
     cat.to_csv(root / "cat.csv", index=False)
     return ingest_catalog(root / "cat.csv", out=root / "survey").survey
 

@@ -103,9 +103,11 @@ def test_the_served_page_of_a_catalog_only_survey(catalog_survey, imported_run, 
     try:
         server.wait_ready()
         with playwright.sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=str(chromium), headless=True,
-                                         args=["--no-sandbox", "--disable-gpu",
-                                               "--disable-background-networking"])  # fmt: skip
+            browser = pw.chromium.launch(
+                executable_path=str(chromium),
+                headless=True,
+                args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+            )
             page = browser.new_page(viewport={"width": 1500, "height": 1300})
             page.goto(server.url + "?galaxy=G007", timeout=180_000)
             wait_for_text(page, ".gx-focus-title", "G007", 120)

@@ -135,16 +135,26 @@ def test_npy_with_ids_file_and_with_sky_positions(catalog_survey, vectors, tmp_p
     ) / np.cos(np.radians(1.5))
     dec = np.r_[cat["dec"].to_numpy(), cat["dec"].to_numpy()[:5] + 20 / 3600]
     pd.DataFrame({"RA": ra, "DEC": dec}).to_csv(tmp_path / "pos.csv", index=False)
-    res = import_embeddings(tmp_path / "aion_base.npy", catalog_survey, tmp_path / "run_sky",
-                            ids_file=tmp_path / "pos.csv", match_radius_arcsec=1.0)  # fmt: skip
+    res = import_embeddings(
+        tmp_path / "aion_base.npy",
+        catalog_survey,
+        tmp_path / "run_sky",
+        ids_file=tmp_path / "pos.csv",
+        match_radius_arcsec=1.0,
+    )
     assert res.match.method == "sky position" and (res.n_imported, res.n_skipped) == (N, 5)
     emb = read_embeddings(tmp_path / "run_sky")
     np.testing.assert_array_equal(bits(emb.get()), bits(image[:N]))
     assert list(emb.galaxy_ids) == list(cat["galaxy_id"])
     # a radius smaller than the offsets matches nothing: one clear error, nothing written
     with pytest.raises(Exception, match="no row matches"):
-        import_embeddings(tmp_path / "aion_base.npy", catalog_survey, tmp_path / "run_tight",
-                          ids_file=tmp_path / "pos.csv", match_radius_arcsec=0.1)  # fmt: skip
+        import_embeddings(
+            tmp_path / "aion_base.npy",
+            catalog_survey,
+            tmp_path / "run_tight",
+            ids_file=tmp_path / "pos.csv",
+            match_radius_arcsec=0.1,
+        )
     assert not (tmp_path / "run_tight" / "embeddings.parquet").exists()
 
 
@@ -206,10 +216,25 @@ def test_blocks_are_recut_to_one_size():
 def test_cli_imports_and_reports(catalog_survey, vectors, tmp_path):
     ids, image, _ = vectors
     pq.write_table(pa.table({"galaxy_id": ids, "z": fsl(image)}), tmp_path / "v.parquet")
-    out = subprocess.run([sys.executable, "-m", "galexplore", "-q", "import-embeddings", str(tmp_path / "v.parquet"),
-                          "--survey", str(catalog_survey.path), "--out", str(tmp_path / "run"),
-                          "--model-name", "Zoobot"],
-                         capture_output=True, text=True, timeout=300)  # fmt: skip
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "galexplore",
+            "-q",
+            "import-embeddings",
+            str(tmp_path / "v.parquet"),
+            "--survey",
+            str(catalog_survey.path),
+            "--out",
+            str(tmp_path / "run"),
+            "--model-name",
+            "Zoobot",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 0, out.stderr
     assert f"imported {N} of {N + 5} rows (emb_z {D}-d), matched by galaxy_id; skipped 5 rows" in out.stderr
     assert read_embeddings(tmp_path / "run").metadata["model_name"] == "Zoobot"

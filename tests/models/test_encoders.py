@@ -208,8 +208,19 @@ def test_fourier_pooling_is_invariant_to_quarter_turns_and_adds_features():
     for k in (1, 2, 3):
         assert torch.allclose(azimuthal_amplitudes(x.rot90(k, (2, 3)), bases), a, atol=1e-5)
     assert torch.allclose(azimuthal_amplitudes(x.flip(3), bases), a, atol=1e-5)  # mirror images too
-    enc = ConvEncoder(5, width=8, depth=2, stem_stride=1, radius_channel=True, pool="rings", n_rings=5,
-                      fourier_orders=(1, 2), fourier_stage=1, fourier_channels=4, fourier_rings=3)  # fmt: skip
+    enc = ConvEncoder(
+        5,
+        width=8,
+        depth=2,
+        stem_stride=1,
+        radius_channel=True,
+        pool="rings",
+        n_rings=5,
+        fourier_orders=(1, 2),
+        fourier_stage=1,
+        fourier_channels=4,
+        fourier_rings=3,
+    )
     assert enc.feature_dim == 5 * 32 + 4 * 3 * 2
     z = enc.eval()(torch.randn(2, 5, 32, 32))
     assert z.shape == (2, enc.feature_dim) and torch.isfinite(z).all()
@@ -244,9 +255,20 @@ def test_residual_fourier_branch_sees_no_levels():
     """``fourier_source='residual'``: adding a level or a radial profile (constant around each of the
     branch's annuli) to every map leaves the amplitudes unchanged while the ring means change."""
     torch.manual_seed(0)
-    enc = ConvEncoder(3, width=8, depth=2, stem_stride=1, radius_channel=True, pool="rings", n_rings=5,
-                      fourier_orders=(2,), fourier_channels=6, fourier_rings=4, fourier_radius=0.5,
-                      fourier_source="residual").eval()  # fmt: skip
+    enc = ConvEncoder(
+        3,
+        width=8,
+        depth=2,
+        stem_stride=1,
+        radius_channel=True,
+        pool="rings",
+        n_rings=5,
+        fourier_orders=(2,),
+        fourier_channels=6,
+        fourier_rings=4,
+        fourier_radius=0.5,
+        fourier_source="residual",
+    ).eval()
     assert enc.feature_dim == 5 * 32 + 6 * 4 and enc.fourier_feature_indices()[0] == 160
     x = torch.randn(2, 3, 32, 32)
     x[0, :, :4, :4] = float("nan")
@@ -256,9 +278,19 @@ def test_residual_fourier_branch_sees_no_levels():
     amp = enc.fourier_feature_indices()
     assert torch.allclose(z[:, amp], shifted[:, amp], atol=1e-4)
     assert not torch.allclose(z[:, :160], shifted[:, :160], atol=1e-2)
-    narrow = ConvEncoder(3, width=8, depth=2, stem_stride=1, pool="rings", n_rings=5, pool_channels=12,
-                         fourier_orders=(2,), fourier_channels=6, fourier_rings=4,
-                         fourier_source="residual")  # fmt: skip
+    narrow = ConvEncoder(
+        3,
+        width=8,
+        depth=2,
+        stem_stride=1,
+        pool="rings",
+        n_rings=5,
+        pool_channels=12,
+        fourier_orders=(2,),
+        fourier_channels=6,
+        fourier_rings=4,
+        fourier_source="residual",
+    )
     assert narrow.feature_dim == 5 * 12 + 6 * 4 and narrow.fourier_feature_indices()[0] == 60
     assert narrow.eval()(x).shape == (2, 84)
     with pytest.raises(ValueError, match="fourier_source"):

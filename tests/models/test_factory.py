@@ -7,8 +7,13 @@ import torch
 
 from galexplore.models.factory import build_model, default_config
 
-MAPS = {"maps": {"channels": ["log_sigma_star", "log_age_lw", "zh_lw", "log_ew_ha", "log_flux"], "shape": [5, 64, 64],
-                 "units": ["dex(Msun/pc2)", "dex(yr)", "dex", "dex(Angstrom)", "dex"]}}  # fmt: skip
+MAPS = {
+    "maps": {
+        "channels": ["log_sigma_star", "log_age_lw", "zh_lw", "log_ew_ha", "log_flux"],
+        "shape": [5, 64, 64],
+        "units": ["dex(Msun/pc2)", "dex(yr)", "dex", "dex(Angstrom)", "dex"],
+    }
+}
 
 
 def _norm(c: int) -> dict:

@@ -141,8 +141,13 @@ def test_zoobot_encoder_with_zoobots_preprocessing(survey, tmp_path, greyscale):
     )
     # Zoobot: RGB in 0-1, bilinear antialiased resize to 224, no normalisation; greyscale = channel mean
     rgb = torch.from_numpy(display_rgb(survey.read("images", slice(0, 2)), survey.spec("images")))
-    x = torch.nn.functional.interpolate(rgb.mean(1, keepdim=True) if greyscale else rgb, size=(224, 224),
-                                        mode="bilinear", antialias=True, align_corners=False)  # fmt: skip
+    x = torch.nn.functional.interpolate(
+        rgb.mean(1, keepdim=True) if greyscale else rgb,
+        size=(224, 224),
+        mode="bilinear",
+        antialias=True,
+        align_corners=False,
+    )
     with torch.no_grad():
         np.testing.assert_allclose(model(x).numpy(), z[:2], rtol=1e-4, atol=1e-5)
 
@@ -205,10 +210,12 @@ def test_astropt(survey, tmp_path):
     # AstroPT's own patching of one galaxy (GalaxyImageDataset.process_galaxy + its normalise)
     from astropt.local_datasets import GalaxyImageDataset
 
-    ds = GalaxyImageDataset(None, spiral=True,
-                            transform={"images": lambda x: (x - x.mean(1, keepdim=True))
-                                       / (x.std(1, keepdim=True) + 1e-8)},
-                            modality_registry=model.modality_registry)  # fmt: skip
+    ds = GalaxyImageDataset(
+        None,
+        spiral=True,
+        transform={"images": lambda x: (x - x.mean(1, keepdim=True)) / (x.std(1, keepdim=True) + 1e-8)},
+        modality_registry=model.modality_registry,
+    )
     rgb = torch.from_numpy(display_rgb(survey.read("images", slice(0, 1)), survey.spec("images"))) * 255.0
     tokens = ds.process_galaxy(resize(rgb, 64)[0])[None]
     with torch.no_grad():
@@ -224,9 +231,22 @@ def tiny_aion(folder):
     from safetensors.torch import save_model
 
     torch.manual_seed(3)
-    config = dict(dim=32, encoder_depth=1, decoder_depth=1, num_heads=2, mlp_ratio=2.0, qkv_bias=True, proj_bias=True,
-                  mlp_bias=True, norm_bias=True, act_layer="GELU", gated_mlp=False, qk_norm=False,
-                  domains_in=["tok_image"], domains_out=["tok_image"])  # fmt: skip
+    config = dict(
+        dim=32,
+        encoder_depth=1,
+        decoder_depth=1,
+        num_heads=2,
+        mlp_ratio=2.0,
+        qkv_bias=True,
+        proj_bias=True,
+        mlp_bias=True,
+        norm_bias=True,
+        act_layer="GELU",
+        gated_mlp=False,
+        qk_norm=False,
+        domains_in=["tok_image"],
+        domains_out=["tok_image"],
+    )
     codec_config = dict(quantizer_levels=[7, 5, 5, 5, 5], hidden_dims=8, n_compressions=2, num_consecutive=1)
     (folder / "codecs" / "image").mkdir(parents=True)
     save_model(AION(config), str(folder / "model.safetensors"))
@@ -272,11 +292,32 @@ def test_cli_embed_pretrained_then_project(survey, tmp_path):
     from galexplore.models.pretrained._torchvision import import_timm
 
     w = save_safetensors(import_timm().create_model("test_efficientnet", num_classes=0), tmp_path / "w")
-    out = subprocess.run([sys.executable, "-m", "galexplore", "-q", "embed", str(survey.path), str(tmp_path / "run"),
-                          "--pretrained", "timm:test_efficientnet", "--weights", str(w), "--device", "cpu"],
-                         capture_output=True, text=True, timeout=600)  # fmt: skip
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "galexplore",
+            "-q",
+            "embed",
+            str(survey.path),
+            str(tmp_path / "run"),
+            "--pretrained",
+            "timm:test_efficientnet",
+            "--weights",
+            str(w),
+            "--device",
+            "cpu",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert out.returncode == 0, out.stderr
     assert f"embedded {N} galaxies (emb_images 256-d)" in out.stderr
-    out = subprocess.run([sys.executable, "-m", "galexplore", "-q", "project", str(tmp_path / "run"),
-                          "--method", "pca"], capture_output=True, text=True, timeout=600)  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, "-m", "galexplore", "-q", "project", str(tmp_path / "run"), "--method", "pca"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert out.returncode == 0, out.stderr

@@ -24,9 +24,14 @@ N, D = 30, 8
 def survey(tmp_path_factory):
     root = tmp_path_factory.mktemp("cat_only")
     rng = np.random.default_rng(3)
-    pd.DataFrame({"galaxy_id": [f"G{i:02d}" for i in range(N)], "ra": rng.uniform(10, 11, N),
-                  "dec": rng.uniform(-1, 0, N),
-                  "log_mstar": rng.normal(10, 1, N)}).to_csv(root / "cat.csv", index=False)  # fmt: skip
+    pd.DataFrame(
+        {
+            "galaxy_id": [f"G{i:02d}" for i in range(N)],
+            "ra": rng.uniform(10, 11, N),
+            "dec": rng.uniform(-1, 0, N),
+            "log_mstar": rng.normal(10, 1, N),
+        }
+    ).to_csv(root / "cat.csv", index=False)
     assert gx("ingest", "catalog", root / "cat.csv", "--out", root / "s").returncode == 0
     return root / "s"
 
@@ -126,8 +131,20 @@ def test_npy_without_ids_and_with_too_few_ids(survey, tmp_path):
     np.save(tmp_path / "v.npy", z)
     import_fails(survey, tmp_path / "r", tmp_path / "v.npy", "--ids")
     (tmp_path / "ids.txt").write_text("G00\nG01\n")
-    assert_one_line_error(gx("import-embeddings", tmp_path / "v.npy", "--ids", tmp_path / "ids.txt", "--survey", survey,
-                             "--out", tmp_path / "r"), "ids.txt", f"2 ids for the {N} vectors")  # fmt: skip
+    assert_one_line_error(
+        gx(
+            "import-embeddings",
+            tmp_path / "v.npy",
+            "--ids",
+            tmp_path / "ids.txt",
+            "--survey",
+            survey,
+            "--out",
+            tmp_path / "r",
+        ),
+        "ids.txt",
+        f"2 ids for the {N} vectors",
+    )
 
 
 def test_nothing_matches_the_survey(survey, tmp_path):
@@ -201,13 +218,25 @@ def test_pretrained_without_weights_or_network_says_what_to_download(tiny_survey
     from . import test_bad_inputs
 
     monkeypatch.setattr(test_bad_inputs, "ENV", {**os.environ, "OMP_NUM_THREADS": "1"})
-    line = assert_one_line_error(gx("embed", tiny_survey.path, tmp_path / "r", "--pretrained", "zoobot:convnext_nano"),
-                                 "https://huggingface.co/mwalmsley/zoobot-encoder-convnext_nano",
-                                 "--weights")  # fmt: skip
+    line = assert_one_line_error(
+        gx("embed", tiny_survey.path, tmp_path / "r", "--pretrained", "zoobot:convnext_nano"),
+        "https://huggingface.co/mwalmsley/zoobot-encoder-convnext_nano",
+        "--weights",
+    )
     assert "model.safetensors" in line
     assert_one_line_error(gx("embed", tiny_survey.path, tmp_path / "r", "--pretrained", "clip:vit"), "'clip'")
-    assert_one_line_error(gx("embed", tiny_survey.path, tmp_path / "r", "--pretrained", "timm:test_convnext",
-                             "--weights", tmp_path / "nope"), "nope")  # fmt: skip
+    assert_one_line_error(
+        gx(
+            "embed",
+            tiny_survey.path,
+            tmp_path / "r",
+            "--pretrained",
+            "timm:test_convnext",
+            "--weights",
+            tmp_path / "nope",
+        ),
+        "nope",
+    )
     assert not (tmp_path / "r" / "embeddings.parquet").exists()
 
 
@@ -224,7 +253,17 @@ def test_pretrained_weights_of_another_model(tiny_survey, tmp_path):
         import_timm().create_model("test_efficientnet", num_classes=0).state_dict(),
         tmp_path / "model.safetensors",
     )
-    assert_one_line_error(gx("embed", tiny_survey.path, tmp_path / "r", "--pretrained", "timm:test_convnext",
-                             "--weights", tmp_path / "model.safetensors"), "model.safetensors",
-                          "do not fit")  # fmt: skip
+    assert_one_line_error(
+        gx(
+            "embed",
+            tiny_survey.path,
+            tmp_path / "r",
+            "--pretrained",
+            "timm:test_convnext",
+            "--weights",
+            tmp_path / "model.safetensors",
+        ),
+        "model.safetensors",
+        "do not fit",
+    )
     assert not (tmp_path / "r" / "embeddings.parquet").exists()

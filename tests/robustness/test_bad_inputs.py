@@ -38,8 +38,15 @@ def gx(*args: str, limit_file_bytes: int | None = None) -> subprocess.CompletedP
         if limit_file_bytes is not None:
             resource.setrlimit(resource.RLIMIT_FSIZE, (limit_file_bytes, limit_file_bytes))
 
-    return subprocess.run([sys.executable, "-m", "galexplore", "-q", *map(str, args)], env=ENV, capture_output=True,
-                          text=True, timeout=600, stdin=subprocess.DEVNULL, preexec_fn=limit)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "galexplore", "-q", *map(str, args)],
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        stdin=subprocess.DEVNULL,
+        preexec_fn=limit,
+    )
 
 
 def assert_one_line_error(out: subprocess.CompletedProcess, *must_name: str) -> str:
@@ -92,10 +99,14 @@ def test_pipe3d_cube_without_the_needed_planes(tmp_path):
 def test_pipe3d_all_nan_maps(tmp_path):
     path = tmp_path / "nan.SSP.cube.fits"
     hdu = fits.PrimaryHDU(np.full((20, 10, 10), np.nan, dtype=np.float32))
-    for i, d in enumerate(["median intensity flux within the wavelength range",
-                           "luminosity weighted age of the stellar population",
-                           "luminosity weighted metallicity of the stellar population",
-                           "stellar mass density"]):  # fmt: skip
+    for i, d in enumerate(
+        [
+            "median intensity flux within the wavelength range",
+            "luminosity weighted age of the stellar population",
+            "luminosity weighted metallicity of the stellar population",
+            "stellar mass density",
+        ]
+    ):
         hdu.header[f"DESC_{i}"] = d
     hdu.writeto(path)
     assert_one_line_error(gx("ingest", "pipe3d", path, "--out", tmp_path / "s"), "nan.SSP.cube.fits")
@@ -130,8 +141,24 @@ def test_catalog_that_matches_no_galaxy(tiny_survey_copy, tmp_path):
 @pytest.fixture(scope="module")
 def run(tiny_survey, tmp_path_factory):
     run = tmp_path_factory.mktemp("bad") / "run"
-    out = gx("train", tiny_survey.path, "--out", run, "--epochs", "1", "--width", "4", "--depth", "2",
-             "--batch-size", "16", "--threads", "1", "--device", "cpu")  # fmt: skip
+    out = gx(
+        "train",
+        tiny_survey.path,
+        "--out",
+        run,
+        "--epochs",
+        "1",
+        "--width",
+        "4",
+        "--depth",
+        "2",
+        "--batch-size",
+        "16",
+        "--threads",
+        "1",
+        "--device",
+        "cpu",
+    )
     assert out.returncode == 0, out.stderr
     assert gx("embed", tiny_survey.path, run, "--device", "cpu").returncode == 0
     return run

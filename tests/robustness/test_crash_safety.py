@@ -129,8 +129,26 @@ def test_ingest_is_crash_safe(tmp_path):
 @pytest.fixture(scope="module")
 def trained(tiny_survey, tmp_path_factory):
     run = tmp_path_factory.mktemp("crash") / "run"
-    run_ok(gx("train", str(tiny_survey.path), "--out", str(run), "--epochs", "1", "--width", "4", "--depth", "2",
-              "--batch-size", "16", "--threads", "1", "--device", "cpu"))  # fmt: skip
+    run_ok(
+        gx(
+            "train",
+            str(tiny_survey.path),
+            "--out",
+            str(run),
+            "--epochs",
+            "1",
+            "--width",
+            "4",
+            "--depth",
+            "2",
+            "--batch-size",
+            "16",
+            "--threads",
+            "1",
+            "--device",
+            "cpu",
+        )
+    )
     return run
 
 

@@ -50,8 +50,14 @@ def test_two_workers_match_single_process(tiny_survey, trained_run, client, tmp_
     embed(tiny_survey, trained_run, batch_size=16, device="cpu")
     single = read_embeddings(trained_run)
     done = []
-    embed_with_dask(tiny_survey, trained_run, client, rows_per_partition=20, batch_size=16,
-                    progress=lambda d, t, s: done.append((d, t)))  # fmt: skip
+    embed_with_dask(
+        tiny_survey,
+        trained_run,
+        client,
+        rows_per_partition=20,
+        batch_size=16,
+        progress=lambda d, t, s: done.append((d, t)),
+    )
     parts = sorted(RunPaths.of(trained_run).embeddings.glob("part-*.parquet"))
     assert len(parts) == 3  # 96 galaxies in partitions of 32 rows (20 rounded up to whole batches)
     dask = read_embeddings(trained_run)

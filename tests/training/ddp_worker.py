@@ -66,8 +66,13 @@ def compare(name: str, overrides: dict, survey, ctx: Distributed) -> dict:
     diff = max(diffs)
     gathered = [None] * ctx.world_size
     dist.all_gather_object(gathered, ddp_losses)
-    return {"reference": ref_losses, "ddp": ddp_losses, "ddp_per_rank": gathered, "max_state_diff": diff,
-            "same_keys": list(reference.state_dict()) == list(model.state_dict())}  # fmt: skip
+    return {
+        "reference": ref_losses,
+        "ddp": ddp_losses,
+        "ddp_per_rank": gathered,
+        "max_state_diff": diff,
+        "same_keys": list(reference.state_dict()) == list(model.state_dict()),
+    }
 
 
 def main(survey_path: str, out: str) -> None:

@@ -24,8 +24,26 @@ from galexplore.cli import main
 )
 def test_train_then_embed(tiny_survey, tmp_path, capsys, head, dim):
     run = tmp_path / "run"
-    rc = main(["-q", "train", str(tiny_survey.path), "--out", str(run), "--epochs", "1", "--width", "4", "--depth", "2",
-               "--batch-size", "32", "--device", "cpu", *head])  # fmt: skip
+    rc = main(
+        [
+            "-q",
+            "train",
+            str(tiny_survey.path),
+            "--out",
+            str(run),
+            "--epochs",
+            "1",
+            "--width",
+            "4",
+            "--depth",
+            "2",
+            "--batch-size",
+            "32",
+            "--device",
+            "cpu",
+            *head,
+        ]
+    )
     assert rc == 0
     assert "trained 1 epochs on cpu" in capsys.readouterr().err
     assert main(["-q", "embed", str(tiny_survey.path), str(run), "--device", "cpu"]) == 0
@@ -121,8 +139,24 @@ def test_resume_without_epochs_keeps_the_planned_epochs(tiny_survey, tmp_path, c
     from galexplore.training import load_checkpoint
 
     run = tmp_path / "r"
-    base = ["train", str(tiny_survey.path), "--out", str(run), "--modality", "images", "--width", "4", "--depth", "2",
-            "--batch-size", "32", "--threads", "1", "--device", "cpu"]  # fmt: skip
+    base = [
+        "train",
+        str(tiny_survey.path),
+        "--out",
+        str(run),
+        "--modality",
+        "images",
+        "--width",
+        "4",
+        "--depth",
+        "2",
+        "--batch-size",
+        "32",
+        "--threads",
+        "1",
+        "--device",
+        "cpu",
+    ]
     assert main([*base, "--epochs", "2"]) == 0
     assert main([*base, "--resume"]) == 0
     assert load_checkpoint(run)["epoch"] == 2 and load_checkpoint(run)["train_config"]["epochs"] == 2

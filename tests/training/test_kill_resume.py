@@ -23,9 +23,28 @@ def _epochs(path):
 
 def _cmd(survey, run, *extra):
     return [
-        sys.executable, "-m", "galexplore", "-q", "train", str(survey), "--out", str(run), "--epochs", str(EPOCHS),
-        "--width", "4", "--depth", "2", "--batch-size", "8", "--threads", "1", "--device", "cpu", *extra,
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "galexplore",
+        "-q",
+        "train",
+        str(survey),
+        "--out",
+        str(run),
+        "--epochs",
+        str(EPOCHS),
+        "--width",
+        "4",
+        "--depth",
+        "2",
+        "--batch-size",
+        "8",
+        "--threads",
+        "1",
+        "--device",
+        "cpu",
+        *extra,
+    ]
 
 
 def test_kill_9_then_resume(tiny_survey, tmp_path):

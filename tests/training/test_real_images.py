@@ -78,10 +78,12 @@ def test_default_images_encoder_learns_real_morphology(gz1_subset, tmp_path):
     rand = random_init_embeddings(survey, run, seed=0)["images"]
     pixels = survey.read("images", np.arange(survey.n_galaxies)).reshape(survey.n_galaxies, -1)
     got = {
-        "trained_knn": _cv_balanced(emb, y, "knn"), "random_knn": _cv_balanced(rand, y, "knn"),
-        "pixels_knn": _cv_balanced(pixels, y, "pixels_knn"), "trained_logistic": _cv_balanced(emb, y, "logistic"),
+        "trained_knn": _cv_balanced(emb, y, "knn"),
+        "random_knn": _cv_balanced(rand, y, "knn"),
+        "pixels_knn": _cv_balanced(pixels, y, "pixels_knn"),
+        "trained_logistic": _cv_balanced(emb, y, "logistic"),
         "pixels_logistic": _cv_balanced(pixels, y, "pixels_logistic"),
-    }  # fmt: skip
+    }
     # a linear probe reads morphology off the trained embedding far better than off pixels
     # (0.74 against 0.60 here). k-NN on this subset is not above pixels yet (0.64 against 0.66;
     # on all 6,481 images 0.56 against 0.54): issue 17 stays open on it, so it is not asserted.

@@ -126,20 +126,36 @@ def dedupe(records: list, key: Callable[[Any], str], rep: IngestReport) -> list:
     return out
 
 
-def finish(out, rep: IngestReport, catalog_table: pd.DataFrame, arrays: dict, *, name: str | None, source: str,
-           provenance: dict, catalog: Catalog | None, aux: dict | None = None) -> IngestResult:  # fmt: skip
+def finish(
+    out,
+    rep: IngestReport,
+    catalog_table: pd.DataFrame,
+    arrays: dict,
+    *,
+    name: str | None,
+    source: str,
+    provenance: dict,
+    catalog: Catalog | None,
+    aux: dict | None = None,
+) -> IngestResult:
     """Join the optional catalog, write the survey and its ingest report."""
     if catalog is not None:
         joined = join_catalog(catalog_table, catalog.table, on="auto")
         catalog_table = joined.table
-        provenance["catalog"] = {"file": file_record(catalog.source), "layout": catalog.layout,
-                                 "conversions": catalog.conversions, "join": joined.summary()}  # fmt: skip
+        provenance["catalog"] = {
+            "file": file_record(catalog.source),
+            "layout": catalog.layout,
+            "conversions": catalog.conversions,
+            "join": joined.summary(),
+        }
         if joined.n_matched < joined.n_survey:
             rep.warn(catalog.source, f"{joined.n_survey - joined.n_matched} galaxies have no catalog row")
-    provenance.update(packages=package_versions(), sources=[file_record(f) for f in rep.read],
-                      skipped=rep.skipped)  # fmt: skip
-    survey = write_survey(out, catalog_table, arrays, name=name or Path(out).name, source=source,
-                          provenance=provenance, aux=aux)  # fmt: skip
+    provenance.update(
+        packages=package_versions(), sources=[file_record(f) for f in rep.read], skipped=rep.skipped
+    )
+    survey = write_survey(
+        out, catalog_table, arrays, name=name or Path(out).name, source=source, provenance=provenance, aux=aux
+    )
     write_json(survey.paths.ingest_report, asdict(rep))
     return IngestResult(survey, rep)
 
@@ -184,10 +200,21 @@ def maps_grid_json(
 ) -> dict:
     note = "pixel centres span ±extent·(1−1/size); x to the west, y to the north (row 0 north)"
     if kind == "re":
-        return {"kind": "re_normalised", "extent_re": extent_re, "size": size, "note": note,
-                "aligned_major_axis": align, "deprojected": deproject}  # fmt: skip
-    return {"kind": "arcsec", "extent_arcsec": extent_arcsec, "size": size,
-            "pixel_arcsec": 2 * extent_arcsec / size, "note": note}  # fmt: skip
+        return {
+            "kind": "re_normalised",
+            "extent_re": extent_re,
+            "size": size,
+            "note": note,
+            "aligned_major_axis": align,
+            "deprojected": deproject,
+        }
+    return {
+        "kind": "arcsec",
+        "extent_arcsec": extent_arcsec,
+        "size": size,
+        "pixel_arcsec": 2 * extent_arcsec / size,
+        "note": note,
+    }
 
 
 __all__ = [

@@ -81,55 +81,85 @@ class Layout:
 
 
 LAYOUTS = [
-    Layout("cl_ecalifa", ("WHa_int", "lMass_int"), "cubename", {
-        "ra": (lambda d: _col(d, "RA"), "RA [deg]"),
-        "dec": (lambda d: _col(d, "DEC"), "DEC [deg]"),
-        "z": (lambda d: _col(d, "z"), "z"),
-        "log_mstar": (lambda d: _col(d, "lMass_int"), "lMass_int [log Msun]"),
-        "log_sfr": (lambda d: _col(d, "lSFR"), "lSFR [log Msun/yr]"),
-        "ew_ha": (lambda d: 10.0 ** _col(d, "WHa_int"), "10**WHa_int (WHa is log10 EW(Ha) in Angstrom)"),
-        "log_age_lw": (lambda d: np.log10(_col(d, "Age_LW_int") * 1e9), "log10(Age_LW_int [Gyr] * 1e9)"),
-        "zh_lw": (lambda d: np.log10(_col(d, "met_LW_int") / Z_SUN),
-                  f"log10(met_LW_int / {Z_SUN}) (Z mass fraction, Zsun = {Z_SUN})"),
-        "morph_type": (lambda d: d["type"].astype(str).str.strip(), "type"),
-        "re_arcsec": (lambda d: _col(d, "Re"), "Re [arcsec]"),
-        "pa_deg": (lambda d: _col(d, "PA"), "PA [deg]"),
-        "axis_ratio": (lambda d: _axis_ratio(_col(d, "ecc")), "sqrt(1 - ecc**2)"),
-    }),
-    Layout("pypipe3d", ("log_Mass", "EW_Ha_ALL"), "Name", {
-        "ra": (lambda d: _col(d, "RA"), "RA [deg]"),
-        "dec": (lambda d: _col(d, "DEC"), "DEC [deg]"),
-        "z": (lambda d: _col(d, "z"), "z"),
-        "log_mstar": (lambda d: _col(d, "log_Mass"), "log_Mass [log Msun]"),
-        "log_sfr": (lambda d: _col(d, "log_SFR_Ha"), "log_SFR_Ha [log Msun/yr]"),
-        "ew_ha": (lambda d: 0.0 - _col(d, "EW_Ha_ALL"), "-EW_Ha_ALL [Angstrom] (Pipe3D emission EWs are negative)"),
-        "log_age_lw": (lambda d: _col(d, "Age_LW_Re_fit"), "Age_LW_Re_fit [log yr]"),
-        "zh_lw": (lambda d: _col(d, "ZH_LW_Re_fit"), "ZH_LW_Re_fit [dex]"),
-        "log_sigma_star": (lambda d: _col(d, "Sigma_Mass_Re"), "Sigma_Mass_Re [log Msun/pc2]"),
-        "morph_type": (lambda d: d["type"].astype(str).str.strip(), "type"),
-        "re_arcsec": (lambda d: _col(d, "Re"), "Re [arcsec]"),
-        "pa_deg": (lambda d: _col(d, "PA"), "PA [deg]"),
-        "axis_ratio": (lambda d: _axis_ratio(_col(d, "ellip")), "sqrt(1 - ellip**2) (ellip is the eccentricity)"),
-        "distance_mpc": (lambda d: _col(d, "DL"), "DL [Mpc], luminosity distance"),
-    }),
-    Layout("edge_califa", ("caMstars", "caSFR"), "Name", {
-        "z": (lambda d: np.where(np.isfinite(_col(d, "cazgas")), _col(d, "cazgas"), _col(d, "cazstars")),
-              "cazgas, else cazstars"),
-        "log_mstar": (lambda d: _col(d, "caMstars"), "caMstars [log Msun]"),
-        "log_sfr": (lambda d: _col(d, "caSFR"), "caSFR [log Msun/yr]"),
-        "log_age_lw": (lambda d: _log_yr(_col(d, "caAge")),
-                       "caAge, in log yr (its header says dex(Gyr), but the values, 8-10, are log yr; "
-                       "log Gyr would get + 9)"),
-        "re_arcsec": (lambda d: _col(d, "caRe"), "caRe [arcsec]"),
-        "pa_deg": (lambda d: _col(d, "caPA"), "caPA [deg]"),
-        "axis_ratio": (lambda d: _axis_ratio(_col(d, "caEllipticity")), "sqrt(1 - caEllipticity**2)"),
-        "distance_mpc": (lambda d: _col(d, "caDistP3d"), "caDistP3d [Mpc], luminosity distance"),
-    }),
-]  # fmt: skip
+    Layout(
+        "cl_ecalifa",
+        ("WHa_int", "lMass_int"),
+        "cubename",
+        {
+            "ra": (lambda d: _col(d, "RA"), "RA [deg]"),
+            "dec": (lambda d: _col(d, "DEC"), "DEC [deg]"),
+            "z": (lambda d: _col(d, "z"), "z"),
+            "log_mstar": (lambda d: _col(d, "lMass_int"), "lMass_int [log Msun]"),
+            "log_sfr": (lambda d: _col(d, "lSFR"), "lSFR [log Msun/yr]"),
+            "ew_ha": (lambda d: 10.0 ** _col(d, "WHa_int"), "10**WHa_int (WHa is log10 EW(Ha) in Angstrom)"),
+            "log_age_lw": (lambda d: np.log10(_col(d, "Age_LW_int") * 1e9), "log10(Age_LW_int [Gyr] * 1e9)"),
+            "zh_lw": (
+                lambda d: np.log10(_col(d, "met_LW_int") / Z_SUN),
+                f"log10(met_LW_int / {Z_SUN}) (Z mass fraction, Zsun = {Z_SUN})",
+            ),
+            "morph_type": (lambda d: d["type"].astype(str).str.strip(), "type"),
+            "re_arcsec": (lambda d: _col(d, "Re"), "Re [arcsec]"),
+            "pa_deg": (lambda d: _col(d, "PA"), "PA [deg]"),
+            "axis_ratio": (lambda d: _axis_ratio(_col(d, "ecc")), "sqrt(1 - ecc**2)"),
+        },
+    ),
+    Layout(
+        "pypipe3d",
+        ("log_Mass", "EW_Ha_ALL"),
+        "Name",
+        {
+            "ra": (lambda d: _col(d, "RA"), "RA [deg]"),
+            "dec": (lambda d: _col(d, "DEC"), "DEC [deg]"),
+            "z": (lambda d: _col(d, "z"), "z"),
+            "log_mstar": (lambda d: _col(d, "log_Mass"), "log_Mass [log Msun]"),
+            "log_sfr": (lambda d: _col(d, "log_SFR_Ha"), "log_SFR_Ha [log Msun/yr]"),
+            "ew_ha": (
+                lambda d: 0.0 - _col(d, "EW_Ha_ALL"),
+                "-EW_Ha_ALL [Angstrom] (Pipe3D emission EWs are negative)",
+            ),
+            "log_age_lw": (lambda d: _col(d, "Age_LW_Re_fit"), "Age_LW_Re_fit [log yr]"),
+            "zh_lw": (lambda d: _col(d, "ZH_LW_Re_fit"), "ZH_LW_Re_fit [dex]"),
+            "log_sigma_star": (lambda d: _col(d, "Sigma_Mass_Re"), "Sigma_Mass_Re [log Msun/pc2]"),
+            "morph_type": (lambda d: d["type"].astype(str).str.strip(), "type"),
+            "re_arcsec": (lambda d: _col(d, "Re"), "Re [arcsec]"),
+            "pa_deg": (lambda d: _col(d, "PA"), "PA [deg]"),
+            "axis_ratio": (
+                lambda d: _axis_ratio(_col(d, "ellip")),
+                "sqrt(1 - ellip**2) (ellip is the eccentricity)",
+            ),
+            "distance_mpc": (lambda d: _col(d, "DL"), "DL [Mpc], luminosity distance"),
+        },
+    ),
+    Layout(
+        "edge_califa",
+        ("caMstars", "caSFR"),
+        "Name",
+        {
+            "z": (
+                lambda d: np.where(np.isfinite(_col(d, "cazgas")), _col(d, "cazgas"), _col(d, "cazstars")),
+                "cazgas, else cazstars",
+            ),
+            "log_mstar": (lambda d: _col(d, "caMstars"), "caMstars [log Msun]"),
+            "log_sfr": (lambda d: _col(d, "caSFR"), "caSFR [log Msun/yr]"),
+            "log_age_lw": (
+                lambda d: _log_yr(_col(d, "caAge")),
+                "caAge, in log yr (its header says dex(Gyr), but the values, 8-10, are log yr; "
+                "log Gyr would get + 9)",
+            ),
+            "re_arcsec": (lambda d: _col(d, "caRe"), "caRe [arcsec]"),
+            "pa_deg": (lambda d: _col(d, "caPA"), "caPA [deg]"),
+            "axis_ratio": (lambda d: _axis_ratio(_col(d, "caEllipticity")), "sqrt(1 - caEllipticity**2)"),
+            "distance_mpc": (lambda d: _col(d, "caDistP3d"), "caDistP3d [Mpc], luminosity distance"),
+        },
+    ),
+]
 
 ID_ALIASES = ("galaxy_id", "id", "name", "objid", "targetid", "galaxy", "object", "plateifu")
-ALIASES = {"ra": ("ra", "ra_deg", "raj2000", "target_ra"),
-           "dec": ("dec", "dec_deg", "dej2000", "decj2000", "target_dec"), "z": ("z", "redshift")}  # fmt: skip
+ALIASES = {
+    "ra": ("ra", "ra_deg", "raj2000", "target_ra"),
+    "dec": ("dec", "dec_deg", "dej2000", "decj2000", "target_dec"),
+    "z": ("z", "redshift"),
+}
 
 
 @dataclass

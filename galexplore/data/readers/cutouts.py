@@ -101,8 +101,9 @@ def read_cutout(path: str | os.PathLike, *, bands: list[str] | None = None) -> N
     )
 
 
-def to_common(cut: NativePlanes, *, size: int | None = None, pixel_arcsec: float | None = None,
-              crop: float = 1.0) -> tuple[np.ndarray, float | None]:  # fmt: skip
+def to_common(
+    cut: NativePlanes, *, size: int | None = None, pixel_arcsec: float | None = None, crop: float = 1.0
+) -> tuple[np.ndarray, float | None]:
     """A cutout on a common grid; flux per pixel is rescaled by the pixel-area ratio.
 
     ``pixel_arcsec`` and ``size``: a ``size``×``size`` grid of that pixel scale around the
@@ -115,8 +116,13 @@ def to_common(cut: NativePlanes, *, size: int | None = None, pixel_arcsec: float
         if cut.frame.wcs is None:
             raise InputFileError(cut.source, "has no WCS, so it cannot be resampled to a pixel scale")
         n = size or int(round(min(cut.data.shape[1:]) * native_pix / pixel_arcsec))
-        out, _ = resample(cut.data, cut.frame, grid=Grid(n, n * pixel_arcsec / 2, 0), geometry=Geometry(),
-                          extent_arcsec=n * pixel_arcsec / 2)  # fmt: skip
+        out, _ = resample(
+            cut.data,
+            cut.frame,
+            grid=Grid(n, n * pixel_arcsec / 2, 0),
+            geometry=Geometry(),
+            extent_arcsec=n * pixel_arcsec / 2,
+        )
         return out * (pixel_arcsec / native_pix) ** 2, pixel_arcsec
     if size is not None:
         square = centre_square(cut.data, crop)

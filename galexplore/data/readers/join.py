@@ -84,8 +84,9 @@ def match_by_sky(survey: pd.DataFrame, catalog: pd.DataFrame, radius) -> tuple[n
     return idx, np.where(idx >= 0, sep, np.nan)
 
 
-def join_catalog(survey: pd.DataFrame, catalog: pd.DataFrame, *, on: str = "auto", radius=None,
-                 overwrite: bool = False) -> JoinResult:  # fmt: skip
+def join_catalog(
+    survey: pd.DataFrame, catalog: pd.DataFrame, *, on: str = "auto", radius=None, overwrite: bool = False
+) -> JoinResult:
     """Join ``catalog`` onto ``survey`` (both with ``galaxy_id``); see module doc.
 
     Parameters

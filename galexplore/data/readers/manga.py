@@ -113,14 +113,15 @@ def read_manga_maps(path: str | os.PathLike, *, min_snr: float = 0.0) -> NativeP
     ell = fu.header_float(primary, "ECOOELL")
     vel_in = fu.header_float(primary, "SCINPVEL")
     props = {
-        "ra": ra, "dec": dec,
+        "ra": ra,
+        "dec": dec,
         "z": vel_in / C_KMS if vel_in is not None else None,
         "re_arcsec": fu.header_float(primary, "REFF"),
         "pa_deg": fu.header_float(primary, "ECOOPA"),
         "axis_ratio": 1.0 - ell if ell is not None else None,
         "map_pixel_arcsec": pix,
         "mangaid": str(primary.get("MANGAID", "")).strip() or None,
-    }  # fmt: skip
+    }
     notes = {
         "layout": "MaNGA DAP MAPS",
         "dap_type": str(primary.get("DAPTYPE", "")),

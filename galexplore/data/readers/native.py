@@ -77,8 +77,15 @@ class NativePlanes:
                 _first(geometry.pa_deg, own.pa_deg),
                 _first(geometry.axis_ratio, own.axis_ratio),
             )
-        return resample(self.data, self.frame, grid=grid, geometry=geometry,
-                        extent_arcsec=extent_arcsec, align=align, deproject=deproject)  # fmt: skip
+        return resample(
+            self.data,
+            self.frame,
+            grid=grid,
+            geometry=geometry,
+            extent_arcsec=extent_arcsec,
+            align=align,
+            deproject=deproject,
+        )
 
 
 def _first(*values):

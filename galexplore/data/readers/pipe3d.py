@@ -162,8 +162,9 @@ def _fits_frame(header, shape, flux, path, pixel_arcsec) -> tuple[Frame, dict, d
     else:
         pix = pixel_arcsec or fu.header_float(header, "PIXSCALE", "SPAXSIZE") or DEFAULT_PIXEL_ARCSEC
         col, row = peak_centre(flux)
-        notes.update(wcs=False, centre="continuum peak (no WCS)",
-                     orientation="assumed north up, east left (no WCS)")  # fmt: skip
+        notes.update(
+            wcs=False, centre="continuum peak (no WCS)", orientation="assumed north up, east left (no WCS)"
+        )
         if not pixel_arcsec and fu.header_float(header, "PIXSCALE", "SPAXSIZE") is None:
             notes["pixel_scale"] = (
                 f"assumed {DEFAULT_PIXEL_ARCSEC} arcsec (no WCS); pass pixel_arcsec to override"
@@ -215,8 +216,13 @@ def _read_fits(path: Path, *, elines, distance_mpc, z, pixel_arcsec) -> NativePl
             planes["ew_ha"] = np.full(planes["age"].shape, np.nan)
             notes["ew_plane"] = "none: no flux_elines product found, log_ew_ha is NaN"
     vel = planes.pop("vel", np.full(planes["age"].shape, np.nan))
-    stack = {"log_mass_spaxel": planes["mass"], "log_age": planes["age"], "zh": planes["zh"],
-             "ew_ha": planes["ew_ha"], "cont_flux": planes["flux"]}  # fmt: skip
+    stack = {
+        "log_mass_spaxel": planes["mass"],
+        "log_age": planes["age"],
+        "zh": planes["zh"],
+        "ew_ha": planes["ew_ha"],
+        "cont_flux": planes["flux"],
+    }
     return _finish(gid, stack, frame, str(path), props, notes, distance_mpc=distance_mpc, z=z, vel=vel)
 
 
@@ -291,9 +297,13 @@ def _read_hdf5(path: Path, *, distance_mpc, z) -> NativePlanes:
             path,
             f"Pipe3D HDF5 tables lack columns {sorted(missing | ({'EW_Halpha'} - set(fe.dtype.names or ())))}",
         )
-    for col, allowed in {"age_lwt": ("dex(yr)",), "ZH_lwt": ("dex",), "mass_ssp": ("dex(solMass / pix2)",),
-                         "medflx_ssp": ("1e-16 erg / (Angstrom s cm2)",),
-                         "EW_Halpha": ("Angstrom",)}.items():  # fmt: skip
+    for col, allowed in {
+        "age_lwt": ("dex(yr)",),
+        "ZH_lwt": ("dex",),
+        "mass_ssp": ("dex(solMass / pix2)",),
+        "medflx_ssp": ("1e-16 erg / (Angstrom s cm2)",),
+        "EW_Halpha": ("Angstrom",),
+    }.items():
         _expect_unit(units, col, allowed, path)
     ix, iy = ssp["ix"].astype(int), ssp["iy"].astype(int)
     shape = (int(iy.max()) + 1, int(ix.max()) + 1)
@@ -311,12 +321,20 @@ def _read_hdf5(path: Path, *, distance_mpc, z) -> NativePlanes:
     }
     name = ssp["Name"][0] if "Name" in ssp.dtype.names else b""
     gid = (name.decode() if isinstance(name, bytes) else str(name)).strip() or _stem(path)
-    notes = {"layout": "per-spaxel HDF5",
-             "columns": "SSP: age_lwt, ZH_lwt, mass_ssp, medflx_ssp; flux_elines: EW_Halpha",
-             "pixel_scale": f"{pix:.4f} arcsec from the dec_off column", "centre": "where ra_off = dec_off = 0",
-             "orientation": "ix increases to the west, iy to the north (from ra_off, dec_off)"}  # fmt: skip
-    stack = {"log_mass_spaxel": grid(ssp, "mass_ssp"), "log_age": grid(ssp, "age_lwt"), "zh": grid(ssp, "ZH_lwt"),
-             "ew_ha": grid(fe, "EW_Halpha"), "cont_flux": grid(ssp, "medflx_ssp")}  # fmt: skip
+    notes = {
+        "layout": "per-spaxel HDF5",
+        "columns": "SSP: age_lwt, ZH_lwt, mass_ssp, medflx_ssp; flux_elines: EW_Halpha",
+        "pixel_scale": f"{pix:.4f} arcsec from the dec_off column",
+        "centre": "where ra_off = dec_off = 0",
+        "orientation": "ix increases to the west, iy to the north (from ra_off, dec_off)",
+    }
+    stack = {
+        "log_mass_spaxel": grid(ssp, "mass_ssp"),
+        "log_age": grid(ssp, "age_lwt"),
+        "zh": grid(ssp, "ZH_lwt"),
+        "ew_ha": grid(fe, "EW_Halpha"),
+        "cont_flux": grid(ssp, "medflx_ssp"),
+    }
     vel = grid(ssp, "vel_ssp") if "vel_ssp" in ssp.dtype.names else np.full(shape, np.nan)
     return _finish(
         gid, stack, Frame(centre, pix, None), str(path), props, notes, distance_mpc=distance_mpc, z=z, vel=vel

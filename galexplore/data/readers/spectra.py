@@ -144,11 +144,18 @@ def read_desi_coadd(path: str | os.PathLike, *, redrock: str | os.PathLike | Non
             arm_list.append((w, flux, ivar))
         wave, flux, ivar = merge_arms(arm_list)
         rr = zs.get(tid, {})
-        props = {"ra": float(row["TARGET_RA"]), "dec": float(row["TARGET_DEC"]), "z": rr.get("z", np.nan),
-                 **{k: v for k, v in rr.items() if k != "z"}, "targetid": tid}  # fmt: skip
-        notes = {"layout": "DESI coadd", "arms": [a.lower() for a in arms],
-                 "redshift": f"redrock {rr_path.name}" if rr
-                 else "none (no redrock file or TARGETID not in it)"}  # fmt: skip
+        props = {
+            "ra": float(row["TARGET_RA"]),
+            "dec": float(row["TARGET_DEC"]),
+            "z": rr.get("z", np.nan),
+            **{k: v for k, v in rr.items() if k != "z"},
+            "targetid": tid,
+        }
+        notes = {
+            "layout": "DESI coadd",
+            "arms": [a.lower() for a in arms],
+            "redshift": f"redrock {rr_path.name}" if rr else "none (no redrock file or TARGETID not in it)",
+        }
         out.append(Spectrum(str(tid), wave, flux, ivar, str(path), FLUX_UNIT, props, notes))
     return out
 
@@ -200,8 +207,18 @@ def read_manga_spectra(path: str | os.PathLike) -> list[Spectrum]:
     out = []
     for i in range(flux.shape[0]):
         f, iv = _good(flux[i], ivar[i], mask[i])
-        out.append(Spectrum(f"{base}-{i}", wave, f, iv, str(path), FLUX_UNIT + " spaxel-1", {"z": float(z[i])},
-                            {"layout": "MaNGA spectra", "row": i}))  # fmt: skip
+        out.append(
+            Spectrum(
+                f"{base}-{i}",
+                wave,
+                f,
+                iv,
+                str(path),
+                FLUX_UNIT + " spaxel-1",
+                {"z": float(z[i])},
+                {"layout": "MaNGA spectra", "row": i},
+            )
+        )
     return out
 
 
@@ -250,5 +267,16 @@ def common_grid(spectra: list[Spectrum], wave: np.ndarray | None = None) -> tupl
     return np.asarray(wave, dtype=np.float64), out
 
 
-__all__ = ["FLUX_UNIT", "Spectrum", "common_grid", "is_redrock", "merge_arms", "read_desi_coadd",
-           "read_manga_spectra", "read_redrock", "read_sdss_speclite", "read_spectra", "redrock_companion"]  # fmt: skip
+__all__ = [
+    "FLUX_UNIT",
+    "Spectrum",
+    "common_grid",
+    "is_redrock",
+    "merge_arms",
+    "read_desi_coadd",
+    "read_manga_spectra",
+    "read_redrock",
+    "read_sdss_speclite",
+    "read_spectra",
+    "redrock_companion",
+]

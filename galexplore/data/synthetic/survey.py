@@ -124,21 +124,39 @@ def render_batch(p: dict[str, np.ndarray], config: SynthConfig, rng: np.random.G
     }
     sn_re = rng.uniform(15, 40, n)
     maps = observe_maps(
-        fields, mg, psf_sigma_px=fwhm_to_sigma_px(psf, map_pix), fov=fov, stars=stars_masked,
-        sn_re=sn_re, ew_scale=ew_scale, ew_cap=ew_cap, rng=rng,
-    )  # fmt: skip
+        fields,
+        mg,
+        psf_sigma_px=fwhm_to_sigma_px(psf, map_pix),
+        fov=fov,
+        stars=stars_masked,
+        sn_re=sn_re,
+        ew_scale=ew_scale,
+        ew_cap=ew_cap,
+        rng=rng,
+    )
     del fields, crop
 
     img_pix = ig.pixel * p["re_arcsec"]
     seeing = rng.uniform(*config.seeing_fwhm, n)
     images, total_r = observe_images(
-        render(p, ig, clumps, bands=True), ig, pixel_arcsec=img_pix, seeing_sigma_px=fwhm_to_sigma_px(seeing, img_pix),
-        stars=stars, depth=rng.uniform(0.7, 1.5, n), rng=rng,
-    )  # fmt: skip
+        render(p, ig, clumps, bands=True),
+        ig,
+        pixel_arcsec=img_pix,
+        seeing_sigma_px=fwhm_to_sigma_px(seeing, img_pix),
+        stars=stars,
+        depth=rng.uniform(0.7, 1.5, n),
+        rng=rng,
+    )
     spec = spectra(
-        config.wavelength_grid(), age=cat["log_age_lw"], zh=cat["zh_lw"], ew_ha=cat["ew_ha"],
-        class_code=p["class_code"], z=p["z"], flux_r_nmgy=total_r, rng=rng,
-    )  # fmt: skip
+        config.wavelength_grid(),
+        age=cat["log_age_lw"],
+        zh=cat["zh_lw"],
+        ew_ha=cat["ew_ha"],
+        class_code=p["class_code"],
+        z=p["z"],
+        flux_r_nmgy=total_r,
+        rng=rng,
+    )
     cat.update(
         mag_r=22.5 - 2.5 * np.log10(total_r),
         psf_fwhm_arcsec=psf,
@@ -254,15 +272,38 @@ def synthesize(
     wave = config.wavelength_grid()
     mg, ig = config.map_grid, config.image_grid
     specs = [
-        ModalitySpec("maps", (len(MAP_CHANNELS), mg.size, mg.size), list(MAP_CHANNELS), list(MAP_CHANNELS.values()),
-                     {"kind": "re_normalised", "extent_re": mg.extent, "size": mg.size,
-                      "note": "pixel centres span ±extent·(1−1/size) Rₑ; x to the west, y to the north"}),
-        ModalitySpec("images", (len(BANDS), ig.size, ig.size), list(BANDS), ["nanomaggy"] * len(BANDS),
-                     {"kind": "re_normalised", "extent_re": ig.extent, "size": ig.size,
-                      "pixel_arcsec_column": "image_pixel_arcsec"}),
-        ModalitySpec("spectra", (len(wave),), ["flux"], [SPECTRUM_UNIT],
-                     {"kind": "wavelength", "frame": "observed", "unit": "Angstrom", "aux": "wavelength"}),
-    ]  # fmt: skip
+        ModalitySpec(
+            "maps",
+            (len(MAP_CHANNELS), mg.size, mg.size),
+            list(MAP_CHANNELS),
+            list(MAP_CHANNELS.values()),
+            {
+                "kind": "re_normalised",
+                "extent_re": mg.extent,
+                "size": mg.size,
+                "note": "pixel centres span ±extent·(1−1/size) Rₑ; x to the west, y to the north",
+            },
+        ),
+        ModalitySpec(
+            "images",
+            (len(BANDS), ig.size, ig.size),
+            list(BANDS),
+            ["nanomaggy"] * len(BANDS),
+            {
+                "kind": "re_normalised",
+                "extent_re": ig.extent,
+                "size": ig.size,
+                "pixel_arcsec_column": "image_pixel_arcsec",
+            },
+        ),
+        ModalitySpec(
+            "spectra",
+            (len(wave),),
+            ["flux"],
+            [SPECTRUM_UNIT],
+            {"kind": "wavelength", "frame": "observed", "unit": "Angstrom", "aux": "wavelength"},
+        ),
+    ]
     provenance = {"generator": "galexplore.data.synthetic", "seed": seed, "config": asdict(config)}
     rendered = []
     with SurveyWriter(

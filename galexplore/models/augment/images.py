@@ -138,10 +138,11 @@ class ImageAugment(nn.Module):
             x = x * torch.pow(10.0, -0.4 * ebv[:, None] * self.extinction[None, :])[:, :, None, None]
         if self.brightness or self.contrast or self.saturation:
             x = ops.jitter_colour(
-                x, brightness=ops.uniform(b, 1 - self.brightness, 1 + self.brightness, **kw),
+                x,
+                brightness=ops.uniform(b, 1 - self.brightness, 1 + self.brightness, **kw),
                 contrast=ops.uniform(b, 1 - self.contrast, 1 + self.contrast, **kw),
                 saturation=ops.uniform(b, max(0.0, 1 - self.saturation), 1 + self.saturation, **kw),
-            )  # fmt: skip
+            )
         if self.max_noise > 0:
             amp = (
                 ops.uniform(b, 0.0, self.max_noise, **kw)[:, None, None, None]
@@ -151,9 +152,11 @@ class ImageAugment(nn.Module):
         return x
 
     def extra_repr(self) -> str:
-        return (f"scale_range={self.scale_range}, max_blur_px={self.max_blur_px}, max_ebv={self.max_ebv}, "
-                f"max_noise={self.max_noise}, background_swap={self.background_swap}, "
-                f"jitter=({self.brightness}, {self.contrast}, {self.saturation})")  # fmt: skip
+        return (
+            f"scale_range={self.scale_range}, max_blur_px={self.max_blur_px}, max_ebv={self.max_ebv}, "
+            f"max_noise={self.max_noise}, background_swap={self.background_swap}, "
+            f"jitter=({self.brightness}, {self.contrast}, {self.saturation})"
+        )
 
 
 __all__ = ["EXTINCTION_COEFFICIENTS", "ImageAugment", "extinction_coefficients", "is_display_image"]

@@ -77,9 +77,15 @@ class AIONEncoder(PretrainedEncoder):
     packages = ("polymathic-aion", "torch", "huggingface_hub")
 
     def hub(self) -> HubWeights:
-        return HubWeights(f"polymathic-ai/aion-{self.variant}", (("config.json",), ("model.safetensors",),
-                                                                 ("codecs/image/config.json",),
-                                                                 ("codecs/image/model.safetensors",)))  # fmt: skip
+        return HubWeights(
+            f"polymathic-ai/aion-{self.variant}",
+            (
+                ("config.json",),
+                ("model.safetensors",),
+                ("codecs/image/config.json",),
+                ("codecs/image/model.safetensors",),
+            ),
+        )
 
     def check(self, spec: ModalitySpec) -> None:
         if len(spec.shape) != 3:
@@ -129,8 +135,13 @@ class AIONEncoder(PretrainedEncoder):
         return out.mean(dim=1).float().cpu().numpy()
 
     def preprocessing(self) -> dict[str, Any]:
-        return {"bands": getattr(self, "bands", None), "pixel_arcsec": LS_PIXEL_ARCSEC, "size": LS_SIZE,
-                "tokens": N_TOKENS, "embedding": "mean over tokens of model.encode"}  # fmt: skip
+        return {
+            "bands": getattr(self, "bands", None),
+            "pixel_arcsec": LS_PIXEL_ARCSEC,
+            "size": LS_SIZE,
+            "tokens": N_TOKENS,
+            "embedding": "mean over tokens of model.encode",
+        }
 
 
 __all__ = ["AIONEncoder", "aion_bands", "to_legacy_grid"]

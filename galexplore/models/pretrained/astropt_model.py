@@ -109,9 +109,14 @@ class AstroPTEncoder(PretrainedEncoder):
 
     def preprocessing(self) -> dict[str, Any]:
         side = self.patch * self.grid
-        return {"rgb": "Lupton asinh composite of the flux bands, or the display values, as 0-255", "image_size": side,
-                "patch_size": self.patch, "patch_norm": "mean 0, std 1 per patch", "order": "spiral",
-                "embedding": "generate_embeddings: mean over patches of the middle block"}  # fmt: skip
+        return {
+            "rgb": "Lupton asinh composite of the flux bands, or the display values, as 0-255",
+            "image_size": side,
+            "patch_size": self.patch,
+            "patch_norm": "mean 0, std 1 per patch",
+            "order": "spiral",
+            "embedding": "generate_embeddings: mean over patches of the middle block",
+        }
 
 
 __all__ = ["AstroPTEncoder", "patches", "spiral_order"]

@@ -34,8 +34,10 @@ def parse_name(name: str) -> PretrainedEncoder:
     """``family:variant`` → its adapter (not loaded yet)."""
     family, sep, variant = name.partition(":")
     if not sep or not variant.strip():
-        raise GalexploreError(f"--pretrained {name!r}: expected FAMILY:NAME, e.g. timm:resnet50, zoobot:convnext_nano, "
-                              "astropt:095M, aion:base")  # fmt: skip
+        raise GalexploreError(
+            f"--pretrained {name!r}: expected FAMILY:NAME, e.g. timm:resnet50, zoobot:convnext_nano, "
+            "astropt:095M, aion:base"
+        )
     if family not in ADAPTERS:
         raise GalexploreError(
             f"--pretrained {name!r}: unknown family {family!r} (known: {', '.join(sorted(ADAPTERS))})"
@@ -43,8 +45,13 @@ def parse_name(name: str) -> PretrainedEncoder:
     return ADAPTERS[family](variant.strip())
 
 
-def embed_survey(encoder: PretrainedEncoder, survey: Survey, *, batch_size: int = 32,
-                 progress: ProgressCallback | None = None) -> np.ndarray:  # fmt: skip
+def embed_survey(
+    encoder: PretrainedEncoder,
+    survey: Survey,
+    *,
+    batch_size: int = 32,
+    progress: ProgressCallback | None = None,
+) -> np.ndarray:
     """Vectors (N, D) float32 of every galaxy of ``survey`` from a loaded encoder, in batches."""
     spec = survey.spec(encoder.modality)
     n = survey.n_galaxies
@@ -105,8 +112,12 @@ def embed_pretrained(
     check_writable(RunPaths.of(run).embeddings)
     encoder.load(weights, resolve_device(device))
     vectors = embed_survey(encoder, survey, batch_size=batch_size, progress=progress)
-    path = write_embeddings(run, survey.catalog["galaxy_id"].tolist(), {encoder.modality: vectors},
-                            provenance(encoder, survey, batch_size))  # fmt: skip
+    path = write_embeddings(
+        run,
+        survey.catalog["galaxy_id"].tolist(),
+        {encoder.modality: vectors},
+        provenance(encoder, survey, batch_size),
+    )
     log.info("wrote %s (%s, %d-d)", path, encoder.name, vectors.shape[1])
     return path
 

@@ -146,10 +146,14 @@ class ZoobotEncoder(TimmEncoder):
         return resize(x, ZOOBOT_SIZE, mode="bilinear")
 
     def preprocessing(self) -> dict[str, Any]:
-        return {"rgb": "Lupton asinh composite of the flux bands, or the display values",
-                "input_size": [self.in_chans, ZOOBOT_SIZE, ZOOBOT_SIZE],
-                "interpolation": "bilinear, antialiased", "scale": "0-1 (JPEG values / 255)", "normalize": False,
-                "greyscale": "unweighted mean of R, G, B" if self.greyscale else False}  # fmt: skip
+        return {
+            "rgb": "Lupton asinh composite of the flux bands, or the display values",
+            "input_size": [self.in_chans, ZOOBOT_SIZE, ZOOBOT_SIZE],
+            "interpolation": "bilinear, antialiased",
+            "scale": "0-1 (JPEG values / 255)",
+            "normalize": False,
+            "greyscale": "unweighted mean of R, G, B" if self.greyscale else False,
+        }
 
 
 __all__ = ["TimmEncoder", "ZOOBOT_SIZE", "ZoobotEncoder", "check_images", "folder_config", "is_display"]

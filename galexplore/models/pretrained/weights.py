@@ -77,8 +77,14 @@ def _from_cache(hub: HubWeights) -> Path | None:
 
     root = None
     for alts in hub.files:
-        hit = next((f for f in (try_to_load_from_cache(hub.repo_id, a, cache_dir=hub_cache_dir()) for a in alts)
-                    if isinstance(f, str)), None)  # fmt: skip
+        hit = next(
+            (
+                f
+                for f in (try_to_load_from_cache(hub.repo_id, a, cache_dir=hub_cache_dir()) for a in alts)
+                if isinstance(f, str)
+            ),
+            None,
+        )
         if hit is None:
             return None
         rel = next(a for a in alts if hit.endswith(a))
