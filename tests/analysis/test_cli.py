@@ -94,6 +94,7 @@ def test_bad_choices_rejected_by_argparse(run_copy, capsys):
     assert "must be in [0, 1]" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_evaluate_verb(run_copy, tiny_survey, capsys):
     import json
 

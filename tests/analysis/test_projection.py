@@ -11,6 +11,7 @@ from galexplore.artifacts.runs import read_projection
 from galexplore.errors import GalexploreError
 
 
+@pytest.mark.slow
 def test_umap_trustworthiness_on_curved_sheet(make_manifold):
     """A 2-D sheet folded through 64-d: UMAP keeps neighbourhoods (≥ 0.9), where PCA cannot."""
     X = make_manifold(800, freq=4.0, seed=0)
@@ -22,6 +23,7 @@ def test_umap_trustworthiness_on_curved_sheet(make_manifold):
     assert t_umap > t_pca + 0.05
 
 
+@pytest.mark.slow
 def test_subsample_fit_then_batched_transform(make_blobs):
     X, labels, _ = make_blobs(n_per_class=300, n_classes=3, seed=11)
     calls = []

@@ -25,6 +25,7 @@ def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.slow
 def test_help_lists_every_verb():
     out = run_cli("--help")
     assert out.returncode == 0
@@ -35,6 +36,7 @@ def test_help_lists_every_verb():
         assert sub.returncode == 0 and "usage: galexplore" in sub.stdout, verb
 
 
+@pytest.mark.slow
 def test_synth_twice_gives_identical_catalogs(tmp_path, survey_400):
     out = run_cli("synth", "--n", "400", "--seed", "7", "--out", str(tmp_path / "a"))
     assert out.returncode == 0, out.stderr
@@ -48,6 +50,7 @@ def test_synth_twice_gives_identical_catalogs(tmp_path, survey_400):
     np.testing.assert_array_equal(a.read("spectra", slice(None)), survey_400.read("spectra", slice(None)))
 
 
+@pytest.mark.slow
 def test_parallel_rendering_does_not_change_the_output(tmp_path):
     from galexplore.data.synthetic import synthesize
 

@@ -9,6 +9,7 @@ import pytest
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "real_formats.ipynb"
 
 
+@pytest.mark.slow
 @pytest.mark.real
 @pytest.mark.timeout(300)
 def test_real_formats_notebook_executes(real_data):

@@ -66,6 +66,7 @@ def evaluated(tiny_survey, trained_run):
     return metrics, calls
 
 
+@pytest.mark.slow
 def test_metrics_json_has_every_key(evaluated, trained_run, tiny_survey):
     from galexplore.data.synthetic import STRUCTURAL_TRUTHS
 
@@ -173,6 +174,7 @@ def _oracle_run(survey, path, noise: float, shuffle: bool = False):
     return path
 
 
+@pytest.mark.slow
 def test_scores_separate_an_oracle_from_noise(survey_400, tmp_path):
     """The protocol rewards an embedding that holds the truths and not one that does not."""
     from galexplore.evaluation.evaluate import evaluate
@@ -232,6 +234,7 @@ def test_bad_inputs(survey_400, tiny_survey, feature_run, tmp_path):
         evaluate(tiny_survey, run, labels=["zoo"], write_report=False)
 
 
+@pytest.mark.slow
 def test_cross_modal_retrieval(survey_400, tmp_path):
     """Aligned modalities (two noisy views of the same latent) retrieve their partner far above chance."""
     from galexplore.evaluation.evaluate import evaluate

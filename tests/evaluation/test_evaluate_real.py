@@ -8,6 +8,7 @@ import pytest
 pytestmark = pytest.mark.real
 
 
+@pytest.mark.slow
 def test_gz1_labels_are_found_and_scored_with_balanced_accuracy(real_data, tmp_path):
     """Pixel-PCA vectors imported as a run score exactly as the pixel_pca baseline does, and the
     class-balanced probe finds the minority classes of a 70 %-elliptical set."""

@@ -46,6 +46,7 @@ def catalog_only(survey_400, tmp_path_factory):
     return ingest_catalog(tmp / "catalog.csv", out=tmp / "survey").survey
 
 
+@pytest.mark.slow
 def test_imported_run_on_a_catalog_only_survey(catalog_only, tmp_path):
     """Vectors from another model, and a survey with no pixels: every baseline is skipped with its
     reason, in metrics.json and in the report; the embedding itself is scored in full."""
@@ -180,6 +181,7 @@ def three_runs(tiny_survey, tmp_path_factory):
     ]
 
 
+@pytest.mark.slow
 def test_compare_runs_side_by_side(tiny_survey, three_runs, tmp_path, monkeypatch):
     from galexplore.evaluation import baselines
     from galexplore.evaluation.compare import compare_runs, markdown, write_comparison
@@ -213,6 +215,7 @@ def test_compare_runs_side_by_side(tiny_survey, three_runs, tmp_path, monkeypatc
     ]
 
 
+@pytest.mark.slow
 def test_evaluate_verb_with_several_runs(tiny_survey, three_runs, tmp_path, capsys):
     out = tmp_path / "cmp"
     argv = [

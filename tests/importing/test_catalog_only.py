@@ -39,6 +39,7 @@ def imported_run(catalog_survey, vectors, tmp_path_factory):
     return root / "run"
 
 
+@pytest.mark.slow
 def test_project_cluster_search_export(catalog_survey, imported_run, tmp_path):
     out = gx("project", imported_run, "--modality", "images", "--method", "pca")
     assert out.returncode == 0, out.stderr

@@ -14,6 +14,7 @@ NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "foundation_model
 @pytest.mark.skipif(
     importlib.util.find_spec("timm") is None, reason="the [pretrained] extra is not installed"
 )
+@pytest.mark.slow
 def test_foundation_models_notebook_runs(monkeypatch, tmp_path):
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")

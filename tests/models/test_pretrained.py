@@ -285,6 +285,7 @@ def test_aion_needs_legacy_survey_fluxes(tmp_path):
     assert enc.bands == ["DES-G", "DES-R", "DES-Z"]
 
 
+@pytest.mark.slow
 def test_cli_embed_pretrained_then_project(survey, tmp_path):
     import subprocess
     import sys

@@ -66,6 +66,7 @@ def import_fails(survey, run, path, *must_name, extra=()) -> None:
     assert not list(run.glob("*.tmp-*")) if run.exists() else True
 
 
+@pytest.mark.slow
 def test_duplicate_ids(survey, good_run, tmp_path):
     ids, z = vectors()
     ids[7] = ids[3]
@@ -115,6 +116,7 @@ def test_row_without_a_vector(survey, good_run, tmp_path):
     import_fails(survey, good_run, tmp_path / "null.parquet", "'G04'", "no vector")
 
 
+@pytest.mark.slow
 def test_no_vector_column_and_unknown_column(survey, tmp_path):
     pd.DataFrame({"galaxy_id": ["G01"], "mass": [10.0]}).to_csv(tmp_path / "novec.csv", index=False)
     import_fails(survey, tmp_path / "r1", tmp_path / "novec.csv", "no vector column")
@@ -126,6 +128,7 @@ def test_no_vector_column_and_unknown_column(survey, tmp_path):
     assert not (tmp_path / "r1").exists() or not RunPaths.of(tmp_path / "r1").embeddings.exists()
 
 
+@pytest.mark.slow
 def test_npy_without_ids_and_with_too_few_ids(survey, tmp_path):
     _, z = vectors()
     np.save(tmp_path / "v.npy", z)
@@ -155,6 +158,7 @@ def test_nothing_matches_the_survey(survey, tmp_path):
     import_fails(survey, tmp_path / "r", tmp_path / "other.parquet", "'Y0'")
 
 
+@pytest.mark.slow
 def test_two_rows_on_one_galaxy(survey, tmp_path):
     from galexplore.data import open_survey
 
@@ -168,6 +172,7 @@ def test_two_rows_on_one_galaxy(survey, tmp_path):
     import_fails(survey, tmp_path / "r", tmp_path / "pos.csv", "rows 2 and 5", "'G02'")
 
 
+@pytest.mark.slow
 def test_unknown_file_type_and_bad_radius(survey, tmp_path):
     (tmp_path / "v.txt").write_text("1 2 3\n")
     import_fails(survey, tmp_path / "r", tmp_path / "v.txt", "unknown vector file type")
@@ -210,6 +215,7 @@ def test_nan_in_embeddings_is_named_by_search(good_run):
 
 
 # -- embed --pretrained -----------------------------------------------------------------------------
+@pytest.mark.slow
 def test_pretrained_without_weights_or_network_says_what_to_download(tiny_survey, tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
@@ -240,6 +246,7 @@ def test_pretrained_without_weights_or_network_says_what_to_download(tiny_survey
     assert not (tmp_path / "r" / "embeddings.parquet").exists()
 
 
+@pytest.mark.slow
 def test_pretrained_weights_of_another_model(tiny_survey, tmp_path):
     import importlib.util
 

@@ -180,6 +180,7 @@ def test_train_on_maps_that_are_all_nan(tiny_survey_copy, tmp_path):
     assert not (tmp_path / "r" / "encoder.pt").exists()
 
 
+@pytest.mark.slow
 def test_corrupted_checkpoint(tiny_survey, run, tmp_path):
     bad = tmp_path / "run"
     shutil.copytree(run, bad)
@@ -199,6 +200,7 @@ def test_checkpoint_with_other_channels(run, tmp_path):
     assert_one_line_error(gx("embed", other.path, run), "channels", "log_age_lw")
 
 
+@pytest.mark.slow
 def test_embedding_into_an_output_under_a_file(tiny_survey, run, tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("x")
@@ -207,6 +209,7 @@ def test_embedding_into_an_output_under_a_file(tiny_survey, run, tmp_path):
     )
 
 
+@pytest.mark.slow
 def test_full_disk_during_synth_keeps_the_old_survey(tmp_path):
     out = tmp_path / "s"
     assert gx("synth", "--n", "40", "--out", out).returncode == 0

@@ -90,6 +90,7 @@ def check_kills(cmd_new, content, old: str, new: str, duration: float) -> None:
         )
 
 
+@pytest.mark.slow
 def test_synth_is_crash_safe(tmp_path):
     out = tmp_path / "survey"
     content = lambda: survey_content(out, "maps")  # noqa: E731
@@ -114,6 +115,7 @@ def _cutouts(folder: Path, n: int, seed: int) -> list[str]:
     return paths
 
 
+@pytest.mark.slow
 def test_ingest_is_crash_safe(tmp_path):
     out = tmp_path / "cutouts"
     a, b = _cutouts(tmp_path / "a", 20, 1), _cutouts(tmp_path / "b", 60, 2)
@@ -152,6 +154,7 @@ def trained(tiny_survey, tmp_path_factory):
     return run
 
 
+@pytest.mark.slow
 def test_embed_is_crash_safe(tiny_survey, trained):
     content = lambda: embeddings_content(trained)  # noqa: E731
     base = gx("embed", str(tiny_survey.path), str(trained), "--device", "cpu")
@@ -163,6 +166,7 @@ def test_embed_is_crash_safe(tiny_survey, trained):
     check_kills([*base, "--views", "3"], content, old, new, duration)
 
 
+@pytest.mark.slow
 def test_project_is_crash_safe(tiny_survey, trained):
     content = lambda: projection_content(trained)  # noqa: E731
     run_ok(gx("embed", str(tiny_survey.path), str(trained), "--device", "cpu"))

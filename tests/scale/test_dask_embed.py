@@ -86,6 +86,7 @@ def test_failed_partition_leaves_old_embeddings(tiny_survey_copy, trained_run, c
     assert not list(trained_run.glob("embeddings.parquet.tmp-*"))
 
 
+@pytest.mark.slow
 def test_dask_projection_matches_single_process(tiny_survey, trained_run, client):
     from galexplore.analysis.projection import UMAPProjector, embedding_fingerprint
     from galexplore.artifacts.runs import read_projection

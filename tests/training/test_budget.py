@@ -21,6 +21,7 @@ def test_epochs_for_budget_arithmetic():
         epochs_for_budget(0, 0.5, 10, 2)
 
 
+@pytest.mark.slow
 def test_budget_run_equals_the_same_epochs_without_probe(tiny_survey, tmp_path):
     """The probe's steps are undone: the budgeted run is bit-identical to a plain run of the epochs it chose."""
     res = train(tiny_survey, tmp_path / "budget", tiny(minutes=0.05, precision="fp32"))

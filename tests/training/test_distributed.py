@@ -36,6 +36,7 @@ def torchrun(*args: str | os.PathLike, nproc: int = 2) -> subprocess.CompletedPr
     return res
 
 
+@pytest.mark.slow
 def test_ddp_loss_and_steps_match_one_process_on_the_global_batch(tiny_survey, tmp_path):
     out = tmp_path / "ddp.json"
     torchrun(WORKER, tiny_survey.path, out)
@@ -52,6 +53,7 @@ def test_ddp_loss_and_steps_match_one_process_on_the_global_batch(tiny_survey, t
         assert abs(r["reference"][-1] - r["reference"][0]) > 1e-3, name
 
 
+@pytest.mark.slow
 def test_torchrun_train_writes_one_run_that_a_single_process_embeds(tiny_survey, tmp_path):
     run = tmp_path / "run"
     res = torchrun(

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 
+import pytest
 import torch
 
 EPOCHS = 8
@@ -47,6 +48,7 @@ def _cmd(survey, run, *extra):
     ]
 
 
+@pytest.mark.slow
 def test_kill_9_then_resume(tiny_survey, tmp_path):
     run = tmp_path / "run"
     log = run / "train_log.csv"

@@ -56,6 +56,7 @@ def test_training_is_seeded(tiny_survey, tmp_path):
     assert all(torch.equal(sa[k], sb[k]) for k in sa)
 
 
+@pytest.mark.slow
 def test_resume_continues_where_it_stopped(tiny_survey, tmp_path):
     straight = train(tiny_survey, tmp_path / "straight", tiny(epochs=3))
     run = tmp_path / "run"

@@ -9,6 +9,7 @@ import pytest
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "train_and_embed.ipynb"
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(600)
 def test_train_and_embed_notebook_runs(monkeypatch, tmp_path):
     nbformat = pytest.importorskip("nbformat")

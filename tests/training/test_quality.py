@@ -28,6 +28,7 @@ def trained(survey_400, tmp_path_factory):
     return run
 
 
+@pytest.mark.slow
 def test_embeddings_recover_integrated_properties(survey_400, trained):
     z = read_embeddings(trained).get("maps")
     cat = survey_400.catalog

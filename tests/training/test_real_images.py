@@ -63,6 +63,7 @@ def gz1_subset(tmp_path_factory):
     return ingest_images(real_file("gz1_images"), d / "catalog.csv", d / "survey").survey
 
 
+@pytest.mark.slow
 def test_default_images_encoder_learns_real_morphology(gz1_subset, tmp_path):
     from galexplore.artifacts.runs import read_embeddings
     from galexplore.embed import embed
