@@ -21,14 +21,18 @@ provenance key                FITS card   meaning
 CSV is written as ECSV with a comma delimiter: a plain CSV with ``#`` header lines (pandas
 reads it with ``comment="#"``) whose YAML header astropy reads back with units and metadata.
 FITS keeps the provenance as header cards (long values continue over several cards), VOTable
-as ``INFO`` elements. :func:`read_export` reads any of them back into a Table and the
-provenance mapping.
+as ``INFO`` elements. Every column of the catalog contract carries its unit (log quantities in
+astropy's ``dex`` units), description and UCD (:mod:`galexplore.data.column_meta`; what each
+format keeps: :mod:`galexplore.artifacts.export_formats`). :func:`read_export` reads any of
+them back into a Table and the provenance mapping; :func:`export_filename` names a file after
+its survey and selection.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import warnings
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -40,7 +44,14 @@ import pandas as pd
 
 from galexplore import __version__
 from galexplore.artifacts.atomic import atomic_file
-from galexplore.data.columns import STANDARD_COLUMNS, unit_of
+from galexplore.artifacts.export_formats import (
+    provenance_from_description,
+    read_table,
+    to_astropy,
+    write_ecsv,
+    write_fits,
+    write_votable,
+)
 from galexplore.errors import GalexploreError, InputFileError
 
 FORMATS = ("csv", "fits", "votable")
@@ -70,8 +81,8 @@ FITS_KEYS = {
     "n_rows": "GXNROWS",
 }
 _FROM_FITS = {v: k for k, v in FITS_KEYS.items()}
-#: Catalog units that astropy understands, by the unit string of galexplore.data.columns.
-_ASTROPY_UNITS = {"deg": "deg", "Å": "Angstrom", "arcsec": "arcsec", "dex": "dex"}
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_RUNS = re.compile(r"[._-]{2,}")  # "a - b" → "a-b", "../.." → "-"
 
 
 def infer_format(path: str | os.PathLike, format: str | None = None) -> str:
@@ -122,35 +133,13 @@ def provenance_of(run: str | os.PathLike, *, selection: str, survey: Any = None)
     return prov
 
 
-def _to_astropy(df: pd.DataFrame, fmt: str):
-    from astropy import units as u
-    from astropy.table import Table
-
-    table = Table()
-    for name in df.columns:
-        s = df[name]
-        if pd.api.types.is_bool_dtype(s.dtype):
-            data = s.to_numpy(dtype=bool)
-        elif pd.api.types.is_numeric_dtype(s.dtype):
-            data = s.to_numpy(dtype=float if pd.api.types.is_float_dtype(s.dtype) else np.int64)
-        else:  # strings, categories, objects: fixed-width text, missing as ""
-            data = np.asarray(s.astype("string").fillna("").to_numpy(dtype=str))
-        table[str(name)] = data
-        unit = unit_of(str(name))
-        if unit in _ASTROPY_UNITS:
-            table[str(name)].unit = u.Unit(_ASTROPY_UNITS[unit])
-        if name in STANDARD_COLUMNS:
-            desc = STANDARD_COLUMNS[name].description
-            table[str(name)].description = f"{desc} [{unit}]" if unit and unit not in _ASTROPY_UNITS else desc
-    return table
-
-
 def export_table(
     rows: pd.DataFrame,
     path: str | os.PathLike,
     provenance: Mapping[str, Any],
     *,
     format: str | None = None,
+    name: str | None = None,
 ) -> Path:
     """Write ``rows`` (one galaxy per row) with ``provenance`` atomically.
 
@@ -164,42 +153,34 @@ def export_table(
         Keys of :data:`FITS_KEYS` (others are kept too in CSV and VOTable); values become text.
     format : {"csv", "fits", "votable"}, optional
         Default: from the file suffix.
+    name : str, optional
+        The table's name in a VOTable (its TABLE ``name``); default: the file name without
+        its suffix.
     """
     fmt = infer_format(path, format)
     path = Path(path)
-    table = _to_astropy(rows, fmt)
+    table = to_astropy(rows)
     prov = {
         "galexplore_version": __version__,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         **{str(k): str(v) for k, v in provenance.items()},
         "n_rows": str(len(rows)),
     }
-    with atomic_file(path) as tmp, warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # astropy's notes about long header values and HIERARCH
+    with atomic_file(path) as tmp:
         if fmt == "fits":
-            table.meta.update({FITS_KEYS.get(k, k.upper()[:8]): v for k, v in prov.items()})
-            table.write(tmp, format="fits", overwrite=True)
+            write_fits(table, prov, FITS_KEYS, tmp)
         elif fmt == "votable":
-            _write_votable(table, prov, tmp)
+            write_votable(table, prov, tmp, name=name or _stem(path))
         else:
-            table.meta["galexplore"] = prov
-            table.write(tmp, format="ascii.ecsv", delimiter=",", overwrite=True)
+            write_ecsv(table, prov, tmp)
     return path
 
 
-def _write_votable(table, prov: Mapping[str, str], path: Path) -> None:
-    from astropy.io.votable import from_table
-    from astropy.io.votable.tree import Info
-
-    vot = from_table(table)
-    resource = vot.resources[0]
-    for key, value in prov.items():
-        resource.infos.append(Info(name=key, value=value))
-    vot.to_xml(str(path))
-
-
 def read_export(path: str | os.PathLike, format: str | None = None):
-    """Read an exported table back: ``(astropy.table.Table, provenance dict)``."""
+    """Read an exported table back: ``(astropy.table.Table, provenance dict)``.
+
+    The Table has the units, descriptions and UCDs (``column.meta["ucd"]``) that were written.
+    """
     from astropy.units import UnitsWarning
 
     fmt = infer_format(path, format)
@@ -208,28 +189,69 @@ def read_export(path: str | os.PathLike, format: str | None = None):
         raise InputFileError(path, "no such file")
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UnitsWarning)  # VOUnit calls Angstrom deprecated
-            table, prov = _read(path, fmt)
+            # older exports were VOTable 1.4 with 'Angstrom', which VOUnit deprecates
+            warnings.simplefilter("ignore", UnitsWarning)
+            table, prov = read_table(path, fmt, _FROM_FITS)
     except (OSError, ValueError) as exc:
         raise InputFileError(path, f"cannot read as {fmt} ({type(exc).__name__}: {exc})") from exc
     return table, prov
 
 
-def _read(path: Path, fmt: str):
-    from astropy.table import Table
+def provenance_from_meta(meta: Mapping[str, Any]) -> dict[str, str]:
+    """The provenance in the ``meta`` of an export read with plain ``astropy.table.Table.read``.
 
-    if fmt == "fits":
-        table = Table.read(path, format="fits")
-        return table, {_FROM_FITS[k]: str(v) for k, v in table.meta.items() if k in _FROM_FITS}
-    if fmt == "votable":
-        from astropy.io.votable import parse
+    Parameters
+    ----------
+    meta : mapping
+        ``Table.read(path).meta`` of a CSV (ECSV), FITS or VOTable export.
 
-        vot = parse(str(path))
-        return vot.get_first_table().to_table(), {
-            info.name: str(info.value) for info in vot.resources[0].infos
-        }
-    table = Table.read(path, format="ascii.ecsv")
-    return table, dict(table.meta.get("galexplore", {}))
+    Returns
+    -------
+    dict of str to str
+        Provenance key → value: from ``meta["galexplore"]`` (ECSV), from the header cards of
+        :data:`FITS_KEYS` (FITS) or from the TABLE description (VOTable); ``{}`` if none.
+    """
+    if isinstance(meta.get("galexplore"), Mapping):
+        return {str(k): str(v) for k, v in meta["galexplore"].items()}
+    cards = {_FROM_FITS[k]: str(v) for k, v in meta.items() if k in _FROM_FITS}
+    return cards or provenance_from_description(meta.get("description"))
+
+
+def export_filename(survey: str | None, selection: str | None, format: str) -> str:
+    """A download's file name, ``<survey>_<selection>.<ext>``, e.g. ``synthetic_lasso-62.fits``.
+
+    Parameters
+    ----------
+    survey : str or None
+        Survey name (``Survey.name``); None gives ``galexplore``.
+    selection : str or None
+        The selection in a few words, e.g. ``"lasso-62"``; None gives ``selection``.
+    format : {"csv", "fits", "votable"}
+        Gives the suffix (:data:`DEFAULT_SUFFIX`).
+
+    Returns
+    -------
+    str
+        Only letters, digits, ``.``, ``_`` and ``-``: every other run of characters, and every
+        run of punctuation, becomes one ``-``; each part is cut to 60 characters.
+    """
+    infer_format("", format)
+    parts = [_safe(survey, "galexplore"), _safe(selection, "selection")]
+    return "_".join(parts) + DEFAULT_SUFFIX[format]
+
+
+def _stem(path: Path) -> str:
+    """The file name without its export suffix (``a.b_lasso-3.fits.gz`` → ``a.b_lasso-3``)."""
+    name = path.name
+    for suffix in sorted(SUFFIXES, key=len, reverse=True):
+        if name.lower().endswith(suffix):
+            return name[: -len(suffix)]
+    return path.stem
+
+
+def _safe(text: str | None, default: str) -> str:
+    safe = _RUNS.sub("-", _UNSAFE.sub("-", text or "")).strip("-._")[:60].rstrip("-._")
+    return safe or default
 
 
 def selection_rows(

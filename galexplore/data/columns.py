@@ -1,7 +1,8 @@
 """The standard catalog columns of a survey (DESIGN §2), their units, and ``sf_class``.
 
 Every reader maps its source's columns onto these names and units; other source columns
-pass through unchanged.
+pass through unchanged. The units here are written for people (``"log M☉"``); the astropy
+units, descriptions and UCDs that exported files carry are in :mod:`galexplore.data.column_meta`.
 """
 
 from __future__ import annotations

@@ -11,7 +11,14 @@ import pandas as pd
 import panel as pn
 import param
 
-from galexplore.artifacts.export import DEFAULT_SUFFIX, FORMATS, export_table, provenance_of, selection_rows
+from galexplore.artifacts.export import (
+    DEFAULT_SUFFIX,
+    FORMATS,
+    export_filename,
+    export_table,
+    provenance_of,
+    selection_rows,
+)
 from galexplore.dashboard.state import ExplorerState
 from galexplore.errors import GalexploreError
 
@@ -29,6 +36,14 @@ def describe_selection(state: ExplorerState) -> str:
     if state.cluster_key:
         parts.append(f"clusters {state.cluster_key}")
     return "; ".join(parts)
+
+
+def download_name(state: ExplorerState, fmt: str) -> str:
+    """The download's file name: the survey, how the selection was made and its size,
+    e.g. ``synthetic-n96-seed3_lasso-62.fits`` (:func:`~galexplore.artifacts.export.export_filename`)."""
+    survey = state.data.survey
+    label = state.selection_label or "selection"
+    return export_filename(survey.name if survey is not None else None, f"{label}-{state.n_selected}", fmt)
 
 
 def selection_table(state: ExplorerState) -> pd.DataFrame:
@@ -54,14 +69,20 @@ def export_bytes(state: ExplorerState, fmt: str) -> bytes:
         prov = provenance_of(data.run, selection=desc, survey=data.survey)
     else:
         prov = {"run": str(data.run), "selection": desc}
-    return table_bytes(rows, prov, fmt)
+    return table_bytes(rows, prov, fmt, filename=download_name(state, fmt))
 
 
-def table_bytes(rows: pd.DataFrame, provenance: dict[str, str], fmt: str) -> bytes:
-    """``rows`` written in ``fmt`` with ``provenance`` (:func:`galexplore.artifacts.export.export_table`)."""
+def table_bytes(
+    rows: pd.DataFrame, provenance: dict[str, str], fmt: str, *, filename: str | None = None
+) -> bytes:
+    """``rows`` written in ``fmt`` with ``provenance`` (:func:`galexplore.artifacts.export.export_table`).
+
+    ``filename``, the download's name, names the table inside a VOTable.
+    """
     with tempfile.TemporaryDirectory(prefix="galexplore-export-") as tmp:
         path = Path(tmp) / f"selection{DEFAULT_SUFFIX[fmt]}"
-        export_table(rows, path, provenance, format=fmt)
+        name = filename.removesuffix(DEFAULT_SUFFIX[fmt]) if filename else None
+        export_table(rows, path, provenance, format=fmt, name=name)
         return path.read_bytes()
 
 
@@ -85,9 +106,10 @@ class Export(pn.viewable.Viewer):
         state.param.watch(self._on_selection, ["selection"])
 
     def _filename(self) -> str:
-        return f"galexplore_selection{DEFAULT_SUFFIX[self.format]}"
+        return download_name(self.state, self.format)
 
     def _on_selection(self, event) -> None:
+        self._download.filename = self._filename()
         self._download.disabled = len(event.new) == 0
         self._download.label = (
             f"Download {len(event.new):,} galaxies" if len(event.new) else "Download selection"
