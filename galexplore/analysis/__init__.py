@@ -8,6 +8,8 @@
     galexplore.analysis.search          cosine k-nearest-neighbour similarity search
     galexplore.analysis.contrast        how a group of galaxies differs from the rest
     galexplore.analysis.profiles        radial profiles of Rₑ-normalised maps
+    galexplore.analysis.anomaly         anomaly scores: how unusual each galaxy is (sklearn-shaped)
+    galexplore.analysis.anomaly_store   anomaly scores cached in RUN/anomaly.parquet
 
 Scoring embeddings against the truth is its own stage, :mod:`galexplore.evaluation`; writing a
 selection to CSV / FITS / VOTable is an artifact format, :mod:`galexplore.artifacts.export`.

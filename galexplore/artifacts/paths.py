@@ -15,6 +15,8 @@
       projection.parquet           .projection     (idem)
       metrics.json, report/        .metrics, .report
       clusters/<name>.parquet      .clusters, .clustering(name)
+      anomaly.parquet              .anomaly        (anomaly scores, cached)
+      tags.parquet                 .tags           (user tags; tags.parquet.lock beside it)
       cache/                       .cache          (derived, safe to delete)
 
 Pure :mod:`pathlib`: light enough for the command line's ``--help``.
@@ -107,6 +109,16 @@ class RunPaths:
     def clustering(self, name: str) -> Path:
         """One saved clustering, ``clusters/<name>.parquet``."""
         return self.clusters / f"{name}.parquet"
+
+    @property
+    def anomaly(self) -> Path:
+        """Anomaly score of every galaxy (derived from the embeddings, recomputed when stale)."""
+        return self.root / "anomaly.parquet"
+
+    @property
+    def tags(self) -> Path:
+        """User tags: ``galaxy_id``, ``tag``, ``created`` (UTC); merged, never lost."""
+        return self.root / "tags.parquet"
 
     @property
     def cache(self) -> Path:
