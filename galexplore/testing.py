@@ -179,9 +179,20 @@ class ServerProcess:
         self.log_path = Path(log_path)
         self._log = open(self.log_path, "w")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "galexplore", "serve", str(survey), str(run), "--port", str(self.port), *extra_args],
-            stdout=self._log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "galexplore",
+                "serve",
+                str(survey),
+                str(run),
+                "--port",
+                str(self.port),
+                *extra_args,
+            ],
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
         self.url = f"http://127.0.0.1:{self.port}/explorer"
 
     def wait_ready(self, timeout: float = 180.0) -> None:
@@ -251,6 +262,19 @@ __all__ = [
 ]
 
 
+#: The titles of the colour bars of the map (a JS function for ``page.evaluate``).
+MAP_COLOUR_BAR_JS = """() => {
+  const out = [];
+  function walk(v) {
+    const m = v.model;
+    if (m && m.title && m.title.text && m.title.text.includes('galaxies coloured by'))
+      for (const side of ['right', 'left', 'center', 'above', 'below'])
+        for (const r of (m[side] || [])) if (r.type === 'ColorBar') out.push(r.title || '');
+    for (const c of (v.child_views || [])) walk(c);
+  }
+  if (window.Bokeh && Bokeh.index) for (const r of Bokeh.index.roots) walk(r);
+  return out;
+}"""
 PLOTS_JS = f"() => {{ {JS_PLOTS}\n  return plots();\n}}"
 IGNORED_CONSOLE = ("WebGL", "GPU stall", "favicon")
 

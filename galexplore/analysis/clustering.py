@@ -44,6 +44,15 @@ NOISE = -1
 NOISE_NAME = "noise"
 #: Above this many rows k-means is seeded on a subsample of this size (see ``Clusterer``).
 KMEANS_SEED_ROWS = 100_000
+#: HDBSCAN's default ``min_samples``: with HDBSCAN's own default (= ``min_cluster_size``), 65 %
+#: of the demo survey's 1,500 galaxies (416-d embeddings) were noise; with 5, 37 % (with 3, 29 %, but
+#: scattered outliers then join clusters).
+HDBSCAN_MIN_SAMPLES = 5
+
+
+def default_min_cluster_size(n: int) -> int:
+    """HDBSCAN's default minimum cluster size for ``n`` fitted rows: 2 % of them, at least 10."""
+    return max(10, int(n) // 50)
 
 
 def _check_X(X: npt.ArrayLike, what: str = "data") -> np.ndarray:
@@ -70,6 +79,9 @@ class Clusterer:
         Seed of the initialisation and of the subsample.
     min_cluster_size : int, optional
         HDBSCAN's minimum cluster size (default: max(10, 2 % of the fitted rows)).
+    min_samples : int, optional
+        HDBSCAN's neighbourhood size of a core point (default :data:`HDBSCAN_MIN_SAMPLES`).
+        Smaller values label fewer galaxies as noise; larger ones keep only dense cores.
     normalise : bool, optional
         Override the L2 normalisation implied by ``space``.
     max_fit_samples : int
@@ -97,6 +109,7 @@ class Clusterer:
         space: str = "embedding",
         random_state: int = 0,
         min_cluster_size: int | None = None,
+        min_samples: int | None = None,
         normalise: bool | None = None,
         max_fit_samples: int = 200_000,
         covariance_type: str = "auto",
@@ -106,6 +119,7 @@ class Clusterer:
         self.space = space
         self.random_state = random_state
         self.min_cluster_size = min_cluster_size
+        self.min_samples = min_samples
         self.normalise = normalise
         self.max_fit_samples = max_fit_samples
         self.covariance_type = covariance_type
@@ -124,6 +138,8 @@ class Clusterer:
             raise GalexploreError(f"n_clusters must be between 1 and the {n} galaxies, got {self.n_clusters}")
         if self.min_cluster_size is not None and self.min_cluster_size < 2:
             raise GalexploreError(f"min_cluster_size must be ≥ 2, got {self.min_cluster_size}")
+        if self.min_samples is not None and self.min_samples < 1:
+            raise GalexploreError(f"min_samples must be ≥ 1, got {self.min_samples}")
 
     def prepare(self, X: npt.ArrayLike) -> np.ndarray:
         """``X`` as float32, L2-normalised when clustering embeddings (see ``normalise``)."""
@@ -186,8 +202,9 @@ class Clusterer:
 
         sub = self._subsample(len(X))
         fit_X = X if sub is None else X[sub]
-        mcs = self.min_cluster_size or max(10, len(fit_X) // 50)
-        labels = HDBSCAN(min_cluster_size=min(mcs, len(fit_X)), copy=True).fit_predict(fit_X)
+        mcs = min(self.min_cluster_size or default_min_cluster_size(len(fit_X)), len(fit_X))
+        ms = min(self.min_samples or HDBSCAN_MIN_SAMPLES, len(fit_X) - 1)
+        labels = HDBSCAN(min_cluster_size=max(mcs, 2), min_samples=max(ms, 1), copy=True).fit_predict(fit_X)
         if sub is None:
             return labels
         nearest = NearestNeighbors(n_neighbors=1).fit(fit_X).kneighbors(X, return_distance=False)[:, 0]

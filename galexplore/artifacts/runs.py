@@ -128,8 +128,14 @@ def write_embeddings(
     return path
 
 
-def _embedding_arrays(galaxy_ids: Sequence[str], vectors: Mapping[str, npt.ArrayLike], *, where: Path | str,
-                      first_row: int = 0, unique: bool = True) -> tuple[np.ndarray, dict[str, np.ndarray]]:  # fmt: skip
+def _embedding_arrays(
+    galaxy_ids: Sequence[str],
+    vectors: Mapping[str, npt.ArrayLike],
+    *,
+    where: Path | str,
+    first_row: int = 0,
+    unique: bool = True,
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """The ids and the (N, D) C-contiguous float32 vectors, checked: N ids (unique unless told
     otherwise), N rows per modality, no NaN or inf (the error names the galaxy and its row, the
     rows of this block counted from ``first_row``)."""

@@ -15,11 +15,12 @@ from pathlib import Path
 import panel as pn
 
 from galexplore.artifacts.paths import RunPaths, SurveyPaths
-from galexplore.dashboard import url_state
+from galexplore.dashboard import _compat, url_state
 from galexplore.dashboard._setup import evaluate
 from galexplore.dashboard.data import ExplorerData
 from galexplore.dashboard.page import EXTENSIONS, Page, page_main
 from galexplore.dashboard.state import ExplorerState
+from galexplore.dashboard.views.anomaly import UnusualGalaxies
 from galexplore.dashboard.views.clusters import (
     ClusterControls,
     clusters_future,
@@ -29,13 +30,33 @@ from galexplore.dashboard.views.clusters import (
 from galexplore.dashboard.views.distributions import Distributions
 from galexplore.dashboard.views.embedding_map import EmbeddingMap
 from galexplore.dashboard.views.export import Export
+from galexplore.dashboard.views.find import FindGalaxy
 from galexplore.dashboard.views.galaxy_maps import GalaxyFocus
 from galexplore.dashboard.views.gallery import Gallery
 from galexplore.dashboard.views.main_sequence import MainSequence
 from galexplore.dashboard.views.profiles import RadialProfiles, cached_reference
+from galexplore.dashboard.views.tags import TagControls
 from galexplore.errors import GalexploreError
 
 log = logging.getLogger(__name__)
+
+#: The "Copy link" button: the share box's link to the clipboard (a text selection where the
+#: clipboard API is unavailable, e.g. plain http on another host).
+COPY_JS = """
+const text = share.value;
+const fallback = () => {
+  const area = document.createElement("textarea");
+  area.value = text;
+  document.body.appendChild(area);
+  area.select();
+  document.execCommand("copy");
+  area.remove();
+};
+try {
+  if (navigator.clipboard && window.isSecureContext) navigator.clipboard.writeText(text).catch(fallback);
+  else fallback();
+} catch (e) { fallback(); }
+"""
 
 
 def _mtimes(survey: Path, run: Path) -> tuple[int, ...]:
@@ -79,6 +100,8 @@ class Explorer(Page):
         self.distributions = Distributions(self.state)
         self.clusters = ClusterControls(self.state)
         self.export = Export(self.state)
+        self.tags = TagControls(self.state)
+        self.unusual = UnusualGalaxies(self.state)
         self._share = pn.widgets.TextInput(
             label="Link to this view",
             value="",
@@ -86,7 +109,11 @@ class Explorer(Page):
             css_classes=["gx-share"],
             sizing_mode="stretch_width",
         )
-        self.state.param.watch(self._update_share, list(url_state.URL_PARAMS))
+        self.find = FindGalaxy(self.state)
+        self._copy = pn.widgets.Button(label="Copy link", width=100, css_classes=["gx-copy-link"])
+        self._copy.js_on_click(args={"share": self._share}, code=COPY_JS)
+        self._link_note = _compat.Markdown("", css_classes=["gx-link-note"], margin=(0, 10))
+        self.state.param.watch(self._update_share, url_state.watched(self.state))
         if sync_url:
             url_state.sync_url(self.state)
         self._update_share()
@@ -94,15 +121,28 @@ class Explorer(Page):
 
     def _update_share(self, *_events) -> None:
         self._share.value = url_state.share_link(self.state)
+        self._link_note.object = url_state.link_note(self.state)
 
     def controls(self) -> pn.viewable.Viewable:
         return pn.Column(
-            self._color, self._message,
-            "### Clusters", self.clusters,
-            "### Export", self.export,
-            "### Share", self._share,
+            self._color,
+            self._message,
+            "### Find a galaxy",
+            self.find,
+            "### Clusters",
+            self.clusters,
+            "### Unusual galaxies",
+            self.unusual,
+            "### Tags",
+            self.tags,
+            "### Export",
+            self.export,
+            "### Share",
+            self._share,
+            self._copy,
+            self._link_note,
             sizing_mode="stretch_width",
-        )  # fmt: skip
+        )
 
     def main(self) -> pn.viewable.Viewable:
         return page_main(

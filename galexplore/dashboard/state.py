@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 import param
 
-from galexplore.analysis.clustering import METHODS, NOISE_NAME
+from galexplore.analysis.clustering import HDBSCAN_MIN_SAMPLES, METHODS, NOISE_NAME, default_min_cluster_size
 from galexplore.dashboard._setup import batched, ensure_bokeh
 from galexplore.dashboard.data import ExplorerData
 from galexplore.errors import GalexploreError
@@ -25,6 +25,11 @@ from galexplore.errors import GalexploreError
 log = logging.getLogger(__name__)
 
 CLUSTER = "cluster"
+#: Colourings the dashboard computes (not catalog columns): anomaly scores (numeric) and user tags
+#: (categorical); their values are each session's :attr:`ExplorerState.derived`.
+ANOMALY = "anomaly score"
+TAGS = "tags"
+DERIVED = {ANOMALY: "numeric", TAGS: "categorical"}
 #: Preferred default colourings, first present wins.
 DEFAULT_COLOR_BY = ("log_ssfr", "ew_ha", "log_mstar")
 EMPTY = np.empty(0, dtype=np.int64)
@@ -60,7 +65,11 @@ def color_choices(data: ExplorerData) -> list[str]:
     """Columns the map can be coloured by: numeric, categorical, and ``"cluster"`` (in memory)."""
     cols = [c for c in data.numeric_columns if c not in ("ra", "dec")]
     cols += [c for c in data.categorical_columns if c not in cols]
-    return cols if getattr(data, "out_of_core", False) else [*cols, CLUSTER]  # no clusters out of core
+    if getattr(data, "out_of_core", False):
+        return cols  # no clusters, anomaly scores or tags out of core
+    derived = [ANOMALY] if getattr(data, "embeddings", None) is not None else []
+    derived += [TAGS] if getattr(data, "run", None) is not None else []
+    return [*cols, CLUSTER, *[c for c in derived if c not in cols]]
 
 
 def validate_color_by(data: ExplorerData, value: object) -> str:
@@ -73,6 +82,8 @@ def validate_color_by(data: ExplorerData, value: object) -> str:
 
 def column_kind(data: ExplorerData, column: str) -> str:
     """``"numeric"`` or ``"categorical"`` (``"cluster"`` is categorical)."""
+    if column in DERIVED and column not in data.catalog.columns:
+        return DERIVED[column]
     if column == CLUSTER or column in data.categorical_columns:
         return "categorical"
     if column in data.numeric_columns:
@@ -102,15 +113,36 @@ class ExplorerState(param.Parameterized):
     selection_label = param.String(
         default="", doc="How the selection was made, e.g. 'lasso' or 'similar to X'."
     )
+    selection_scores = param.Array(
+        default=None,
+        allow_None=True,
+        doc="Score of each selected galaxy (float, e.g. cosine similarity), or None.",
+    )
     lasso = param.String(default="", doc="Lasso polygon behind the selection, 'x,y;x,y;…' ('' if none).")
+    selection_link = param.String(
+        default="", doc="URL 'key=value' that remakes the selection, e.g. 'box=0,0,1,1' ('' → an id list)."
+    )
+    map_range = param.String(default="", doc="Visible map range 'x0,x1,y0,y1' ('' = the whole projection).")
     focus = param.String(default="", doc="galaxy_id of the galaxy in focus ('' for none).")
     cluster_method = param.Selector(default="kmeans", objects=list(METHODS), doc="Clustering algorithm.")
     n_clusters = param.Integer(default=5, bounds=(2, 30), doc="Number of clusters (k-means, GMM).")
+    min_cluster_size = param.Integer(
+        default=None,
+        allow_None=True,
+        bounds=(2, None),
+        doc="HDBSCAN's minimum cluster size (None: automatic).",
+    )
+    min_samples = param.Integer(
+        default=HDBSCAN_MIN_SAMPLES, bounds=(1, None), doc="HDBSCAN's neighbourhood size of a core point."
+    )
     cluster_labels = param.Array(
         default=None, allow_None=True, doc="Cluster of each galaxy (int, -1 = noise)."
     )
     cluster_key = param.String(default="", doc="Settings that produced cluster_labels, e.g. 'kmeans k=5'.")
     busy = param.Boolean(default=False, doc="True while clusters are being recomputed.")
+    derived = param.Dict(
+        default={}, doc="Colourings computed by the dashboard: name (ANOMALY, TAGS) → values (N,)."
+    )
     message = param.String(default="", doc="Last user-facing notice (errors are shown, never raised).")
 
     def __init__(self, data: ExplorerData, **params) -> None:
@@ -122,28 +154,50 @@ class ExplorerState(param.Parameterized):
         if self.color_by is None:
             self.color_by = next((c for c in DEFAULT_COLOR_BY if c in choices), choices[0])
         self.param.color_by.allow_None = False
+        if self.min_cluster_size is None:
+            self.min_cluster_size = default_min_cluster_size(data.n)
 
     @property
     def data(self) -> ExplorerData:
         return self._data
 
     # -- selection -------------------------------------------------------------------------
-    def select(self, rows: npt.ArrayLike, label: str, *, lasso: str = "", ordered: bool = False) -> None:
+    def select(
+        self,
+        rows: npt.ArrayLike,
+        label: str,
+        *,
+        lasso: str = "",
+        ordered: bool = False,
+        scores: npt.ArrayLike | None = None,
+        link: str = "",
+    ) -> None:
         """Replace the selection by catalog rows ``rows`` (duplicates and out-of-range rows dropped).
 
         ``ordered=True`` keeps the given order (e.g. most similar first); otherwise rows are
         sorted. ``lasso`` is the polygon that made the selection (see
         :func:`galexplore.dashboard.url_state.format_polygon`), kept so that the URL can restore it.
+        ``scores`` (one float per row of ``rows``, e.g. cosine similarities) are kept beside the
+        selection in :attr:`selection_scores`. ``link`` is the URL ``key=value`` that remakes the
+        selection (:mod:`~galexplore.dashboard.url_state`; a lasso's is ``lasso=…``).
         """
         rows = np.asarray(rows, dtype=np.int64).ravel()
-        rows = rows[(rows >= 0) & (rows < self._data.n)]
-        if ordered:
-            _, first = np.unique(rows, return_index=True)
-            rows = rows[np.sort(first)]
-        else:
-            rows = np.unique(rows)
+        sc = None if scores is None else np.asarray(scores, dtype=np.float64).ravel()
+        if sc is not None and sc.shape != rows.shape:
+            raise GalexploreError(f"{sc.size} scores for {rows.size} selected galaxies")
+        keep = (rows >= 0) & (rows < self._data.n)
+        rows, sc = rows[keep], (None if sc is None else sc[keep])
+        _, first = np.unique(rows, return_index=True)
+        take = np.sort(first) if ordered else first  # np.unique's first indices are in sorted-row order
+        rows, sc = rows[take], (None if sc is None else sc[take])
         with batched():
-            self.param.update(selection=rows, selection_label=label if rows.size else "", lasso=lasso)
+            self.param.update(
+                selection=rows,
+                selection_label=label if rows.size else "",
+                lasso=lasso,
+                selection_scores=sc,
+                selection_link=(link or (f"lasso={lasso}" if lasso else "")) if rows.size else "",
+            )
 
     def select_ids(self, galaxy_ids: Sequence[str], label: str) -> None:
         """Select galaxies by id; unknown ids are ignored."""
@@ -152,7 +206,9 @@ class ExplorerState(param.Parameterized):
 
     def clear_selection(self) -> None:
         with batched():
-            self.param.update(selection=EMPTY, selection_label="", lasso="")
+            self.param.update(
+                selection=EMPTY, selection_label="", lasso="", selection_scores=None, selection_link=""
+            )
 
     @property
     def n_selected(self) -> int:
@@ -185,3 +241,19 @@ class ExplorerState(param.Parameterized):
         names = self.cluster_labels.astype(str).astype(object)
         names[self.cluster_labels < 0] = NOISE_NAME
         return names
+
+    # -- colourings computed by the dashboard ----------------------------------------------
+    def set_derived(self, name: str, values: npt.ArrayLike) -> None:
+        """Set the values (N,) of a computed colouring (:data:`DERIVED`): float or str per galaxy."""
+        values = np.asarray(values)
+        if values.shape != (self._data.n,):
+            raise GalexploreError(f"{name} has shape {values.shape}, expected ({self._data.n},)")
+        self.derived = {**self.derived, name: values}
+
+    def derived_values(self, name: str) -> np.ndarray:
+        """The values (N,) of a computed colouring; NaN (numeric) or "none" until computed."""
+        if name in self.derived:
+            return self.derived[name]
+        if DERIVED.get(name) == "numeric":
+            return np.full(self._data.n, np.nan, np.float32)
+        return np.full(self._data.n, "none", dtype=object)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import time
+from io import BytesIO
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,7 @@ import pytest
 from galexplore.artifacts.runs import read_projection
 from galexplore.dashboard.compute.selection import lasso_select
 from galexplore.testing import (
+    MAP_COLOUR_BAR_JS,
     Dashboard,
     expected_counts,
     lasso_middle,
@@ -125,6 +127,8 @@ def test_export_downloads_the_selection_with_provenance(
     dash.wait_text(".gx-export", rf"Download {n:,} galaxies")
     with dash.page.expect_download(timeout=60_000) as info:
         dash.page.locator(".gx-export button").click()
+    # the download is named after the survey and the selection, e.g. synthetic-n400-seed7_lasso-62.fits
+    assert info.value.suggested_filename == f"synthetic-n400-seed7_lasso-{n}.{suffix}"
     path = tmp_path / f"selection.{suffix}"
     info.value.save_as(path)
     table, prov = read_export(path)
@@ -140,20 +144,6 @@ def test_export_downloads_the_selection_with_provenance(
     expected = set(proj["galaxy_id"].to_numpy()[lasso_select(projection_xy, poly)])
     assert set(np.asarray(table["galaxy_id"]).astype(str)) == expected
     assert {"log_mstar", "sf_class", "x", "y", "cluster"} <= set(table.colnames)
-
-
-MAP_COLOUR_BAR_JS = """() => {
-  const out = [];
-  function walk(v) {
-    const m = v.model;
-    if (m && m.title && m.title.text && m.title.text.includes('galaxies coloured by'))
-      for (const side of ['right', 'left', 'center', 'above', 'below'])
-        for (const r of (m[side] || [])) if (r.type === 'ColorBar') out.push(r.title || '');
-    for (const c of (v.child_views || [])) walk(c);
-  }
-  if (window.Bokeh && Bokeh.index) for (const r of Bokeh.index.roots) walk(r);
-  return out;
-}"""
 
 
 def test_colour_by_changes_the_rendered_map(dash, artifacts):
@@ -175,23 +165,32 @@ def test_colour_by_changes_the_rendered_map(dash, artifacts):
     assert bars == ["log M* [log M☉]"], bars
     assert moved > 0.01, f"only {moved:.1%} of the map's pixels changed from log_ssfr to log_mstar"
     time.sleep(1.0)
-    before = dash.screenshot_of(".gx-map")
+    before = map_frame(dash)
     dash.page.locator(".gx-color-by select").select_option("sf_class")
     dash.plot("coloured by sf_class")
     deadline, changed, blue, red = time.monotonic() + 60, 0.0, 0, 0
     while time.monotonic() < deadline:  # until the new image is drawn (not just the old one gone)
-        after = dash.screenshot_of(".gx-map")
-        if after.shape == before.shape:
-            changed = float(np.mean(np.any(after != before, axis=-1)))
-            # the categorical colouring uses the EW-class colours (blue star-forming, red retired),
-            # drawn with a count-dependent alpha over the white background
-            blue, red = tinted(after, (31, 119, 180)), tinted(after, (214, 39, 40))
-            if changed > 0.02 and blue > 20 and red > 20:
-                break
+        after = map_frame(dash)  # the plot's frame only: a categorical colouring adds a legend above it
+        # the frame is resized when the colour bar goes (a categorical colouring has a legend instead)
+        changed = float(np.mean(np.any(after != before, axis=-1))) if after.shape == before.shape else 1.0
+        # the categorical colouring uses the EW-class colours (blue star-forming, red retired),
+        # drawn with a count-dependent alpha over the white background
+        blue, red = tinted(after, (31, 119, 180)), tinted(after, (214, 39, 40))
+        if changed > 0.02 and blue > 20 and red > 20:
+            break
         time.sleep(0.5)
     dash.page.screenshot(path=str(artifacts / "dashboard_colour_by.png"), full_page=True)
     assert changed > 0.02, f"only {changed:.1%} of the map's pixels changed"
     assert blue > 20 and red > 20, (blue, red)
+
+
+def map_frame(dash: Dashboard) -> np.ndarray:
+    """Screenshot (H, W, 3) of the map plot's frame, wherever the page has laid it out."""
+    from PIL import Image
+
+    p = dash.map_plot()
+    clip = {"x": p["left"], "y": p["top"], "width": p["width"], "height": p["height"]}
+    return np.asarray(Image.open(BytesIO(dash.page.screenshot(clip=clip))).convert("RGB"))
 
 
 def tinted(img: np.ndarray, colour: tuple[int, int, int], min_alpha: float = 0.4) -> int:

@@ -291,6 +291,10 @@ REVIEWED_FILES = {
     ("ooc/build.py", "write_text"): "table.json inside the map table's atomic build directory",
     ("ooc/build.py", "Path"): "RUN given to `galexplore serve --out-of-core`",
     ("ooc/table.py", "read_text"): "table.json of the server's own map table",
+    (
+        "views/tags.py",
+        "remove",
+    ): "TagStore.remove(name): drops a tag's rows from the fixed file RUN/tags.parquet (no path from the name)",
 }
 
 

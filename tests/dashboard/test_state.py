@@ -5,7 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from galexplore.dashboard.state import CLUSTER, ExplorerState, color_choices, column_kind, validate_color_by
+from galexplore.dashboard.state import (
+    CLUSTER,
+    DERIVED,
+    ExplorerState,
+    color_choices,
+    column_kind,
+    validate_color_by,
+)
 from galexplore.errors import GalexploreError
 
 
@@ -13,7 +20,7 @@ def test_colour_choices_are_catalog_columns_or_cluster(tiny_data):
     choices = color_choices(tiny_data)
     assert {"log_ssfr", "log_mstar", "sf_class", "morph_type", CLUSTER} <= set(choices)
     assert "galaxy_id" not in choices
-    assert set(choices) - {CLUSTER} <= set(tiny_data.catalog.columns)
+    assert set(choices) - {CLUSTER, *DERIVED} <= set(tiny_data.catalog.columns)  # + anomaly scores, tags
     assert column_kind(tiny_data, "sf_class") == "categorical"
     assert column_kind(tiny_data, "log_mstar") == "numeric"
 

@@ -24,7 +24,7 @@ from galexplore.dashboard.compute.spreading import (
 )
 from galexplore.dashboard.data import ExplorerData, per_server_cache
 from galexplore.dashboard.palettes import category_colors
-from galexplore.dashboard.state import CLUSTER, ExplorerState, column_kind
+from galexplore.dashboard.state import CLUSTER, DERIVED, ExplorerState, column_kind
 from galexplore.data.columns import SF_CLASSES
 
 #: Dynamic spreading: grow isolated pixels up to this many pixels.
@@ -51,6 +51,8 @@ def map_frame(state: ExplorerState, column: str) -> tuple[pd.DataFrame, str]:
     if column == CLUSTER:
         names = state.cluster_names()
         return _frame(data, column, names if names is not None else np.full(data.n, "none", dtype=object))
+    if column in DERIVED and column not in data.catalog.columns:  # anomaly scores, tags
+        return _frame(data, column, state.derived_values(column))
     return _frame(data, column, data.catalog[column].to_numpy())
 
 
@@ -69,7 +71,7 @@ def sorted_map_frame(state: ExplorerState, column: str) -> tuple[pd.DataFrame, s
     """:func:`map_frame` with its rows sorted by x (a zoom slices it). For a catalog column it
     is built once per server and shared read-only by every session (at 10⁷ galaxies each copy
     is ~200 MB); the colouring by the session's own clusters is the session's."""
-    if column == CLUSTER:
+    if column == CLUSTER or (column in DERIVED and column not in state.data.catalog.columns):
         frame, kind = map_frame(state, column)
         return frame.iloc[state.data.x_order].reset_index(drop=True), kind
     return _sorted_catalog_frame(state.data, column)

@@ -30,7 +30,22 @@ def find_similar(
     query_modality: str | None = None,
     target_modality: str | None = None,
 ) -> np.ndarray:
-    """Catalog rows of the ``k`` galaxies most similar to ``galaxy_id`` (itself first).
+    """Catalog rows (k,) int64 of the ``k`` galaxies most similar to ``galaxy_id`` (itself first):
+    the rows of :func:`find_similar_scored`, which also gives their similarity."""
+    return find_similar_scored(
+        data, galaxy_id, k, query_modality=query_modality, target_modality=target_modality
+    )[0]
+
+
+def find_similar_scored(
+    data: ExplorerData,
+    galaxy_id: str,
+    k: int = 20,
+    *,
+    query_modality: str | None = None,
+    target_modality: str | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` galaxies most similar to ``galaxy_id`` (itself first) and their similarity.
 
     Parameters
     ----------
@@ -45,7 +60,10 @@ def find_similar(
 
     Returns
     -------
-    ndarray of int64, shape (k,), most similar first.
+    rows : ndarray of int64, shape (k,)
+        Catalog rows, most similar first.
+    similarity : ndarray of float64, shape (k,)
+        Cosine similarity of each to the query, in [−1, 1].
     """
     if data.embeddings is None:
         raise GalexploreError("this run has no embeddings.parquet: similarity search is unavailable")
@@ -65,4 +83,5 @@ def find_similar(
             f"{query_modality} and {target_modality} embeddings have different sizes: not one space"
         )
     hits = index.query_vector(q, k=k)
-    return data.index.get_indexer(hits["galaxy_id"].to_numpy()).astype(np.int64)
+    rows = data.index.get_indexer(hits["galaxy_id"].to_numpy()).astype(np.int64)
+    return rows, hits["similarity"].to_numpy(np.float64)

@@ -257,14 +257,24 @@ def build_map_table(
         from galexplore.dashboard.compute.raster import category_order
 
         meta = {
-            "version": VERSION, "n": int(done), "survey": str(survey.path.resolve()), "run": str(run.resolve()),
-            "numeric": numeric, "categorical": categorical,
+            "version": VERSION,
+            "n": int(done),
+            "survey": str(survey.path.resolve()),
+            "run": str(run.resolve()),
+            "numeric": numeric,
+            "categorical": categorical,
             "categories": {c: sorted(v, key=category_order) for c, v in stripes.categories.items()},
             "limits": _limits(sample, numeric),
-            "ranges": {c: [float(np.nanmin(sample[c])), float(np.nanmax(sample[c]))]
-                          if sample[c].notna().any() else None for c in numeric},
-            "counts": stripes.counts[kept].tolist(), "boxes": stripes.boxes[kept].tolist(), "groups": groups,
-        }  # fmt: skip
+            "ranges": {
+                c: [float(np.nanmin(sample[c])), float(np.nanmax(sample[c]))]
+                if sample[c].notna().any()
+                else None
+                for c in numeric
+            },
+            "counts": stripes.counts[kept].tolist(),
+            "boxes": stripes.boxes[kept].tolist(),
+            "groups": groups,
+        }
         (tmp / TABLE_JSON).write_text(json.dumps(meta, indent=1))
     log.info("map table: %d galaxies in %d parts at %s", done, len(kept), target)
     return target

@@ -70,6 +70,10 @@ class OutOfCoreMap(EmbeddingMap):
             img = img.opts(clim=data.limits(column) or (np.nan, np.nan), clone=True)
         return img
 
+    def _legend_categories(self, column: str) -> list[str]:
+        """The categories of ``table.json``, in the order :meth:`_shade` colours them."""
+        return [str(c) for c in self.state.data.table.meta["categories"].get(column) or []]
+
     def _extent(self) -> tuple[np.ndarray, np.ndarray]:
         (x0, x1), (y0, y1) = self.state.data.table.extent
         return np.array([x0, y0]), np.array([x1, y1])

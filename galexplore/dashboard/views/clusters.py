@@ -10,23 +10,42 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 
 import numpy as np
 import pandas as pd
 import panel as pn
+from bokeh.models.widgets.tables import NumberFormatter
 
 from galexplore.analysis.clustering import METHOD_LABELS, NOISE, NOISE_NAME, Clusterer, cluster_summary
 from galexplore.dashboard import _compat
+from galexplore.dashboard.compute.in_flight import InFlight
 from galexplore.dashboard.data import ExplorerData, per_server_cache
 from galexplore.dashboard.state import CLUSTER, ExplorerState, reports_errors
 from galexplore.errors import GalexploreError, StoreError
 
 log = logging.getLogger(__name__)
 
-SUMMARY_COLUMNS = {"log_mstar": "med. log M*", "log_ssfr": "med. log sSFR", "ew_ha": "med. EW(Hα)"}
+#: Catalog column → its header in the cluster table (medians), short so the table fits the sidebar.
+SUMMARY_COLUMNS = {"log_mstar": "log M*", "log_ssfr": "log sSFR"}
+#: EW(Hα) class → its header in the cluster table (percent of the cluster).
+SUMMARY_CLASSES = {"star-forming": "% SF", "retired": "% ret."}
+
+#: Number formats of the cluster table's columns (Bokeh's Numbro formats).
+TABLE_FORMATTERS = {
+    "n": NumberFormatter(format="0,0"),
+    "%": NumberFormatter(format="0.0"),
+    **{h: NumberFormatter(format="0.00") for h in SUMMARY_COLUMNS.values()},
+    **{h: NumberFormatter(format="0") for h in SUMMARY_CLASSES.values()},
+}
+TABLE_CSS = """
+.tabulator, .tabulator .tabulator-row, .tabulator .tabulator-cell, .tabulator .tabulator-col {
+  font-size: 12px !important;
+}
+.tabulator .tabulator-cell { padding: 3px 5px !important; }
+.tabulator .tabulator-col .tabulator-col-content { padding: 3px 5px !important; }
+"""
 
 
 def clustering_space(data: ExplorerData) -> tuple[str, np.ndarray]:
@@ -36,68 +55,88 @@ def clustering_space(data: ExplorerData) -> tuple[str, np.ndarray]:
     return "projection", data.xy
 
 
-def cluster_key(method: str, k: int) -> str:
-    return "hdbscan" if method == "hdbscan" else f"{method} k={int(k)}"
+def cluster_key(
+    method: str, k: int, min_cluster_size: int | None = None, min_samples: int | None = None
+) -> str:
+    """How a clustering is named in the page, e.g. ``"kmeans k=5"`` or ``"hdbscan min size 30, min samples 3"``."""
+    if method != "hdbscan":
+        return f"{method} k={int(k)}"
+    parts = [
+        f"min size {min_cluster_size}" if min_cluster_size else "",
+        f"min samples {min_samples}" if min_samples else "",
+    ]
+    return " ".join(["hdbscan", ", ".join(p for p in parts if p)]).strip()
 
 
-#: The clusterings being computed, by (data token, method, k, seed): a second caller waits for
-#: the first one's result instead of computing the same clustering again.
-_IN_FLIGHT: dict[tuple, Future] = {}
-_IN_FLIGHT_GUARD = threading.Lock()
+#: The clusterings being computed: a second caller waits for the first one's result.
+_RUNNING = InFlight()
 
 
-def _claim(
-    data: ExplorerData, method: str, k: int, random_state: int
-) -> tuple[Future, Callable[[], None] | None]:
-    """The future of a clustering and, if no one is computing it yet, the function that computes
-    it (sets the future's result or exception); None if it is in flight elsewhere."""
-    key = (data.token, method, k, random_state)
-    with _IN_FLIGHT_GUARD:
-        if key in _IN_FLIGHT:
-            return _IN_FLIGHT[key], None
-        fut = _IN_FLIGHT[key] = Future()
-
-    def work() -> None:
-        try:
-            fut.set_result(_cached_clusters(data, method, k, random_state))
-        except BaseException as exc:  # the waiters get it (a thread has no one else to raise to)
-            fut.set_exception(exc)
-        finally:
-            with _IN_FLIGHT_GUARD:
-                _IN_FLIGHT.pop(key, None)
-
-    return fut, work
+def _key_and_compute(
+    data: ExplorerData, method: str, k: int, random_state: int, hdbscan: tuple = (None, None)
+) -> tuple[tuple, Callable[[], np.ndarray]]:
+    """The in-flight key of a clustering and the function that computes it (cached)."""
+    if method != "hdbscan":
+        hdbscan = (None, None)  # k-means and GMM ignore them: one cache entry
+    else:
+        k = 0  # HDBSCAN ignores k
+    key = (data.token, method, k, random_state, hdbscan)
+    return key, lambda: _cached_clusters(data, method, k, random_state, *hdbscan)
 
 
-def compute_clusters(data: ExplorerData, method: str, k: int, random_state: int = 0) -> np.ndarray:
+def compute_clusters(
+    data: ExplorerData,
+    method: str,
+    k: int,
+    random_state: int = 0,
+    *,
+    min_cluster_size: int | None = None,
+    min_samples: int | None = None,
+) -> np.ndarray:
     """Cluster labels (N,) int64 (−1 = noise) of every galaxy; cached across sessions.
+
+    ``min_cluster_size`` and ``min_samples`` are HDBSCAN's (see
+    :class:`~galexplore.analysis.clustering.Clusterer`; None: its defaults).
 
     Computed once per server: a call made while the same clustering is being computed (by
     :func:`clusters_future`, e.g. the server's start-up warm-up) waits for that result.
     """
-    fut, work = _claim(data, method, k, random_state)
-    if work is not None:
-        work()
-    return fut.result()
+    return _RUNNING.run(*_key_and_compute(data, method, k, random_state, (min_cluster_size, min_samples)))
 
 
-def clusters_future(data: ExplorerData, method: str, k: int, random_state: int = 0) -> Future:
+def clusters_future(
+    data: ExplorerData,
+    method: str,
+    k: int,
+    random_state: int = 0,
+    *,
+    min_cluster_size: int | None = None,
+    min_samples: int | None = None,
+) -> Future:
     """:func:`compute_clusters` in a daemon thread of its own (started unless the same
     clustering is already being computed): a future of the labels, for the event loop to await.
 
     K-means of 10⁶ × 1,024 vectors takes minutes: the loop answers pages meanwhile, and a
     server stopped meanwhile does not wait for it.
     """
-    fut, work = _claim(data, method, k, random_state)
-    if work is not None:
-        threading.Thread(target=work, name=f"galexplore-clusters-{method}-{k}", daemon=True).start()
-    return fut
+    key, compute = _key_and_compute(data, method, k, random_state, (min_cluster_size, min_samples))
+    return _RUNNING.start(key, compute, name=f"galexplore-clusters-{method}-{k}")
 
 
 @per_server_cache(32)
-def _cached_clusters(data: ExplorerData, method: str, k: int, random_state: int) -> np.ndarray:
+def _cached_clusters(
+    data: ExplorerData, method: str, k: int, random_state: int, min_cluster_size=None, min_samples=None
+) -> np.ndarray:
     space, X = clustering_space(data)
-    labels = Clusterer(method, int(k), space=space, random_state=random_state).fit(X).labels_
+    clusterer = Clusterer(
+        method,
+        max(int(k), 1),
+        space=space,
+        random_state=random_state,
+        min_cluster_size=min_cluster_size,
+        min_samples=min_samples,
+    )
+    labels = clusterer.fit(X).labels_
     labels = np.asarray(labels, dtype=np.int64)
     labels.setflags(write=False)
     return labels
@@ -127,8 +166,10 @@ def saved_clusters(data: ExplorerData) -> tuple[str, int, np.ndarray] | None:
 
 
 def summary_table(data: ExplorerData, labels: np.ndarray) -> pd.DataFrame:
-    """Display table of a clustering: size, share and medians per cluster (noise last)."""
-    _, X = clustering_space(data)
+    """Display table of a clustering: size, share, medians and class mix per cluster (noise last).
+
+    Medians have 2 decimals (log quantities), percentages none (the share of the survey 1).
+    """
     cols = [c for c in SUMMARY_COLUMNS if c in data.catalog.columns]
     summ = cluster_summary(data.catalog, labels, None, columns=cols)
     out = pd.DataFrame(
@@ -140,9 +181,9 @@ def summary_table(data: ExplorerData, labels: np.ndarray) -> pd.DataFrame:
     )
     for c in cols:
         out[SUMMARY_COLUMNS[c]] = summ[f"median_{c}"].round(2).to_numpy()
-    for cls in ("star-forming", "retired"):
+    for cls, header in SUMMARY_CLASSES.items():
         if f"frac_{cls}" in summ.columns:
-            out[f"% {cls}"] = (100 * summ[f"frac_{cls}"]).round(0).to_numpy()
+            out[header] = (100 * summ[f"frac_{cls}"]).round(0).astype(int).to_numpy()
     return out
 
 
@@ -156,10 +197,20 @@ class ClusterControls(pn.viewable.Viewer):
             state.param.cluster_method,
             label="Method",
             options={label: m for m, label in METHOD_LABELS.items()},
+            sizing_mode="stretch_width",
             css_classes=["gx-cluster-method"],
         )
         self._k = pn.widgets.IntInput.from_param(
-            state.param.n_clusters, label="k", width=80, css_classes=["gx-cluster-k"]
+            state.param.n_clusters, label="k (clusters)", width=110, css_classes=["gx-cluster-k"]
+        )
+        self._min_size = pn.widgets.IntInput.from_param(
+            state.param.min_cluster_size,
+            label="min cluster size",
+            width=120,
+            css_classes=["gx-cluster-min-size"],
+        )
+        self._min_samples = pn.widgets.IntInput.from_param(
+            state.param.min_samples, label="min samples", width=120, css_classes=["gx-cluster-min-samples"]
         )
         self._button = pn.widgets.Button(
             label="Recompute clusters", color="primary", css_classes=["gx-cluster-recompute"]
@@ -175,7 +226,12 @@ class ClusterControls(pn.viewable.Viewer):
             disabled=True,
             selectable=1,
             height=220,
-            layout="fit_data_table",
+            layout="fit_data_fill",  # wider than the sidebar: scrolls sideways, the cluster column stays
+            frozen_columns=["cluster"],
+            sortable=False,  # no sort arrows: the columns fit the sidebar
+            formatters=TABLE_FORMATTERS,
+            sizing_mode="stretch_width",
+            stylesheets=[TABLE_CSS],
             css_classes=["gx-cluster-table"],
         )
         self._table.param.watch(self._on_table, ["selection"])
@@ -183,7 +239,8 @@ class ClusterControls(pn.viewable.Viewer):
         self._color.on_click(lambda _: setattr(self.state, "color_by", CLUSTER))
         state.param.watch(self._on_labels, ["cluster_labels"])
         state.param.watch(self._on_busy, ["busy"])
-        state.param.watch(lambda e: setattr(self._k, "disabled", e.new == "hdbscan"), ["cluster_method"])
+        state.param.watch(self._show_method_params, ["cluster_method"])
+        self._show_method_params()
         saved = saved_clusters(state.data)
         if saved is not None and state.cluster_labels is None:
             method, k, labels = saved
@@ -197,11 +254,13 @@ class ClusterControls(pn.viewable.Viewer):
         if self.state.busy:
             return
         method, k = self.state.cluster_method, int(self.state.n_clusters)
-        log.debug("recomputing clusters: %s", cluster_key(method, k))
+        hdbscan = {"min_cluster_size": self.state.min_cluster_size, "min_samples": self.state.min_samples}
+        key = cluster_key(method, k, *hdbscan.values())
+        log.debug("recomputing clusters: %s", key)
         self.state.busy = True
         try:
-            labels = await asyncio.wrap_future(clusters_future(self.state.data, method, k))
-            self.state.set_clusters(labels, cluster_key(method, k))
+            labels = await asyncio.wrap_future(clusters_future(self.state.data, method, k, **hdbscan))
+            self.state.set_clusters(labels, key)
         except GalexploreError as exc:
             self.state.message = f"clustering failed: {exc}"
         except Exception as exc:  # never break the server
@@ -216,6 +275,12 @@ class ClusterControls(pn.viewable.Viewer):
             pn.state.execute(self.recompute)
 
     # -- reacting ----------------------------------------------------------------------------
+    def _show_method_params(self, *_events) -> None:
+        """k for k-means and GMM; minimum cluster size and samples for HDBSCAN."""
+        hdbscan = self.state.cluster_method == "hdbscan"
+        self._k.visible = not hdbscan
+        self._min_size.visible = self._min_samples.visible = hdbscan
+
     def _on_busy(self, event) -> None:
         self._spinner.value = event.new
         self._button.disabled = event.new
@@ -229,7 +294,7 @@ class ClusterControls(pn.viewable.Viewer):
             return
         n = int(labels.max()) + 1 if (labels >= 0).any() else 0
         noise = int((labels < 0).sum())
-        extra = f", {noise:,} noise" if noise else ""
+        extra = f", {noise:,} noise = {100 * noise / len(labels):.0f} %" if noise else ""
         self._status.object = f"**{n} clusters** ({self.state.cluster_key}{extra}). Click a row to select it."
         self._table.value = summary_table(self.state.data, labels)
 
@@ -240,11 +305,12 @@ class ClusterControls(pn.viewable.Viewer):
         name = str(self._table.value.iloc[event.new[0]]["cluster"])
         label = NOISE if name == NOISE_NAME else int(name)
         rows = np.flatnonzero(self.state.cluster_labels == label)
-        self.state.select(rows, f"cluster {name} of {self.state.cluster_key}")
+        self.state.select(rows, f"cluster {name} of {self.state.cluster_key}", link=f"cluster={name}")
 
     def __panel__(self):
         return pn.Column(
-            pn.Row(self._method, self._k),
+            pn.Row(self._method, sizing_mode="stretch_width"),
+            pn.Row(self._k, self._min_size, self._min_samples),
             pn.Row(self._button, self._spinner),
             self._status,
             self._table,

@@ -15,6 +15,7 @@ _CSS = """
 .gx-tile img { width: 100%; image-rendering: pixelated; display: block; }
 .gx-tile figcaption { color: #eee; font: 11px monospace; overflow: hidden; text-overflow: ellipsis;
                       white-space: nowrap; }
+.gx-tile figcaption.gx-score { color: #ffd54f; }
 .gx-empty { color: #777; font-style: italic; padding: 1em; }
 """
 
@@ -42,6 +43,12 @@ export function render({ model, el }) {
       const cap = document.createElement('figcaption')
       cap.textContent = t.id
       fig.append(img, cap)
+      if (t.score) {
+        const score = document.createElement('figcaption')
+        score.className = 'gx-score'
+        score.textContent = t.score
+        fig.append(score)
+      }
       fig.addEventListener('click', () => model.send_msg({ galaxy: t.id }))
       grid.append(fig)
     }
@@ -56,7 +63,8 @@ export function render({ model, el }) {
 class CutoutGrid(JSComponent):
     """Thumbnails with their ids; clicking one sets :attr:`clicked` (and fires even if unchanged).
 
-    ``tiles`` is a list of ``{"id": str, "src": data-URI, "title": str}``.
+    ``tiles`` is a list of ``{"id": str, "src": data-URI, "title": str}``, optionally with
+    ``"score"`` (str, a second caption line, e.g. the cosine similarity of a search hit).
     """
 
     tiles = param.List(default=[], doc="Thumbnails to show, in order.")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import pandas as pd
 import panel as pn
@@ -11,7 +13,8 @@ from galexplore.dashboard import _compat
 from galexplore.dashboard._setup import fit_range
 from galexplore.dashboard.data import class_codes  # noqa: F401 (part of this module's API)
 from galexplore.dashboard.palettes import HIGHLIGHT
-from galexplore.dashboard.state import ExplorerState
+from galexplore.dashboard.state import ExplorerState, reports_errors
+from galexplore.dashboard.url_state import format_numbers, select_link
 
 DEFAULT_COLUMNS = ("log_mstar", "log_ssfr", "ew_ha", "log_age_lw", "zh_lw", "log_sigma_star")
 N_BINS = 30
@@ -56,12 +59,14 @@ def class_table(codes: np.ndarray, classes: list[str], rows: np.ndarray) -> pd.D
     sel_codes = codes[np.asarray(rows, dtype=np.int64)]
     sel = np.bincount(sel_codes[sel_codes >= 0], minlength=len(classes))
     n_sel, n_all = max(len(rows), 1), len(codes)
-    return pd.DataFrame({
-        "class": classes,
-        "selected": sel.astype(int),
-        "selected %": np.round(100 * sel / n_sel, 1),
-        "survey %": np.round(100 * survey / n_all, 1),
-    })  # fmt: skip
+    return pd.DataFrame(
+        {
+            "class": classes,
+            "selected": sel.astype(int),
+            "selected %": np.round(100 * sel / n_sel, 1),
+            "survey %": np.round(100 * survey / n_all, 1),
+        }
+    )
 
 
 def fit_heights(fig) -> None:
@@ -132,7 +137,8 @@ class Distributions(pn.viewable.Viewer):
 
     def figure(self, column: str, rows: np.ndarray, *, legend: bool = False):
         """A Bokeh figure of one column: survey (grey) and selection (highlight) densities."""
-        from bokeh.models import ColumnDataSource, Range1d
+        from bokeh.events import SelectionGeometry
+        from bokeh.models import BoxSelectTool, ColumnDataSource, Range1d
         from bokeh.plotting import figure
 
         edges, all_d, sel_d = histogram_pair(self.state.data.catalog[column].to_numpy(float), rows)
@@ -144,7 +150,7 @@ class Distributions(pn.viewable.Viewer):
             toolbar_location=None,
             x_axis_label=self.state.data.label(column),
             y_axis_label="density",
-            tools="",
+            tools="xbox_select",  # a range of values selects those galaxies on every view
             x_range=Range1d(edges[0] - pad, edges[-1] + pad),
             y_range=Range1d(0, 1),
         )
@@ -167,7 +173,25 @@ class Distributions(pn.viewable.Viewer):
             fig.legend.location = "top_right"
             fig.legend.label_text_font_size = "9pt"
         fit_heights(fig)
+        fig.select_one({"type": BoxSelectTool}).renderers = []  # no bars dimmed: only the range is sent
+        fig.on_event(SelectionGeometry, partial(self._on_range, column, fig))
         return fig, edges, sel_src
+
+    def _on_range(self, column: str, fig, event) -> None:
+        """A range drawn on a histogram (Bokeh event): select it on the next tick, as a Panel callback."""
+        from panel.io.state import set_curdoc
+
+        geometry = event.geometry or {}
+        if not event.final or geometry.get("type") != "rect":
+            return
+        with set_curdoc(fig.document):
+            pn.state.execute(
+                partial(self._select_range, column, geometry["x0"], geometry["x1"]), schedule=True
+            )
+
+    @reports_errors("histogram range")
+    def _select_range(self, column: str, lo: float, hi: float) -> None:
+        select_link(self.state, "range", f"{column},{format_numbers(sorted((lo, hi)))}")
 
     def controls(self) -> pn.viewable.Viewable:
         return pn.widgets.MultiChoice.from_param(

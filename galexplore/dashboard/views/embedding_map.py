@@ -16,13 +16,18 @@ from functools import partial
 
 import holoviews as hv
 import numpy as np
+import pandas as pd
 import panel as pn
 import param
 
+from galexplore.dashboard import _compat
 from galexplore.dashboard._compat import colorbar_models
 from galexplore.dashboard._setup import CANVAS
 from galexplore.dashboard.compute.raster import (
+    VALUE,
+    category_order,
     colour_limits,
+    robust_limits,
     selection_mask,
     shade,
     shared_raster,
@@ -32,9 +37,11 @@ from galexplore.dashboard.compute.raster import (
 from galexplore.dashboard.compute.selection import box_select, lasso_select, nearest
 from galexplore.dashboard.data import ExplorerData, per_server_cache
 from galexplore.dashboard.gestures import select_on_release, throttled_cursor
-from galexplore.dashboard.palettes import CONTINUOUS_CMAP, FOCUS, HIGHLIGHT
-from galexplore.dashboard.state import CLUSTER, ExplorerState, column_kind, reports_errors
-from galexplore.dashboard.url_state import format_polygon
+from galexplore.dashboard.palettes import CONTINUOUS_CMAP, FOCUS, HIGHLIGHT, category_colors
+from galexplore.dashboard.state import CLUSTER, DERIVED, ExplorerState, column_kind, reports_errors
+from galexplore.dashboard.url_state import format_numbers, format_polygon, format_range, parse_range
+from galexplore.dashboard.views.formatting import format_value
+from galexplore.dashboard.views.map_controls import HV_TOOLS, MODES, legend_html, set_drag_mode
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +74,9 @@ class EmbeddingMap(pn.viewable.Viewer):
     """
 
     height = param.Integer(default=560)
+    select_mode = param.Selector(
+        default="lasso", objects=list(MODES), doc="What a drag on the map does: lasso, box or pan."
+    )
 
     def __init__(self, state: ExplorerState, **params) -> None:
         super().__init__(**params)
@@ -74,6 +84,22 @@ class EmbeddingMap(pn.viewable.Viewer):
         self._ranges: dict[str, tuple[float, float]] = {}
         self._hover_figures: set[str] = set()
         self._dragging = False  # a lasso, box or pan gesture is in progress on the map
+        if state.map_range:  # a view restored from a link, before the first plot
+            self._on_map_range()
+        self._mode_figure = None  # the plot whose drag tool the switch sets
+        self._mode_figures: set[str] = set()
+        self._legend = _compat.HTML(
+            "", css_classes=["gx-map-legend"], visible=False, margin=(8, 10), sizing_mode="stretch_width"
+        )
+        self._mode = pn.widgets.RadioButtonGroup.from_param(
+            self.param.select_mode,
+            options={v: k for k, v in MODES.items()},
+            color="primary",
+            variant="outline",
+            css_classes=["gx-select-mode"],
+            margin=(5, 10),
+        )
+        self.param.watch(self._on_mode, ["select_mode"])
         self._pane = pn.pane.HoloViews(
             self._build(),
             sizing_mode="stretch_width",
@@ -82,13 +108,16 @@ class EmbeddingMap(pn.viewable.Viewer):
             css_classes=["gx-map"],
         )
         state.param.watch(self._recolour, ["color_by"])
+        state.param.watch(self._on_map_range, ["map_range"])
         state.param.watch(self._on_clusters, ["cluster_labels"])
+        state.param.watch(self._on_derived, ["derived"])
 
     # -- building ----------------------------------------------------------------------------
     def _build(self):
         state, data = self.state, self.state.data
         column = state.color_by
         self._kind = column_kind(data, column)
+        self._update_legend(column)
         # A numeric colouring changes in place (the same plot: new pixels, colour limits and
         # labels); only a change of kind or a categorical one builds a new plot
         self._colour = ColourStream(column=column)
@@ -123,10 +152,10 @@ class EmbeddingMap(pn.viewable.Viewer):
         overlay = (layer * sel_layer * focus).opts(
             hv.opts.Overlay(
                 responsive=True,
-                hooks=[self._add_hover, self._label_colour, select_on_release],
+                hooks=[self._add_hover, self._label_colour, select_on_release, self._apply_mode],
                 xlabel=xlabel,
                 ylabel=ylabel,
-                active_tools=["lasso_select", "wheel_zoom"],
+                active_tools=[HV_TOOLS[self.select_mode], "wheel_zoom"],
                 title=self._title(column),
                 **lims,
                 **CANVAS,
@@ -139,9 +168,13 @@ class EmbeddingMap(pn.viewable.Viewer):
 
     def _shade(self, column: str, **view) -> hv.Image | hv.RGB:
         """The colour layer of one view (see :func:`shade`), with its colour limits."""
-        if column == CLUSTER:  # the session's own clustering
+        if column == CLUSTER or self._is_derived(column):  # the session's clustering, anomaly scores, tags
             frame, kind = sorted_map_frame(self.state, column)
-            return shade(frame, column, kind, **view)
+            img = shade(frame, column, kind, **view)
+            if kind == "numeric":
+                lims = robust_limits(self.state.derived_values(column))
+                img = img.opts(clim=lims or (np.nan, np.nan), clone=True)
+            return img
         img = shared_raster(self.state.data, column, **view)
         if column_kind(self.state.data, column) == "numeric":
             img = img.opts(clim=colour_limits(self.state.data, column) or (np.nan, np.nan), clone=True)
@@ -165,6 +198,10 @@ class EmbeddingMap(pn.viewable.Viewer):
         """The current view after a rebuild, else the data extent padded by 4 %."""
         if self._ranges:
             return {"xlim": self._ranges["x"], "ylim": self._ranges["y"]}
+        return self._full_lims()
+
+    def _full_lims(self) -> dict:
+        """The data extent padded by 4 %."""
         lo, hi = self._extent()
         pad = np.maximum((hi - lo) * 0.04, 1e-3)
         return {"xlim": (lo[0] - pad[0], hi[0] + pad[0]), "ylim": (lo[1] - pad[1], hi[1] + pad[1])}
@@ -223,7 +260,8 @@ class EmbeddingMap(pn.viewable.Viewer):
             line_width=1.5,
             name="gx-hover",
         )
-        tips = [("galaxy", "@galaxy_id"), *[(data.label(c), f"@{{{c}}}") for c in cols[1:]]]
+        tips = [("galaxy", "@galaxy_id"), ("coloured by", "@{gx_colour}")]
+        tips += [(data.label(c), f"@{{gx_text_{c}}}") for c in cols[1:]]
         fig.add_tools(HoverTool(renderers=[ring], tooltips=tips))
         throttled_cursor(fig, partial(self._on_cursor, source))
         # No hover while a lasso or box is drawn: each hover update repaints the map under the
@@ -246,7 +284,52 @@ class EmbeddingMap(pn.viewable.Viewer):
         out = {"x": data.xy[rows, 0].tolist(), "y": data.xy[rows, 1].tolist()}
         for c in ["galaxy_id", *data.key_properties]:
             out[c] = data.catalog[c].iloc[rows].tolist()
+        for c in data.key_properties:  # what the tooltip shows: the dashboard's precision
+            out[f"gx_text_{c}"] = [format_value(c, v, unit=data.unit(c)) for v in out[c]]
+        out["gx_colour"] = [self._colour_text(r) for r in rows]
         return out
+
+    def _colour_text(self, row: int) -> str:
+        """The galaxy's value of the map's colouring, e.g. ``"log_ssfr = -10.23 log yr⁻¹"``."""
+        column, state = self.state.color_by, self.state
+        if column == CLUSTER:
+            names = state.cluster_names()
+            value = names[row] if names is not None else None
+        elif self._is_derived(column):
+            value = state.derived_values(column)[row]
+        else:
+            value = state.data.catalog[column].iloc[row]
+        return f"{column} = {format_value(column, value, unit=state.data.unit(column))}"
+
+    # -- the selection-mode switch and the legend ------------------------------------------------
+    def _apply_mode(self, plot, element) -> None:
+        """HoloViews hook: the switch's drag tool is the plot's active one (see :func:`set_drag_mode`)."""
+        fig = plot.state
+        if fig.id not in self._mode_figures:  # hooks run on every update, of replaced plots too
+            self._mode_figures.add(fig.id)
+            self._mode_figure = fig  # the newest plot
+        set_drag_mode(fig, self.select_mode)
+
+    def _on_mode(self, *_events) -> None:
+        if self._mode_figure is not None:
+            set_drag_mode(self._mode_figure, self.select_mode)
+
+    def _legend_categories(self, column: str) -> list[str]:
+        """The categories of a categorical colouring, in the map's order (as :func:`shade` gets them)."""
+        if column == CLUSTER or self._is_derived(column):
+            values = self.state.cluster_names() if column == CLUSTER else self.state.derived_values(column)
+            values = ["none"] if values is None else values
+            return sorted(pd.Series(values).astype(str).fillna("none").unique(), key=category_order)
+        return list(sorted_map_frame(self.state, column)[0][VALUE].cat.categories)
+
+    def _update_legend(self, column: str) -> None:
+        """A legend of the categories for a categorical colouring (none for a numeric one: its colour bar)."""
+        if column_kind(self.state.data, column) != "categorical":
+            self._legend.visible = False
+            return
+        colors = category_colors(column, self._legend_categories(column))
+        self._legend.object = legend_html(colors, self.state.data.label(column))
+        self._legend.visible = True
 
     @reports_errors("hover")
     def _on_cursor(self, source, x: float, y: float) -> None:
@@ -281,6 +364,15 @@ class EmbeddingMap(pn.viewable.Viewer):
         if self.state.color_by == CLUSTER:
             self._rebuild()
 
+    def _is_derived(self, column: str) -> bool:
+        """Whether ``column`` is a colouring the dashboard computes (anomaly scores, tags)."""
+        return column in DERIVED and column not in self.state.data.catalog.columns
+
+    def _on_derived(self, event) -> None:
+        column = self.state.color_by
+        if self._is_derived(column) and event.new.get(column) is not event.old.get(column):
+            self._rebuild()
+
     # -- stream callbacks (never raise into the server) ----------------------------------------
     @reports_errors("lasso selection")
     def _on_lasso(self, geometry=None, **_) -> None:
@@ -293,7 +385,7 @@ class EmbeddingMap(pn.viewable.Viewer):
     def _on_boundsxy(self, bounds=None, **_) -> None:
         if bounds is None:
             return
-        self.state.select(self._box_rows(bounds), "box")
+        self.state.select(self._box_rows(bounds), "box", link=f"box={format_numbers(bounds)}")
 
     @reports_errors("tap")
     def _on_tap(self, x=None, y=None, **_) -> None:
@@ -317,6 +409,32 @@ class EmbeddingMap(pn.viewable.Viewer):
     def _on_rangexy(self, x_range=None, y_range=None, **_) -> None:
         if x_range is not None and y_range is not None and np.isfinite([*x_range, *y_range]).all():
             self._ranges = {"x": tuple(x_range), "y": tuple(y_range)}
+            full = self._full_lims()
+            whole = _close((full["xlim"], full["ylim"]), (x_range, y_range))
+            self.state.map_range = "" if whole else format_range(x_range, y_range)
+
+    @reports_errors("zooming the map")
+    def _on_map_range(self, *_events) -> None:
+        """The state's map range changed (a link, the find box): show it unless it is the view."""
+        if not self.state.map_range:
+            return
+        x_range, y_range = parse_range(self.state.map_range)
+        if self._ranges and _close((self._ranges["x"], self._ranges["y"]), (x_range, y_range)):
+            return
+        self._ranges = {"x": x_range, "y": y_range}
+        if hasattr(self, "_pane"):
+            self._rebuild()
 
     def __panel__(self):
-        return self._pane
+        return pn.Column(
+            pn.Row(self._mode, self._legend, sizing_mode="stretch_width"),
+            self._pane,
+            sizing_mode="stretch_width",
+        )
+
+
+def _close(a, b, rtol: float = 1e-4) -> bool:
+    """Whether two views ((x0, x1), (y0, y1)) agree to ``rtol`` of their spans."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)  # (2, 2) each
+    span = np.maximum(np.abs(a[:, 1] - a[:, 0]), 1e-12)[:, None]
+    return bool((np.abs(a - b) <= rtol * span).all())

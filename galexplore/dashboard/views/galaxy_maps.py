@@ -24,8 +24,9 @@ from galexplore.dashboard import _compat
 from galexplore.dashboard._setup import batched
 from galexplore.dashboard.catalog_only import no_pixels_note
 from galexplore.dashboard.compute.cutouts import lupton_rgb
-from galexplore.dashboard.compute.similar import find_similar
+from galexplore.dashboard.compute.similar import find_similar_scored
 from galexplore.dashboard.state import ExplorerState
+from galexplore.dashboard.views.formatting import format_value
 from galexplore.data.columns import MAP_CHANNELS
 from galexplore.errors import GalexploreError
 
@@ -68,12 +69,27 @@ def map_images(maps: np.ndarray, channels: list[str], units: list[str], extent: 
         unit = units[k] or MAP_CHANNELS.get(name, "")
         finite = img[np.isfinite(img)]
         clim = tuple(np.percentile(finite, [2, 98])) if finite.size else (0.0, 1.0)
-        out.append(hv.Image(img, bounds=(-extent, -extent, extent, extent), kdims=["x / Rₑ", "y / Rₑ"],
-                            vdims=[hv.Dimension(name, label=title, unit=unit)], label=title).opts(
-            cmap=cmap, colorbar=True, clabel=f"[{unit}]" if unit else "", clim=clim,
-            clipping_colors={"NaN": "transparent"}, frame_width=MAP_SIZE, frame_height=MAP_SIZE,
-            title=title, tools=["hover"], toolbar=None, colorbar_opts={"width": 10},
-        ))  # fmt: skip
+        out.append(
+            hv.Image(
+                img,
+                bounds=(-extent, -extent, extent, extent),
+                kdims=["x / Rₑ", "y / Rₑ"],
+                vdims=[hv.Dimension(name, label=title, unit=unit)],
+                label=title,
+            ).opts(
+                cmap=cmap,
+                colorbar=True,
+                clabel=f"[{unit}]" if unit else "",
+                clim=clim,
+                clipping_colors={"NaN": "transparent"},
+                frame_width=MAP_SIZE,
+                frame_height=MAP_SIZE,
+                title=title,
+                tools=["hover"],
+                toolbar=None,
+                colorbar_opts={"width": 10},
+            )
+        )
     return out
 
 
@@ -85,9 +101,7 @@ def catalog_row(state: ExplorerState, row: int) -> pd.DataFrame:
     values = []
     for c in cols:
         v = cat.at[row, c]
-        unit = state.data.unit(c)
-        text = f"{v:.3g}" if isinstance(v, float | np.floating) else str(v)
-        values.append(f"{text} {unit}".strip())
+        values.append(format_value(c, v, unit=state.data.unit(c)))
     return pd.DataFrame({"property": cols, "value": values})
 
 
@@ -124,6 +138,7 @@ class GalaxyFocus(pn.viewable.Viewer):
         self._elements: dict[str, hv.Element] = {}  # what each plot shows now (the last galaxy's if hidden)
         self._table = _compat.HTML(
             "",
+            visible=False,
             height=220,
             width=340,
             css_classes=["gx-focus-table"],
@@ -143,12 +158,14 @@ class GalaxyFocus(pn.viewable.Viewer):
                 "**No galaxy in focus.** Click a cutout in the gallery (or a galaxy on the map)."
             )
             self._table.object = ""
+            self._table.visible = False  # a one-line hint, not an empty block
             self._similar.disabled = True
             self._show({})
             return
         data = self.state.data
         gid = data.galaxy_ids[row]
         self._title.object = f"**Galaxy in focus:** `{gid}`"
+        self._table.visible = True
         self._table.object = catalog_row(self.state, row).to_html(index=False, header=False, border=0)
         self._similar.disabled = data.embeddings is None
         try:
@@ -213,7 +230,7 @@ class GalaxyFocus(pn.viewable.Viewer):
         if not focus:
             return
         try:
-            rows = find_similar(
+            rows, similarity = find_similar_scored(
                 self.state.data,
                 focus,
                 self.n_similar,
@@ -226,7 +243,10 @@ class GalaxyFocus(pn.viewable.Viewer):
         how = f"{len(rows)} most similar to {focus}"
         if self.query_modality != self.target_modality:
             how += f" ({self.query_modality} → {self.target_modality})"
-        self.state.select(rows, how, ordered=True)
+        first = self.state.data.embeddings.modalities[0]
+        same = self.query_modality in (None, first) and self.target_modality in (None, first)
+        link = f"similar={len(rows)},{focus}" if same else ""  # else the link holds the rows
+        self.state.select(rows, how, ordered=True, scores=similarity, link=link)
 
     def controls(self) -> pn.viewable.Viewable:
         widgets = [

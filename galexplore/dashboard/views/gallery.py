@@ -16,9 +16,11 @@ import param
 from galexplore.dashboard import _compat
 from galexplore.dashboard.catalog_only import no_pixels_note
 from galexplore.dashboard.compute.cutouts import colormap_rgb, lupton_rgb, png_data_uri
+from galexplore.dashboard.compute.typical import typical_row
 from galexplore.dashboard.data import ExplorerData, per_server_cache
 from galexplore.dashboard.state import ExplorerState
 from galexplore.dashboard.views.cutout_grid import CutoutGrid
+from galexplore.dashboard.views.formatting import format_similarity, format_value
 from galexplore.errors import GalexploreError
 
 log = logging.getLogger(__name__)
@@ -53,6 +55,9 @@ class Gallery(pn.viewable.Viewer):
 
     page = param.Integer(default=0, bounds=(0, None))
     page_size = param.Integer(default=PAGE_SIZE, bounds=(1, 100))
+    typical_focus = param.Boolean(
+        default=True, doc="After a selection, put its most typical galaxy in focus (unless one of it is)."
+    )
 
     def __init__(self, state: ExplorerState, **params) -> None:
         super().__init__(**params)
@@ -92,6 +97,24 @@ class Gallery(pn.viewable.Viewer):
             self.page = 0  # triggers _render
         else:
             self._render()
+        self._focus_typical()
+
+    def _focus_typical(self) -> None:
+        """Put the selection's most typical galaxy (nearest its mean embedding) in focus, unless
+        the galaxy in focus is selected already (e.g. the query of a similarity search)."""
+        state = self.state
+        if not self.typical_focus or state.n_selected == 0:
+            return
+        focus = state.focus_row
+        if focus is not None and np.isin(focus, state.selection):
+            return
+        try:
+            row = typical_row(state.data, state.selection)
+        except Exception:  # a convenience: never break the selection
+            log.exception("cannot find the most typical selected galaxy")
+            return
+        if row is not None:
+            state.focus = str(state.data.galaxy_ids[row])
 
     def _on_click(self, event) -> None:
         # a fresh tick, not inside the component's message handler: the URL (Location) then
@@ -114,9 +137,11 @@ class Gallery(pn.viewable.Viewer):
             log.exception("cannot read cutouts")
             self.state.message = f"cannot read cutouts: {exc}"
             uris = tuple("" for _ in rows)
+        scores = self.page_scores()
         tiles = [
-            {"id": str(data.galaxy_ids[r]), "src": u, "title": self._title(r)}
-            for r, u in zip(rows, uris, strict=True)
+            {"id": str(data.galaxy_ids[r]), "src": u, "title": self._title(r, s)}
+            | ({"score": f"cos {format_similarity(s)}"} if s is not None else {})
+            for r, u, s in zip(rows, uris, scores, strict=True)
         ]
         self._grid.param.update(tiles=tiles, focus=self.state.focus)
         how = f" ({self.state.selection_label})" if self.state.selection_label else ""
@@ -127,12 +152,22 @@ class Gallery(pn.viewable.Viewer):
         self._next.disabled = self.page >= self.n_pages - 1
         self._clear.disabled = n == 0
 
-    def _title(self, row: int) -> str:
+    def page_scores(self) -> list[float | None]:
+        """Score (cosine similarity of a search hit) of each galaxy on the current page, or Nones."""
+        scores = self.state.selection_scores
+        n = len(self.page_rows())
+        if scores is None or len(scores) != self.state.n_selected:
+            return [None] * n
+        start = self.page * self.page_size
+        return [float(v) for v in scores[start : start + n]]
+
+    def _title(self, row: int, score: float | None = None) -> str:
         cat = self.state.data.catalog
         parts = [str(cat.at[row, "galaxy_id"])]
+        if score is not None:
+            parts.append(f"cosine similarity = {format_similarity(score)}")
         for c in self.state.data.key_properties:
-            v = cat.at[row, c]
-            parts.append(f"{c} = {v:.2f}" if isinstance(v, float) else f"{c} = {v}")
+            parts.append(f"{c} = {format_value(c, cat.at[row, c], unit=self.state.data.unit(c))}")
         return "\n".join(parts)
 
     def __panel__(self):

@@ -23,8 +23,10 @@ from galexplore.dashboard import _compat
 from galexplore.dashboard._setup import CANVAS
 from galexplore.dashboard.compute.raster import view_layer
 from galexplore.dashboard.data import ExplorerData, per_server_cache
+from galexplore.dashboard.gestures import select_on_release
 from galexplore.dashboard.palettes import DENSITY_CMAP, FOCUS, category_colors
-from galexplore.dashboard.state import CLUSTER, ExplorerState
+from galexplore.dashboard.state import CLUSTER, ExplorerState, reports_errors
+from galexplore.dashboard.url_state import format_numbers, format_polygon, select_link
 from galexplore.data.relations import MS_SCATTER, MS_SLOPE, MS_ZERO, main_sequence
 
 X, Y = "log_mstar", "log_sfr"
@@ -164,7 +166,10 @@ class MainSequence(pn.viewable.Viewer):
     def _build(self):
         data = self.state.data
         colors = category_colors(self.colour, self.categories())
-        density = density_layer(self._survey)
+        density = density_layer(self._survey).opts(tools=["box_select", "lasso_select"])
+        # a box or lasso here selects on every view (two-way brushing); NaN mass or SFR never
+        for stream in (hv.streams.BoundsXY(source=density), hv.streams.Lasso(source=density)):
+            stream.add_subscriber(getattr(self, f"_on_{type(stream).__name__.lower()}"))
         sel = hv.streams.Params(self.state, ["selection"])
         glyphs = hv.DynamicMap(lambda selection: self._glyphs(selection, colors), streams=[sel])
         (x0, x1), (y0, y1) = self._extent
@@ -172,7 +177,20 @@ class MainSequence(pn.viewable.Viewer):
         raster = view_layer(partial(self._selection_raster, colors=colors), lims, sel).opts(show_legend=False)
         focus = hv.DynamicMap(self._focus, streams=[hv.streams.Params(self.state, ["focus"])])
         band, ms = relation_layers(*np.nanpercentile(data.catalog[X].to_numpy(float), [0.5, 99.5]))
-        return (density * band * ms * raster * glyphs * focus).opts(overlay_options(data, lims))
+        return (density * band * ms * raster * glyphs * focus).opts(
+            overlay_options(data, lims),
+            hv.opts.Overlay(active_tools=["box_select"], hooks=[select_on_release]),
+        )
+
+    @reports_errors("main sequence box")
+    def _on_boundsxy(self, bounds=None, **_) -> None:
+        if bounds is not None:
+            select_link(self.state, "msbox", format_numbers(bounds))
+
+    @reports_errors("main sequence lasso")
+    def _on_lasso(self, geometry=None, **_) -> None:
+        if geometry is not None and len(geometry) >= 3:
+            select_link(self.state, "mslasso", format_polygon(geometry))
 
     def _glyphs(self, rows, colors) -> hv.Points:
         frame = self.selected_frame(rows) if len(rows) <= MAX_GLYPHS else self.selected_frame(rows[:0])
