@@ -53,10 +53,14 @@ class ClusterResult:
     path: Path | None = None
 
 
-def clustering_name(method: str, n_clusters: int, space: str, min_cluster_size: int | None = None) -> str:
-    """File stem of a clustering, e.g. ``kmeans_k3_embedding`` or ``hdbscan_m25_projection``."""
+def clustering_name(
+    method: str, n_clusters: int, space: str, min_cluster_size: int | None = None, min_samples: int | None = None
+) -> str:
+    """File stem of a clustering, e.g. ``kmeans_k3_embedding``, ``hdbscan_m25_projection`` or
+    ``hdbscan_m25_s3_embedding`` (``min_samples`` named only when given)."""
     if method == "hdbscan":
-        return f"hdbscan_m{min_cluster_size or 'auto'}_{space}"
+        samples = f"_s{min_samples}" if min_samples else ""
+        return f"hdbscan_m{min_cluster_size or 'auto'}{samples}_{space}"
     return f"{method}_k{int(n_clusters)}_{space}"
 
 
@@ -69,6 +73,7 @@ def cluster_run(
     modality: str | None = None,
     random_state: int = 0,
     min_cluster_size: int | None = None,
+    min_samples: int | None = None,
     save: bool = True,
 ) -> ClusterResult:
     """Cluster a run's galaxies and (by default) save the labels under ``RUN/clusters/``.
@@ -78,7 +83,7 @@ def cluster_run(
     run : path-like
         Run directory with ``embeddings.parquet`` (and ``projection.parquet`` for
         ``space="projection"``).
-    method, n_clusters, space, random_state, min_cluster_size
+    method, n_clusters, space, random_state, min_cluster_size, min_samples
         As in :class:`~galexplore.analysis.clustering.Clusterer`.
     modality : str, optional
         Which embedding of a multi-modal run (required when there are several).
@@ -97,7 +102,12 @@ def cluster_run(
     else:
         X = emb.get(modality)
     model = Clusterer(
-        method, n_clusters, space=space, random_state=random_state, min_cluster_size=min_cluster_size
+        method,
+        n_clusters,
+        space=space,
+        random_state=random_state,
+        min_cluster_size=min_cluster_size,
+        min_samples=min_samples,
     ).fit(X)
     params = {
         "method": method,
@@ -107,12 +117,13 @@ def cluster_run(
         "modality": modality or (emb.modalities[0] if len(emb.modalities) == 1 else None),
         "random_state": random_state,
         "min_cluster_size": min_cluster_size,
+        "min_samples": min_samples,
         "encoder_fingerprint": encoder_fingerprint(run, emb.metadata),
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     labels = pd.DataFrame({"galaxy_id": emb.galaxy_ids.astype(str), "cluster": model.labels_})
     path = (
-        save_clusters(run, labels, params, clustering_name(method, n_clusters, space, min_cluster_size))
+        save_clusters(run, labels, params, clustering_name(method, n_clusters, space, min_cluster_size, min_samples))
         if save
         else None
     )

@@ -7,7 +7,7 @@ import sys
 
 import pandas as pd
 
-from galexplore.analysis.clustering import CRITERIA, METHODS, NOISE_NAME, SPACES
+from galexplore.analysis.clustering import CRITERIA, HDBSCAN_MIN_SAMPLES, METHODS, NOISE_NAME, SPACES
 from galexplore.cli._analysis import add_survey_option, aligned_catalog, int_range, run_survey
 from galexplore.cli._common import non_negative_int, positive_int
 
@@ -53,6 +53,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="HDBSCAN minimum cluster size (default: 2%% of the galaxies)",
     )
     p.add_argument(
+        "--min-samples",
+        type=positive_int,
+        help="HDBSCAN neighbours that make a core point: lower puts fewer galaxies in noise "
+        f"(default: {HDBSCAN_MIN_SAMPLES})",
+    )
+    p.add_argument(
         "--suggest-k", type=int_range, metavar="LOW-HIGH", help="choose k in this range first, e.g. 2-8"
     )
     p.add_argument(
@@ -82,6 +88,7 @@ def run(args: argparse.Namespace) -> int:
         modality=args.modality,
         random_state=args.seed,
         min_cluster_size=args.min_cluster_size,
+        min_samples=args.min_samples,
         save=not args.no_save,
     )
     survey = run_survey(args.run, args.survey)

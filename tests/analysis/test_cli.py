@@ -112,3 +112,17 @@ def test_evaluate_verb(run_copy, tiny_survey, capsys):
     assert not (run_copy / "report").exists()
     assert main(["evaluate", str(tiny_survey.path), str(run_copy), "--test-fraction", "1"]) == 1
     assert "--test-fraction" in capsys.readouterr().err
+
+
+def test_cluster_hdbscan_min_samples(run_copy, capsys):
+    """--min-samples reaches HDBSCAN: a lower value leaves no more galaxies in noise, and the
+    saved clustering names it."""
+    import pandas as pd
+
+    noise = {}
+    for ms in (1, 10):
+        argv = ["-q", "cluster", str(run_copy), "--method", "hdbscan", "--min-cluster-size", "5"]
+        assert main([*argv, "--min-samples", str(ms)]) == 0
+        labels = pd.read_parquet(run_copy / "clusters" / f"hdbscan_m5_s{ms}_embedding.parquet")
+        noise[ms] = int((labels["cluster"] == -1).sum())
+    assert noise[1] < noise[10], noise
