@@ -54,7 +54,11 @@ class ClusterResult:
 
 
 def clustering_name(
-    method: str, n_clusters: int, space: str, min_cluster_size: int | None = None, min_samples: int | None = None
+    method: str,
+    n_clusters: int,
+    space: str,
+    min_cluster_size: int | None = None,
+    min_samples: int | None = None,
 ) -> str:
     """File stem of a clustering, e.g. ``kmeans_k3_embedding``, ``hdbscan_m25_projection`` or
     ``hdbscan_m25_s3_embedding`` (``min_samples`` named only when given)."""
@@ -123,7 +127,9 @@ def cluster_run(
     }
     labels = pd.DataFrame({"galaxy_id": emb.galaxy_ids.astype(str), "cluster": model.labels_})
     path = (
-        save_clusters(run, labels, params, clustering_name(method, n_clusters, space, min_cluster_size, min_samples))
+        save_clusters(
+            run, labels, params, clustering_name(method, n_clusters, space, min_cluster_size, min_samples)
+        )
         if save
         else None
     )

@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 
 from galexplore.analysis.cluster_store import cluster_run
-from galexplore.errors import GalexploreError
-from galexplore.artifacts.export import export_selection, read_export
 from galexplore.analysis.projection import project_run
+from galexplore.artifacts.export import export_selection, read_export
 from galexplore.artifacts.runs import read_projection
+from galexplore.errors import GalexploreError
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +52,9 @@ def test_cluster_export_round_trip(projected_run, tiny_survey, tmp_path, suffix)
 
 def test_galaxy_export_and_plain_csv_reading(projected_run, tiny_survey, tmp_path):
     ids = list(tiny_survey.catalog["galaxy_id"][:4])
-    out = export_selection(projected_run, tmp_path / "four.csv", galaxies=ids, survey=tiny_survey, selection="lasso on the UMAP")
+    out = export_selection(
+        projected_run, tmp_path / "four.csv", galaxies=ids, survey=tiny_survey, selection="lasso on the UMAP"
+    )
     _, prov = read_export(out)
     assert prov["selection"] == "lasso on the UMAP"
     plain = pd.read_csv(out, comment="#")  # still an ordinary CSV for spreadsheets and pandas
