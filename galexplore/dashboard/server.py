@@ -107,6 +107,11 @@ def websocket_origins(address: str, port: int, extra: list[str] | None = None) -
     return sorted({f"{h}:{port}" for h in hosts} | set(extra or []))
 
 
+#: zlib level of the websocket compression (and gzip for HTTP) unless ``--compression-level`` says
+#: otherwise: 1 is zlib's fastest, within a few per cent of 6's ratio on the page's rasters
+#: (bench/remote.py, docs/performance.md "Remote users").
+COMPRESSION_LEVEL = 1
+
 #: Seconds after start-up when the kernels a new page does not need (colouring by class) are
 #: compiled; a page requested meanwhile is not held up by them.
 REST_WARM_UP_DELAY_S = 20.0
@@ -141,6 +146,21 @@ def _log_failure(future) -> None:
         log.debug("cluster warm-up failed", exc_info=future.exception())
 
 
+def compression_settings(level: int) -> dict:
+    """Tornado/Bokeh settings that compress what the page receives (``level`` 0: nothing).
+
+    The session websocket gets permessage-deflate at zlib ``level`` (Bokeh's
+    ``websocket_compression_level``; every browser negotiates it), and HTTP responses (the page,
+    Bokeh's and Panel's JavaScript and CSS) gzip (Tornado's ``compress_response``). Rasters of a
+    sparse map and JavaScript shrink 3–50×, which is what a remote user on a slow link waits for.
+    """
+    if not 0 <= level <= 9:
+        raise GalexploreError(f"compression level must be 0 (off) to 9, got {level}")
+    if level == 0:
+        return {}
+    return {"websocket_compression_level": level, "compress_response": True}
+
+
 def make_server(
     survey: str | os.PathLike,
     run: str | os.PathLike,
@@ -151,6 +171,7 @@ def make_server(
     basic_auth: str | None = None,
     num_procs: int = 1,
     out_of_core: bool = False,
+    compression_level: int = COMPRESSION_LEVEL,
 ):
     """The Bokeh/Tornado server of the explorer, bound but not started (see :func:`serve`).
 
@@ -163,6 +184,7 @@ def make_server(
 
     from galexplore.dashboard.app import create_app, load_data
 
+    compression = compression_settings(compression_level)
     quiet_closed_sockets()
     for warning in check_exposure(address, allow_origins, basic_auth):
         log.warning(warning)
@@ -192,6 +214,7 @@ def make_server(
         websocket_origin=websocket_origins(address, port, allow_origins),
         verbose=False,
         num_procs=num_procs,
+        **compression,
         **auth,
     )
 
@@ -209,6 +232,7 @@ def serve(
     warm_up: bool = True,
     num_procs: int = 1,
     out_of_core: bool | None = False,
+    compression_level: int = COMPRESSION_LEVEL,
 ) -> None:
     """Serve the explorer until interrupted.
 
@@ -237,6 +261,9 @@ def serve(
         Serve the out-of-core explorer (:mod:`galexplore.dashboard.ooc.app`): the catalog
         and projection stay on disk and are aggregated with Dask. None: out of core for a
         partitioned projection of more than ``AUTO_ROWS`` galaxies.
+    compression_level : int
+        zlib level (1–9) of the websocket's permessage-deflate, with gzip for HTTP responses;
+        0 sends everything uncompressed (see :func:`compression_settings`).
     """
     from galexplore.dashboard.ooc.app import wants_out_of_core
 
@@ -250,6 +277,7 @@ def serve(
         basic_auth=basic_auth,
         num_procs=num_procs,
         out_of_core=out_of_core,
+        compression_level=compression_level,
     )
     from tornado.process import task_id
 

@@ -7,6 +7,7 @@ import socket
 import pytest
 
 from galexplore.cli import main
+from galexplore.errors import GalexploreError
 
 
 def test_serve_help_explains_the_safe_default(capsys):
@@ -180,3 +181,18 @@ def test_serve_rejects_a_negative_process_count(capsys):
         main(["serve", "s", "r", "--num-procs", "-1"])
     assert exc.value.code == 2
     assert "--num-procs: must be ≥ 0, got -1" in capsys.readouterr().err
+
+
+def test_compression_levels_are_checked(tiny_survey, tiny_run, capsys):
+    from galexplore.dashboard.server import COMPRESSION_LEVEL, compression_settings
+
+    assert compression_settings(0) == {}
+    assert compression_settings(COMPRESSION_LEVEL) == {
+        "websocket_compression_level": COMPRESSION_LEVEL,
+        "compress_response": True,
+    }
+    with pytest.raises(GalexploreError, match="got 12"):
+        compression_settings(12)
+    assert main(["serve", str(tiny_survey.path), str(tiny_run), "--compression-level", "12"]) != 0
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "compression level" in err and "12" in err, err

@@ -1,0 +1,469 @@
+"""Bytes and latency of each dashboard interaction over a real, shaped network link.
+
+The server runs in one Linux network namespace and Chromium in another, joined by a veth pair;
+the link is shaped by the kernel (``tbf`` on both ends for the rate, ``netem`` for the delay
+where the kernel has it; otherwise the delay comes from ``bench/_delay_proxy.py`` in the
+client's namespace). The namespaces are made and removed by this script (root needed); no
+traffic leaves them. Links: ``unshaped`` (the veth pair alone: loopback speed), ``20mbit``
+(20 Mbit/s, 40 ms round trip) and ``5mbit`` (5 Mbit/s, 80 ms).
+
+Each interaction is measured two ways:
+
+* ``wire_rx_bytes`` / ``wire_tx_bytes``: what crossed the client's interface (kernel counters:
+  every byte of every packet, headers, TLS-free HTTP and websocket frames as sent, i.e.
+  compressed when compression is on);
+* from Chromium's DevTools protocol: HTTP bodies as received (``http_bytes``), websocket frames
+  (``ws_frames``, ``ws_payload_bytes`` after decompression) and the largest frames' first
+  characters, to see where the bytes go.
+
+``done_ms`` is the time from the action to the page showing its result (the map's new range,
+the title naming the colour, the selection count, the focus title …); ``settled_ms`` to the last
+byte of the burst (no further network event for ``--quiet`` seconds): every linked view drawn.
+
+Interactions: page load, a 3-notch wheel zoom on the map, a pan, colour-by, a lasso (and every
+linked view), focus (a gallery cutout clicked), find-similar, reload. Data: ``demo`` (the built-in
+synthetic survey, 1,500 galaxies, with cutouts and maps) and ``N`` (a catalog-only synthetic
+survey of N galaxies with 16-d embeddings; no cutouts, so focus and find-similar use the table).
+
+    sudo python bench/remote.py [--sizes demo 100000 1000000] [--links unshaped 20mbit 5mbit]
+
+Results: ``bench/results/remote.json`` (and ``--out``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import contextlib
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+RESULTS = HERE / "results"
+CHROMIUM = "/usr/bin/chromium"
+#: name → (rate in Mbit/s or None, round trip in ms)
+LINKS = {"unshaped": (None, 0), "20mbit": (20, 40), "5mbit": (5, 80)}
+VIEWPORT = {"width": 1600, "height": 1000}
+
+
+# -- the link ----------------------------------------------------------------------------------
+def sh(*cmd: str, check: bool = True) -> subprocess.CompletedProcess:
+    return subprocess.run(cmd, check=check, capture_output=True, text=True)
+
+
+@contextlib.contextmanager
+def shaped_link(rate_mbit: float | None, rtt_ms: float) -> Iterator[dict]:
+    """Two namespaces joined by a veth pair shaped to ``rate_mbit`` and ``rtt_ms``; removed on exit."""
+    tag = f"gx{os.getpid() % 100000}"
+    srv, cli = f"{tag}s", f"{tag}c"
+    net = f"10.{77 + os.getpid() % 100}.0"
+    info = {
+        "server_ns": srv,
+        "client_ns": cli,
+        "server_ip": f"{net}.1",
+        "client_iface": "vc",
+        "delay": "none",
+    }
+    try:
+        sh("ip", "netns", "add", srv)
+        sh("ip", "netns", "add", cli)
+        sh("ip", "link", "add", f"{tag}a", "type", "veth", "peer", "name", f"{tag}b")
+        for ns, dev, name, ip in ((srv, f"{tag}a", "vs", f"{net}.1"), (cli, f"{tag}b", "vc", f"{net}.2")):
+            sh("ip", "link", "set", dev, "netns", ns)
+            sh("ip", "-n", ns, "link", "set", dev, "name", name)
+            sh("ip", "-n", ns, "addr", "add", f"{ip}/24", "dev", name)
+            sh("ip", "-n", ns, "link", "set", name, "up")
+            sh("ip", "-n", ns, "link", "set", "lo", "up")
+        if rate_mbit is not None:
+            for ns, dev in ((srv, "vs"), (cli, "vc")):
+                tc = ["ip", "netns", "exec", ns, "tc", "qdisc", "add", "dev", dev, "root"]
+                netem = sh(*tc, *f"netem delay {rtt_ms / 2}ms rate {rate_mbit}mbit".split(), check=False)
+                if netem.returncode == 0:
+                    info["delay"] = "netem"
+                    continue
+                burst = max(16_000, int(rate_mbit * 1e6 / 8 / 100))  # 10 ms of the rate
+                sh(*tc, *f"tbf rate {rate_mbit}mbit burst {burst} latency 400ms".split())
+                info["delay"] = "proxy"
+        yield info
+    finally:
+        for ns in (srv, cli):
+            sh("ip", "netns", "del", ns, check=False)
+
+
+def wait_line(path: Path, needle: str, timeout_s: float, proc: subprocess.Popen) -> str:
+    """The first line of the log ``path`` containing ``needle`` (``proc`` writes it)."""
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout_s:
+        for line in path.read_text().splitlines():
+            if needle in line:
+                return line
+        if proc.poll() is not None:
+            raise RuntimeError(f"exited with {proc.returncode} before writing {needle!r}: see {path}")
+        time.sleep(0.2)
+    raise TimeoutError(f"no {needle!r} in {path} within {timeout_s} s")
+
+
+# -- data ----------------------------------------------------------------------------------------
+def make_data(size: str, work: Path) -> tuple[Path, Path]:
+    """(survey, run) for ``size``: ``demo`` (``galexplore demo --no-serve``) or N catalog-only galaxies."""
+    if size == "demo":  # where `galexplore demo` keeps it; made (or checked and reused) here
+        out = ROOT / "demo_data"
+        subprocess.run(
+            [sys.executable, "-m", "galexplore", "demo", "--no-serve", "--workdir", str(out)], check=True
+        )
+        return out / "survey", out / "run"
+    n = int(size)
+    survey, run = work / f"n{n}" / "survey", work / f"n{n}" / "run"
+    if (run / "projection.parquet").exists():
+        return survey, run
+    import numpy as np
+
+    sys.path.insert(0, str(HERE))
+    from dashboard import synthetic_catalog
+
+    from galexplore.artifacts.runs import write_embeddings, write_projection
+    from galexplore.data.ingest import ingest_catalog
+
+    cat, xy = synthetic_catalog(n)
+    rng = np.random.default_rng(1)
+    cat["ra"] = rng.uniform(0, 360, n)
+    cat["dec"] = np.degrees(np.arcsin(rng.uniform(-1, 1, n)))
+    survey.parent.mkdir(parents=True, exist_ok=True)
+    cat.to_parquet(survey.parent / "catalog.parquet")
+    ingest_catalog(survey.parent / "catalog.parquet", out=survey)
+    z = np.c_[xy, rng.normal(size=(n, 14))].astype(np.float32)
+    ids = cat["galaxy_id"].tolist()
+    write_embeddings(run, ids, {"catalog": z}, {"method": "synthetic (bench/remote.py)"})
+    write_projection(run, ids, xy, {"method": "synthetic"})
+    return survey, run
+
+
+# -- the browser side (runs inside the client namespace) -----------------------------------------
+class NetLog:
+    """Chromium's network events for one page (CDP ``Network`` domain), with their times."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[float, str, int, str]] = []  # (t, kind, bytes, what)
+        self.urls: dict[str, str] = {}
+
+    def attach(self, cdp) -> None:
+        cdp.on(
+            "Network.requestWillBeSent", lambda e: self.urls.__setitem__(e["requestId"], e["request"]["url"])
+        )
+        cdp.on("Network.loadingFinished", self._http)
+        cdp.on("Network.webSocketFrameReceived", lambda e: self._frame("ws_in", e))
+        cdp.on("Network.webSocketFrameSent", lambda e: self._frame("ws_out", e))
+
+    def _http(self, e: dict) -> None:
+        url = self.urls.get(e["requestId"], "?")
+        self.events.append(
+            (time.perf_counter(), "http", int(e["encodedDataLength"]), url.split("?")[0][-80:])
+        )
+
+    def _frame(self, kind: str, e: dict) -> None:
+        r = e["response"]
+        data = r["payloadData"]
+        n = len(base64.b64decode(data)) if r["opcode"] == 2 else len(data.encode())
+        head = "<binary>" if r["opcode"] == 2 else data[:100]
+        self.events.append((time.perf_counter(), kind, n, head))
+
+    async def settled(self, t0: float, quiet_s: float, limit_s: float = 120.0) -> float:
+        """Seconds from ``t0`` to the last event of the burst (none for ``quiet_s``)."""
+        while True:
+            await asyncio.sleep(0.1)
+            last = max([t for t, *_ in self.events if t >= t0], default=t0)
+            now = time.perf_counter()
+            if now - last >= quiet_s or now - t0 > limit_s:
+                return last - t0
+
+    def summary(self, t0: float, t1: float) -> dict:
+        ev = [e for e in self.events if t0 <= e[0] <= t1]
+        ws_in = [e for e in ev if e[1] == "ws_in"]
+        return {
+            "http_bytes": sum(e[2] for e in ev if e[1] == "http"),
+            "http_requests": sum(e[1] == "http" for e in ev),
+            "ws_frames_in": len(ws_in),
+            "ws_payload_in": sum(e[2] for e in ws_in),
+            "ws_payload_out": sum(e[2] for e in ev if e[1] == "ws_out"),
+            "largest": [
+                {"kind": k, "bytes": n, "what": w} for _, k, n, w in sorted(ev, key=lambda e: -e[2])[:6]
+            ],
+        }
+
+
+def wire(iface: str) -> tuple[int, int]:
+    stats = Path("/sys/class/net") / iface / "statistics"
+    return int((stats / "rx_bytes").read_text()), int((stats / "tx_bytes").read_text())
+
+
+async def drive(url: str, iface: str, quiet_s: float) -> list[dict]:
+    from playwright.async_api import async_playwright
+
+    sys.path.insert(0, str(HERE))
+    from _load_session import LoadSession
+
+    rows: list[dict] = []
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+        )
+        try:
+            context = await browser.new_context(viewport=VIEWPORT)
+            page = await context.new_page()
+            s = LoadSession(0, page, time.perf_counter())
+            s.watch_errors()
+            log = NetLog()
+            cdp = await context.new_cdp_session(page)
+            log.attach(cdp)
+            await cdp.send("Network.enable")
+
+            async def measure(name: str, act) -> None:
+                w0, t0 = wire(iface), time.perf_counter()
+                ok, detail = True, ""
+                try:
+                    detail = await act() or ""
+                except Exception as exc:  # a failed step is measured as failed; the rest go on
+                    ok, detail = False, f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
+                done = time.perf_counter() - t0
+                settled = await log.settled(t0, quiet_s)
+                w1 = wire(iface)
+                rows.append(
+                    {
+                        "step": name,
+                        "ok": ok,
+                        "detail": detail,
+                        "done_ms": round(done * 1000),
+                        "settled_ms": round(max(settled, done) * 1000),
+                        "wire_rx_bytes": w1[0] - w0[0],
+                        "wire_tx_bytes": w1[1] - w0[1],
+                        **log.summary(t0, time.perf_counter()),
+                    }
+                )
+
+            async def load() -> str:
+                await s.open(url)
+                return f"ready in {s.timings[-1].latency_ms:.0f} ms"
+
+            async def zoom() -> str:
+                plot = await s.map_plot()
+                await page.mouse.move(plot["left"] + plot["width"] / 2, plot["top"] + plot["height"] / 2)
+                for _ in range(3):
+                    await page.mouse.wheel(0, -100)
+                    await asyncio.sleep(0.05)
+                await s.wait_js(
+                    "(x0) => window.__gxPlots().some(p => p.title.includes('coloured by') && p.x[0] !== x0)",
+                    plot["x"][0],
+                    60,
+                )
+                return ""
+
+            async def pan() -> str:
+                await page.locator(".gx-select-mode button", has_text="Pan").click()
+                await asyncio.sleep(0.5)
+                plot = await s.map_plot()
+                cx, cy = plot["left"] + plot["width"] / 2, plot["top"] + plot["height"] / 2
+                await page.mouse.move(cx, cy)
+                await page.mouse.down()
+                await page.mouse.move(cx + 120, cy + 60, steps=6)
+                await page.mouse.up()
+                await s.wait_js(
+                    "(x0) => window.__gxPlots().some(p => p.title.includes('coloured by') && p.x[0] !== x0)",
+                    plot["x"][0],
+                    60,
+                )
+                return ""
+
+            async def lasso_mode() -> None:
+                await page.locator(".gx-select-mode button", has_text="Lasso").click()
+                await asyncio.sleep(0.5)
+
+            async def colour() -> str:
+                await s.colour_by("ew_ha")  # the map starts coloured by log_ssfr
+                return ""
+
+            async def lasso() -> str:
+                n, _, _ = await s.lasso(0.25)
+                return f"{n} selected"
+
+            async def focus() -> str:
+                tile = page.locator(".gx-tile").nth(1)
+                gid = await tile.get_attribute("data-galaxy", timeout=5000)
+                await tile.click()
+                await s.wait_text(".gx-focus-title", gid, 60)
+                return gid
+
+            async def similar() -> str:
+                await page.locator(".gx-find-similar button").click(timeout=5000)
+                await s.wait_text(".gx-gallery-header", "most similar", 60)
+                return ""
+
+            async def reload() -> str:
+                t0 = time.perf_counter()
+                await page.reload(timeout=300_000)  # the URL holds the view: the similar galaxies come back
+                await s.wait_text(".gx-gallery-header", r"most similar", 300)
+                await s.map_plot(timeout_s=300)
+                return f"ready in {(time.perf_counter() - t0) * 1000:.0f} ms"
+
+            await measure("page_load", load)
+            await asyncio.sleep(2.0)
+            await measure("zoom", zoom)
+            await measure("pan", pan)
+            await lasso_mode()
+            await log.settled(time.perf_counter(), quiet_s)
+            await measure("colour_by", colour)
+            await measure("lasso", lasso)
+            await measure("focus", focus)
+            await measure("find_similar", similar)
+            await measure("reload", reload)
+            if s.errors:
+                rows.append({"step": "errors", "errors": s.errors[:10]})
+        finally:
+            await browser.close()
+    return rows
+
+
+# -- one measurement: a server, a link, a page ---------------------------------------------------
+def one(size: str, link: str, survey: Path, run: Path, port: int, quiet_s: float, log_dir: Path) -> dict:
+    rate, rtt = LINKS[link]
+    with shaped_link(rate, rtt) as net:
+        log_path = log_dir / f"server_{size}_{link}.log"
+        server_log = open(log_path, "w")
+        ip = net["server_ip"]
+        in_server_ns = ["ip", "netns", "exec", net["server_ns"], sys.executable]
+        origins = f"--allow-websocket-origin 127.0.0.1:{port} --allow-websocket-origin {ip}:{port}".split()
+        server = subprocess.Popen(
+            [*in_server_ns, "-m", "galexplore", "serve", str(survey), str(run), "--address", ip]
+            + ["--port", str(port), *origins],
+            stdout=server_log,
+            stderr=subprocess.STDOUT,
+            text=True,
+            cwd=ROOT,
+        )
+        proxy = None
+        in_client_ns = ["ip", "netns", "exec", net["client_ns"], sys.executable]
+        try:
+            wait_line(log_path, "dashboard at http://", 600, server)
+            url = f"http://{ip}:{port}/explorer"
+            if net["delay"] == "proxy":
+                proxy = subprocess.Popen(
+                    [*in_client_ns, str(HERE / "_delay_proxy.py"), str(port), ip, str(port), str(rtt / 2)],
+                    stdout=open(log_dir / "proxy.log", "w"),
+                )
+                wait_line(log_dir / "proxy.log", "listening", 30, proxy)
+                url = f"http://127.0.0.1:{port}/explorer"
+            out = log_dir / f"drive_{size}_{link}.json"
+            driver = [
+                "--drive",
+                url,
+                "--iface",
+                net["client_iface"],
+                "--quiet",
+                str(quiet_s),
+                "--drive-out",
+                str(out),
+            ]
+            subprocess.run([*in_client_ns, __file__, *driver], check=True, timeout=1200, cwd=ROOT)
+            steps = json.loads(out.read_text())
+        finally:
+            for p in (proxy, server):
+                if p is not None:
+                    p.terminate()
+                    with contextlib.suppress(subprocess.TimeoutExpired):
+                        p.wait(20)
+                    if p.poll() is None:
+                        p.kill()
+            server_log.close()
+    return {
+        "size": size,
+        "link": link,
+        "rate_mbit": rate,
+        "rtt_ms": rtt,
+        "delay_by": net["delay"],
+        "steps": steps,
+    }
+
+
+def table(rows: list[dict]) -> str:
+    lines = [
+        "| size | link | step | kB on the wire (in) | done ms | settled ms | ws frames | HTTP kB |",
+        "|" + "---|" * 8,
+    ]
+    for r in rows:
+        for s in r["steps"]:
+            if "wire_rx_bytes" in s:
+                lines.append(
+                    f"| {r['size']} | {r['link']} | {s['step']}{'' if s['ok'] else ' (failed)'} | "
+                    f"{s['wire_rx_bytes'] / 1e3:,.0f} | {s['done_ms']:,} | {s['settled_ms']:,} | {s['ws_frames_in']} | "
+                    f"{s['http_bytes'] / 1e3:,.0f} |"
+                )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument(
+        "--sizes", nargs="+", default=["demo", "100000", "1000000"], help="demo and/or galaxy counts"
+    )
+    p.add_argument("--links", nargs="+", default=list(LINKS), choices=list(LINKS))
+    p.add_argument(
+        "--work", type=Path, default=None, help="keep the generated surveys here (default: temporary)"
+    )
+    p.add_argument("--quiet", type=float, default=1.5, help="seconds without network events that end a step")
+    p.add_argument("--port", type=int, default=5087)
+    p.add_argument("--out", type=Path, default=RESULTS / "remote.json")
+    p.add_argument("--drive", help=argparse.SUPPRESS)
+    p.add_argument("--iface", help=argparse.SUPPRESS)
+    p.add_argument("--drive-out", type=Path, help=argparse.SUPPRESS)
+    args = p.parse_args()
+    if args.drive:  # the browser side, inside the client namespace
+        args.drive_out.write_text(
+            json.dumps(asyncio.run(drive(args.drive, args.iface, args.quiet)), indent=1)
+        )
+        return
+    if os.geteuid() != 0:
+        sys.exit("bench/remote.py makes network namespaces: run it as root")
+    work = args.work or Path(tempfile.mkdtemp(prefix="gx_remote_"))
+    work.mkdir(parents=True, exist_ok=True)
+    rows = []
+    try:
+        for size in args.sizes:
+            survey, run = make_data(size, work)
+            for link in args.links:
+                t0 = time.perf_counter()
+                rows.append(one(size, link, survey, run, args.port, args.quiet, work))
+                rows[-1]["wall_s"] = round(time.perf_counter() - t0, 1)
+                rows[-1]["load_avg"] = os.getloadavg()
+                print(table(rows[-1:]), flush=True)
+                result = {
+                    "when": datetime.now(UTC).isoformat(timespec="seconds"),
+                    "machine": f"{platform.node()} ({os.cpu_count()} cores)",
+                    "commit": subprocess.run(
+                        ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+                        capture_output=True,
+                        text=True,
+                    ).stdout.strip(),
+                    "quiet_s": args.quiet,
+                    "rows": rows,
+                }
+                args.out.parent.mkdir(parents=True, exist_ok=True)
+                args.out.write_text(json.dumps(result, indent=1))
+    finally:
+        if args.work is None:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
