@@ -55,6 +55,23 @@ CHROMIUM = "/usr/bin/chromium"
 #: name → (rate in Mbit/s or None, round trip in ms)
 LINKS = {"unshaped": (None, 0), "20mbit": (20, 40), "5mbit": (5, 80)}
 VIEWPORT = {"width": 1600, "height": 1000}
+#: ``window.__gxMapImage()``: the array of the map's colour layer (a new object with each raster).
+MAP_IMAGE_JS = """window.__gxMapImage = function () {
+  let found = null;
+  function walk(v) {
+    if (found) return;
+    const title = v.model && v.model.title && v.model.title.text;
+    if (title && title.includes('coloured by') && v.renderer_views) {
+      for (const rv of v.renderer_views.values()) {
+        const data = rv.model.data_source && rv.model.data_source.data;
+        if (data && data.image) { found = data.image[0]; return; }
+      }
+    }
+    for (const c of (v.child_views || [])) walk(c);
+  }
+  if (window.Bokeh && Bokeh.index) for (const r of Bokeh.index.roots) walk(r);
+  return found;
+};"""
 
 
 # -- the link ----------------------------------------------------------------------------------
@@ -196,6 +213,8 @@ class NetLog:
             "ws_frames_in": len(ws_in),
             "ws_payload_in": sum(e[2] for e in ws_in),
             "ws_payload_out": sum(e[2] for e in ev if e[1] == "ws_out"),
+            # when the bytes came (ms after the action): the first 40 events of 1 kB or more
+            "timeline": [[round((t - t0) * 1000), k, n] for t, k, n, _ in ev if n >= 1000][:40],
             "largest": [
                 {"kind": k, "bytes": n, "what": w} for _, k, n, w in sorted(ev, key=lambda e: -e[2])[:6]
             ],
@@ -223,6 +242,7 @@ async def drive(url: str, iface: str, quiet_s: float) -> list[dict]:
         try:
             context = await browser.new_context(viewport=VIEWPORT)
             page = await context.new_page()
+            await page.add_init_script(MAP_IMAGE_JS)
             s = LoadSession(0, page, time.perf_counter())
             s.watch_errors()
             log = NetLog()
@@ -257,33 +277,39 @@ async def drive(url: str, iface: str, quiet_s: float) -> list[dict]:
                 await s.open(url)
                 return f"ready in {s.timings[-1].latency_ms:.0f} ms"
 
+            async def raw_input(kind: str, x: float, y: float, **extra) -> None:
+                if s.input is None:
+                    s.input = await context.new_cdp_session(page)
+                await s.input.send("Input.dispatchMouseEvent", {"type": kind, "x": x, "y": y, **extra})
+
+            async def new_raster(before) -> None:
+                await s.wait_js("(old) => window.__gxMapImage() !== old", before, 60)
+
             async def zoom() -> str:
+                """Three wheel notches 40 ms apart (a flick), timed to the first new raster."""
                 plot = await s.map_plot()
-                await page.mouse.move(plot["left"] + plot["width"] / 2, plot["top"] + plot["height"] / 2)
+                before = await page.evaluate_handle("() => window.__gxMapImage()")
+                cx, cy = plot["left"] + plot["width"] / 2, plot["top"] + plot["height"] / 2
                 for _ in range(3):
-                    await page.mouse.wheel(0, -100)
-                    await asyncio.sleep(0.05)
-                await s.wait_js(
-                    "(x0) => window.__gxPlots().some(p => p.title.includes('coloured by') && p.x[0] !== x0)",
-                    plot["x"][0],
-                    60,
-                )
+                    await raw_input("mouseWheel", cx, cy, deltaX=0, deltaY=-100)
+                    await asyncio.sleep(0.04)
+                await new_raster(before)
                 return ""
 
             async def pan() -> str:
+                """A 120 × 60 px drag at 60 mouse events a second, timed to the first new raster."""
                 await page.locator(".gx-select-mode button", has_text="Pan").click()
                 await asyncio.sleep(0.5)
                 plot = await s.map_plot()
+                before = await page.evaluate_handle("() => window.__gxMapImage()")
                 cx, cy = plot["left"] + plot["width"] / 2, plot["top"] + plot["height"] / 2
-                await page.mouse.move(cx, cy)
-                await page.mouse.down()
-                await page.mouse.move(cx + 120, cy + 60, steps=6)
-                await page.mouse.up()
-                await s.wait_js(
-                    "(x0) => window.__gxPlots().some(p => p.title.includes('coloured by') && p.x[0] !== x0)",
-                    plot["x"][0],
-                    60,
-                )
+                held = {"button": "left", "buttons": 1, "clickCount": 1}
+                await raw_input("mousePressed", cx, cy, **held)
+                for i in range(1, 13):
+                    await raw_input("mouseMoved", cx + 10 * i, cy + 5 * i, button="left", buttons=1)
+                    await asyncio.sleep(1 / 60)
+                await raw_input("mouseReleased", cx + 120, cy + 60, button="left", buttons=0, clickCount=1)
+                await new_raster(before)
                 return ""
 
             async def lasso_mode() -> None:

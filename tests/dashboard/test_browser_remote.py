@@ -40,3 +40,14 @@ def test_the_page_and_its_websocket_arrive_compressed(browser, dashboard_server)
         assert not dash.errors, dash.errors
     finally:
         context.close()
+
+
+def test_the_favicon_is_small(dashboard_server):
+    """Browsers ask for it again after each link update (the URL follows the view)."""
+    import urllib.request
+
+    from galexplore.dashboard.server import FAVICON
+
+    with urllib.request.urlopen(dashboard_server.url.replace("/explorer", "/favicon.ico"), timeout=30) as r:
+        icon = r.read()
+    assert icon == FAVICON.read_bytes() and len(icon) < 4096

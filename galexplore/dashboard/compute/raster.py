@@ -16,6 +16,7 @@ import pandas as pd
 from holoviews.operation.datashader import datashade, rasterize
 
 from galexplore.analysis.clustering import NOISE_NAME
+from galexplore.dashboard.compute.colour_bins import snap_to_colour_bins
 from galexplore.dashboard.compute.spreading import (
     dynspread_radius,
     dynspread_values,
@@ -115,6 +116,16 @@ def with_values(img: hv.Image, fn) -> hv.Image:
     return img.clone(data, vdims=[vdim.clone(nodata=None)])
 
 
+def colour_binned(img: hv.Image, lims: tuple[float, float] | None) -> hv.Image:
+    """A numeric layer with its values moved to the middle of their colour bins for ``lims``
+    (:func:`~galexplore.dashboard.compute.colour_bins.snap_to_colour_bins`: the same colours,
+    about half the bytes compressed), which become its colour limits (NaN limits when there are
+    none: HoloViews then takes the data's range)."""
+    return with_values(img, lambda v: snap_to_colour_bins(v, lims)).opts(
+        clim=lims or (np.nan, np.nan), clone=True
+    )
+
+
 def category_order(c: str) -> tuple:
     """Sort key of a category on the map: the EW(Hα) classes in their standard order, then
     clusters by number, then other names, noise last."""
@@ -153,7 +164,8 @@ def shared_raster(
     width: int,
     height: int,
 ) -> hv.Image | hv.RGB:
-    """:func:`shade` of a catalog column over one view, memoised for the whole server.
+    """:func:`shade` of a catalog column over one view, memoised for the whole server; a numeric
+    one :func:`colour_binned` with the column's :func:`colour_limits`.
 
     Every session opens on the same view, and sessions colouring by the same column at the
     same view (the full map, a shared link) get the same image without aggregating again.
@@ -161,7 +173,8 @@ def shared_raster(
     at 800 × 600 pixels) are kept.
     """
     frame, kind = _sorted_catalog_frame(data, column)
-    return shade(frame, column, kind, x_range=x_range, y_range=y_range, width=width, height=height)
+    img = shade(frame, column, kind, x_range=x_range, y_range=y_range, width=width, height=height)
+    return colour_binned(img, colour_limits(data, column)) if kind == "numeric" else img
 
 
 def shade(

@@ -15,7 +15,7 @@ import zlib
 
 import numpy as np
 
-from galexplore.dashboard.compute.raster import VALUE, shade_points
+from galexplore.dashboard.compute.raster import VALUE, colour_binned, shade_points
 from galexplore.dashboard.ooc.data import OutOfCoreData
 from galexplore.dashboard.state import column_kind
 from galexplore.dashboard.views.embedding_map import EmbeddingMap
@@ -67,7 +67,7 @@ class OutOfCoreMap(EmbeddingMap):
         categories = data.table.meta["categories"].get(column) if kind == "categorical" else None
         img = render_view(data, column, kind, categories, **view)
         if kind == "numeric":
-            img = img.opts(clim=data.limits(column) or (np.nan, np.nan), clone=True)
+            img = colour_binned(img, data.limits(column))
         return img
 
     def _legend_categories(self, column: str) -> list[str]:

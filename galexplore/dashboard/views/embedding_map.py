@@ -26,7 +26,7 @@ from galexplore.dashboard._setup import CANVAS
 from galexplore.dashboard.compute.raster import (
     VALUE,
     category_order,
-    colour_limits,
+    colour_binned,
     robust_limits,
     selection_mask,
     shade,
@@ -172,13 +172,9 @@ class EmbeddingMap(pn.viewable.Viewer):
             frame, kind = sorted_map_frame(self.state, column)
             img = shade(frame, column, kind, **view)
             if kind == "numeric":
-                lims = robust_limits(self.state.derived_values(column))
-                img = img.opts(clim=lims or (np.nan, np.nan), clone=True)
+                img = colour_binned(img, robust_limits(self.state.derived_values(column)))
             return img
-        img = shared_raster(self.state.data, column, **view)
-        if column_kind(self.state.data, column) == "numeric":
-            img = img.opts(clim=colour_limits(self.state.data, column) or (np.nan, np.nan), clone=True)
-        return img
+        return shared_raster(self.state.data, column, **view)  # numeric: colour-binned, with limits
 
     def _label_colour(self, plot, element) -> None:
         """HoloViews hook (runs on every update): the title and colour-bar label follow an
