@@ -232,6 +232,8 @@ async def drive(url: str, iface: str, quiet_s: float) -> list[dict]:
     sys.path.insert(0, str(HERE))
     from _load_session import LoadSession
 
+    from galexplore.testing import ACTIVE_DRAG_JS
+
     rows: list[dict] = []
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(
@@ -298,8 +300,7 @@ async def drive(url: str, iface: str, quiet_s: float) -> list[dict]:
 
             async def pan() -> str:
                 """A 120 × 60 px drag at 60 mouse events a second, timed to the first new raster."""
-                await page.locator(".gx-select-mode button", has_text="Pan").click()
-                await asyncio.sleep(0.5)
+                await choose_mode("Pan", "PanTool")
                 plot = await s.map_plot()
                 before = await page.evaluate_handle("() => window.__gxMapImage()")
                 cx, cy = plot["left"] + plot["width"] / 2, plot["top"] + plot["height"] / 2
@@ -312,9 +313,12 @@ async def drive(url: str, iface: str, quiet_s: float) -> list[dict]:
                 await new_raster(before)
                 return ""
 
+            async def choose_mode(label: str, tool: str) -> None:
+                await page.locator(".gx-select-mode button", has_text=label).click()
+                await s.wait_js(f"() => ({ACTIVE_DRAG_JS})() === {tool!r}", None, 60)
+
             async def lasso_mode() -> None:
-                await page.locator(".gx-select-mode button", has_text="Lasso").click()
-                await asyncio.sleep(0.5)
+                await choose_mode("Lasso", "LassoSelectTool")
 
             async def colour() -> str:
                 await s.colour_by("ew_ha")  # the map starts coloured by log_ssfr

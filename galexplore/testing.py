@@ -127,6 +127,20 @@ JS_PLOTS = """function plots() {
 }"""
 
 
+#: JavaScript: the type of the map's active drag tool ('' if none).
+ACTIVE_DRAG_JS = """() => {
+  let found = null;
+  function walk(v) {
+    if (!found && v.model && v.model.toolbar && v.model.title && v.model.title.text.includes('coloured by')) {
+      found = v.model.toolbar.active_drag;
+    }
+    for (const c of (v.child_views || [])) walk(c);
+  }
+  for (const r of Bokeh.index.roots) walk(r);
+  return found && found.type ? found.type : '';
+}"""
+
+
 def polygon_pixels(plot: dict, frac: float = 0.3, n: int = 7) -> list[tuple[int, int]]:
     """An irregular polygon around the centre of a plot frame (from :data:`JS_PLOTS`), in whole
     page pixels: what a lasso drawn with the mouse there follows."""

@@ -114,7 +114,7 @@ def add_server_options(p: argparse.ArgumentParser) -> None:
         default=None,
         metavar="0-9",
         help="compress what the page receives: permessage-deflate on the websocket at this zlib level and "
-        f"gzip for HTTP (default: {COMPRESSION_LEVEL}, zlib's fastest; 0 turns both off). Remote users on "
+        f"gzip for HTTP (default: {COMPRESSION_LEVEL}; 1 is fastest, 0 turns both off). Remote users on "
         "a VPN or an SSH tunnel receive 3-50x fewer bytes per zoom, lasso and page load",
     )
 

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from galexplore.dashboard.compute.selection import box_select
-from galexplore.testing import Dashboard, expected_counts, lasso_middle
+from galexplore.testing import ACTIVE_DRAG_JS, Dashboard, expected_counts, lasso_middle
 
 pytestmark = pytest.mark.browser
 
@@ -30,20 +30,6 @@ def test_a_categorical_colouring_has_a_legend(dash, artifacts):
     dash.plot("coloured by log_ssfr")
     dash.page.locator(".gx-map-legend").first.wait_for(state="hidden", timeout=30_000)
     assert not dash.errors, dash.errors
-
-
-#: JavaScript: the type of the map's active drag tool ('' if none).
-ACTIVE_DRAG_JS = """() => {
-  let found = null;
-  function walk(v) {
-    if (!found && v.model && v.model.toolbar && v.model.title && v.model.title.text.includes('coloured by')) {
-      found = v.model.toolbar.active_drag;
-    }
-    for (const c of (v.child_views || [])) walk(c);
-  }
-  for (const r of Bokeh.index.roots) walk(r);
-  return found && found.type ? found.type : '';
-}"""
 
 
 def _choose_mode(dash, label: str, tool: str) -> None:
