@@ -366,17 +366,20 @@ async def drive(url: str, iface: str, quiet_s: float) -> list[dict]:
 
 
 # -- one measurement: a server, a link, a page ---------------------------------------------------
-def one(size: str, link: str, survey: Path, run: Path, port: int, quiet_s: float, log_dir: Path) -> dict:
+def one(
+    size: str, link: str, survey: Path, run: Path, port: int, quiet_s: float, log_dir: Path, level: int | None
+) -> dict:
     rate, rtt = LINKS[link]
     with shaped_link(rate, rtt) as net:
-        log_path = log_dir / f"server_{size}_{link}.log"
+        log_path = log_dir / f"server_{size}_{link}_{level}.log"
         server_log = open(log_path, "w")
         ip = net["server_ip"]
         in_server_ns = ["ip", "netns", "exec", net["server_ns"], sys.executable]
         origins = f"--allow-websocket-origin 127.0.0.1:{port} --allow-websocket-origin {ip}:{port}".split()
         server = subprocess.Popen(
             [*in_server_ns, "-m", "galexplore", "serve", str(survey), str(run), "--address", ip]
-            + ["--port", str(port), *origins],
+            + ["--port", str(port), *origins]
+            + ([] if level is None else ["--compression-level", str(level)]),
             stdout=server_log,
             stderr=subprocess.STDOUT,
             text=True,
@@ -394,7 +397,7 @@ def one(size: str, link: str, survey: Path, run: Path, port: int, quiet_s: float
                 )
                 wait_line(log_dir / "proxy.log", "listening", 30, proxy)
                 url = f"http://127.0.0.1:{port}/explorer"
-            out = log_dir / f"drive_{size}_{link}.json"
+            out = log_dir / f"drive_{size}_{link}_{level}.json"
             driver = [
                 "--drive",
                 url,
@@ -422,20 +425,22 @@ def one(size: str, link: str, survey: Path, run: Path, port: int, quiet_s: float
         "rate_mbit": rate,
         "rtt_ms": rtt,
         "delay_by": net["delay"],
+        "compression_level": "default" if level is None else level,
         "steps": steps,
     }
 
 
 def table(rows: list[dict]) -> str:
     lines = [
-        "| size | link | step | kB on the wire (in) | done ms | settled ms | ws frames | HTTP kB |",
-        "|" + "---|" * 8,
+        "| size | link | compression | step | kB on the wire (in) | done ms | settled ms | ws frames | HTTP kB |",
+        "|" + "---|" * 9,
     ]
     for r in rows:
         for s in r["steps"]:
             if "wire_rx_bytes" in s:
                 lines.append(
-                    f"| {r['size']} | {r['link']} | {s['step']}{'' if s['ok'] else ' (failed)'} | "
+                    f"| {r['size']} | {r['link']} | {r['compression_level']} | "
+                    f"{s['step']}{'' if s['ok'] else ' (failed)'} | "
                     f"{s['wire_rx_bytes'] / 1e3:,.0f} | {s['done_ms']:,} | {s['settled_ms']:,} | {s['ws_frames_in']} | "
                     f"{s['http_bytes'] / 1e3:,.0f} |"
                 )
@@ -453,6 +458,13 @@ def main() -> None:
     )
     p.add_argument("--quiet", type=float, default=1.5, help="seconds without network events that end a step")
     p.add_argument("--port", type=int, default=5087)
+    p.add_argument(
+        "--uncompressed-too",
+        nargs="*",
+        default=[],
+        metavar="SIZE",
+        help="also serve these sizes with --compression-level 0 on the unshaped link (the page as it was)",
+    )
     p.add_argument("--out", type=Path, default=RESULTS / "remote.json")
     p.add_argument("--drive", help=argparse.SUPPRESS)
     p.add_argument("--iface", help=argparse.SUPPRESS)
@@ -471,9 +483,10 @@ def main() -> None:
     try:
         for size in args.sizes:
             survey, run = make_data(size, work)
-            for link in args.links:
+            runs = [(link, None) for link in args.links] + [("unshaped", 0)] * (size in args.uncompressed_too)
+            for link, level in runs:
                 t0 = time.perf_counter()
-                rows.append(one(size, link, survey, run, args.port, args.quiet, work))
+                rows.append(one(size, link, survey, run, args.port, args.quiet, work, level))
                 rows[-1]["wall_s"] = round(time.perf_counter() - t0, 1)
                 rows[-1]["load_avg"] = os.getloadavg()
                 print(table(rows[-1:]), flush=True)

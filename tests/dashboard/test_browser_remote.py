@@ -9,6 +9,8 @@ views through it.
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from galexplore.testing import Dashboard
@@ -51,3 +53,35 @@ def test_the_favicon_is_small(dashboard_server):
     with urllib.request.urlopen(dashboard_server.url.replace("/explorer", "/favicon.ico"), timeout=30) as r:
         icon = r.read()
     assert icon == FAVICON.read_bytes() and len(icon) < 4096
+
+
+def test_zooming_keeps_the_frame_and_sends_one_raster(dash):
+    """Tick labels of another width must not resize the map's frame: a resized frame made the
+    server render and send the old view again at the new size before the new one (one raster
+    too many per zoom). A flick of wheel notches deep into the map (tick labels gain decimals)
+    gives one new raster."""
+    cdp = dash.page.context.new_cdp_session(dash.page)
+    cdp.send("Network.enable")
+    rasters: list[int] = []
+    cdp.on(
+        "Network.webSocketFrameReceived",
+        lambda e: rasters.append(len(e["response"]["payloadData"])) if e["response"]["opcode"] == 2 else None,
+    )
+    before = dash.plot("coloured by")
+    dash.page.mouse.move(before["left"] + before["width"] * 0.7, before["top"] + before["height"] * 0.3)
+    for _ in range(8):
+        dash.page.mouse.wheel(0, -120)
+    deadline = time.monotonic() + 60
+    while True:
+        after = dash.plot("coloured by")
+        if after["x"] != before["x"] and any(
+            n * 3 / 4 >= after["width"] * after["height"] * 4 for n in rasters
+        ):
+            break
+        assert time.monotonic() < deadline, (after, rasters)
+        time.sleep(0.2)
+    time.sleep(2.0)  # anything more that was coming
+    assert (after["left"], after["width"]) == (before["left"], before["width"])
+    big = [n for n in rasters if n * 3 / 4 >= after["width"] * after["height"] * 4]  # base64 → bytes
+    assert len(big) == 1, rasters
+    assert not dash.errors, dash.errors
