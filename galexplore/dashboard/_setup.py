@@ -15,6 +15,23 @@ from galexplore.dashboard._compat import quiet_empty_rasters
 #: repaint of a WebGL plot copies its GL canvas (slow where the GL is software, e.g. a browser
 #: without GPU; ~1 s of a lasso's repaint in headless Chromium).
 CANVAS = {"backend_opts": {"plot.output_backend": "canvas"}}
+#: Pixels left of the map's frame (y axis, tick labels and title): wider than any tick label
+#: of the projection's coordinates. Otherwise the labels change width as the view zooms, the
+#: frame resizes by a few pixels, and the server renders and sends the old view again at the
+#: new size before the new view arrives.
+Y_AXIS_PX = 60
+#: Bokeh reports a wheel zoom (``RangesUpdate``, what re-renders the map) once the wheel has been
+#: still this long (its ``lod_timeout``, 500 ms by default): long enough to take a flick of
+#: notches as one zoom, short enough that the new view arrives sooner.
+WHEEL_SETTLE_MS = 200
+#: :data:`CANVAS` for the embedding map, with its fixed y-axis width and wheel settle time.
+MAP_CANVAS = {
+    "backend_opts": {
+        **CANVAS["backend_opts"],
+        "plot.min_border_left": Y_AXIS_PX,
+        "plot.lod_timeout": WHEEL_SETTLE_MS,
+    }
+}
 
 
 def ensure_bokeh() -> None:

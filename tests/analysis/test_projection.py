@@ -59,6 +59,7 @@ def test_bad_parameters_are_named(make_blobs):
         PCAProjector().fit(np.full((5, 3), np.nan))
 
 
+@pytest.mark.slow
 def test_project_run_writes_parameters_and_uses_cache(run_copy):
     from galexplore.artifacts.runs import read_embeddings
 

@@ -22,6 +22,7 @@ def explorer(tiny_data):
     return Explorer(tiny_data)
 
 
+@pytest.mark.slow
 def test_the_page_renders_into_a_bokeh_document(tiny_data):
     doc = Document()
     Explorer(tiny_data).template().server_doc(doc)
@@ -86,6 +87,7 @@ def test_colouring_is_mean_for_numbers_and_categories_for_classes(explorer, tiny
     assert explorer.map._pane.object[()].get(0).opts.get().kwargs.get("show_legend") is True
 
 
+@pytest.mark.slow
 def test_a_selection_changes_texts_and_data_but_no_stylesheets(tiny_data):
     """What a lasso sends to the browser: new texts and data, not the text panes' stylesheets
     again (Panel re-sends them with every new text; each makes the browser restyle the page)."""
@@ -165,6 +167,7 @@ def test_a_bad_event_is_a_notice_and_stays_in_its_session(tiny_data):
     assert one._message.visible and "failed" in one._message.object  # shown in the page
 
 
+@pytest.mark.slow
 def test_big_surveys_are_never_sent_as_glyphs():
     rng = np.random.default_rng(0)
     n = 50_000

@@ -149,6 +149,7 @@ def test_basic_auth_puts_the_dashboard_behind_a_login(tiny_survey, tiny_run, tmp
     assert right.code == 302 and "user=" in right.headers.get("Set-Cookie", "")
 
 
+@pytest.mark.slow
 def test_serve_with_two_processes_serves_pages_from_both(tiny_survey, tiny_run, tmp_path):
     """--num-procs 2: two worker processes under one supervisor share the port; pages load."""
     import subprocess

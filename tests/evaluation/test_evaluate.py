@@ -144,6 +144,7 @@ def test_metrics_json_has_every_key(evaluated, trained_run, tiny_survey):
     assert metrics["projection"]["method"] == "pca"
 
 
+@pytest.mark.slow
 def test_report_figures_render(evaluated, trained_run):
     import matplotlib.image as mpimg
 

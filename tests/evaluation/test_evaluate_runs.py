@@ -89,6 +89,7 @@ def test_imported_run_on_a_catalog_only_survey(catalog_only, tmp_path):
     assert "| majority class |" in md and "## Label `sf_class`" in md
 
 
+@pytest.mark.slow
 def test_pretrained_run_keeps_the_pixel_baselines(tiny_survey, tmp_path):
     from galexplore.evaluation.evaluate import evaluate
 

@@ -68,6 +68,7 @@ def test_project_cluster_search_export(catalog_survey, imported_run, tmp_path):
     assert table.meta["GXENCFP"].startswith("import-")
 
 
+@pytest.mark.slow
 def test_dashboard_says_there_are_no_cutouts_and_how_to_add_them(catalog_survey, imported_run):
     from bokeh.document import Document
 

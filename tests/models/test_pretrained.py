@@ -97,6 +97,7 @@ def loaded(name, weights):
     return enc
 
 
+@pytest.mark.slow
 def test_timm_backbone(survey, tmp_path):
     from galexplore.models.pretrained._torchvision import import_timm
 

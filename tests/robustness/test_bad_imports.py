@@ -17,6 +17,9 @@ from galexplore.artifacts.paths import RunPaths
 
 from .test_bad_inputs import assert_one_line_error, gx
 
+#: CLI runs end to end (1.5–3 s each): out of the quick loop, in every CI run
+pytestmark = pytest.mark.slow
+
 N, D = 30, 8
 
 

@@ -22,6 +22,9 @@ from astropy.io import fits
 
 from galexplore.artifacts.paths import RunPaths
 
+#: CLI runs end to end (1.5–3 s each): out of the quick loop, in every CI run
+pytestmark = pytest.mark.slow
+
 ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
 REAL = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "real"
 

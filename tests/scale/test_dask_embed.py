@@ -41,6 +41,7 @@ def test_partition_bounds_are_whole_batches():
     assert sum(e - s for s, e in b) == 1000
 
 
+@pytest.mark.slow
 def test_two_workers_match_single_process(tiny_survey, trained_run, client, tmp_path):
     import shutil
 

@@ -40,6 +40,7 @@ def test_embeddings_recover_integrated_properties(survey_400, trained):
     assert shuffled < 0.1
 
 
+@pytest.mark.slow
 def test_trained_and_baselines_on_the_same_split(survey_400, trained):
     cat = survey_400.catalog
     tr, te = split_indices(len(cat), 0.2, random_state=0)

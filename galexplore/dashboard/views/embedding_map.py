@@ -22,7 +22,7 @@ import param
 
 from galexplore.dashboard import _compat
 from galexplore.dashboard._compat import colorbar_models
-from galexplore.dashboard._setup import CANVAS
+from galexplore.dashboard._setup import MAP_CANVAS
 from galexplore.dashboard.compute.raster import (
     VALUE,
     category_order,
@@ -61,15 +61,6 @@ def point_tree(data: ExplorerData):
 
 #: The map's colouring as a stream: a new column re-renders the colour layer in place.
 ColourStream = hv.streams.Stream.define("ColourStream", column="")
-
-
-#: Pixels left of the map's frame (y axis, tick labels and title): wider than any tick label
-#: of the projection's coordinates, so zooming never resizes the frame.
-Y_AXIS_PX = 60
-#: Bokeh reports a wheel zoom (``RangesUpdate``, what re-renders the map) once the wheel has been
-#: still this long (its ``lod_timeout``, 500 ms by default): long enough to take a flick of
-#: notches as one zoom, short enough that the new view arrives within about half a second.
-WHEEL_SETTLE_MS = 200
 
 
 class EmbeddingMap(pn.viewable.Viewer):
@@ -167,14 +158,7 @@ class EmbeddingMap(pn.viewable.Viewer):
                 active_tools=[HV_TOOLS[self.select_mode], "wheel_zoom"],
                 title=self._title(column),
                 **lims,
-                # a y axis of constant width: otherwise its tick labels change width as the view
-                # zooms, the frame resizes by a few pixels, and the old view is rendered (and sent)
-                # again at the new size before the new view arrives
-                backend_opts={
-                    **CANVAS["backend_opts"],
-                    "plot.min_border_left": Y_AXIS_PX,
-                    "plot.lod_timeout": WHEEL_SETTLE_MS,
-                },
+                **MAP_CANVAS,
             ),
         )
         return overlay

@@ -38,6 +38,7 @@ def ooc_server(survey_400, tmp_path_factory):
         server.stop()
 
 
+@pytest.mark.slow
 def test_out_of_core_server_serves_the_page(ooc_server):
     server, _ = ooc_server
     with urllib.request.urlopen(server.url, timeout=120) as r:
