@@ -367,7 +367,15 @@ async def drive(url: str, iface: str, quiet_s: float) -> list[dict]:
 
 # -- one measurement: a server, a link, a page ---------------------------------------------------
 def one(
-    size: str, link: str, survey: Path, run: Path, port: int, quiet_s: float, log_dir: Path, level: int | None
+    size: str,
+    link: str,
+    survey: Path,
+    run: Path,
+    port: int,
+    quiet_s: float,
+    log_dir: Path,
+    level: int | None,
+    cold: bool = False,
 ) -> dict:
     rate, rtt = LINKS[link]
     with shaped_link(rate, rtt) as net:
@@ -377,7 +385,7 @@ def one(
         in_server_ns = ["ip", "netns", "exec", net["server_ns"], sys.executable]
         origins = f"--allow-websocket-origin 127.0.0.1:{port} --allow-websocket-origin {ip}:{port}".split()
         server = subprocess.Popen(
-            [*in_server_ns, "-m", "galexplore", "serve", str(survey), str(run), "--address", ip]
+            [*in_server_ns, "-m", "galexplore", "-v", "serve", str(survey), str(run), "--address", ip]
             + ["--port", str(port), *origins]
             + ([] if level is None else ["--compression-level", str(level)]),
             stdout=server_log,
@@ -388,7 +396,12 @@ def one(
         proxy = None
         in_client_ns = ["ip", "netns", "exec", net["client_ns"], sys.executable]
         try:
+            t_start = time.perf_counter()
             wait_line(log_path, "dashboard at http://", 600, server)
+            warm_s = None
+            if not cold:  # a remote user opens a page long after the server started
+                wait_line(log_path, "warm-up (first) done", 600, server)
+                warm_s = round(time.perf_counter() - t_start, 1)
             url = f"http://{ip}:{port}/explorer"
             if net["delay"] == "proxy":
                 proxy = subprocess.Popen(
@@ -426,6 +439,8 @@ def one(
         "rtt_ms": rtt,
         "delay_by": net["delay"],
         "compression_level": "default" if level is None else level,
+        "page_load_after": "server start" if cold else "server warm-up",
+        "server_start_to_warm_s": warm_s,
         "steps": steps,
     }
 
@@ -465,6 +480,12 @@ def main() -> None:
         metavar="SIZE",
         help="also serve these sizes with --compression-level 0 on the unshaped link (the page as it was)",
     )
+    p.add_argument(
+        "--cold",
+        action="store_true",
+        help="load the first page as soon as the server listens, while it still loads the data and "
+        "compiles its kernels (default: after its warm-up, as a user who opens the page later)",
+    )
     p.add_argument("--out", type=Path, default=RESULTS / "remote.json")
     p.add_argument("--drive", help=argparse.SUPPRESS)
     p.add_argument("--iface", help=argparse.SUPPRESS)
@@ -486,7 +507,7 @@ def main() -> None:
             runs = [(link, None) for link in args.links] + [("unshaped", 0)] * (size in args.uncompressed_too)
             for link, level in runs:
                 t0 = time.perf_counter()
-                rows.append(one(size, link, survey, run, args.port, args.quiet, work, level))
+                rows.append(one(size, link, survey, run, args.port, args.quiet, work, level, args.cold))
                 rows[-1]["wall_s"] = round(time.perf_counter() - t0, 1)
                 rows[-1]["load_avg"] = os.getloadavg()
                 print(table(rows[-1:]), flush=True)

@@ -12,6 +12,7 @@ import os
 from concurrent.futures import Future
 from pathlib import Path
 
+import numpy as np
 import panel as pn
 
 from galexplore.artifacts.paths import RunPaths, SurveyPaths
@@ -33,7 +34,7 @@ from galexplore.dashboard.views.export import Export
 from galexplore.dashboard.views.find import FindGalaxy
 from galexplore.dashboard.views.galaxy_maps import GalaxyFocus
 from galexplore.dashboard.views.gallery import Gallery
-from galexplore.dashboard.views.main_sequence import MainSequence
+from galexplore.dashboard.views.main_sequence import MAX_GLYPHS, MainSequence
 from galexplore.dashboard.views.profiles import RadialProfiles, cached_reference
 from galexplore.dashboard.views.tags import TagControls
 from galexplore.errors import GalexploreError
@@ -188,7 +189,15 @@ def warm_up(data: ExplorerData, part: str = "all", *, clusters: bool = True) -> 
     """
     state = ExplorerState(data)
     if part in ("first", "all"):
-        for obj in (EmbeddingMap(state)._build(), MainSequence(state)._build()):
+        views = (EmbeddingMap(state)._build(), MainSequence(state)._build())
+        for obj in views:
+            evaluate(obj)
+        # the first selection: the id → row index (a hash table of every id, built on first
+        # use) and the kernels that draw a selection too large for glyphs (at 10⁶ galaxies
+        # they made a session's first lasso ~1 s slower than the next)
+        data.position(data.galaxy_ids[0])
+        state.select(np.arange(min(data.n, MAX_GLYPHS + 1)), "warm-up")
+        for obj in views:
             evaluate(obj)
         if data.has_modality("maps"):
             cached_reference(data)

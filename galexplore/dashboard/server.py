@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -127,21 +128,24 @@ def _warm_up(survey: str | os.PathLike, run: str | os.PathLike, part: str, out_o
     embedding of 10⁶ × 1,024 takes minutes, during which this loop would answer no page)."""
     from galexplore.dashboard.app import load_data, warm_up, warm_up_clusters
 
+    t0 = time.perf_counter()
     try:
         if out_of_core:
             from galexplore.dashboard.ooc.app import load_ooc_data, warm_up_ooc
 
             if part == "first":
                 warm_up_ooc(load_ooc_data(survey, run))
-            return
-        data = load_data(survey, run)
-        warm_up(data, part, clusters=False)
-        if part == "first":
-            clusters = warm_up_clusters(data, wait=False)
-            if clusters is not None:
-                clusters.add_done_callback(_log_failure)
+        else:
+            data = load_data(survey, run)
+            warm_up(data, part, clusters=False)
+            if part == "first":
+                clusters = warm_up_clusters(data, wait=False)
+                if clusters is not None:
+                    clusters.add_done_callback(_log_failure)
     except Exception:  # warm-up is an optimisation only
         log.debug("warm-up failed", exc_info=True)
+    else:
+        log.info("warm-up (%s) done in %.1f s", part, time.perf_counter() - t0)
 
 
 def _log_failure(future) -> None:
