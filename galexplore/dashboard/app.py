@@ -189,15 +189,13 @@ def warm_up(data: ExplorerData, part: str = "all", *, clusters: bool = True) -> 
     """
     state = ExplorerState(data)
     if part in ("first", "all"):
-        views = (EmbeddingMap(state)._build(), MainSequence(state)._build())
-        for obj in views:
-            evaluate(obj)
-        # the first selection: the id → row index (a hash table of every id, built on first
-        # use) and the kernels that draw a selection too large for glyphs (at 10⁶ galaxies
-        # they made a session's first lasso ~1 s slower than the next)
+        # with a selection too large for glyphs, so that its kernels are compiled too (the
+        # layers without a selection draw the same either way), and the id → row index (a
+        # hash table of every id, built on first use): at 10⁶ galaxies both made a session's
+        # first lasso ~1 s slower than the next
         data.position(data.galaxy_ids[0])
         state.select(np.arange(min(data.n, MAX_GLYPHS + 1)), "warm-up")
-        for obj in views:
+        for obj in (EmbeddingMap(state)._build(), MainSequence(state)._build()):
             evaluate(obj)
         if data.has_modality("maps"):
             cached_reference(data)
