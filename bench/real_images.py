@@ -114,15 +114,16 @@ def ingest(data: Path, work: Path, log) -> Path:
     return out
 
 
-def train_seed(survey, work: Path, seed: int, threads: int | None, log) -> dict:
+def train_seed(survey, work: Path, seed: int, threads: int | None, log, loss: str | None = None) -> dict:
     from galexplore.artifacts.runs import read_embeddings
     from galexplore.embed import embed
     from galexplore.training import TrainConfig, load_checkpoint, train
 
-    run = work / f"images_seed{seed}"
+    run = work / (f"images_seed{seed}" if loss is None else f"images_{loss}_seed{seed}")
     load_before = os.getloadavg()
     t0 = time.perf_counter()
-    res = train(survey, run, TrainConfig(modality="images", seed=seed, threads=threads), resume=True)
+    config = TrainConfig(modality="images", seed=seed, threads=threads, loss=loss)
+    res = train(survey, run, config, resume=True)
     wall = time.perf_counter() - t0
     embed(survey, run, device="cpu")
     ckpt = load_checkpoint(run)
@@ -142,7 +143,7 @@ def train_seed(survey, work: Path, seed: int, threads: int | None, log) -> dict:
         f"seed {seed}: {res.epochs} epochs, "
         f"{info['train_seconds_logged'] / 60:.1f} min of training ({info['precision']})"
     )
-    return {"info": info, "embedding": read_embeddings(run).get("images")}
+    return {"info": info, "embedding": read_embeddings(run).get("images"), "run": run}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -153,6 +154,13 @@ def main(argv: list[str] | None = None) -> int:
         "--work", type=Path, default=None, help="keep the survey and runs here (reused when complete)"
     )
     ap.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
+    ap.add_argument(
+        "--loss",
+        choices=["ntxent", "moco"],
+        default=None,
+        help="screen another loss than the images default (SimCLR's NT-Xent); runs go to "
+        "WORK/images_LOSS_seedS (default: the defaults, as a user gets them)",
+    )
     ap.add_argument("--out", type=Path, default=HERE / "results" / "real_images.json")
     args = ap.parse_args(argv)
     if not (args.data / "catalog.csv").is_file():
@@ -178,13 +186,14 @@ def main(argv: list[str] | None = None) -> int:
         "classes": {c: int((y == c).sum()) for c in CLASSES},
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
         "protocol": __doc__.split("Writes")[0].strip(),
+        "loss": args.loss or "default",
         "pixel_pca64": all_scores(pixels, y, pca=64),
         "seeds": [],
     }
     log(f"pixel PCA64: {json.dumps(result['pixel_pca64']['three_class']['knn'])}")
     for seed in args.seeds:
-        t = train_seed(survey, work, seed, args.threads, log)
-        rand = random_init_embeddings(survey, work / f"images_seed{seed}", seed=seed)["images"]
+        t = train_seed(survey, work, seed, args.threads, log, loss=args.loss)
+        rand = random_init_embeddings(survey, t["run"], seed=seed)["images"]
         entry = {
             **t["info"],
             "trained": all_scores(t["embedding"][rows], y),

@@ -31,6 +31,9 @@ patch                             relies on                            why
 :class:`ClosedSocketFilter`       Tornado's ``WebSocketClosedError``,  a tab closed mid-send is not
                                   ``StreamClosedError`` in asyncio's   logged as a server error
                                   "never retrieved" records
+:func:`background_poll`           Panel ``PeriodicCallback``'s         a poll does not spin the page's
+                                  ``background`` parameter (popped     busy indicator (nor send it) at
+                                  in ``__init__``, not documented)     every period
 ================================  ===================================  ==================================
 
 Nothing heavy is imported at module level: :mod:`galexplore.dashboard.server` (and so the
@@ -320,3 +323,27 @@ def quiet_closed_sockets() -> None:
     asyncio_log = logging.getLogger("asyncio")
     if not any(isinstance(f, ClosedSocketFilter) for f in asyncio_log.filters):
         asyncio_log.addFilter(ClosedSocketFilter())
+
+
+# -- Panel: polls that do not spin the busy indicator ---------------------------------------------
+
+
+def background_poll(callback, period_ms: int):
+    """Call ``callback`` every ``period_ms`` in the current session, as a *background* callback.
+
+    ``pn.state.add_periodic_callback`` marks the page busy while its callback runs, so a poll
+    turns the busy indicator on and off at every period, in every open page, and sends two
+    patches each time (and a session's "last message" never ages). Panel's
+    ``PeriodicCallback`` has an undocumented ``background`` parameter that leaves the busy
+    state alone; it is registered with the session as ``add_periodic_callback`` does, so it
+    stops when the session ends.
+    """
+    import panel as pn
+    from panel.io.callbacks import PeriodicCallback
+
+    cb = PeriodicCallback(callback=callback, period=period_ms, background=True)
+    doc = pn.state.curdoc
+    if doc is not None:
+        pn.state._periodic.setdefault(doc, []).append(cb)
+    cb.start()
+    return cb

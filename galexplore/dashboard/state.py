@@ -113,6 +113,12 @@ class ExplorerState(param.Parameterized):
     selection_label = param.String(
         default="", doc="How the selection was made, e.g. 'lasso' or 'similar to X'."
     )
+    selection_version = param.Integer(
+        default=0,
+        doc="Counts the changes of :attr:`selection`: what views that draw the selection key their "
+        "memoised renders on (see :meth:`selection_stream`), not the selection itself, which "
+        "HoloViews would hash in full (8 MB at 10⁶ selected galaxies) at every call of the overlay.",
+    )
     selection_scores = param.Array(
         default=None,
         allow_None=True,
@@ -193,6 +199,7 @@ class ExplorerState(param.Parameterized):
         with batched():
             self.param.update(
                 selection=rows,
+                selection_version=self.selection_version + 1,
                 selection_label=label if rows.size else "",
                 lasso=lasso,
                 selection_scores=sc,
@@ -207,8 +214,20 @@ class ExplorerState(param.Parameterized):
     def clear_selection(self) -> None:
         with batched():
             self.param.update(
-                selection=EMPTY, selection_label="", lasso="", selection_scores=None, selection_link=""
+                selection=EMPTY,
+                selection_version=self.selection_version + 1,
+                selection_label="",
+                lasso="",
+                selection_scores=None,
+                selection_link="",
             )
+
+    def selection_stream(self):
+        """A HoloViews stream that fires when the selection changes, with one value, ``version``
+        (:attr:`selection_version`); a callback reads :attr:`selection` itself."""
+        import holoviews as hv
+
+        return hv.streams.Params(self, ["selection_version"], rename={"selection_version": "version"})
 
     @property
     def n_selected(self) -> int:

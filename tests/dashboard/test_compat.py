@@ -261,3 +261,32 @@ def test_a_websocket_closed_mid_send_is_still_logged_by_asyncio_and_filtered_out
         "asyncio", logging.ERROR, __file__, 1, "a real error", None, (ValueError, ValueError(), None)
     )
     assert _compat.ClosedSocketFilter().filter(other)
+
+
+def test_a_background_poll_leaves_the_busy_indicator_alone_and_a_plain_one_still_sets_it():
+    import panel as pn
+    from panel.io.callbacks import PeriodicCallback
+
+    seen = {}
+
+    def run_once(**params) -> bool:
+        seen.clear()
+        cb = PeriodicCallback(
+            callback=lambda: seen.setdefault("busy", pn.state.busy), period=10**6, running=True, **params
+        )
+        asyncio.run(cb._periodic_callback())
+        return seen["busy"]
+
+    assert run_once() is True  # what the patch works around: a plain periodic callback is "busy"
+    assert run_once(background=True) is False  # the parameter background_poll relies on
+    assert pn.state.busy is False
+    doc = Document()
+    from panel.io.state import set_curdoc
+
+    with set_curdoc(doc):
+        cb = _compat.background_poll(lambda: None, 10**6)
+        try:
+            assert cb._background and cb in pn.state._periodic[doc] and cb.running
+            assert pn.state.busy is False
+        finally:
+            cb.stop()

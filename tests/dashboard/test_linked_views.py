@@ -171,3 +171,27 @@ def test_the_server_warm_up_does_not_wait_for_the_clusters(tiny_survey, tiny_run
     asyncio.run(page())
     np.testing.assert_array_equal(state.cluster_labels, compute_clusters(state.data, "kmeans", 5))
     assert state.cluster_key == "kmeans k=5" and len(held.fits) == 1  # once: the page used the warm-up's
+
+
+def test_the_server_warm_up_freezes_what_it_loaded(tiny_survey, tiny_run):
+    """``serve`` warms up with ``freeze=True``: the data and caches go to the collector's permanent
+    generation, so the pages' full collections do not walk them."""
+    import gc
+
+    from galexplore.dashboard import server
+
+    assert gc.get_freeze_count() == 0
+    try:
+        server._warm_up(tiny_survey.path, tiny_run, "rest")
+        assert gc.get_freeze_count() == 0  # only when asked
+        server._warm_up(tiny_survey.path, tiny_run, "rest", freeze=True)
+        from galexplore.dashboard.app import load_data
+
+        data = load_data(tiny_survey.path, tiny_run)  # the server-wide cached data, loaded by the warm-up
+        frozen = gc.get_freeze_count()
+        assert frozen > 1000
+        assert not any(o is data for o in gc.get_objects())  # not in any generation a collection walks
+        gc.collect()
+        assert gc.get_freeze_count() == frozen  # collections leave them frozen
+    finally:
+        gc.unfreeze()

@@ -81,3 +81,15 @@ def test_cluster_labels_must_cover_every_galaxy(tiny_data):
     state.set_clusters(labels, "hdbscan")
     names = state.cluster_names()
     assert names[-2] == "noise" and names[-1] == "0" and names[0] == "1"
+
+
+def test_every_selection_change_bumps_the_version_the_views_memoise_on(tiny_data):
+    state = ExplorerState(tiny_data)
+    stream = state.selection_stream()
+    seen = []
+    stream.add_subscriber(lambda version: seen.append((version, state.selection.tolist())))
+    state.select([5, 1, 3], "lasso")
+    state.select([5, 1, 3], "lasso")  # the same galaxies again: still a change the views redraw for
+    state.clear_selection()
+    assert seen == [(1, [1, 3, 5]), (2, [1, 3, 5]), (3, [])]
+    assert stream.contents == {"version": 3}  # an int, not the selection: cheap to hash

@@ -68,7 +68,9 @@ class OutOfCoreMainSequence(pn.viewable.Viewer):
         lims = {"xlim": (x0 - 0.2, x1 + 0.2), "ylim": (y0 - 0.3, y1 + 0.3)}
         density = density_layer(hv.Points(data.table.frame([X, Y]), kdims=[X, Y]))
         band, ms = relation_layers(*(data.limits(X) or (x0, x1)))
-        glyphs = hv.DynamicMap(self._glyphs, streams=[hv.streams.Params(state, ["selection"])])
+        glyphs = hv.DynamicMap(
+            lambda version: self._glyphs(state.selection), streams=[state.selection_stream()]
+        )
         self._plot.object = (density * band * ms * glyphs).opts(overlay_options(data, lims))
 
     def _glyphs(self, selection: np.ndarray) -> hv.Points:

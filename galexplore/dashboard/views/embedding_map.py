@@ -141,9 +141,11 @@ class EmbeddingMap(pn.viewable.Viewer):
             hv.streams.RangeXY(source=layer),
         ):
             stream.add_subscriber(getattr(self, f"_on_{type(stream).__name__.lower()}"))
-        sel_layer = view_layer(self._selection_image, lims, hv.streams.Params(state, ["selection"])).opts(
-            cmap=[HIGHLIGHT], alpha=0.75, colorbar=False, tools=[], clipping_colors={"NaN": "transparent"}
-        )
+        sel_layer = view_layer(
+            lambda version, **view: self._selection_image(state.selection, **view),
+            lims,
+            state.selection_stream(),
+        ).opts(cmap=[HIGHLIGHT], alpha=0.75, colorbar=False, tools=[], clipping_colors={"NaN": "transparent"})
         focus = hv.DynamicMap(
             lambda focus: self._focus_marker(focus), streams=[hv.streams.Params(state, ["focus"])]
         )

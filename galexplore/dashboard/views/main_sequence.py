@@ -8,7 +8,6 @@ galaxy in focus is a star; the main-sequence relation is the dashed line.
 from __future__ import annotations
 
 import zlib
-from functools import partial
 
 import datashader as ds
 import holoviews as hv
@@ -170,11 +169,17 @@ class MainSequence(pn.viewable.Viewer):
         # a box or lasso here selects on every view (two-way brushing); NaN mass or SFR never
         for stream in (hv.streams.BoundsXY(source=density), hv.streams.Lasso(source=density)):
             stream.add_subscriber(getattr(self, f"_on_{type(stream).__name__.lower()}"))
-        sel = hv.streams.Params(self.state, ["selection"])
-        glyphs = hv.DynamicMap(lambda selection: self._glyphs(selection, colors), streams=[sel])
+        sel = self.state.selection_stream()
+        glyphs = hv.DynamicMap(lambda version: self._glyphs(self.state.selection, colors), streams=[sel])
         (x0, x1), (y0, y1) = self._extent
         lims = {"xlim": (x0 - 0.2, x1 + 0.2), "ylim": (y0 - 0.3, y1 + 0.3)}
-        raster = view_layer(partial(self._selection_raster, colors=colors), lims, sel).opts(show_legend=False)
+        raster = view_layer(
+            lambda version, **view: self._selection_raster(
+                selection=self.state.selection, colors=colors, **view
+            ),
+            lims,
+            sel,
+        ).opts(show_legend=False)
         focus = hv.DynamicMap(self._focus, streams=[hv.streams.Params(self.state, ["focus"])])
         band, ms = relation_layers(*np.nanpercentile(data.catalog[X].to_numpy(float), [0.5, 99.5]))
         return (density * band * ms * raster * glyphs * focus).opts(

@@ -78,7 +78,7 @@ class TagControls(pn.viewable.Viewer):
                 w.disabled = True
             self._status.object = "Tags need a run directory."
         elif pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
-            pn.state.add_periodic_callback(self.refresh, period=REFRESH_MS)
+            _compat.background_poll(self.refresh, REFRESH_MS)
 
     # -- acting ---------------------------------------------------------------------------------
     @reports_errors("tagging")
