@@ -31,6 +31,10 @@ patch                             relies on                            why
 :class:`ClosedSocketFilter`       Tornado's ``WebSocketClosedError``,  a tab closed mid-send is not
                                   ``StreamClosedError`` in asyncio's   logged as a server error
                                   "never retrieved" records
+:func:`no_mathjax`                Panel ``io.resources``               the page does not load BokehJS's
+                                  ``_panel_use_mathjax`` (looked up    MathJax bundle (1.8 MB, 620 kB
+                                  by ``bundle_resources`` at each      gzipped) for panes that hold no TeX
+                                  call)
 :func:`background_poll`           Panel ``PeriodicCallback``'s         a poll does not spin the page's
                                   ``background`` parameter (popped     busy indicator (nor send it) at
                                   in ``__init__``, not documented)     every period
@@ -347,3 +351,23 @@ def background_poll(callback, period_ms: int):
         pn.state._periodic.setdefault(doc, []).append(cb)
     cb.start()
     return cb
+
+
+# -- Panel: no MathJax for pages without TeX ------------------------------------------------------
+
+
+def no_mathjax() -> None:
+    """Stop Panel from adding BokehJS's MathJax bundle to the pages of this process.
+
+    Panel adds ``bokeh-mathjax.min.js`` (1.8 MB; 620 kB gzipped, a quarter of a first page's
+    bytes at 10⁶ galaxies) to every page that holds an HTML or Markdown pane, because such a
+    pane *might* contain TeX. galexplore writes no TeX: units and symbols are Unicode
+    (:mod:`galexplore.dashboard.views.formatting`). Bokeh's own test (a Bokeh model with TeX labels) and an
+    explicit ``pn.extension("mathjax")`` still load it. Idempotent; for the server process.
+    """
+    from panel.io import resources
+
+    if not getattr(resources._panel_use_mathjax, "_gx_off", False):
+        off = lambda roots: False  # noqa: E731
+        off._gx_off = True
+        resources._panel_use_mathjax = off

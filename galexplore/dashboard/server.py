@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from galexplore.dashboard._compat import quiet_closed_sockets
+from galexplore.dashboard._compat import no_mathjax, quiet_closed_sockets
 from galexplore.errors import GalexploreError
 
 log = logging.getLogger(__name__)
@@ -211,6 +211,7 @@ def make_server(
 
     compression = compression_settings(compression_level)
     quiet_closed_sockets()
+    no_mathjax()
     for warning in check_exposure(address, allow_origins, basic_auth):
         log.warning(warning)
     if out_of_core:  # builds the map table on first use (partition by partition)

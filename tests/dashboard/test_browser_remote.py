@@ -39,6 +39,8 @@ def test_the_page_and_its_websocket_arrive_compressed(browser, dashboard_server)
         scripts = {url: enc for url, enc in encodings.items() if url.endswith((".min.js", "/explorer"))}
         assert any(url.endswith("/static/js/bokeh.min.js") for url in scripts), sorted(encodings)
         assert set(scripts.values()) == {"gzip"}, scripts
+        # no 1.8 MB MathJax bundle: the page holds no TeX (_compat.no_mathjax)
+        assert not [url for url in encodings if "mathjax" in url], sorted(encodings)
         assert not dash.errors, dash.errors
     finally:
         context.close()

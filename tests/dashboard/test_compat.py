@@ -290,3 +290,23 @@ def test_a_background_poll_leaves_the_busy_indicator_alone_and_a_plain_one_still
             assert pn.state.busy is False
         finally:
             cb.stop()
+
+
+def test_pages_with_markdown_still_get_mathjax_from_panel_but_not_after_no_mathjax(monkeypatch):
+    import panel as pn
+    from bokeh.resources import CDN
+    from panel.io import resources
+
+    monkeypatch.setattr(resources, "_panel_use_mathjax", resources._panel_use_mathjax)  # undone after
+    doc = Document()
+    pn.pane.Markdown("log SFR [M☉ yr⁻¹]").server_doc(doc)  # a root that is a pane, as in a template
+
+    def js(roots) -> str:
+        return " ".join(map(str, resources.bundle_resources(roots, CDN).js_files))
+
+    assert "bokeh-mathjax" in js(doc.roots)  # what the patch works around
+    _compat.no_mathjax()
+    _compat.no_mathjax()  # idempotent
+    assert "bokeh-mathjax" not in js(doc.roots)
+    forced = resources.bundle_resources(doc.roots, CDN, enable_mathjax=True)
+    assert "bokeh-mathjax" in " ".join(map(str, forced.js_files))
