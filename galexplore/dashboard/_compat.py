@@ -369,5 +369,5 @@ def no_mathjax() -> None:
 
     if not getattr(resources._panel_use_mathjax, "_gx_off", False):
         off = lambda roots: False  # noqa: E731
-        off._gx_off = True
+        off._gx_off, off._gx_original = True, resources._panel_use_mathjax
         resources._panel_use_mathjax = off

@@ -297,7 +297,9 @@ def test_pages_with_markdown_still_get_mathjax_from_panel_but_not_after_no_mathj
     from bokeh.resources import CDN
     from panel.io import resources
 
-    monkeypatch.setattr(resources, "_panel_use_mathjax", resources._panel_use_mathjax)  # undone after
+    # Panel's own test, even where a server of this process already switched it off; undone after
+    original = getattr(resources._panel_use_mathjax, "_gx_original", resources._panel_use_mathjax)
+    monkeypatch.setattr(resources, "_panel_use_mathjax", original)
     doc = Document()
     pn.pane.Markdown("log SFR [M☉ yr⁻¹]").server_doc(doc)  # a root that is a pane, as in a template
 
