@@ -35,6 +35,9 @@ patch                             relies on                            why
                                   ``_panel_use_mathjax`` (looked up    MathJax bundle (1.8 MB, 620 kB
                                   by ``bundle_resources`` at each      gzipped) for panes that hold no TeX
                                   call)
+:func:`prompt_range_events`       HoloViews plots' ``traverse``,       a zoom or pan is rendered without
+                                  ``callbacks``, and                   HoloViews' extra 100 ms wait
+                                  ``RangeXYCallback.debounce``
 :func:`background_poll`           Panel ``PeriodicCallback``'s         a poll does not spin the page's
                                   ``background`` parameter (popped     busy indicator (nor send it) at
                                   in ``__init__``, not documented)     every period
@@ -371,3 +374,24 @@ def no_mathjax() -> None:
         off = lambda roots: False  # noqa: E731
         off._gx_off, off._gx_original = True, resources._panel_use_mathjax
         resources._panel_use_mathjax = off
+
+
+# -- HoloViews: range events handled without a second debounce -------------------------------------
+
+
+def prompt_range_events(plot, element) -> None:
+    """Plot hook: handle this plot's range events (zoom, pan) as soon as they arrive.
+
+    BokehJS already sends one ``RangesUpdate`` per gesture: after a pan ends, and after a
+    wheel zoom once the wheel has been still for the plot's ``lod_timeout``
+    (:data:`~galexplore.dashboard._setup.WHEEL_SETTLE_MS`). HoloViews' range callback then
+    waits for 100 ms without events (``debounce``, polled every 50 ms) before it renders, a
+    second settle that only delays every zoom and pan by 100–150 ms. This sets ``debounce`` to
+    None (HoloViews then yields for 10 ms) on the plot's and its layers' range callbacks.
+    """
+    from holoviews.plotting.bokeh.callbacks import RangeXYCallback
+
+    for callbacks in plot.traverse(lambda p: p.callbacks):
+        for cb in callbacks:
+            if isinstance(cb, RangeXYCallback):
+                cb.debounce = None

@@ -312,3 +312,27 @@ def test_pages_with_markdown_still_get_mathjax_from_panel_but_not_after_no_mathj
     assert "bokeh-mathjax" not in js(doc.roots)
     forced = resources.bundle_resources(doc.roots, CDN, enable_mathjax=True)
     assert "bokeh-mathjax" in " ".join(map(str, forced.js_files))
+
+
+def test_range_callbacks_still_debounce_and_the_hook_makes_the_maps_prompt(tiny_data):
+    import holoviews as hv
+    from holoviews.plotting.bokeh.callbacks import RangeXYCallback
+
+    from galexplore.dashboard.state import ExplorerState
+    from galexplore.dashboard.views.embedding_map import EmbeddingMap
+
+    hv.extension("bokeh", logo=False)
+
+    def range_callbacks(obj):
+        plot = hv.renderer("bokeh").get_plot(obj)
+        return [
+            cb
+            for cbs in plot.traverse(lambda p: p.callbacks)
+            for cb in cbs
+            if isinstance(cb, RangeXYCallback)
+        ]
+
+    dmap = hv.DynamicMap(lambda x_range, y_range: hv.Points([]), streams=[hv.streams.RangeXY()])
+    assert [cb.debounce for cb in range_callbacks(dmap)] == [100]  # what the hook works around
+    prompt = range_callbacks(EmbeddingMap(ExplorerState(tiny_data))._build())
+    assert prompt and all(cb.debounce is None for cb in prompt)  # the map's layers and its tap/range

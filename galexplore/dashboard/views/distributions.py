@@ -78,9 +78,7 @@ class Distributions(pn.viewable.Viewer):
     """Histograms of chosen columns for the selection over the survey, and the sf_class mix.
 
     Plain Bokeh figures, one per column, built once per choice of columns: a new selection only
-    replaces the bin heights in their data sources (no new plots, no HoloViews round trip). In a
-    served page they are built when the page has loaded (``pn.state.onload``), not before the
-    page is sent.
+    replaces the bin heights in their data sources (no new plots, no HoloViews round trip).
     """
 
     columns = param.ListSelector(default=[], objects=[], check_on_set=True, doc="Catalog columns to compare.")
@@ -107,12 +105,7 @@ class Distributions(pn.viewable.Viewer):
         state.param.watch(self._on_selection, ["selection"])
         self.param.watch(lambda _: self._build(), ["columns"])
         self._update_text()
-        if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
-            # served: below the fold, so the figures are made once the page has loaded (a
-            # first page at 10⁶ galaxies arrives ~0.4 s sooner; the grid fills in after)
-            pn.state.onload(self._build)
-        else:
-            self._build()
+        self._build()
 
     def _on_selection(self, *_events) -> None:
         self._update_text()

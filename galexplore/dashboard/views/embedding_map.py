@@ -154,7 +154,13 @@ class EmbeddingMap(pn.viewable.Viewer):
         overlay = (layer * sel_layer * focus).opts(
             hv.opts.Overlay(
                 responsive=True,
-                hooks=[self._add_hover, self._label_colour, select_on_release, self._apply_mode],
+                hooks=[
+                    self._add_hover,
+                    self._label_colour,
+                    select_on_release,
+                    self._apply_mode,
+                    _compat.prompt_range_events,
+                ],
                 xlabel=xlabel,
                 ylabel=ylabel,
                 active_tools=[HV_TOOLS[self.select_mode], "wheel_zoom"],
