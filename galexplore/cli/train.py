@@ -17,7 +17,7 @@ normalisation statistics, survey fingerprint) and RUN/train_log.csv (one row per
                   and must also predict each view's radial profile (--profile-loss)
                   (--head none --profile-loss 0: eCALIFA's setup, its 64-d encoder
                   output is the embedding)
-  images          multi-band images, SimCLR (NT-Xent) or MoCo v2 (--loss moco)
+  images          multi-band images, MoCo v2 (default) or SimCLR (--loss ntxent)
   maps+images     maps and images of the same galaxies aligned with a CLIP loss
   images+spectra  images and spectra aligned with a CLIP loss (AstroCLIP, logit scale 15.5)
 
@@ -69,7 +69,7 @@ DEFAULTS = argparse.Namespace(modality="maps", seed=0, val_fraction=0.1, device=
 #: galexplore.training.config's per-modality defaults of epochs, batch size and learning rate.
 MODALITY_DEFAULTS = {
     "maps": {"epochs": 12, "batch_size": 64, "lr": 3e-3},
-    "images": {"epochs": 20, "batch_size": 256, "lr": 2e-3},
+    "images": {"epochs": 20, "batch_size": 256, "lr": 2e-3, "loss": "moco"},
 }
 GENERIC_DEFAULTS = {"epochs": 12, "batch_size": 64, "lr": 3e-3}
 
@@ -137,7 +137,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--depth", type=positive_int, default=None, help="encoder stages")
     p.add_argument(
-        "--loss", choices=("infonce", "ntxent", "moco"), default=None, help="loss of single-modality runs"
+        "--loss",
+        choices=("infonce", "ntxent", "moco"),
+        default=None,
+        help="loss of single-modality runs (default: moco, i.e. MoCo v2, for images; infonce for maps; "
+        "ntxent is SimCLR's)",
     )
     p.add_argument(
         "--temperature",

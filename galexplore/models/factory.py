@@ -327,13 +327,14 @@ def default_config(
         family, embed_from = "clip", "projection"
     else:
         (m,) = mods
-        # SimCLR's head for images (512 hidden, 128 out); the maps encoder's is smaller
+        # SimCLR's head for images (512 hidden, 128 out; MoCo's query head too); the maps encoder's is smaller
         heads[m], embed_from = _single_head(
             encoders[m], head or "mlp", **({"hidden": 512, "out_dim": 128} if m == "images" else {})
         )
         # InfoNCE without the positive in the denominator (eCALIFA) for maps, NT-Xent (SimCLR)
         # for images. eCALIFA's τ = 0.5 (``--temperature 0.5``) gave lower k-NN scores here
-        # than τ = 0.2 (docs/training.md).
+        # than τ = 0.2 (docs/training.md). Training turns an images model into MoCo v2 by
+        # default (galexplore.training.config.MODALITY_DEFAULTS; ``--loss ntxent``: this one).
         loss = {"kind": "infonce" if m == "maps" else "ntxent", "temperature": 0.2}
         family = "contrastive"
         aux = _auxiliary(

@@ -115,14 +115,38 @@ def test_other_families_train(tiny_survey, tmp_path, modality):
     res = train(tiny_survey, tmp_path / modality.replace("+", "_"), tiny(modality=modality, epochs=1))
     assert res.history[0]["loss"] > 0
     cfg = load_checkpoint(tmp_path / modality.replace("+", "_"))["model_config"]
-    assert cfg["family"] == ("contrastive" if modality == "images" else "clip")
+    assert cfg["family"] == ("moco" if modality == "images" else "clip")  # MoCo v2: the images default
 
 
-def test_moco_option(tiny_survey, tmp_path):
-    train(tiny_survey, tmp_path / "run", tiny(modality="images", loss="moco", epochs=1))
-    ckpt = load_checkpoint(tmp_path / "run")
-    assert ckpt["model_config"]["family"] == "moco"
+def test_simclr_option_and_moco_default_for_images(tiny_survey, tmp_path):
+    train(tiny_survey, tmp_path / "moco", tiny(modality="images", epochs=1))
+    ckpt = load_checkpoint(tmp_path / "moco")
+    assert ckpt["model_config"]["family"] == "moco" and ckpt["train_config"]["loss"] == "moco"
     assert any(k.startswith("key_tower.") for k in ckpt["model"])
+    train(tiny_survey, tmp_path / "simclr", tiny(modality="images", loss="ntxent", epochs=1))
+    ckpt = load_checkpoint(tmp_path / "simclr")
+    assert (
+        ckpt["model_config"]["family"] == "contrastive" and ckpt["model_config"]["loss"]["kind"] == "ntxent"
+    )
+    assert not any(k.startswith("key_tower.") for k in ckpt["model"])
+
+
+def test_an_images_run_from_before_the_moco_default_resumes_as_simclr(tiny_survey, tmp_path):
+    """Checkpoints stored ``loss: None`` for images when None meant SimCLR: resuming one must
+    rebuild the same SimCLR model, not a MoCo one that its weights do not fit."""
+    import torch as th
+
+    run = tmp_path / "old"
+    train(tiny_survey, run, tiny(modality="images", loss="ntxent", epochs=1))
+    path = run / "encoder.pt"
+    ckpt = th.load(path, weights_only=False)
+    ckpt["train_config"]["loss"] = None  # as written before the change
+    th.save(ckpt, path)
+    res = train(tiny_survey, run, tiny(modality="images", epochs=2), resume=True)
+    ckpt = load_checkpoint(run)
+    assert res.epochs == 2 and ckpt["model_config"]["family"] == "contrastive"
+    assert TrainConfig.from_dict({"modality": "images", "loss": None}).loss == "ntxent"
+    assert TrainConfig(modality="images").loss == "moco" and TrainConfig(modality="maps").loss is None
 
 
 @pytest.mark.gpu
