@@ -116,8 +116,9 @@ JS_PLOTS = """function plots() {
   function walk(v) {
     if (v.model && v.model.x_range && v.frame && v.canvas_view) {
       const f = v.frame.bbox, c = v.canvas_view.el.getBoundingClientRect();
-      out.push({title: v.model.title ? v.model.title.text : '', left: c.left + f.left, top: c.top + f.top,
-                width: f.width, height: f.height, x: [v.model.x_range.start, v.model.x_range.end],
+      out.push({id: v.model.id, title: v.model.title ? v.model.title.text : '',
+                left: c.left + f.left, top: c.top + f.top, width: f.width, height: f.height,
+                x: [v.model.x_range.start, v.model.x_range.end],
                 y: [v.model.y_range.start, v.model.y_range.end]});
     }
     for (const c of (v.child_views || [])) walk(c);

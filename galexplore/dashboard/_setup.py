@@ -24,11 +24,18 @@ Y_AXIS_PX = 60
 #: still this long (its ``lod_timeout``, 500 ms by default): long enough to take a flick of
 #: notches as one zoom, short enough that the new view arrives sooner.
 WHEEL_SETTLE_MS = 200
-#: :data:`CANVAS` for the embedding map, with its fixed y-axis width and wheel settle time.
+#: Pixels right of the map's frame (the colour bar, its tick labels and title): wider than a
+#: numeric colouring's bar needs. Otherwise the bar's labels of another colouring (``-10.5``
+#: against ``40``) change the frame's width at the page's next re-layout, which comes later
+#: (with the next selection), and the server renders and sends the map's layers again.
+COLOUR_BAR_PX = 140
+#: :data:`CANVAS` for the embedding map, with its fixed axis and colour-bar widths and wheel
+#: settle time.
 MAP_CANVAS = {
     "backend_opts": {
         **CANVAS["backend_opts"],
         "plot.min_border_left": Y_AXIS_PX,
+        "plot.min_border_right": COLOUR_BAR_PX,
         "plot.lod_timeout": WHEEL_SETTLE_MS,
     }
 }

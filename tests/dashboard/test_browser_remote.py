@@ -87,3 +87,34 @@ def test_zooming_keeps_the_frame_and_sends_one_raster(dash):
     big = [n for n in rasters if n * 3 / 4 >= after["width"] * after["height"] * 4]  # base64 → bytes
     assert len(big) == 1, rasters
     assert not dash.errors, dash.errors
+
+
+def test_a_lasso_after_a_colour_by_keeps_the_maps_frame(browser, dashboard_server):
+    """The colour bar's side panel has one width (COLOUR_BAR_PX). Before, it stayed sized for the
+    previous colouring's tick labels until the page's next re-layout, which a lasso brought: the
+    browser then reported a new frame width and the server sent both map layers again."""
+    from galexplore.testing import lasso_middle
+
+    context = browser.new_context(viewport={"width": 1500, "height": 1300})  # a page of its own: unzoomed
+    try:
+        dash = Dashboard(context.new_page(), dashboard_server.url)
+        cdp = context.new_cdp_session(dash.page)
+        cdp.send("Network.enable")
+        sent: list[str] = []
+        cdp.on("Network.webSocketFrameSent", lambda e: sent.append(e["response"]["payloadData"]))
+        for column in ("log_ssfr", "ew_ha"):  # from wider tick labels to narrower ones
+            dash.page.locator(".gx-color-by select").select_option(column)
+            dash.plot(f"coloured by {column}")
+            time.sleep(1.5)
+        before = dash.map_plot()
+        sent.clear()
+        n, _, _ = lasso_middle(dash)
+        assert n > 0
+        time.sleep(2.5)  # anything more that was coming
+        after = dash.map_plot()
+        assert (after["left"], after["width"]) == (before["left"], before["width"])
+        resized = f'{{"id":"{before["id"]}"}},"attr":"inner_width"'  # the map's frame, as BokehJS reports it
+        assert not [f for f in sent if resized in f], [f[:200] for f in sent if resized in f]
+        assert not dash.errors, dash.errors
+    finally:
+        context.close()
