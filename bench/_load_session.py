@@ -82,11 +82,16 @@ TEXT_MATCH_JS = """([css, pattern]) => {
   const m = t.match(new RegExp(pattern));
   return m ? Array.from(m) : null;
 }"""
-#: Resolves with the map plot's geometry once a plot title contains the text.
-PLOT_JS = """(part) => {
+#: Resolves with the map plot's geometry once a plot title contains the text (``[part, drawn]``;
+#: with ``drawn``, once one of its image layers also has a raster the size of its frame:
+#: :func:`galexplore.testing.is_drawn`).
+PLOT_JS = """([part, drawn]) => {
   if (!window.__gxPlots) return null;
   for (const p of window.__gxPlots()) {
-    if (p.title.includes(part) && p.width > 0 && isFinite(p.x[0]) && isFinite(p.x[1])) return p;
+    if (p.title.includes(part) && p.width > 0 && isFinite(p.x[0]) && isFinite(p.x[1])) {
+      const sized = p.images.some(([w, h]) => Math.abs(w - p.width) <= 1 && Math.abs(h - p.height) <= 1);
+      if (!drawn || sized) return p;
+    }
   }
   return null;
 }"""
@@ -155,8 +160,12 @@ class LoadSession:
     async def text(self, css: str) -> str:
         return await self.page.evaluate("(css) => window.__gxText(css) || ''", css)
 
-    async def map_plot(self, part: str = "galaxies coloured by", timeout_s: float = 120.0) -> dict:
-        return await self.wait_js(PLOT_JS, part, timeout_s)
+    async def map_plot(
+        self, part: str = "galaxies coloured by", timeout_s: float = 120.0, *, drawn: bool = False
+    ) -> dict:
+        """The map's geometry once its title contains ``part`` (and, with ``drawn``, once its
+        raster is the size of its frame: a served page starts with a one-pixel placeholder)."""
+        return await self.wait_js(PLOT_JS, [part, drawn], timeout_s)
 
     async def timed(self, kind: str, action, done, detail: str = ""):
         """Run ``action()`` then ``done()``; record the time from the action to ``done`` resolving."""
@@ -208,7 +217,7 @@ class LoadSession:
         async def ready():
             await self.wait_text(".gx-gallery-header", r"\b0 selected", 300)
             await self.wait_text(".gx-cluster-status", r"\d+ clusters", 300)
-            return await self.map_plot(timeout_s=300)
+            return await self.map_plot(timeout_s=300, drawn=True)  # the map drawn at its size
 
         await self.timed("page_load", go, ready)
 

@@ -354,7 +354,7 @@ async def drive(url: str, iface: str, quiet_s: float) -> list[dict]:
                 t0 = time.perf_counter()
                 await page.reload(timeout=300_000)  # the URL holds the view: the similar galaxies come back
                 await s.wait_text(".gx-gallery-header", r"most similar", 300)
-                await s.map_plot(timeout_s=300)
+                await s.map_plot(timeout_s=300, drawn=True)
                 return f"ready in {(time.perf_counter() - t0) * 1000:.0f} ms"
 
             await measure("page_load", load)

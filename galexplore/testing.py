@@ -116,10 +116,16 @@ JS_PLOTS = """function plots() {
   function walk(v) {
     if (v.model && v.model.x_range && v.frame && v.canvas_view) {
       const f = v.frame.bbox, c = v.canvas_view.el.getBoundingClientRect();
+      const images = [];  // [columns, rows] of each image layer's raster
+      for (const rv of (v.renderer_views ? v.renderer_views.values() : [])) {
+        const d = rv.model.data_source && rv.model.data_source.data;
+        const img = d && d.image && d.image[0];
+        if (img && img.shape) images.push([img.shape[1], img.shape[0]]);
+      }
       out.push({id: v.model.id, title: v.model.title ? v.model.title.text : '',
                 left: c.left + f.left, top: c.top + f.top, width: f.width, height: f.height,
                 x: [v.model.x_range.start, v.model.x_range.end],
-                y: [v.model.y_range.start, v.model.y_range.end]});
+                y: [v.model.y_range.start, v.model.y_range.end], images});
     }
     for (const c of (v.child_views || [])) walk(c);
   }
@@ -153,6 +159,15 @@ def polygon_pixels(plot: dict, frac: float = 0.3, n: int = 7) -> list[tuple[int,
         (round(cx + rx * w * np.cos(a)), round(cy + ry * w * np.sin(a)))
         for a, w in zip(ang, wobble, strict=True)
     ]
+
+
+def is_drawn(plot: dict) -> bool:
+    """Whether one of a plot's image layers (from :data:`JS_PLOTS`) has a raster the size of its
+    frame, to a pixel: the server's image for the plot as laid out, not the one-pixel
+    placeholder a served page starts with (:func:`~galexplore.dashboard.compute.raster.view_layer`)."""
+    return any(
+        abs(w - plot["width"]) <= 1 and abs(h - plot["height"]) <= 1 for w, h in plot.get("images", [])
+    )
 
 
 def to_data(plot: dict, px: float, py: float) -> tuple[float, float]:
@@ -267,6 +282,7 @@ __all__ = [
     "ServerProcess",
     "drag_lasso",
     "expected_counts",
+    "is_drawn",
     "free_port",
     "page_text",
     "polygon_pixels",
@@ -307,6 +323,7 @@ class Dashboard:
             ".gx-gallery-header", r"\b\d[\d,]* selected" if expect_selection else r"\b0 selected", timeout=120
         )
         self.map_plot()  # plots laid out
+        self.plot("galaxies coloured by", drawn=True)  # and the map drawn at its size
 
     def _on_console(self, msg) -> None:
         if msg.type == "error" and not any(s in msg.text for s in IGNORED_CONSOLE):
@@ -322,12 +339,15 @@ class Dashboard:
     def plots(self) -> list[dict]:
         return self.page.evaluate(PLOTS_JS)
 
-    def plot(self, title_part: str, timeout: float = 60.0) -> dict:
+    def plot(self, title_part: str, timeout: float = 60.0, *, drawn: bool = False) -> dict:
+        """The first plot whose title contains ``title_part`` once laid out (and, with ``drawn``,
+        once one of its image layers has a raster the size of its frame: see :func:`drawn`)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             for p in self.plots():
                 if title_part in p["title"] and p["width"] > 0 and np.isfinite(p["x"]).all():
-                    return p
+                    if not drawn or is_drawn(p):
+                        return p
             time.sleep(0.25)
         raise AssertionError(f"no plot titled *{title_part}* in {[p['title'] for p in self.plots()]}")
 

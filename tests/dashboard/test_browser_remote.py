@@ -118,3 +118,53 @@ def test_a_lasso_after_a_colour_by_keeps_the_maps_frame(browser, dashboard_serve
         assert not dash.errors, dash.errors
     finally:
         context.close()
+
+
+def test_the_first_page_carries_no_raster_at_a_guessed_size(browser, dashboard_server):
+    """A served page starts with one-pixel placeholders for the map and the main sequence: each
+    raster arrives once, at the size the browser laid its plot out at. Before, each was also
+    rendered at a guessed 400 × 400 pixels, sent with the page and replaced at once (1.9 MB
+    uncompressed at any N). The property histograms fill in after the page has loaded, in a grid
+    that kept their place: the map's frame is reported once."""
+    context = browser.new_context(viewport={"width": 1500, "height": 1300})
+    try:
+        page = context.new_page()
+        cdp = context.new_cdp_session(page)
+        cdp.send("Network.enable")
+        frames: list[tuple[str, int, str]] = []  # (direction, bytes, text head) in arrival order
+        cdp.on(
+            "Network.webSocketFrameReceived",
+            lambda e: frames.append(
+                ("in", len(e["response"]["payloadData"]), e["response"]["payloadData"][:300])
+            ),
+        )
+        cdp.on(
+            "Network.webSocketFrameSent",
+            lambda e: frames.append(("out", 0, e["response"]["payloadData"][:300])),
+        )
+        dash = Dashboard(page, dashboard_server.url)  # waits for the map drawn at its size
+        plots = {
+            "map": dash.plot("galaxies coloured by", drawn=True),
+            "ms": dash.plot("Main sequence", drawn=True),
+        }
+        deadline = time.monotonic() + 60
+        while page.locator(".gx-distributions .bk-Canvas, .gx-distributions canvas").count() == 0:
+            assert time.monotonic() < deadline, "the histograms never filled in"
+            time.sleep(0.25)
+        time.sleep(2.0)  # anything more that was coming
+        sized = next(i for i, f in enumerate(frames) if f[0] == "out" and '"inner_width"' in f[2])
+
+        def rasters(plot, part):  # binary frames of a base64 image the size of the plot's frame
+            return [n for d, n, _ in part if d == "in" and n * 3 / 4 >= plot["width"] * plot["height"] * 4]
+
+        smallest = min(plots.values(), key=lambda p: p["width"] * p["height"])
+        assert rasters(smallest, frames[:sized]) == [], "a raster came with the page"
+        assert len(rasters(smallest, frames[sized:])) == 2, rasters(smallest, frames[sized:])
+        for plot in plots.values():
+            reports = [
+                f for f in frames if f[0] == "out" and f'{{"id":"{plot["id"]}"}},"attr":"inner_width"' in f[2]
+            ]
+            assert len(reports) == 2, reports  # BokehJS's 0 before layout, then the size: never resized
+        assert not dash.errors, dash.errors
+    finally:
+        context.close()

@@ -283,18 +283,41 @@ def view_layer(render, lims: dict, *streams: hv.streams.Stream) -> hv.DynamicMap
     It re-renders on zoom, pan and resize and when one of ``streams`` changes, and only
     then: the callback is memoised on those values, so an event of another layer of the
     same overlay (the hover ring, the focus star) reuses the image and sends nothing.
+
+    In a served page, the first render, made before the browser has laid the page out and
+    reported the plot's size, is a blank image of one pixel (:func:`blank`) instead of one at
+    a guessed 400 × 400 pixels: the browser reports the size as soon as the page is drawn and
+    the image at that size follows, so a guessed one would only be rendered, sent with the
+    page (about 1.9 MB uncompressed for the map and the main sequence) and replaced at once.
+    Outside a server (a notebook export, tests), the first render is 400 × 400 as before.
     """
 
     def callback(x_range=None, y_range=None, width=None, height=None, scale=1.0, **values):
-        return render(
+        unsized = width is None and height is None and served()
+        img = render(
             x_range=tuple(x_range or lims["xlim"]),
             y_range=tuple(y_range or lims["ylim"]),
-            width=int(width or 400),
-            height=int(height or 400),
+            width=1 if unsized else int(width or 400),
+            height=1 if unsized else int(height or 400),
             **values,
         )
+        return blank(img) if unsized else img
 
     return hv.DynamicMap(callback, streams=[hv.streams.RangeXY(), hv.streams.PlotSize(), *streams])
+
+
+def served() -> bool:
+    """True while building or updating a page of a running server (a session's document)."""
+    import panel as pn
+
+    doc = pn.state.curdoc
+    return doc is not None and doc.session_context is not None
+
+
+def blank(img: hv.Image | hv.RGB) -> hv.Image | hv.RGB:
+    """``img`` as one transparent pixel over the same bounds, keeping its type and options."""
+    data = np.zeros((1, 1, 4), np.uint8) if isinstance(img, hv.RGB) else np.full((1, 1), np.nan, np.float32)
+    return img.clone(data, datatype=["image", "xarray"])  # a plain array, whatever the image held
 
 
 @per_server_cache(64)

@@ -20,7 +20,7 @@ from holoviews.operation.datashader import datashade, dynspread, rasterize
 from galexplore.analysis.clustering import NOISE_NAME
 from galexplore.dashboard import _compat
 from galexplore.dashboard._setup import CANVAS
-from galexplore.dashboard.compute.raster import view_layer
+from galexplore.dashboard.compute.raster import view_layer, with_dtype
 from galexplore.dashboard.data import ExplorerData, per_server_cache
 from galexplore.dashboard.gestures import select_on_release
 from galexplore.dashboard.palettes import DENSITY_CMAP, FOCUS, category_colors
@@ -59,6 +59,10 @@ def relation_layers(lo: float, hi: float) -> tuple[hv.Area, hv.Curve]:
     return band, ms
 
 
+#: Options of the survey's density layer: grey, histogram-equalised, no colour bar or tools.
+DENSITY_OPTS = {"cmap": DENSITY_CMAP, "cnorm": "eq_hist", "colorbar": False, "tools": []}
+
+
 def overlay_options(data, lims: dict):
     """Options of the diagram's overlay: axis labels with units, limits, the relation as title."""
     return hv.opts.Overlay(
@@ -74,9 +78,19 @@ def overlay_options(data, lims: dict):
 
 def density_layer(points: hv.Points) -> hv.DynamicMap:
     """The survey's density in grey (Datashader counts; the points may be a Dask DataFrame)."""
-    return rasterize(points, aggregator=ds.count()).opts(
-        cmap=DENSITY_CMAP, cnorm="eq_hist", colorbar=False, tools=[]
-    )
+    return rasterize(points, aggregator=ds.count()).opts(**DENSITY_OPTS)
+
+
+def density_view(points: hv.Points, lims: dict) -> hv.DynamicMap:
+    """:func:`density_layer` of in-memory points as a :func:`view_layer`: the same counts, as
+    float32 (half the bytes of HoloViews' float64), and no image at a guessed size in the page
+    a server sends (the first one comes at the plot's size, once the browser has reported it)."""
+
+    def render(**view) -> hv.Image:
+        img = rasterize(points, aggregator=ds.count(), dynamic=False, **view)
+        return with_dtype(img, np.float32, zero_is_empty=True)  # empty pixels transparent, as before
+
+    return view_layer(render, lims).opts(**DENSITY_OPTS)
 
 
 class MainSequence(pn.viewable.Viewer):
@@ -165,14 +179,14 @@ class MainSequence(pn.viewable.Viewer):
     def _build(self):
         data = self.state.data
         colors = category_colors(self.colour, self.categories())
-        density = density_layer(self._survey).opts(tools=["box_select", "lasso_select"])
+        (x0, x1), (y0, y1) = self._extent
+        lims = {"xlim": (x0 - 0.2, x1 + 0.2), "ylim": (y0 - 0.3, y1 + 0.3)}
+        density = density_view(self._survey, lims).opts(tools=["box_select", "lasso_select"])
         # a box or lasso here selects on every view (two-way brushing); NaN mass or SFR never
         for stream in (hv.streams.BoundsXY(source=density), hv.streams.Lasso(source=density)):
             stream.add_subscriber(getattr(self, f"_on_{type(stream).__name__.lower()}"))
         sel = self.state.selection_stream()
         glyphs = hv.DynamicMap(lambda version: self._glyphs(self.state.selection, colors), streams=[sel])
-        (x0, x1), (y0, y1) = self._extent
-        lims = {"xlim": (x0 - 0.2, x1 + 0.2), "ylim": (y0 - 0.3, y1 + 0.3)}
         raster = view_layer(
             lambda version, **view: self._selection_raster(
                 selection=self.state.selection, colors=colors, **view
