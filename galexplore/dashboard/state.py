@@ -150,6 +150,11 @@ class ExplorerState(param.Parameterized):
         default={}, doc="Colourings computed by the dashboard: name (ANOMALY, TAGS) → values (N,)."
     )
     message = param.String(default="", doc="Last user-facing notice (errors are shown, never raised).")
+    map_drawn = param.Boolean(
+        default=False,
+        doc="True once the map has been drawn at its size in the browser (a served page builds what "
+        "is below the fold after that, so the map's first image is not kept waiting).",
+    )
 
     def __init__(self, data: ExplorerData, **params) -> None:
         ensure_bokeh()

@@ -124,8 +124,8 @@ def test_the_first_page_carries_no_raster_at_a_guessed_size(browser, dashboard_s
     """A served page starts with one-pixel placeholders for the map and the main sequence: each
     raster arrives once, at the size the browser laid its plot out at. Before, each was also
     rendered at a guessed 400 × 400 pixels, sent with the page and replaced at once (1.9 MB
-    uncompressed at any N). The property histograms fill in after the page has loaded, in a grid
-    that kept their place: the map's frame is reported once."""
+    uncompressed at any N). The property histograms fill in after the map's first image, in a
+    grid that kept their place: the map's frame is reported once."""
     context = browser.new_context(viewport={"width": 1500, "height": 1300})
     try:
         page = context.new_page()
@@ -160,6 +160,15 @@ def test_the_first_page_carries_no_raster_at_a_guessed_size(browser, dashboard_s
         smallest = min(plots.values(), key=lambda p: p["width"] * p["height"])
         assert rasters(smallest, frames[:sized]) == [], "a raster came with the page"
         assert len(rasters(smallest, frames[sized:])) == 2, rasters(smallest, frames[sized:])
+        first_raster = next(
+            i
+            for i, (d, n, _) in enumerate(frames)
+            if d == "in" and n * 3 / 4 >= smallest["width"] * smallest["height"] * 4
+        )
+        histograms = next(
+            i for i, (d, _, head) in enumerate(frames) if d == "in" and '"name":"Figure"' in head
+        )
+        assert first_raster < histograms, "the histograms (below the fold) held up the map's first image"
         for plot in plots.values():
             reports = [
                 f for f in frames if f[0] == "out" and f'{{"id":"{plot["id"]}"}},"attr":"inner_width"' in f[2]

@@ -11,6 +11,7 @@ import param
 
 from galexplore.dashboard import _compat
 from galexplore.dashboard._setup import fit_range
+from galexplore.dashboard.compute.raster import served
 from galexplore.dashboard.data import class_codes  # noqa: F401 (part of this module's API)
 from galexplore.dashboard.palettes import HIGHLIGHT
 from galexplore.dashboard.state import ExplorerState, reports_errors
@@ -20,6 +21,9 @@ DEFAULT_COLUMNS = ("log_mstar", "log_ssfr", "ew_ha", "log_age_lw", "zh_lw", "log
 N_BINS = 30
 #: Size of each histogram figure, px (three to a row).
 FIGURE_WIDTH, FIGURE_HEIGHT = 280, 200
+#: In a served page, the histograms are built at the latest this long after the page has loaded
+#: (sooner once the map is drawn).
+DEFERRED_MS = 3000
 
 
 def histogram_pair(
@@ -81,10 +85,12 @@ class Distributions(pn.viewable.Viewer):
 
     Plain Bokeh figures, one per column, built once per choice of columns: a new selection only
     replaces the bin heights in their data sources (no new plots, no HoloViews round trip). In a
-    served page they are built once the page has loaded (``pn.state.onload``), not before it is
-    sent; until then the grid keeps the height the figures will take, so filling it in moves
-    nothing on the page (a page that grows can change the map's width, which the server then
-    renders again).
+    served page they are built once the map has been drawn at its size (``ExplorerState.map_drawn``),
+    or :data:`DEFERRED_MS` after the page has loaded if that comes first, not before the page is
+    sent: they are below the fold, and the first page and the map's first image arrive sooner.
+    Until then the grid keeps the height the figures will take, so filling it in moves nothing
+    on the page (a page that grows can change the map's width, which the server then renders
+    again).
     """
 
     columns = param.ListSelector(default=[], objects=[], check_on_set=True, doc="Catalog columns to compare.")
@@ -111,12 +117,18 @@ class Distributions(pn.viewable.Viewer):
         state.param.watch(self._on_selection, ["selection"])
         self.param.watch(lambda _: self._build(), ["columns"])
         self._update_text()
-        if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
-            # served: below the fold, so the figures are made once the page has loaded (a
-            # first page at 10⁶ galaxies arrives ~0.4 s sooner; the grid fills in after)
+        self._pending = served()
+        if self._pending:  # below the fold: built after the map's first image (see the class doc)
             self._grid.min_height = self.grid_height(len(self.columns))
-            pn.state.onload(self._build)
+            state.param.watch(self._build_deferred, ["map_drawn"])
+            pn.state.onload(
+                lambda: pn.state.add_periodic_callback(self._build_deferred, period=DEFERRED_MS, count=1)
+            )
         else:
+            self._build()
+
+    def _build_deferred(self, *_events) -> None:
+        if self._pending:
             self._build()
 
     @staticmethod
@@ -144,6 +156,7 @@ class Distributions(pn.viewable.Viewer):
             self._classes.value = class_table(*self._codes, rows)
 
     def _build(self) -> None:
+        self._pending = False
         self._sources = {}
         panes = []
         for i, col in enumerate(self.columns):

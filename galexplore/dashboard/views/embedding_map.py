@@ -29,6 +29,7 @@ from galexplore.dashboard.compute.raster import (
     colour_binned,
     robust_limits,
     selection_mask,
+    served,
     shade,
     shared_raster,
     sorted_map_frame,
@@ -176,6 +177,9 @@ class EmbeddingMap(pn.viewable.Viewer):
 
     def _shade(self, column: str, **view) -> hv.Image | hv.RGB:
         """The colour layer of one view (see :func:`shade`), with its colour limits."""
+        if view["width"] > 1 and not self.state.map_drawn and served():
+            # the first image at the plot's size: say so once it has gone out (next tick)
+            pn.state.execute(partial(setattr, self.state, "map_drawn", True), schedule=True)
         if column == CLUSTER or self._is_derived(column):  # the session's clustering, anomaly scores, tags
             frame, kind = sorted_map_frame(self.state, column)
             img = shade(frame, column, kind, **view)
