@@ -341,7 +341,7 @@ class Dashboard:
 
     def plot(self, title_part: str, timeout: float = 60.0, *, drawn: bool = False) -> dict:
         """The first plot whose title contains ``title_part`` once laid out (and, with ``drawn``,
-        once one of its image layers has a raster the size of its frame: see :func:`drawn`)."""
+        once one of its image layers has a raster the size of its frame: see :func:`is_drawn`)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             for p in self.plots():
