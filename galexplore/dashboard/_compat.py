@@ -335,8 +335,9 @@ def quiet_closed_sockets() -> None:
 # -- Panel: polls that do not spin the busy indicator ---------------------------------------------
 
 
-def background_poll(callback, period_ms: int):
-    """Call ``callback`` every ``period_ms`` in the current session, as a *background* callback.
+def background_poll(callback, period_ms: int, *, count: int | None = None):
+    """Call ``callback`` every ``period_ms`` in the current session (``count`` times at most;
+    None: until the session ends), as a *background* callback.
 
     ``pn.state.add_periodic_callback`` marks the page busy while its callback runs, so a poll
     turns the busy indicator on and off at every period, in every open page, and sends two
@@ -348,7 +349,7 @@ def background_poll(callback, period_ms: int):
     import panel as pn
     from panel.io.callbacks import PeriodicCallback
 
-    cb = PeriodicCallback(callback=callback, period=period_ms, background=True)
+    cb = PeriodicCallback(callback=callback, period=period_ms, count=count, background=True)
     doc = pn.state.curdoc
     if doc is not None:
         pn.state._periodic.setdefault(doc, []).append(cb)

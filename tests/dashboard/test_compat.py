@@ -290,6 +290,13 @@ def test_a_background_poll_leaves_the_busy_indicator_alone_and_a_plain_one_still
             assert pn.state.busy is False
         finally:
             cb.stop()
+        calls = []
+        once = _compat.background_poll(lambda: calls.append(pn.state.busy), 10**6, count=1)
+        try:
+            asyncio.run(once._periodic_callback())
+            assert calls == [False] and not once.running  # one call, not busy, then stopped
+        finally:
+            once.stop()
 
 
 def test_pages_with_markdown_still_get_mathjax_from_panel_but_not_after_no_mathjax(monkeypatch):

@@ -121,9 +121,9 @@ class Distributions(pn.viewable.Viewer):
         if self._pending:  # below the fold: built after the map's first image (see the class doc)
             self._grid.min_height = self.grid_height(len(self.columns))
             state.param.watch(self._build_deferred, ["map_drawn"])
-            pn.state.onload(
-                lambda: pn.state.add_periodic_callback(self._build_deferred, period=DEFERRED_MS, count=1)
-            )
+            # (a background callback: Panel's others mark the page busy while they run, and this
+            # one usually finds nothing to do)
+            pn.state.onload(lambda: _compat.background_poll(self._build_deferred, DEFERRED_MS, count=1))
         else:
             self._build()
 
