@@ -88,9 +88,8 @@ TEXT_MATCH_JS = """([css, pattern]) => {
 PLOT_JS = """([part, drawn]) => {
   if (!window.__gxPlots) return null;
   for (const p of window.__gxPlots()) {
-    if (p.title.includes(part) && p.width > 0 && isFinite(p.x[0]) && isFinite(p.x[1])) {
-      const sized = p.images.some(([w, h]) => Math.abs(w - p.width) <= 1 && Math.abs(h - p.height) <= 1);
-      if (!drawn || sized) return p;
+    if (p.title.includes(part) && p.width > 0 && isFinite(p.x[0]) && isFinite(p.x[1]) && (!drawn || p.drawn)) {
+      return p;
     }
   }
   return null;

@@ -125,7 +125,9 @@ JS_PLOTS = """function plots() {
       out.push({id: v.model.id, title: v.model.title ? v.model.title.text : '',
                 left: c.left + f.left, top: c.top + f.top, width: f.width, height: f.height,
                 x: [v.model.x_range.start, v.model.x_range.end],
-                y: [v.model.y_range.start, v.model.y_range.end], images});
+                y: [v.model.y_range.start, v.model.y_range.end], images,
+                // an image layer the size of the frame, to a pixel: see is_drawn
+                drawn: images.some(([w, h]) => Math.abs(w - f.width) <= 1 && Math.abs(h - f.height) <= 1)});
     }
     for (const c of (v.child_views || [])) walk(c);
   }
@@ -165,9 +167,7 @@ def is_drawn(plot: dict) -> bool:
     """Whether one of a plot's image layers (from :data:`JS_PLOTS`) has a raster the size of its
     frame, to a pixel: the server's image for the plot as laid out, not the one-pixel
     placeholder a served page starts with (:func:`~galexplore.dashboard.compute.raster.view_layer`)."""
-    return any(
-        abs(w - plot["width"]) <= 1 and abs(h - plot["height"]) <= 1 for w, h in plot.get("images", [])
-    )
+    return bool(plot.get("drawn"))
 
 
 def to_data(plot: dict, px: float, py: float) -> tuple[float, float]:

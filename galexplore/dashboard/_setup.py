@@ -93,3 +93,11 @@ def evaluate(obj) -> None:
     obj[()] if isinstance(obj, hv.DynamicMap) else [
         layer[()] for layer in obj if isinstance(layer, hv.DynamicMap)
     ]
+
+
+def served() -> bool:
+    """True while building or updating a page of a running server (a session's document)."""
+    import panel as pn
+
+    doc = pn.state.curdoc
+    return doc is not None and doc.session_context is not None

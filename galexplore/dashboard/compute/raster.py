@@ -16,6 +16,7 @@ import pandas as pd
 from holoviews.operation.datashader import datashade, rasterize
 
 from galexplore.analysis.clustering import NOISE_NAME
+from galexplore.dashboard._setup import served
 from galexplore.dashboard.compute.colour_bins import snap_to_colour_bins
 from galexplore.dashboard.compute.spreading import (
     dynspread_radius,
@@ -304,14 +305,6 @@ def view_layer(render, lims: dict, *streams: hv.streams.Stream) -> hv.DynamicMap
         return blank(img) if unsized else img
 
     return hv.DynamicMap(callback, streams=[hv.streams.RangeXY(), hv.streams.PlotSize(), *streams])
-
-
-def served() -> bool:
-    """True while building or updating a page of a running server (a session's document)."""
-    import panel as pn
-
-    doc = pn.state.curdoc
-    return doc is not None and doc.session_context is not None
 
 
 def blank(img: hv.Image | hv.RGB) -> hv.Image | hv.RGB:

@@ -10,8 +10,7 @@ import panel as pn
 import param
 
 from galexplore.dashboard import _compat
-from galexplore.dashboard._setup import fit_range
-from galexplore.dashboard.compute.raster import served
+from galexplore.dashboard._setup import fit_range, served
 from galexplore.dashboard.data import class_codes  # noqa: F401 (part of this module's API)
 from galexplore.dashboard.palettes import HIGHLIGHT
 from galexplore.dashboard.state import ExplorerState, reports_errors

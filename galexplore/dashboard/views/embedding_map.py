@@ -22,14 +22,13 @@ import param
 
 from galexplore.dashboard import _compat
 from galexplore.dashboard._compat import colorbar_models
-from galexplore.dashboard._setup import MAP_CANVAS
+from galexplore.dashboard._setup import MAP_CANVAS, served
 from galexplore.dashboard.compute.raster import (
     VALUE,
     category_order,
     colour_binned,
     robust_limits,
     selection_mask,
-    served,
     shade,
     shared_raster,
     sorted_map_frame,

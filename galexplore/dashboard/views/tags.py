@@ -17,6 +17,7 @@ import panel as pn
 
 from galexplore.artifacts.tags import MAX_TAG_LENGTH, UNTAGGED, TagStore
 from galexplore.dashboard import _compat
+from galexplore.dashboard._setup import served
 from galexplore.dashboard.state import TAGS, ExplorerState, reports_errors
 
 log = logging.getLogger(__name__)
@@ -77,7 +78,7 @@ class TagControls(pn.viewable.Viewer):
             for w in (self._name, self._tag, self._tags, self._pick, self._remove, self._color):
                 w.disabled = True
             self._status.object = "Tags need a run directory."
-        elif pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
+        elif served():
             _compat.background_poll(self.refresh, REFRESH_MS)
 
     # -- acting ---------------------------------------------------------------------------------
