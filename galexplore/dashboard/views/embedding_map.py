@@ -198,8 +198,7 @@ class EmbeddingMap(pn.viewable.Viewer):
 
     def _extent(self) -> tuple[np.ndarray, np.ndarray]:
         """Lowest and highest (x, y) of the projection, float64 (2,) each."""
-        xy = self.state.data.xy
-        return np.nanmin(xy, axis=0).astype(float), np.nanmax(xy, axis=0).astype(float)
+        return self.state.data.extent
 
     def _lims(self) -> dict:
         """The current view after a rebuild, else the data extent padded by 4 %."""

@@ -130,7 +130,7 @@ def centred_range(data: ExplorerData, row: int, current: str = "") -> str:
         (x0, x1), (y0, y1) = parse_range(current)
         hx, hy = (x1 - x0) / 2, (y1 - y0) / 2
     else:
-        lo, hi = np.nanmin(data.xy, axis=0), np.nanmax(data.xy, axis=0)
+        lo, hi = data.extent
         hx, hy = (max(float(v), 1e-3) * ZOOM_FRACTION / 2 for v in hi - lo)
     return format_range((x - hx, x + hx), (y - hy, y + hy))
 
