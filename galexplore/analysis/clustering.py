@@ -329,23 +329,24 @@ def cluster_summary(
     if missing:
         raise GalexploreError(f"catalog has no column {missing[0]!r}")
     Xa = None if X is None else np.asarray(X, dtype=np.float32)
+    # the columns as arrays once (not the whole catalog copied per cluster: 0.1 s a cluster at 10⁶)
+    values = {col: catalog[col].to_numpy(dtype=float, na_value=np.nan) for col in columns}
+    if "sf_class" in catalog:
+        class_codes, class_names = pd.factorize(catalog["sf_class"])  # −1: missing
     rows = []
     for c in sorted(np.unique(labels), key=lambda v: (v < 0, v)):
         member = labels == c
-        row: dict[str, object] = {
-            "cluster": int(c),
-            "size": int(member.sum()),
-            "fraction": float(member.mean()),
-        }
-        sub = catalog.loc[member]
-        for col in columns:
-            row[f"median_{col}"] = (
-                float(np.nanmedian(sub[col].to_numpy(dtype=float))) if sub[col].notna().any() else np.nan
-            )
+        size = int(member.sum())
+        row: dict[str, object] = {"cluster": int(c), "size": size, "fraction": size / len(labels)}
+        for col, v in values.items():
+            sub = v[member]
+            row[f"median_{col}"] = float(np.nanmedian(sub)) if (~np.isnan(sub)).any() else np.nan
         if "sf_class" in catalog:
-            counts = sub["sf_class"].value_counts()
+            codes = class_codes[member]
+            counts = np.bincount(codes[codes >= 0], minlength=len(class_names))
             for cls in SF_CLASSES:
-                row[f"frac_{cls}"] = float(counts.get(cls, 0)) / len(sub)
+                hit = np.flatnonzero(class_names == cls)
+                row[f"frac_{cls}"] = float(counts[hit[0]]) / size if len(hit) else 0.0
         if Xa is not None:
             row["exemplars"] = _exemplars(Xa[member], catalog["galaxy_id"].to_numpy()[member], n_exemplars)
         rows.append(row)

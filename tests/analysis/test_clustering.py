@@ -126,3 +126,21 @@ def test_large_n_kmeans_path_recovers_classes(make_blobs, monkeypatch):
     X, labels, _ = make_blobs(n_per_class=200, n_classes=5, seed=9)
     model = Clusterer("kmeans", 5, random_state=0).fit(X)
     assert adjusted_rand_score(labels, model.labels_) > 0.95
+
+
+def test_cluster_summary_with_missing_values_and_classes():
+    """A column without any value in a cluster has a NaN median; galaxies without a class
+    count in the cluster's size but in no class's fraction."""
+    cat = pd.DataFrame(
+        {
+            "galaxy_id": list("abcdefg"),
+            "ew_ha": [np.nan, np.nan, 3.0, 5.0, 4.0, 1.0, 2.0],
+            "sf_class": ["retired", None, "star-forming", "star-forming", "retired", None, "green-valley"],
+        }
+    )
+    summary = cluster_summary(cat, [0, 0, 1, 1, 1, -1, -1])
+    assert np.isnan(summary.loc[0, "median_ew_ha"])
+    assert summary.loc[1, "median_ew_ha"] == 4.0
+    assert summary.loc[0, "frac_retired"] == 0.5 and summary.loc[0, "frac_star-forming"] == 0.0
+    assert summary.loc[1, "frac_star-forming"] == pytest.approx(2 / 3)
+    assert summary.loc[-1, "frac_green-valley"] == 0.5

@@ -375,3 +375,37 @@ def test_main_sequence_shades_big_selections_and_draws_small_ones_as_glyphs():
     big = ms._selection_raster(selection=np.arange(2 * MAX_GLYPHS), **view)
     alpha = np.asarray(big.dimension_values("A", flat=False))
     assert alpha.shape == (80, 100) and (alpha > 0).sum() > 500
+
+
+def test_per_server_caches_key_arrays_on_every_value(tiny_data):
+    """Cluster tables are shared by sessions with the same clustering: keyed on every label, not
+    on Panel's random sample of 10⁵ of them (which 10⁶ labels differing in one galaxy share)."""
+    from galexplore.dashboard.data import per_server_cache
+
+    calls = []
+
+    @per_server_cache(4)
+    def count_ones(data: ExplorerData, labels: np.ndarray) -> int:
+        calls.append(1)
+        return int((labels == 1).sum())
+
+    labels = np.zeros(1_000_000, np.int64)
+    moved = labels.copy()
+    moved[123_457] = 1
+    assert count_ones(tiny_data, labels) == 0
+    assert count_ones(tiny_data, labels.copy()) == 0 and len(calls) == 1  # same values: cached
+    assert count_ones(tiny_data, moved) == 1 and len(calls) == 2
+
+
+def test_the_cluster_table_is_shared_by_sessions_but_follows_their_labels(tiny_data):
+    from galexplore.dashboard.views.clusters import summary_table
+
+    half = (np.arange(tiny_data.n) % 2).astype(np.int64)
+    a, b = summary_table(tiny_data, half), summary_table(tiny_data, half.copy())
+    pd.testing.assert_frame_equal(a, b)
+    assert a is not b  # each session its own copy
+    a.loc[0, "n"] = -1
+    assert summary_table(tiny_data, half).loc[0, "n"] == (half == 0).sum()
+    flipped = half.copy()
+    flipped[0] = 1 - flipped[0]
+    assert summary_table(tiny_data, flipped).loc[0, "n"] == (half == 0).sum() - (half[0] == 0) + (half[0] == 1)
