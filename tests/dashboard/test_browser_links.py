@@ -67,10 +67,15 @@ def test_a_main_sequence_box_selects_on_every_view(dash, catalog):
 
 
 def test_a_histogram_range_selects_on_every_view(dash, catalog):
-    dash.page.locator(".gx-distributions").first.scroll_into_view_if_needed()
-    time.sleep(0.5)
+    dash.page.locator(".gx-distributions").first.scroll_into_view_if_needed()  # built once in view
+    deadline = time.monotonic() + 30
+    while not (
+        figs := [p for p in dash.plots() if not p["title"] and 150 < p["width"] < 300 and p["height"] < 200]
+    ):
+        assert time.monotonic() < deadline, dash.plots()
+        time.sleep(0.25)
+    time.sleep(0.3)
     figs = [p for p in dash.plots() if not p["title"] and 150 < p["width"] < 300 and p["height"] < 200]
-    assert figs, dash.plots()
     fig = figs[0]  # the first column: log M*
     y = fig["top"] + fig["height"] / 2
     p0, p1 = (fig["left"] + fig["width"] * 0.3, y), (fig["left"] + fig["width"] * 0.7, y)

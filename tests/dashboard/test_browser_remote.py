@@ -124,8 +124,9 @@ def test_the_first_page_carries_no_raster_at_a_guessed_size(browser, dashboard_s
     """A served page starts with one-pixel placeholders for the map and the main sequence: each
     raster arrives once, at the size the browser laid its plot out at. Before, each was also
     rendered at a guessed 400 × 400 pixels, sent with the page and replaced at once (1.9 MB
-    uncompressed at any N). The property histograms fill in after the map's first image, in a
-    grid that kept their place: the map's frame is reported once."""
+    uncompressed at any N). The property histograms, at the foot of the page, are built only
+    once the page is scrolled to them, in a grid that kept their place: the map's frame is
+    reported once."""
     context = browser.new_context(viewport={"width": 1500, "height": 1300})
     try:
         page = context.new_page()
@@ -147,11 +148,14 @@ def test_the_first_page_carries_no_raster_at_a_guessed_size(browser, dashboard_s
             "map": dash.plot("galaxies coloured by", drawn=True),
             "ms": dash.plot("Main sequence", drawn=True),
         }
+        time.sleep(2.0)  # anything more that was coming
+        assert not [f for f in frames if f[0] == "in" and '"name":"Figure"' in f[2]], "histograms out of view"
+        page.locator(".gx-distributions").first.scroll_into_view_if_needed()
         deadline = time.monotonic() + 60
         while page.locator(".gx-distributions .bk-Canvas, .gx-distributions canvas").count() == 0:
             assert time.monotonic() < deadline, "the histograms never filled in"
             time.sleep(0.25)
-        time.sleep(2.0)  # anything more that was coming
+        time.sleep(1.0)
         sized = next(i for i, f in enumerate(frames) if f[0] == "out" and '"inner_width"' in f[2])
 
         def rasters(plot, part):  # binary frames of a base64 image the size of the plot's frame
