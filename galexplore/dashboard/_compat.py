@@ -35,9 +35,10 @@ patch                             relies on                            why
                                   ``_panel_use_mathjax`` (looked up    MathJax bundle (1.8 MB, 620 kB
                                   by ``bundle_resources`` at each      gzipped) for panes that hold no TeX
                                   call)
-:func:`prompt_range_events`       HoloViews plots' ``traverse``,       a zoom or pan is rendered without
-                                  ``callbacks``, and                   HoloViews' extra 100 ms wait
-                                  ``RangeXYCallback.debounce``
+:func:`prompt_view_events`        HoloViews plots' ``traverse``,       a zoom, a pan or the plot's first
+                                  ``callbacks``, and the ``debounce``  size is rendered without
+                                  of ``RangeXYCallback`` and           HoloViews' extra 100 ms wait
+                                  ``PlotSizeCallback``
 :func:`background_poll`           Panel ``PeriodicCallback``'s         a poll does not spin the page's
                                   ``background`` parameter (popped     busy indicator (nor send it) at
                                   in ``__init__``, not documented)     every period
@@ -380,19 +381,24 @@ def no_mathjax() -> None:
 # -- HoloViews: range events handled without a second debounce -------------------------------------
 
 
-def prompt_range_events(plot, element) -> None:
-    """Plot hook: handle this plot's range events (zoom, pan) as soon as they arrive.
+def prompt_view_events(plot, element) -> None:
+    """Plot hook: handle this plot's range events (zoom, pan) and size reports as soon as they
+    arrive.
 
     BokehJS already sends one ``RangesUpdate`` per gesture: after a pan ends, and after a
     wheel zoom once the wheel has been still for the plot's ``lod_timeout``
     (:data:`~galexplore.dashboard._setup.WHEEL_SETTLE_MS`). HoloViews' range callback then
     waits for 100 ms without events (``debounce``, polled every 50 ms) before it renders, a
-    second settle that only delays every zoom and pan by 100–150 ms. This sets ``debounce`` to
-    None (HoloViews then yields for 10 ms) on the plot's and its layers' range callbacks.
+    second settle that only delays every zoom and pan by 100–150 ms. Its size callback waits
+    the same way for the plot's size, which in a served page the first image waits for
+    (:func:`~galexplore.dashboard.compute.raster.view_layer`); BokehJS reports the width and
+    the height together, once laid out. This sets ``debounce`` to None (HoloViews then yields
+    for 10 ms, and events that come meanwhile are handled together) on the range and size
+    callbacks of the plot and its layers.
     """
-    from holoviews.plotting.bokeh.callbacks import RangeXYCallback
+    from holoviews.plotting.bokeh.callbacks import PlotSizeCallback, RangeXYCallback
 
     for callbacks in plot.traverse(lambda p: p.callbacks):
         for cb in callbacks:
-            if isinstance(cb, RangeXYCallback):
+            if isinstance(cb, RangeXYCallback | PlotSizeCallback):
                 cb.debounce = None

@@ -321,25 +321,28 @@ def test_pages_with_markdown_still_get_mathjax_from_panel_but_not_after_no_mathj
     assert "bokeh-mathjax" in " ".join(map(str, forced.js_files))
 
 
-def test_range_callbacks_still_debounce_and_the_hook_makes_the_maps_prompt(tiny_data):
+def test_range_and_size_callbacks_still_debounce_and_the_hook_makes_both_plots_prompt(tiny_data):
     import holoviews as hv
-    from holoviews.plotting.bokeh.callbacks import RangeXYCallback
+    from holoviews.plotting.bokeh.callbacks import PlotSizeCallback, RangeXYCallback
 
     from galexplore.dashboard.state import ExplorerState
     from galexplore.dashboard.views.embedding_map import EmbeddingMap
+    from galexplore.dashboard.views.main_sequence import MainSequence
 
     hv.extension("bokeh", logo=False)
 
-    def range_callbacks(obj):
+    def view_callbacks(obj):
         plot = hv.renderer("bokeh").get_plot(obj)
-        return [
-            cb
-            for cbs in plot.traverse(lambda p: p.callbacks)
-            for cb in cbs
-            if isinstance(cb, RangeXYCallback)
-        ]
+        cbs = [cb for cbs in plot.traverse(lambda p: p.callbacks) for cb in cbs]
+        return [cb for cb in cbs if isinstance(cb, RangeXYCallback | PlotSizeCallback)]
 
-    dmap = hv.DynamicMap(lambda x_range, y_range: hv.Points([]), streams=[hv.streams.RangeXY()])
-    assert [cb.debounce for cb in range_callbacks(dmap)] == [100]  # what the hook works around
-    prompt = range_callbacks(EmbeddingMap(ExplorerState(tiny_data))._build())
-    assert prompt and all(cb.debounce is None for cb in prompt)  # the map's layers and its tap/range
+    dmap = hv.DynamicMap(
+        lambda x_range, y_range, width, height, scale: hv.Points([]),
+        streams=[hv.streams.RangeXY(), hv.streams.PlotSize()],
+    )
+    assert [cb.debounce for cb in view_callbacks(dmap)] == [100, 100]  # what the hook works around
+    state = ExplorerState(tiny_data)
+    for view in (EmbeddingMap(state)._build(), MainSequence(state)._build()):
+        prompt = view_callbacks(view)
+        assert {type(cb) for cb in prompt} == {RangeXYCallback, PlotSizeCallback}
+        assert all(cb.debounce is None for cb in prompt)  # every layer's

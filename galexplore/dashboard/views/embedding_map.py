@@ -159,7 +159,7 @@ class EmbeddingMap(pn.viewable.Viewer):
                     self._label_colour,
                     select_on_release,
                     self._apply_mode,
-                    _compat.prompt_range_events,
+                    _compat.prompt_view_events,
                 ],
                 xlabel=xlabel,
                 ylabel=ylabel,

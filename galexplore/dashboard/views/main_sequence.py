@@ -198,7 +198,9 @@ class MainSequence(pn.viewable.Viewer):
         band, ms = relation_layers(*np.nanpercentile(data.catalog[X].to_numpy(float), [0.5, 99.5]))
         return (density * band * ms * raster * glyphs * focus).opts(
             overlay_options(data, lims),
-            hv.opts.Overlay(active_tools=["box_select"], hooks=[select_on_release]),
+            hv.opts.Overlay(
+                active_tools=["box_select"], hooks=[select_on_release, _compat.prompt_view_events]
+            ),
         )
 
     @reports_errors("main sequence box")
