@@ -22,9 +22,11 @@ to the last thing the server sent in the burst (nothing more for ``--quiet`` sec
 linked view's data arrived. For a gesture the end is the last wheel notch of a zoom, and the
 mouse release of a pan or a lasso (what the issue's comparison timed: "mouse-up → final count");
 ``gesture_ms`` is how long the gesture itself took the driver, and ``from_start_ms`` the time
-from its first event (what ``done_ms`` was before 2026-12-06). The browser's own messages and
-Chromium's fetch of the favicon after a URL change do not count (they did before 2026-12-05,
-adding up to ~0.5 s to a settled time).
+from its first event (what ``done_ms`` was before 2026-12-06). ``views_ms`` is the time to the
+last frame of the burst that changed a view (every linked view's data in): ``settled_ms``
+without the busy indicator's stop, which Panel sends at least 500 ms after it started spinning.
+The browser's own messages and Chromium's fetch of the favicon after a URL change do not count
+(they did before 2026-12-05, adding up to ~0.5 s to a settled time).
 
 Interactions: page load, a 3-notch wheel zoom on the map, a pan, colour-by, a lasso (and every
 linked view), focus (a gallery cutout clicked), find-similar, reload. Data: ``demo`` (the built-in
@@ -208,6 +210,25 @@ class NetLog:
         _, kind, _, what = event
         return kind != "ws_out" and not what.endswith("favicon.ico")
 
+    @staticmethod
+    def is_view_data(event: tuple) -> bool:
+        """A frame that changes what the page shows: a binary buffer, or a patch's events other
+        than the busy indicator's (Panel keeps that spinning at least 500 ms, then sends its
+        stop), or an HTTP body other than the favicon; not a message's header, metadata or
+        acknowledgement."""
+        _, kind, _, what = event
+        if kind == "http":
+            return not what.endswith("favicon.ico")
+        if kind != "ws_in":
+            return False
+        if what == "<binary>":
+            return True
+        return what.startswith('{"events"') and '"attr":"css_classes","new":["loader"' not in what
+
+    def views_done(self, t0: float, t1: float) -> float:
+        """Seconds from ``t0`` to the last frame in ``[t0, t1]`` that changed a view (:meth:`is_view_data`)."""
+        return max([e[0] for e in self.events if t0 <= e[0] <= t1 and self.is_view_data(e)], default=t0) - t0
+
     async def settled(self, t0: float, quiet_s: float, limit_s: float = 120.0) -> float:
         """Seconds from ``t0`` to the last thing the server sent in the burst (nothing more for
         ``quiet_s``)."""
@@ -288,6 +309,8 @@ async def drive(url: str, iface: str, quiet_s: float) -> list[dict]:
                         "detail": detail,
                         "done_ms": round(done * 1000),
                         "settled_ms": round(max(settled, done) * 1000),
+                        # the last view's data in (the busy indicator's stop left out)
+                        "views_ms": round(max(log.views_done(t_act, t_act + settled), done) * 1000),
                         "gesture_ms": round((t_act - t0) * 1000),
                         "from_start_ms": round((t_end - t0) * 1000),
                         "wire_rx_bytes": w1[0] - w0[0],
@@ -477,8 +500,8 @@ def one(
 def table(rows: list[dict]) -> str:
     lines = [
         "| size | link | compression | step | kB on the wire (in) | done ms (from the gesture's end) "
-        "| settled ms | from the gesture's start ms | ws frames | HTTP kB |",
-        "|" + "---|" * 10,
+        "| views ms | settled ms | from the gesture's start ms | ws frames | HTTP kB |",
+        "|" + "---|" * 11,
     ]
     for r in rows:
         for s in r["steps"]:
@@ -486,7 +509,8 @@ def table(rows: list[dict]) -> str:
                 lines.append(
                     f"| {r['size']} | {r['link']} | {r['compression_level']} | "
                     f"{s['step']}{'' if s['ok'] else ' (failed)'} | "
-                    f"{s['wire_rx_bytes'] / 1e3:,.0f} | {s['done_ms']:,} | {s['settled_ms']:,} | "
+                    f"{s['wire_rx_bytes'] / 1e3:,.0f} | {s['done_ms']:,} | {s.get('views_ms', '—')} | "
+                    f"{s['settled_ms']:,} | "
                     f"{s.get('from_start_ms', s['done_ms']):,} | {s['ws_frames_in']} | "
                     f"{s['http_bytes'] / 1e3:,.0f} |"
                 )
