@@ -413,11 +413,15 @@ class EmbeddingMap(pn.viewable.Viewer):
         return None if row is None else str(self.state.data.galaxy_ids[row])
 
     def _on_rangexy(self, x_range=None, y_range=None, **_) -> None:
+        """A zoom or pan: remember the view, and put it in the state (the page's link) once the
+        new raster has been rendered (on the next tick of a served page: this runs before
+        HoloViews renders the view, and the link's update held the raster up)."""
         if x_range is not None and y_range is not None and np.isfinite([*x_range, *y_range]).all():
             self._ranges = {"x": tuple(x_range), "y": tuple(y_range)}
             full = self._full_lims()
             whole = _close((full["xlim"], full["ylim"]), (x_range, y_range))
-            self.state.map_range = "" if whole else format_range(x_range, y_range)
+            value = "" if whole else format_range(x_range, y_range)
+            pn.state.execute(lambda: self.state.param.update(map_range=value), schedule=True)
 
     @reports_errors("zooming the map")
     def _on_map_range(self, *_events) -> None:
