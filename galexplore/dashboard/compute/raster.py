@@ -9,6 +9,8 @@ and the out-of-core one (:mod:`galexplore.dashboard.ooc.map`) draw with these fu
 
 from __future__ import annotations
 
+from contextvars import ContextVar
+
 import datashader as ds
 import holoviews as hv
 import numpy as np
@@ -37,6 +39,26 @@ SPREAD_THRESHOLD = 0.8
 #: numeric colouring and one for every categorical one (warmed once per server) instead of a
 #: compile of ~1–3 s, holding up every session, the first time each column is chosen.
 VALUE = "value"
+#: True while :func:`view_layer` renders a served page's placeholder (see
+#: :func:`placeholder_rows`).
+_PLACEHOLDER: ContextVar[bool] = ContextVar("galexplore_placeholder", default=False)
+
+
+def placeholder_active() -> bool:
+    """Whether the render under way is a placeholder, whose image is thrown away (:func:`blank`)."""
+    return _PLACEHOLDER.get()
+
+
+def placeholder_rows(frame):
+    """``frame``, or none of its rows (same columns and dtypes) while a placeholder is rendered.
+
+    The placeholder only needs the layer's type and options, not its pixels: an out-of-core
+    frame (a Dask DataFrame) becomes its empty ``_meta``, so no part of the table is read
+    (before, a page's first render made a pass over every part of a 10⁷-galaxy table for one
+    pixel, and the main sequence a second one at 400 × 400)."""
+    if not _PLACEHOLDER.get():
+        return frame
+    return frame._meta if hasattr(frame, "npartitions") else frame.iloc[:0]
 
 
 def map_frame(state: ExplorerState, column: str) -> tuple[pd.DataFrame, str]:
@@ -164,6 +186,7 @@ def shared_raster(
     y_range: tuple[float, float],
     width: int,
     height: int,
+    placeholder: bool = False,
 ) -> hv.Image | hv.RGB:
     """:func:`shade` of a catalog column over one view, memoised for the whole server; a numeric
     one :func:`colour_binned` with the column's :func:`colour_limits`.
@@ -171,7 +194,8 @@ def shared_raster(
     Every session opens on the same view, and sessions colouring by the same column at the
     same view (the full map, a shared link) get the same image without aggregating again.
     Callers must not modify it (``.opts(..., clone=True)``). At most 32 images (≲ 2 MB each
-    at 800 × 600 pixels) are kept.
+    at 800 × 600 pixels) are kept. ``placeholder`` (:func:`placeholder_active`) is part of the
+    key: a placeholder's image holds no galaxies.
     """
     frame, kind = _sorted_catalog_frame(data, column)
     img = shade(frame, column, kind, x_range=x_range, y_range=y_range, width=width, height=height)
@@ -223,7 +247,7 @@ def shade_points(
     and :data:`VALUE` (float32, or categorical with ``categories`` when ``kind`` is
     categorical). Datashader aggregates a Dask DataFrame partition by partition, on the
     active Dask client if there is one."""
-    points = hv.Points(points, kdims=["x", "y"], vdims=[hv.Dimension(VALUE, label=column)])
+    points = hv.Points(placeholder_rows(points), kdims=["x", "y"], vdims=[hv.Dimension(VALUE, label=column)])
     kw = dict(dynamic=False, x_range=x_range, y_range=y_range, width=width, height=height)
     if kind == "numeric":
         img = rasterize(points, aggregator=ds.mean(VALUE), **kw)
@@ -295,13 +319,18 @@ def view_layer(render, lims: dict, *streams: hv.streams.Stream) -> hv.DynamicMap
 
     def callback(x_range=None, y_range=None, width=None, height=None, scale=1.0, **values):
         unsized = width is None and height is None and served()
-        img = render(
-            x_range=tuple(x_range or lims["xlim"]),
-            y_range=tuple(y_range or lims["ylim"]),
-            width=1 if unsized else int(width or 400),
-            height=1 if unsized else int(height or 400),
-            **values,
-        )
+        token = _PLACEHOLDER.set(True) if unsized else None  # renders aggregate no galaxies
+        try:
+            img = render(
+                x_range=tuple(x_range or lims["xlim"]),
+                y_range=tuple(y_range or lims["ylim"]),
+                width=1 if unsized else int(width or 400),
+                height=1 if unsized else int(height or 400),
+                **values,
+            )
+        finally:
+            if token is not None:
+                _PLACEHOLDER.reset(token)
         return blank(img) if unsized else img
 
     return hv.DynamicMap(callback, streams=[hv.streams.RangeXY(), hv.streams.PlotSize(), *streams])

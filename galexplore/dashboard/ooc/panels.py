@@ -30,7 +30,7 @@ from galexplore.dashboard.views.main_sequence import (
     MAX_GLYPHS,
     X,
     Y,
-    density_layer,
+    density_view,
     overlay_options,
     relation_layers,
 )
@@ -66,7 +66,7 @@ class OutOfCoreMainSequence(pn.viewable.Viewer):
             return
         (x0, x1), (y0, y1) = ranges[X], ranges[Y]
         lims = {"xlim": (x0 - 0.2, x1 + 0.2), "ylim": (y0 - 0.3, y1 + 0.3)}
-        density = density_layer(hv.Points(data.table.frame([X, Y]), kdims=[X, Y]))
+        density = density_view(hv.Points(data.table.frame([X, Y]), kdims=[X, Y]), lims)
         band, ms = relation_layers(*(data.limits(X) or (x0, x1)))
         glyphs = hv.DynamicMap(
             lambda version: self._glyphs(state.selection), streams=[state.selection_stream()]

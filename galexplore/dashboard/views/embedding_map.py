@@ -27,6 +27,7 @@ from galexplore.dashboard.compute.raster import (
     VALUE,
     category_order,
     colour_binned,
+    placeholder_active,
     robust_limits,
     selection_mask,
     shade,
@@ -185,7 +186,8 @@ class EmbeddingMap(pn.viewable.Viewer):
             if kind == "numeric":
                 img = colour_binned(img, robust_limits(self.state.derived_values(column)))
             return img
-        return shared_raster(self.state.data, column, **view)  # numeric: colour-binned, with limits
+        # numeric: colour-binned, with limits
+        return shared_raster(self.state.data, column, placeholder=placeholder_active(), **view)
 
     def _label_colour(self, plot, element) -> None:
         """HoloViews hook (runs on every update): the title and colour-bar label follow an

@@ -20,7 +20,7 @@ from holoviews.operation.datashader import datashade, dynspread, rasterize
 from galexplore.analysis.clustering import NOISE_NAME
 from galexplore.dashboard import _compat
 from galexplore.dashboard._setup import CANVAS
-from galexplore.dashboard.compute.raster import view_layer, with_dtype
+from galexplore.dashboard.compute.raster import placeholder_active, placeholder_rows, view_layer, with_dtype
 from galexplore.dashboard.data import ExplorerData, per_server_cache
 from galexplore.dashboard.gestures import select_on_release
 from galexplore.dashboard.palettes import DENSITY_CMAP, FOCUS, category_colors
@@ -76,18 +76,15 @@ def overlay_options(data, lims: dict):
     )
 
 
-def density_layer(points: hv.Points) -> hv.DynamicMap:
-    """The survey's density in grey (Datashader counts; the points may be a Dask DataFrame)."""
-    return rasterize(points, aggregator=ds.count()).opts(**DENSITY_OPTS)
-
-
 def density_view(points: hv.Points, lims: dict) -> hv.DynamicMap:
-    """:func:`density_layer` of in-memory points as a :func:`view_layer`: the same counts, as
-    float32 (half the bytes of HoloViews' float64), and no image at a guessed size in the page
-    a server sends (the first one comes at the plot's size, once the browser has reported it)."""
+    """The survey's density in grey: Datashader counts as float32 (half the bytes of HoloViews'
+    float64), re-rendered at each view as a :func:`view_layer`, so with no image at a guessed
+    size in the page a server sends (the first one comes at the plot's size, once the browser
+    has reported it). The points may be a Dask DataFrame, which the placeholder does not read."""
 
     def render(**view) -> hv.Image:
-        img = rasterize(points, aggregator=ds.count(), dynamic=False, **view)
+        shown = points.clone(placeholder_rows(points.data)) if placeholder_active() else points
+        img = rasterize(shown, aggregator=ds.count(), dynamic=False, **view)
         return with_dtype(img, np.float32, zero_is_empty=True)  # empty pixels transparent, as before
 
     return view_layer(render, lims).opts(**DENSITY_OPTS)

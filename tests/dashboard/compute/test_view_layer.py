@@ -61,3 +61,40 @@ def test_the_density_view_holds_the_same_counts_as_holoviews_rasterize_in_half_t
     x, y = pts.dimension_values(0), pts.dimension_values(1)
     inside = (x >= 8.5) & (x <= 11.5) & (y >= -2.0) & (y <= 2.0)
     assert abs(np.nansum(values) - inside.sum()) <= 2  # each galaxy in the view counted once (edges aside)
+
+
+def test_a_served_placeholder_reads_no_part_of_an_out_of_core_table(monkeypatch):
+    """In a served page the first render is a placeholder (:func:`blank`): the survey's density
+    and the map's colour layer over a Dask table read none of its parts for it (before, a pass
+    over all of them, twice at 10⁷ galaxies); the render at the plot's size reads them."""
+    import dask
+    import dask.dataframe as dd
+
+    import galexplore.dashboard.compute.raster as raster
+
+    reads = []
+    full = points().data.assign(value=np.float32(1.0))
+    full["x"], full["y"] = full["log_mstar"], full["log_sfr"]
+
+    def part(i: int) -> pd.DataFrame:
+        reads.append(i)
+        return full.iloc[i::4].reset_index(drop=True)
+
+    table = dd.from_delayed([dask.delayed(part)(i) for i in range(4)], meta=full.iloc[:0])
+    monkeypatch.setattr(raster, "served", lambda: True)
+    lims = {"xlim": (8.0, 12.0), "ylim": (-3.0, 3.0)}
+    density = density_view(hv.Points(table, ["log_mstar", "log_sfr"]), lims)
+
+    def colour(**view):
+        return raster.shade_points(table[["x", "y", "value"]], "ew_ha", "numeric", None, **view)
+
+    layer = view_layer(colour, lims)
+    assert np.isnan(density[()].dimension_values(2)).all() and np.isnan(layer[()].dimension_values(2)).all()
+    assert reads == []
+    view = dict(width=40, height=30, x_range=lims["xlim"], y_range=lims["ylim"])
+    density.event(**view)
+    layer.event(**view)
+    inside = full["x"].between(*lims["xlim"]) & full["y"].between(*lims["ylim"])
+    assert np.nansum(density[()].dimension_values(2)) == inside.sum()  # every galaxy in view counted
+    assert np.nanmax(layer[()].dimension_values(2)) == 1.0
+    assert sorted(reads) == [0, 0, 1, 1, 2, 2, 3, 3]

@@ -15,6 +15,7 @@ from galexplore.testing import (
     ServerProcess,
     drag_lasso,
     expected_counts,
+    is_drawn,
     polygon_pixels,
     write_partitioned_projection,
 )
@@ -86,14 +87,15 @@ def test_lasso_in_chromium_selects_the_right_galaxies(chromium, ooc_server, tmp_
             time.sleep(0.25)
         raise AssertionError(f"{css}: {pattern!r} not in {text(page, css)!r}\n{server.log()}")
 
-    def map_plot(page) -> dict:
+    def map_plot(page, title: str = "galaxies coloured by") -> dict:
+        """The plot once laid out and drawn at its size (its first image is a placeholder)."""
         for _ in range(240):
             plots = page.evaluate(f"() => {{ {JS_PLOTS}\n return plots(); }}")
-            found = [p for p in plots if "galaxies coloured by" in p["title"] and p["width"] > 0]
+            found = [p for p in plots if title in p["title"] and p["width"] > 0 and is_drawn(p)]
             if found and np.isfinite(found[0]["x"]).all():
                 return found[0]
             time.sleep(0.25)
-        raise AssertionError("no map on the page")
+        raise AssertionError(f"no {title!r} drawn on the page: {plots}")
 
     with playwright.sync_playwright() as pw:
         browser = pw.chromium.launch(
@@ -112,6 +114,7 @@ def test_lasso_in_chromium_selects_the_right_galaxies(chromium, ooc_server, tmp_
         assert "Out-of-core mode" in text(page, ".gx-ooc-note")
         plot = map_plot(page)
         assert "400 galaxies" in plot["title"]
+        map_plot(page, "Main sequence")  # the survey's density at the plot's size too
         pixels = polygon_pixels(plot, 0.3)
         for attempt in range(2):  # a busy headless Chromium can drop a drag: draw it once more
             drag_lasso(page, pixels)
