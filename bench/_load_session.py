@@ -208,14 +208,18 @@ class LoadSession:
         return out
 
     # -- the interactions -----------------------------------------------------------------------
-    async def open(self, url: str) -> None:
+    async def open(self, url: str, *, clusters: bool = True) -> None:
+        """Load the page, timed until the gallery, the clusters (unless ``clusters`` is False:
+        an out-of-core page has none) and the map drawn at its size are shown."""
+
         async def go():
             await self.page.add_init_script(DEEP_FIND_JS)
             await self.page.goto(url, timeout=300_000)
 
         async def ready():
             await self.wait_text(".gx-gallery-header", r"\b0 selected", 300)
-            await self.wait_text(".gx-cluster-status", r"\d+ clusters", 300)
+            if clusters:
+                await self.wait_text(".gx-cluster-status", r"\d+ clusters", 300)
             return await self.map_plot(timeout_s=300, drawn=True)  # the map drawn at its size
 
         await self.timed("page_load", go, ready)

@@ -34,6 +34,11 @@ synthetic survey, 1,500 galaxies, with cutouts and maps) and ``N`` (a catalog-on
 survey of N galaxies with 16-d embeddings; no cutouts, so focus and find-similar use the table).
 
     sudo python bench/remote.py [--sizes demo 100000 1000000] [--links unshaped 20mbit 5mbit]
+                                [--out-of-core]
+
+``--out-of-core`` serves the same surveys out of core (``serve --out-of-core``: the map table
+built from the projection, read part by part) and measures page load, zoom, pan, colour-by and
+reload.
 
 Results: ``bench/results/remote.json`` (and ``--out``).
 """
@@ -261,7 +266,7 @@ def wire(iface: str) -> tuple[int, int]:
     return int((stats / "rx_bytes").read_text()), int((stats / "tx_bytes").read_text())
 
 
-async def drive(url: str, iface: str, quiet_s: float) -> list[dict]:
+async def drive(url: str, iface: str, quiet_s: float, out_of_core: bool = False) -> list[dict]:
     from playwright.async_api import async_playwright
 
     sys.path.insert(0, str(HERE))
@@ -320,7 +325,7 @@ async def drive(url: str, iface: str, quiet_s: float) -> list[dict]:
                 )
 
             async def load() -> str:
-                await s.open(url)
+                await s.open(url, clusters=not out_of_core)
                 return f"ready in {s.timings[-1].latency_ms:.0f} ms"
 
             async def raw_input(kind: str, x: float, y: float, **extra) -> None:
@@ -392,7 +397,8 @@ async def drive(url: str, iface: str, quiet_s: float) -> list[dict]:
             async def reload() -> str:
                 t0 = time.perf_counter()
                 await page.reload(timeout=300_000)  # the URL holds the view: the similar galaxies come back
-                await s.wait_text(".gx-gallery-header", r"most similar", 300)
+                if not out_of_core:  # (out of core there is no similarity search)
+                    await s.wait_text(".gx-gallery-header", r"most similar", 300)
                 await s.map_plot(timeout_s=300, drawn=True)
                 return f"ready in {(time.perf_counter() - t0) * 1000:.0f} ms"
 
@@ -403,9 +409,10 @@ async def drive(url: str, iface: str, quiet_s: float) -> list[dict]:
             await lasso_mode()
             await log.settled(time.perf_counter(), quiet_s)
             await measure("colour_by", colour)
-            await measure("lasso", lasso)
-            await measure("focus", focus)
-            await measure("find_similar", similar)
+            if not out_of_core:  # out of core: no lasso count in the gallery's header, no search
+                await measure("lasso", lasso)
+                await measure("focus", focus)
+                await measure("find_similar", similar)
             await measure("reload", reload)
             if s.errors:
                 rows.append({"step": "errors", "errors": s.errors[:10]})
@@ -425,6 +432,7 @@ def one(
     log_dir: Path,
     level: int | None,
     cold: bool = False,
+    out_of_core: bool = False,
 ) -> dict:
     rate, rtt = LINKS[link]
     with shaped_link(rate, rtt) as net:
@@ -436,7 +444,8 @@ def one(
         server = subprocess.Popen(
             [*in_server_ns, "-m", "galexplore", "-v", "serve", str(survey), str(run), "--address", ip]
             + ["--port", str(port), *origins]
-            + ([] if level is None else ["--compression-level", str(level)]),
+            + ([] if level is None else ["--compression-level", str(level)])
+            + (["--out-of-core"] if out_of_core else []),
             stdout=server_log,
             stderr=subprocess.STDOUT,
             text=True,
@@ -472,6 +481,7 @@ def one(
                 str(quiet_s),
                 "--drive-out",
                 str(out),
+                *(["--drive-out-of-core"] if out_of_core else []),
             ]
             subprocess.run([*in_client_ns, __file__, *driver], check=True, timeout=1200, cwd=ROOT)
             steps = json.loads(out.read_text())
@@ -491,6 +501,7 @@ def one(
         "rtt_ms": rtt,
         "delay_by": net["delay"],
         "compression_level": "default" if level is None else level,
+        "mode": "out of core" if out_of_core else "in memory",
         "page_load_after": "server start" if cold else "server warm-up",
         "server_start_to_warm_s": warm_s,
         "steps": steps,
@@ -542,14 +553,23 @@ def main() -> None:
         "compiles its kernels (default: after both parts of its warm-up, as a user who opens the "
         "page later)",
     )
+    p.add_argument(
+        "--out-of-core",
+        action="store_true",
+        help="serve out of core (serve --out-of-core): page load, zoom, pan, colour-by and reload "
+        "(the lasso's count, focus and find-similar differ there and are left out)",
+    )
     p.add_argument("--out", type=Path, default=RESULTS / "remote.json")
     p.add_argument("--drive", help=argparse.SUPPRESS)
     p.add_argument("--iface", help=argparse.SUPPRESS)
     p.add_argument("--drive-out", type=Path, help=argparse.SUPPRESS)
+    p.add_argument("--drive-out-of-core", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.drive:  # the browser side, inside the client namespace
         args.drive_out.write_text(
-            json.dumps(asyncio.run(drive(args.drive, args.iface, args.quiet)), indent=1)
+            json.dumps(
+                asyncio.run(drive(args.drive, args.iface, args.quiet, args.drive_out_of_core)), indent=1
+            )
         )
         return
     if os.geteuid() != 0:
@@ -563,7 +583,20 @@ def main() -> None:
             runs = [(link, None) for link in args.links] + [("unshaped", 0)] * (size in args.uncompressed_too)
             for link, level in runs:
                 t0 = time.perf_counter()
-                rows.append(one(size, link, survey, run, args.port, args.quiet, work, level, args.cold))
+                rows.append(
+                    one(
+                        size,
+                        link,
+                        survey,
+                        run,
+                        args.port,
+                        args.quiet,
+                        work,
+                        level,
+                        args.cold,
+                        args.out_of_core,
+                    )
+                )
                 rows[-1]["wall_s"] = round(time.perf_counter() - t0, 1)
                 rows[-1]["load_avg"] = os.getloadavg()
                 print(table(rows[-1:]), flush=True)
