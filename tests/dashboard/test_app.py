@@ -408,4 +408,6 @@ def test_the_cluster_table_is_shared_by_sessions_but_follows_their_labels(tiny_d
     assert summary_table(tiny_data, half).loc[0, "n"] == (half == 0).sum()
     flipped = half.copy()
     flipped[0] = 1 - flipped[0]
-    assert summary_table(tiny_data, flipped).loc[0, "n"] == (half == 0).sum() - (half[0] == 0) + (half[0] == 1)
+    assert summary_table(tiny_data, flipped).loc[0, "n"] == (half == 0).sum() - (half[0] == 0) + (
+        half[0] == 1
+    )
