@@ -247,6 +247,9 @@ def shade_points(
     and :data:`VALUE` (float32, or categorical with ``categories`` when ``kind`` is
     categorical). Datashader aggregates a Dask DataFrame partition by partition, on the
     active Dask client if there is one."""
+    if kind != "numeric" and placeholder_active():  # (Datashader cannot shade no galaxies by category)
+        (x0, x1), (y0, y1) = x_range, y_range
+        return hv.RGB(np.zeros((1, 1, 4), np.uint8), bounds=(x0, y0, x1, y1), kdims=["x", "y"])
     points = hv.Points(placeholder_rows(points), kdims=["x", "y"], vdims=[hv.Dimension(VALUE, label=column)])
     kw = dict(dynamic=False, x_range=x_range, y_range=y_range, width=width, height=height)
     if kind == "numeric":

@@ -75,6 +75,8 @@ def test_a_served_placeholder_reads_no_part_of_an_out_of_core_table(monkeypatch)
     reads = []
     full = points().data.assign(value=np.float32(1.0))
     full["x"], full["y"] = full["log_mstar"], full["log_sfr"]
+    classes = ["star-forming", "retired"]
+    full["sf_class"] = pd.Categorical(np.where(full["y"] > 0, *classes), categories=classes)
 
     def part(i: int) -> pd.DataFrame:
         reads.append(i)
@@ -88,13 +90,20 @@ def test_a_served_placeholder_reads_no_part_of_an_out_of_core_table(monkeypatch)
     def colour(**view):
         return raster.shade_points(table[["x", "y", "value"]], "ew_ha", "numeric", None, **view)
 
-    layer = view_layer(colour, lims)
+    def by_class(**view):  # a colouring by class: shaded (RGB) by Datashader
+        frame = table[["x", "y", "sf_class"]].rename(columns={"sf_class": "value"})
+        return raster.shade_points(frame, "sf_class", "categorical", classes, **view)
+
+    layer, classed = view_layer(colour, lims), view_layer(by_class, lims)
     assert np.isnan(density[()].dimension_values(2)).all() and np.isnan(layer[()].dimension_values(2)).all()
+    assert isinstance(classed[()], hv.RGB) and (classed[()].dimension_values("A") == 0).all()
     assert reads == []
     view = dict(width=40, height=30, x_range=lims["xlim"], y_range=lims["ylim"])
     density.event(**view)
     layer.event(**view)
+    classed.event(**view)
+    assert isinstance(classed[()], hv.RGB) and (classed[()].dimension_values("A") > 0).sum() > 100
     inside = full["x"].between(*lims["xlim"]) & full["y"].between(*lims["ylim"])
     assert np.nansum(density[()].dimension_values(2)) == inside.sum()  # every galaxy in view counted
     assert np.nanmax(layer[()].dimension_values(2)) == 1.0
-    assert sorted(reads) == [0, 0, 1, 1, 2, 2, 3, 3]
+    assert sorted(reads) == [0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3]
