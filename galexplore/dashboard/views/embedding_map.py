@@ -186,8 +186,7 @@ class EmbeddingMap(pn.viewable.Viewer):
             if kind == "numeric":
                 img = colour_binned(img, robust_limits(self.state.derived_values(column)))
             return img
-        # numeric: colour-binned, with limits
-        return shared_raster(self.state.data, column, placeholder=placeholder_active(), **view)
+        return shared_raster(self.state.data, column, placeholder=placeholder_active(), **view)  # binned
 
     def _label_colour(self, plot, element) -> None:
         """HoloViews hook (runs on every update): the title and colour-bar label follow an
@@ -415,9 +414,7 @@ class EmbeddingMap(pn.viewable.Viewer):
         return None if row is None else str(self.state.data.galaxy_ids[row])
 
     def _on_rangexy(self, x_range=None, y_range=None, **_) -> None:
-        """A zoom or pan: remember the view, and put it in the state (the page's link) once the
-        new raster has been rendered (on the next tick of a served page: this runs before
-        HoloViews renders the view, and the link's update held the raster up)."""
+        """A zoom or pan: remember the view; the link gets it on the next tick, after the raster."""
         if x_range is not None and y_range is not None and np.isfinite([*x_range, *y_range]).all():
             self._ranges = {"x": tuple(x_range), "y": tuple(y_range)}
             full = self._full_lims()
