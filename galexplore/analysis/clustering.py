@@ -333,6 +333,7 @@ def cluster_summary(
     values = {col: catalog[col].to_numpy(dtype=float, na_value=np.nan) for col in columns}
     if "sf_class" in catalog:
         class_codes, class_names = pd.factorize(catalog["sf_class"])  # −1: missing
+        code_of = {name: i for i, name in enumerate(class_names)}
     rows = []
     for c in sorted(np.unique(labels), key=lambda v: (v < 0, v)):
         member = labels == c
@@ -345,8 +346,7 @@ def cluster_summary(
             codes = class_codes[member]
             counts = np.bincount(codes[codes >= 0], minlength=len(class_names))
             for cls in SF_CLASSES:
-                hit = np.flatnonzero(class_names == cls)
-                row[f"frac_{cls}"] = float(counts[hit[0]]) / size if len(hit) else 0.0
+                row[f"frac_{cls}"] = float(counts[code_of[cls]]) / size if cls in code_of else 0.0
         if Xa is not None:
             row["exemplars"] = _exemplars(Xa[member], catalog["galaxy_id"].to_numpy()[member], n_exemplars)
         rows.append(row)
