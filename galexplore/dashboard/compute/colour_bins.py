@@ -22,13 +22,25 @@ def colour_bin(values: np.ndarray, lims: tuple[float, float], n: int = PALETTE_S
     """The palette entry Bokeh's ``LinearColorMapper`` gives each value, in float64 as it
     computes it (-1 for NaN; values outside ``lims`` clamp to the ends, as with no
     ``low_color``/``high_color``)."""
+    v = np.asarray(values)
+    k = np.full(v.shape, -1, np.int64)
+    finite = np.isfinite(v)
+    k[finite] = _finite_bins(v[finite], lims, n)
+    return k
+
+
+def _finite_bins(v: np.ndarray, lims: tuple[float, float], n: int) -> np.ndarray:
+    """:func:`colour_bin` of finite values (1-d), Bokeh's arithmetic in float64, in place."""
     lo, hi = float(lims[0]), float(lims[1])
-    v = np.asarray(values, dtype=np.float64)
-    with np.errstate(invalid="ignore"):
-        k = np.floor((v - lo) * (1.0 / (hi - lo)) / (1.0 / n))
-        k = np.where(v == hi, n - 1, k)
-        k = np.clip(k, 0, n - 1)
-    return np.where(np.isfinite(v), k, -1).astype(np.int64)
+    at_hi = v == np.float64(hi)  # compared in float64, as Bokeh does
+    x = v.astype(np.float64)
+    x -= lo
+    x *= 1.0 / (hi - lo)
+    x /= 1.0 / n
+    np.floor(x, out=x)
+    x[at_hi] = n - 1
+    np.clip(x, 0, n - 1, out=x)
+    return x.astype(np.intp)
 
 
 def snap_to_colour_bins(
@@ -43,9 +55,12 @@ def snap_to_colour_bins(
     v = np.asarray(values, dtype=np.float32)
     if lims is None or not np.all(np.isfinite(lims)) or not lims[1] > lims[0]:
         return v
-    k = colour_bin(v, lims, n)
     width = (float(lims[1]) - float(lims[0])) / n
     middles = (float(lims[0]) + (np.arange(n) + 0.5) * width).astype(np.float32)
     if not np.array_equal(colour_bin(middles, lims, n), np.arange(n)):
         return v
-    return np.where(k >= 0, middles[np.maximum(k, 0)], np.float32(np.nan)).astype(np.float32)
+    # only the finite pixels are binned (most of a map's pixels are empty)
+    out = np.full(v.shape, np.nan, np.float32)
+    finite = np.isfinite(v)
+    out[finite] = middles[_finite_bins(v[finite], lims, n)]
+    return out

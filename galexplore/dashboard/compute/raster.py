@@ -144,9 +144,8 @@ def colour_binned(img: hv.Image, lims: tuple[float, float] | None) -> hv.Image:
     (:func:`~galexplore.dashboard.compute.colour_bins.snap_to_colour_bins`: the same colours,
     about half the bytes compressed), which become its colour limits (NaN limits when there are
     none: HoloViews then takes the data's range)."""
-    return with_values(img, lambda v: snap_to_colour_bins(v, lims)).opts(
-        clim=lims or (np.nan, np.nan), clone=True
-    )
+    binned = with_values(img, lambda v: snap_to_colour_bins(v, lims))  # a new element: no second clone
+    return binned.opts(clim=lims or (np.nan, np.nan), clone=False)
 
 
 def category_order(c: str) -> tuple:
