@@ -15,7 +15,7 @@ import zlib
 
 import numpy as np
 
-from galexplore.dashboard.compute.raster import VALUE, colour_binned, shade_points
+from galexplore.dashboard.compute.raster import VALUE, shade_points
 from galexplore.dashboard.ooc.data import OutOfCoreData
 from galexplore.dashboard.state import column_kind
 from galexplore.dashboard.views.embedding_map import EmbeddingMap
@@ -31,10 +31,12 @@ def render_view(
     y_range: tuple[float, float],
     width: int,
     height: int,
+    lims: tuple[float, float] | None = None,
 ):
     """One view of the map coloured by ``column``, aggregated from the tiles that meet it (the
     colour column as :data:`~galexplore.dashboard.compute.raster.VALUE`, float32 when numeric,
-    as in memory: one Datashader kernel for every column)."""
+    as in memory: one Datashader kernel for every column), a numeric one
+    :func:`~galexplore.dashboard.compute.raster.colour_binned` for ``lims``."""
     frame = data.view_frame(
         ["x", "y", column],
         x_range,
@@ -42,9 +44,8 @@ def render_view(
         rename={column: VALUE},
         float32=[column] if kind == "numeric" else [],
     )
-    return shade_points(
-        frame, column, kind, categories, x_range=x_range, y_range=y_range, width=width, height=height
-    )
+    view = dict(x_range=x_range, y_range=y_range, width=width, height=height)
+    return shade_points(frame, column, kind, categories, binned=True, lims=lims, **view)
 
 
 def _key(rows: np.ndarray) -> tuple[int, int]:
@@ -65,10 +66,8 @@ class OutOfCoreMap(EmbeddingMap):
         data: OutOfCoreData = self.state.data
         kind = column_kind(data, column)
         categories = data.table.meta["categories"].get(column) if kind == "categorical" else None
-        img = render_view(data, column, kind, categories, **view)
-        if kind == "numeric":
-            img = colour_binned(img, data.limits(column))
-        return img
+        lims = data.limits(column) if kind == "numeric" else None
+        return render_view(data, column, kind, categories, lims=lims, **view)
 
     def _legend_categories(self, column: str) -> list[str]:
         """The categories of ``table.json``, in the order :meth:`_shade` colours them."""

@@ -26,7 +26,6 @@ from galexplore.dashboard._setup import MAP_CANVAS, served
 from galexplore.dashboard.compute.raster import (
     VALUE,
     category_order,
-    colour_binned,
     placeholder_active,
     robust_limits,
     selection_mask,
@@ -182,10 +181,8 @@ class EmbeddingMap(pn.viewable.Viewer):
             pn.state.execute(partial(setattr, self.state, "map_drawn", True), schedule=True)
         if column == CLUSTER or self._is_derived(column):  # the session's clustering, anomaly scores, tags
             frame, kind = sorted_map_frame(self.state, column)
-            img = shade(frame, column, kind, **view)
-            if kind == "numeric":
-                img = colour_binned(img, robust_limits(self.state.derived_values(column)))
-            return img
+            lims = robust_limits(self.state.derived_values(column)) if kind == "numeric" else None
+            return shade(frame, column, kind, binned=True, lims=lims, **view)
         return shared_raster(self.state.data, column, placeholder=placeholder_active(), **view)  # binned
 
     def _label_colour(self, plot, element) -> None:
