@@ -35,6 +35,35 @@ def test_snapped_values_get_the_same_palette_entries():
     )
 
 
+def _bokeh_linear_index(v: float, lo: float, hi: float, n: int) -> int:
+    """BokehJS ``LinearScanData``/``LinearColorMapper`` for one value, written out: NaN → -1
+    (transparent), the top value → the last entry, outside the limits → clamped."""
+    if np.isnan(v):
+        return -1
+    if v == hi:
+        return n - 1
+    k = np.floor((v - lo) * (1.0 / (hi - lo)) / (1.0 / n))
+    return int(min(max(k, 0), n - 1))
+
+
+@pytest.mark.parametrize("lims", [(-11.3, -8.7), (0.1, 0.9), (-3.3, 7.123456789), (1e-3, 1.0000001e-3)])
+def test_colour_bin_is_bokehs_palette_entry_for_every_float32_near_an_edge(lims):
+    lo, hi = lims
+    edges = (lo + np.arange(PALETTE_SIZE + 1) * (hi - lo) / PALETTE_SIZE).astype(np.float32)
+    v = np.concatenate(
+        [
+            edges,
+            np.nextafter(edges, np.float32(np.inf)),
+            np.nextafter(edges, np.float32(-np.inf)),
+            np.array([np.nan, lo - 1, hi + 1], np.float32),
+            np.random.default_rng(0).uniform(lo, hi, 2_000).astype(np.float32),
+        ]
+    )
+    expected = [_bokeh_linear_index(float(x), float(lo), float(hi), PALETTE_SIZE) for x in v]
+    np.testing.assert_array_equal(colour_bin(v, lims), expected)
+    np.testing.assert_array_equal(colour_bin(v.reshape(-1, 1)[:, 0], lims), expected)  # any shape
+
+
 @pytest.mark.parametrize(
     "lims",
     [None, (np.nan, 1.0), (2.0, 2.0), (3.0, 1.0), (1e7, 1e7 + 1e-3)],
