@@ -305,6 +305,24 @@ def test_profile_plots_show_the_selection_over_the_rest(explorer, tiny_data):
     assert "selected" in prof._note.object
 
 
+def test_a_new_selection_drops_the_old_band_at_once_and_sets_no_spinner(explorer, tiny_data):
+    """The old selection's profile band is emptied before the new stack is computed (a repaint
+    in the browser), then the new one is drawn; the profiles get no busy spinner (Panel's
+    spinner changed their layout's CSS classes: BokehJS laid the whole page out again)."""
+    import asyncio
+    from types import SimpleNamespace
+
+    prof = explorer.profiles
+    _rest_src, sel_src = prof._sources["log_ew_ha"]
+    classes = tiny_data.catalog["sf_class"].to_numpy()
+    prof._show(*prof.compute(np.flatnonzero(classes == "retired")))
+    drawn, spinner = [], []
+    sel_src.on_change("data", lambda attr, old, new: drawn.append(bool(np.isfinite(new["med"]).any())))
+    prof._box.param.watch(lambda e: spinner.append(e.new), "loading")
+    asyncio.run(prof._on_selection(SimpleNamespace(new=np.flatnonzero(classes != "retired"))))
+    assert drawn == [False, True] and spinner == []
+
+
 def test_sessions_share_the_survey_arrays_instead_of_copying_them(tiny_data):
     """The main sequence and the class mix read the server's arrays (no per-session copy of
     N-sized columns: at 10⁷ galaxies each copy is hundreds of MB)."""
