@@ -200,17 +200,8 @@ def shared_raster(
     """
     frame, kind = _sorted_catalog_frame(data, column)
     lims = colour_limits(data, column) if kind == "numeric" else None
-    return shade(
-        frame,
-        column,
-        kind,
-        x_range=x_range,
-        y_range=y_range,
-        width=width,
-        height=height,
-        binned=True,
-        lims=lims,
-    )
+    view = dict(x_range=x_range, y_range=y_range, width=width, height=height)
+    return shade(frame, column, kind, binned=True, lims=lims, **view)
 
 
 def shade(

@@ -14,7 +14,6 @@ import panel as pn
 import param
 
 from galexplore.dashboard import _compat
-from galexplore.dashboard._setup import served
 from galexplore.dashboard.catalog_only import no_pixels_note
 from galexplore.dashboard.compute.cutouts import colormap_rgb, lupton_rgb, png_data_uri
 from galexplore.dashboard.compute.typical import typical_row
@@ -98,12 +97,10 @@ class Gallery(pn.viewable.Viewer):
             self.page = 0  # triggers _render
         else:
             self._render()
-        if served():
-            # the selection's own views go out first; the focus (reading and drawing its maps,
-            # the page's first focus building its plots) follows in the next message
-            pn.state.execute(self._focus_typical, schedule=True)
-        else:
-            self._focus_typical()
+        # in a served page the selection's own views go out first; the focus (reading and
+        # drawing its maps, the page's first focus building its plots) follows on the next tick
+        # (outside a server this runs at once)
+        pn.state.execute(self._focus_typical, schedule=True)
 
     def _focus_typical(self) -> None:
         """Put the selection's most typical galaxy (nearest its mean embedding) in focus, unless
